@@ -1,0 +1,44 @@
+import { DialNumber, Email, Extension, SipPassword, firstIssueMessage } from './fields';
+import { subjectToken } from './message';
+
+describe('field rules', () => {
+  it('accepts 2-6 digit extensions, as strings or whole numbers', () => {
+    expect(Extension.parse('401')).toBe('401');
+    expect(Extension.parse(401)).toBe('401');
+    for (const bad of ['4', '1234567', '40a', ' 401', 4.5, -1, true, null, {}, []]) {
+      expect(Extension.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it('accepts dial numbers of 2-20 digits with an optional +', () => {
+    expect(DialNumber.parse('+79101234567')).toBe('+79101234567');
+    for (const bad of ['1', '+', '7910123456712345678901', '79-10', '++79', '79\r\n']) {
+      expect(DialNumber.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it('refuses weak, empty or non-printable SIP passwords with a clear message', () => {
+    expect(SipPassword.parse('Str0ngPass')).toBe('Str0ngPass');
+    const weak = SipPassword.safeParse('abc');
+    expect(weak.success || firstIssueMessage(weak.error)).toMatch(/too weak/);
+    expect(SipPassword.safeParse('').success).toBe(false);
+    expect(SipPassword.safeParse('onlyletters').success).toBe(false);
+    expect(SipPassword.safeParse('pass word1').success).toBe(false);
+    expect(SipPassword.safeParse('pässwörd1').success).toBe(false);
+  });
+
+  it('validates emails', () => {
+    expect(Email.parse(' ivan@example.com ')).toBe('ivan@example.com');
+    expect(Email.safeParse('not-an-email').success).toBe(false);
+    expect(Email.safeParse(`${'a'.repeat(250)}@x.io`).success).toBe(false);
+  });
+});
+
+describe('subjectToken', () => {
+  it('keeps safe tokens and escapes everything that could change a subject', () => {
+    expect(subjectToken('PJSIP_1001-x')).toBe('PJSIP_1001-x');
+    expect(subjectToken('a.b')).toBe('a~2eb');
+    expect(subjectToken('*>\r\n')).toBe('~2a~3e~0d~0a');
+    expect(subjectToken('')).toBe('~');
+  });
+});

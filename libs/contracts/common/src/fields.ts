@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** Field rules shared by the HTTP contract and every service. Messages are the v1 API's 400 texts. */
+
+/** Digit strings may arrive as JSON numbers from loosely typed clients (PHP arrays): accept whole numbers. */
+const digits = (field: string, pattern: RegExp, rule: string) =>
+  z
+    .union([z.string(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)], {
+      error: `${field} must be ${rule}`,
+    })
+    .transform((v) => String(v))
+    .refine((v) => pattern.test(v), { message: `${field} must be ${rule}` });
+
+export const AccountId = z.number().int().positive().max(2_147_483_647);
+
+export const UserName = z.string().regex(/^[1-9][0-9]{5,14}$/, 'user must be a numeric user name');
+
+export const Extension = digits('num', /^[0-9]{2,6}$/, 'a string of 2 to 6 digits');
+
+export const DialNumber = digits('num', /^\+?[0-9]{2,20}$/, '2 to 20 digits with an optional leading +');
+
+export const Email = z
+  .string({ error: 'mail must be a string' })
+  .trim()
+  .max(254, 'mail is too long')
+  .pipe(z.email({ error: 'mail is not a valid email address' }));
+
+/**
+ * SIP password: it protects a phone line against toll fraud, so weak ones are refused.
+ * 8–64 printable ASCII characters, at least one letter and one digit.
+ */
+export const SipPassword = z
+  .string({ error: 'password must be a string' })
+  .min(1, 'password must not be empty')
+  .min(8, 'password is too weak: use at least 8 characters')
+  .max(64, 'password is too long: at most 64 characters')
+  .regex(/^[\x21-\x7e]+$/, 'password may contain printable ASCII characters only, without spaces')
+  .refine((v) => /[A-Za-z]/.test(v) && /[0-9]/.test(v), 'password is too weak: use letters and digits');
+
+export const Access = z.enum(['RO', 'RW']);
+export type Access = z.infer<typeof Access>;
+
+/** "YYYY-MM-DD HH:MM:SS" as v1 shows times. */
+export const V1DateTime = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+/** The first zod issue as one readable sentence for the v1 error envelope. */
+export function firstIssueMessage(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid parameters';
+  const path = issue.path.join('.');
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path || 'value'} is required`;
+  if (issue.code === 'unrecognized_keys') return `unknown parameter ${issue.keys.join(', ')}`;
+  return issue.message.includes(' ') || !path ? issue.message : `${path}: ${issue.message}`;
+}

@@ -1,0 +1,5 @@
+export * from './rpc-client';
+export * from './rpc-server';
+export * from './microservice';
+export * from './jetstream';
+export * from './nats.module';

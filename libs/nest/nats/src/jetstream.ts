@@ -1,0 +1,49 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { JetStreamClient, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+
+/** A plain NATS connection (for JetStream and broadcast subscriptions the Nest transport lacks). */
+export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
+  return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+}
+
+export interface StreamSpec {
+  name: string;
+  subjects: readonly string[];
+  /** 1 in dev; 3 on a clustered JetStream in production. */
+  replicas?: number;
+  /** How long messages are kept (default 7 days). */
+  maxAgeMs?: number;
+}
+
+/** Creates the stream, or updates its subjects if it already exists (idempotent at every start). */
+export async function ensureStream(nc: NatsConnection, spec: StreamSpec): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const config = {
+    name: spec.name,
+    subjects: [...spec.subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: spec.replicas ?? 1,
+    max_age: (spec.maxAgeMs ?? 7 * 24 * 3600 * 1000) * 1_000_000,
+    duplicate_window: 2 * 60 * 1_000_000_000,
+  };
+  try {
+    await jsm.streams.info(spec.name);
+    await jsm.streams.update(spec.name, config);
+  } catch (err) {
+    if ((err as Error).message?.includes('stream not found')) await jsm.streams.add(config);
+    else throw err;
+  }
+}
+
+/**
+ * Publishes one durable event; `msgID` makes a retried publish of the same event a no-op
+ * inside the stream's duplicate window.
+ */
+export async function publishDurable(js: JetStreamClient, subject: string, payload: unknown, msgID: string): Promise<void> {
+  await js.publish(subject, JSON.stringify(payload), { msgID });
+}
+
+export { jetstream };
+export type { JetStreamClient, NatsConnection };

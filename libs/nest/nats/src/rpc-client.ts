@@ -1,0 +1,65 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { ClientNats } from '@nestjs/microservices';
+import { firstValueFrom, timeout } from 'rxjs';
+import { z } from 'zod';
+import { CommandContract, DomainError, ErrorCode, EventContract, isErrorData } from '@ringcloud/contracts-common';
+
+export const NATS_OPTIONS = Symbol('NATS_OPTIONS');
+export interface NatsOptions {
+  servers: string;
+  requestTimeoutMs: number;
+  /** Client name shown by the NATS server (monitoring). */
+  name: string;
+}
+
+/**
+ * Typed request/reply over NATS: `send(UsersUserGet.contract, req)`. Every failure becomes a
+ * DomainError: the service's own `{code, message}`, or UNAVAILABLE when nobody answers in time.
+ */
+@Injectable()
+export class RpcClient implements OnApplicationShutdown {
+  private readonly client: ClientNats;
+
+  constructor(@Inject(NATS_OPTIONS) private readonly options: NatsOptions) {
+    this.client = new ClientNats({
+      servers: options.servers,
+      name: options.name,
+      // Keep retrying forever: a NATS restart must not take the process down.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    } as any);
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
+  async send<Req extends z.ZodType, Res extends z.ZodType>(
+    contract: CommandContract<Req, Res>,
+    request: z.input<Req>,
+    timeoutMs = this.options.requestTimeoutMs,
+  ): Promise<z.output<Res>> {
+    try {
+      return await firstValueFrom(this.client.send(contract.subject, request).pipe(timeout(timeoutMs)));
+    } catch (err) {
+      throw toDomainError(err, contract.subject);
+    }
+  }
+
+  /** Fire-and-forget broadcast on core NATS (no persistence). */
+  async emit<Ev extends z.ZodType>(contract: EventContract<Ev>, payload: z.input<Ev>): Promise<void> {
+    await firstValueFrom(this.client.emit(contract.subject, payload), { defaultValue: undefined });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+function toDomainError(err: unknown, subject: string): DomainError {
+  if (err instanceof DomainError) return err;
+  if (isErrorData(err)) return new DomainError(err.code, err.message);
+  const name = (err as Error)?.name;
+  if (name === 'TimeoutError') return new DomainError(ErrorCode.Unavailable, `service did not answer in time (${subject})`);
+  return new DomainError(ErrorCode.Unavailable, `messaging is unavailable (${subject})`);
+}
