@@ -1,1 +1,4 @@
-export {};
+export * from './processes';
+export * from './infra';
+export * from './stack';
+export * from './v1-client';

@@ -56,10 +56,21 @@ export class RpcClient implements OnApplicationShutdown {
   }
 }
 
+/**
+ * UNAVAILABLE raised by the transport itself (NATS down, nobody subscribed, no reply in time), as
+ * opposed to a service that answered UNAVAILABLE: callers may show a generic text for these.
+ */
+export class MessagingUnavailableError extends DomainError {
+  constructor(message: string) {
+    super(ErrorCode.Unavailable, message);
+    this.name = 'MessagingUnavailableError';
+  }
+}
+
 function toDomainError(err: unknown, subject: string): DomainError {
   if (err instanceof DomainError) return err;
   if (isErrorData(err)) return new DomainError(err.code, err.message);
   const name = (err as Error)?.name;
-  if (name === 'TimeoutError') return new DomainError(ErrorCode.Unavailable, `service did not answer in time (${subject})`);
-  return new DomainError(ErrorCode.Unavailable, `messaging is unavailable (${subject})`);
+  if (name === 'TimeoutError') return new MessagingUnavailableError(`service did not answer in time (${subject})`);
+  return new MessagingUnavailableError(`messaging is unavailable (${subject})`);
 }

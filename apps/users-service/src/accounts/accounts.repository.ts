@@ -1,0 +1,34 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PRISMA, Prisma, PrismaClient } from '../infra/database';
+
+export type AccountRow = { id: number; name: string; createdAt: Date };
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** Accounts table access. Methods take an optional transaction client to join a caller's transaction. */
+@Injectable()
+export class AccountsRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  find(id: number, db: Db = this.prisma): Promise<AccountRow | null> {
+    return db.account.findUnique({ where: { id } });
+  }
+
+  list(): Promise<AccountRow[]> {
+    return this.prisma.account.findMany({ orderBy: { id: 'asc' } });
+  }
+
+  /** Throws Prisma's unique violation (P2002) if the id is taken. */
+  insert(id: number, name: string, db: Db = this.prisma): Promise<AccountRow> {
+    return db.account.create({ data: { id, name } });
+  }
+
+  /** Inserts unless an account with this id exists (ON CONFLICT DO NOTHING); never throws on a race. */
+  async insertIfMissing(id: number, name: string, db: Db = this.prisma): Promise<void> {
+    await db.account.createMany({ data: [{ id, name }], skipDuplicates: true });
+  }
+
+  async highestId(): Promise<number | null> {
+    const { _max } = await this.prisma.account.aggregate({ _max: { id: true } });
+    return _max.id;
+  }
+}

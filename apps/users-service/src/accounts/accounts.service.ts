@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '@ringcloud/contracts-common';
+import { Account, UsersAccountCreate } from '@ringcloud/contracts-users';
+import { uniqueViolation } from '../infra/prisma-errors';
+import { AccountRow, AccountsRepository } from './accounts.repository';
+
+/** The first account id handed out when none is asked for. */
+export const FIRST_ACCOUNT_ID = 1001;
+const MAX_ACCOUNT_ID = 2_147_483_647;
+
+@Injectable()
+export class AccountsService {
+  constructor(private readonly accounts: AccountsRepository) {}
+
+  /**
+   * Creates an account with the given id, or with the next id after the highest one (≥ 1001).
+   * Ids are never reused below the highest: an old key prefix must never name a new tenant.
+   */
+  async create(req: UsersAccountCreate.Request): Promise<Account> {
+    const name = req.name.trim();
+    if (!name) throw DomainError.badRequest('name is required');
+    if (req.account_id !== undefined) {
+      try {
+        return toAccount(await this.accounts.insert(req.account_id, name));
+      } catch (err) {
+        if (uniqueViolation(err)) throw DomainError.badRequest(`account ${req.account_id} already exists`);
+        throw err;
+      }
+    }
+    // Two creators may pick the same next id: the loser retries with the one after.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const id = Math.max(FIRST_ACCOUNT_ID, ((await this.accounts.highestId()) ?? 0) + 1);
+      if (id > MAX_ACCOUNT_ID) throw DomainError.badRequest('no account id left');
+      try {
+        return toAccount(await this.accounts.insert(id, name));
+      } catch (err) {
+        if (!uniqueViolation(err)) throw err;
+      }
+    }
+    throw DomainError.unavailable('could not allocate an account id, try again');
+  }
+
+  async list(): Promise<Account[]> {
+    return (await this.accounts.list()).map(toAccount);
+  }
+
+  /** Throws NOT_FOUND unless the account exists. */
+  async require(id: number): Promise<void> {
+    if (!(await this.accounts.find(id))) throw DomainError.notFound(`account ${id} not found`);
+  }
+}
+
+export function toAccount(row: AccountRow): Account {
+  return { account_id: row.id, name: row.name, created_at: row.createdAt.toISOString() };
+}

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@ringcloud/contracts-common';
+import {
+  ApiKeyInfo,
+  ApiKeyString,
+  ApiKeyWithPassword,
+  UsersApiKeyCreate,
+  UsersApiKeyVerify,
+  VerifyResult,
+} from '@ringcloud/contracts-users';
+import { AccountsRepository } from '../accounts/accounts.repository';
+import { ApiKeySecrets } from '../secrets/api-key-secrets';
+import { ApiKeyRow, ApiKeysRepository } from './api-keys.repository';
+import { KeyChangeNotifier } from './key-change-notifier';
+
+const keyNotFound = () => DomainError.notFound('API key not found');
+
+/** API keys: creation, v1 hash verification, and the owner's management verbs. */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly accounts: AccountsRepository,
+    @Inject(ApiKeySecrets) private readonly secrets: ApiKeySecrets,
+    private readonly notifier: KeyChangeNotifier,
+  ) {}
+
+  /** Checks a v1 request's api_key + hash. Only a caller with the right hash learns a key is disabled. */
+  async verify(req: UsersApiKeyVerify.Request): Promise<VerifyResult> {
+    if (!ApiKeyString.safeParse(req.api_key).success) return { ok: false, reason: 'unknown_key' };
+    const row = await this.keys.find(req.api_key);
+    if (!row) return { ok: false, reason: 'unknown_key' };
+    if (!this.secrets.matches(row, req.hash)) return { ok: false, reason: 'invalid_hash' };
+    if (!row.enabled) return { ok: false, reason: 'disabled' };
+    return { ok: true, account_id: row.accountId, access: row.access };
+  }
+
+  /** A new key and its password (shown this once). `create_account` creates a missing account. */
+  async create(req: UsersApiKeyCreate.Request): Promise<ApiKeyWithPassword> {
+    const key = this.secrets.newApiKey(req.account_id);
+    const password = this.secrets.newPassword();
+    await this.keys.transaction(async (tx) => {
+      if (req.create_account) await this.accounts.insertIfMissing(req.account_id, `Account ${req.account_id}`, tx);
+      else if (!(await this.accounts.find(req.account_id, tx))) throw DomainError.notFound(`account ${req.account_id} not found`);
+      await this.keys.insert({ key, accountId: req.account_id, access: req.access, ...this.secrets.protect(key, password) }, tx);
+    });
+    return { api_key: key, password, access: req.access };
+  }
+
+  async list(accountId: number): Promise<ApiKeyInfo[]> {
+    if (!(await this.accounts.find(accountId))) throw DomainError.notFound(`account ${accountId} not found`);
+    return (await this.keys.listForAccount(accountId)).map(toInfo);
+  }
+
+  async setEnabled(apiKey: string, enabled: boolean): Promise<ApiKeyInfo> {
+    const row = await this.keys.setEnabled(apiKey, enabled);
+    if (!row) throw keyNotFound();
+    await this.notifier.keyChanged(apiKey);
+    return toInfo(row);
+  }
+
+  async delete(apiKey: string): Promise<null> {
+    if (!(await this.keys.delete(apiKey))) throw keyNotFound();
+    await this.notifier.keyChanged(apiKey);
+    return null;
+  }
+
+  /** A new password for the key: the old one stops working at once. */
+  async regenerate(apiKey: string): Promise<ApiKeyWithPassword> {
+    const password = this.secrets.newPassword();
+    const row = await this.keys.replaceSecret(apiKey, this.secrets.protect(apiKey, password));
+    if (!row) throw keyNotFound();
+    await this.notifier.keyChanged(apiKey);
+    return { api_key: row.key, password, access: row.access };
+  }
+}
+
+function toInfo(row: ApiKeyRow): ApiKeyInfo {
+  return {
+    api_key: row.key,
+    account_id: row.accountId,
+    access: row.access,
+    enabled: row.enabled,
+    created_at: row.createdAt.toISOString(),
+    password_changed_at: row.passwordChangedAt.toISOString(),
+  };
+}

@@ -1,0 +1,20 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Command } from '@ringcloud/nest-nats';
+import { UsersAccountCreate, UsersAccountList } from '@ringcloud/contracts-users';
+import { AccountsService } from '../accounts/accounts.service';
+
+@Controller()
+export class AccountsHandler {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Command(UsersAccountCreate.contract)
+  create(@Payload() req: UsersAccountCreate.Request): Promise<UsersAccountCreate.Response> {
+    return this.accounts.create(req);
+  }
+
+  @Command(UsersAccountList.contract)
+  list(@Payload() _req: UsersAccountList.Request): Promise<UsersAccountList.Response> {
+    return this.accounts.list();
+  }
+}

@@ -1,0 +1,47 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Command } from '@ringcloud/nest-nats';
+import {
+  UsersApiKeyCreate,
+  UsersApiKeyDelete,
+  UsersApiKeyList,
+  UsersApiKeyRegenerate,
+  UsersApiKeySetEnabled,
+  UsersApiKeyVerify,
+} from '@ringcloud/contracts-users';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+
+@Controller()
+export class ApiKeysHandler {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Command(UsersApiKeyVerify.contract)
+  verify(@Payload() req: UsersApiKeyVerify.Request): Promise<UsersApiKeyVerify.Response> {
+    return this.keys.verify(req);
+  }
+
+  @Command(UsersApiKeyCreate.contract)
+  create(@Payload() req: UsersApiKeyCreate.Request): Promise<UsersApiKeyCreate.Response> {
+    return this.keys.create(req);
+  }
+
+  @Command(UsersApiKeyList.contract)
+  list(@Payload() req: UsersApiKeyList.Request): Promise<UsersApiKeyList.Response> {
+    return this.keys.list(req.account_id);
+  }
+
+  @Command(UsersApiKeySetEnabled.contract)
+  setEnabled(@Payload() req: UsersApiKeySetEnabled.Request): Promise<UsersApiKeySetEnabled.Response> {
+    return this.keys.setEnabled(req.api_key, req.enabled);
+  }
+
+  @Command(UsersApiKeyDelete.contract)
+  delete(@Payload() req: UsersApiKeyDelete.Request): Promise<UsersApiKeyDelete.Response> {
+    return this.keys.delete(req.api_key);
+  }
+
+  @Command(UsersApiKeyRegenerate.contract)
+  regenerate(@Payload() req: UsersApiKeyRegenerate.Request): Promise<UsersApiKeyRegenerate.Response> {
+    return this.keys.regenerate(req.api_key);
+  }
+}

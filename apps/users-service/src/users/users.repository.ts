@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PRISMA, Prisma, PrismaClient } from '../infra/database';
+import { isRecordNotFound } from '../infra/prisma-errors';
+
+export interface UserRow {
+  username: string;
+  accountId: number;
+  extension: string;
+  email: string;
+  voicemail: boolean;
+  sipPasswordEnc: string;
+  version: number;
+}
+export type UserFields = Partial<Pick<UserRow, 'extension' | 'email' | 'voicemail' | 'sipPasswordEnc'>>;
+
+/** Users table access; every read and write is scoped by account. */
+@Injectable()
+export class UsersRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  findInAccount(accountId: number, username: string): Promise<UserRow | null> {
+    return this.prisma.user.findFirst({ where: { accountId, username } });
+  }
+
+  listInAccount(accountId: number): Promise<UserRow[]> {
+    return this.prisma.user.findMany({ where: { accountId } });
+  }
+
+  insert(tx: Prisma.TransactionClient, row: Omit<UserRow, 'version'>): Promise<UserRow> {
+    return tx.user.create({ data: { ...row, version: 1 } });
+  }
+
+  /** Applies `fields` and bumps the version; null when the user is not in this account. */
+  async update(tx: Prisma.TransactionClient, accountId: number, username: string, fields: UserFields): Promise<UserRow | null> {
+    try {
+      return await tx.user.update({ where: { username, accountId }, data: { ...fields, version: { increment: 1 } } });
+    } catch (err) {
+      if (isRecordNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  transaction<T>(work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work);
+  }
+}

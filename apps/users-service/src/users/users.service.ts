@@ -1,0 +1,132 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@ringcloud/contracts-common';
+import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
+import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { OutboxSignal } from '../outbox/outbox-relay';
+import { randomUserName } from '../secrets/random';
+import { SipPasswordCipher } from '../secrets/sip-password-cipher';
+import { ALL_FIELDS, ChangedField, provisioningEvent } from './user-events';
+import { UserFields, UserRow, UsersRepository } from './users.repository';
+
+export const SIP_REALM = Symbol('SIP_REALM');
+
+/** A change to one user: any of the v1 update verbs. */
+export interface UserChange {
+  password?: string;
+  num?: string;
+  mail?: string;
+  voicemail?: boolean;
+}
+
+const USER_NAME_ATTEMPTS = 8;
+const userNotFound = () => DomainError.notFound('User not found');
+const extensionTaken = (num: string) => DomainError.badRequest(`extension ${num} is already used in this account`);
+
+/**
+ * Users (SIP accounts) of one account. Every change and its provisioning event are written in
+ * one transaction (outbox), then the relay is nudged to publish.
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly outbox: OutboxRepository,
+    @Inject(SipPasswordCipher) private readonly cipher: SipPasswordCipher,
+    @Inject(SIP_REALM) private readonly realm: string,
+    private readonly outboxSignal: OutboxSignal,
+  ) {}
+
+  /** Ordered by extension (numerically), then user name. */
+  async list(accountId: number, includePassword: boolean): Promise<V1User[]> {
+    const rows = await this.users.listInAccount(accountId);
+    rows.sort(
+      (a, b) =>
+        Number(a.extension) - Number(b.extension) ||
+        a.extension.localeCompare(b.extension) ||
+        a.username.localeCompare(b.username),
+    );
+    return rows.map((row) => this.toV1(row, includePassword));
+  }
+
+  /** A user of another account is NOT_FOUND, exactly like one that does not exist. */
+  async get(accountId: number, username: string, includePassword: boolean): Promise<V1User> {
+    const row = await this.users.findInAccount(accountId, username);
+    if (!row) throw userNotFound();
+    return this.toV1(row, includePassword);
+  }
+
+  /** Creates a user under a fresh random user name; returns the name. */
+  async create(req: UsersUserCreate.Request): Promise<string> {
+    for (let attempt = 0; attempt < USER_NAME_ATTEMPTS; attempt++) {
+      const username = randomUserName();
+      try {
+        await this.users.transaction(async (tx) => {
+          const row = await this.users.insert(tx, {
+            username,
+            accountId: req.account_id,
+            extension: req.num,
+            email: req.mail,
+            voicemail: false,
+            sipPasswordEnc: this.cipher.encrypt(req.password, username),
+          });
+          await this.outbox.append(tx, provisioningEvent('created', row, req.password, this.realm, ALL_FIELDS));
+        });
+        this.outboxSignal.eventsWritten();
+        return username;
+      } catch (err) {
+        if (isUniqueViolationOn(err, 'extension')) throw extensionTaken(req.num);
+        if (isForeignKeyViolation(err)) throw DomainError.notFound(`account ${req.account_id} not found`);
+        if (!uniqueViolation(err)) throw err;
+        // The random user name is taken somewhere on the platform: draw another.
+      }
+    }
+    throw DomainError.unavailable('could not allocate a user name, try again');
+  }
+
+  async update(accountId: number, username: string, change: UserChange): Promise<null> {
+    const fields: UserFields = {};
+    const changed: ChangedField[] = [];
+    if (change.password !== undefined) {
+      fields.sipPasswordEnc = this.cipher.encrypt(change.password, username);
+      changed.push('password');
+    }
+    if (change.num !== undefined) {
+      fields.extension = change.num;
+      changed.push('num');
+    }
+    if (change.mail !== undefined) {
+      fields.email = change.mail;
+      changed.push('mail');
+    }
+    if (change.voicemail !== undefined) {
+      fields.voicemail = change.voicemail;
+      changed.push('voice_mail_box');
+    }
+    if (!changed.length) throw DomainError.badRequest('nothing to change');
+    try {
+      await this.users.transaction(async (tx) => {
+        const row = await this.users.update(tx, accountId, username, fields);
+        if (!row) throw userNotFound();
+        const password = change.password ?? this.cipher.decrypt(row.sipPasswordEnc, row.username);
+        await this.outbox.append(tx, provisioningEvent('updated', row, password, this.realm, changed));
+      });
+    } catch (err) {
+      if (change.num !== undefined && isUniqueViolationOn(err, 'extension')) throw extensionTaken(change.num);
+      throw err;
+    }
+    this.outboxSignal.eventsWritten();
+    return null;
+  }
+
+  private toV1(row: UserRow, includePassword: boolean): V1User {
+    return {
+      account_id: row.accountId,
+      user: row.username,
+      num: row.extension,
+      mail: row.email,
+      voice_mail_box: row.voicemail ? 'on' : 'off',
+      password: includePassword ? this.cipher.decrypt(row.sipPasswordEnc, row.username) : null,
+    };
+  }
+}

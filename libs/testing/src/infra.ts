@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { RunningProcess, freePort, spawnProcess, waitFor } from './processes';
+
+export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh, uniquely named PostgreSQL database; `drop()` removes it. */
+export async function createTestDatabase(prefix = 'ringcloud_test'): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const c = new Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** `postgresql://…/db` + `?schema=x` */
+export function withSchema(databaseUrl: string, schema: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('schema', schema);
+  return url.toString();
+}
+
+export interface TestNats {
+  url: string;
+  process?: RunningProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private nats-server with JetStream on a free port, so a test can stop and restart NATS
+ * without touching anybody else's. Falls back to the machine's shared server when the binary
+ * is not installed (then stop() does nothing).
+ */
+export async function startNatsServer(port?: number, storeDir?: string): Promise<TestNats> {
+  const bin = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => {
+    try {
+      require('node:fs').accessSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!bin) return { url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', stop: async () => undefined };
+  const p = port ?? (await freePort());
+  const dir = storeDir ?? mkdtempSync(path.join(os.tmpdir(), 'rc-nats-'));
+  const proc = spawnProcess('nats-server', bin, ['-a', '127.0.0.1', '-p', String(p), '-js', '-sd', dir]);
+  await waitFor(`nats-server on ${p}`, () => canConnect(p), 10_000);
+  return {
+    url: `nats://127.0.0.1:${p}`,
+    process: proc,
+    async stop() {
+      await proc.stop('SIGTERM', 5000);
+      if (!storeDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = require('node:net').connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

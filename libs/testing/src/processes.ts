@@ -1,0 +1,115 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+export const WORKSPACE_ROOT = path.resolve(__dirname, '../../..');
+
+/** A port the OS says is free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+let counter = 0;
+
+/**
+ * Spawns a long-running process with its output in a log file under tmp/logs (so a failing
+ * test can be read afterwards) and, when `echo` is set, prefixed on this process's stdout.
+ */
+export function spawnProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; echo?: boolean; logDir?: string } = {},
+): RunningProcess {
+  const logDir = options.logDir ?? path.join(WORKSPACE_ROOT, 'tmp', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, `${name}-${process.pid}-${++counter}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? WORKSPACE_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.pipe(log, { end: false });
+    if (options.echo) {
+      stream.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) if (line) process.stdout.write(`[${name}] ${line}\n`);
+      });
+    }
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => {
+      log.end();
+      resolve(code);
+    });
+    child.on('error', () => resolve(null));
+  });
+  return {
+    name,
+    child,
+    logFile,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Runs one of the workspace's TypeScript entry points (an app's main.ts) with the dev loader. */
+export function spawnApp(name: string, entry: string, env: NodeJS.ProcessEnv, echo = false): RunningProcess {
+  return spawnProcess(name, process.execPath, ['-r', './tools/register.cjs', entry], { env, echo });
+}
+
+/** Polls `check` until it resolves truthy or `timeoutMs` passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+/** Waits until `url` answers with `status` (default 200). */
+export function waitForHttp(url: string, timeoutMs = 30_000, status = 200): Promise<true> {
+  return waitFor(
+    url,
+    async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return res.status === status || undefined;
+    },
+    timeoutMs,
+  );
+}
