@@ -7,37 +7,24 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { RunningProcess, WORKSPACE_ROOT, spawnApp, waitForHttp } from '@ringcloud/testing';
-import { migrateAll } from '../db/migrate';
 
 const run = promisify(execFile);
 const DEMO_ACCOUNT = 1001;
 
-interface KeyLine {
+interface DemoKey {
   api_key: string;
-  password?: string;
+  password: string;
   access: 'RO' | 'RW';
-  enabled?: boolean;
 }
 
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['-r', './tools/register.cjs', 'apps/users-service/src/cli/main.ts', ...args], {
-    cwd: WORKSPACE_ROOT,
-    env: process.env,
-  });
-  return stdout.trim();
-}
-
-/** Demo keys: reuse enabled ones (the RW password is regenerated, since only its digest is stored). */
-async function ensureDemoKeys(): Promise<KeyLine> {
-  const listed = await cli('keys', 'list', '--account', String(DEMO_ACCOUNT), '--json').catch(() => '[]');
-  const keys: KeyLine[] = listed ? JSON.parse(listed) : [];
-  const usable = (access: string) => keys.find((k) => k.access === access && k.enabled !== false);
-  if (!usable('RO')) await cli('keys', 'create', '--account', String(DEMO_ACCOUNT), '--access', 'RO', '--json');
-  const rw = usable('RW');
-  const line = rw
-    ? await cli('keys', 'regenerate', '--key', rw.api_key, '--json')
-    : await cli('keys', 'create', '--account', String(DEMO_ACCOUNT), '--access', 'RW', '--json');
-  return JSON.parse(line);
+/** One RW and one RO key for the demo account; only digests are stored, so their passwords are regenerated. */
+async function ensureDemoKeys(): Promise<DemoKey[]> {
+  const { stdout } = await run(
+    process.execPath,
+    ['-r', './tools/register.cjs', 'apps/users-service/src/cli/main.ts', 'keys', 'ensure-demo', '--account', String(DEMO_ACCOUNT), '--json'],
+    { cwd: WORKSPACE_ROOT, env: process.env },
+  );
+  return JSON.parse(stdout.trim()).keys;
 }
 
 async function main(): Promise<void> {
@@ -45,8 +32,12 @@ async function main(): Promise<void> {
   if (!process.env.ADMIN_TOKEN) process.env.ADMIN_TOKEN = randomBytes(18).toString('base64url');
   process.env.DATABASE_URL ??= 'postgresql://postgres@127.0.0.1:5432/ringcloud';
 
-  await migrateAll({ databaseUrl: process.env.DATABASE_URL, log: (m) => console.log(`[migrate] ${m}`) });
-  const demo = await ensureDemoKeys();
+  // The same step operators run (`npm run db:migrate`): it honours every *_DATABASE_URL.
+  const migrated = await run(process.execPath, ['-r', './tools/register.cjs', 'tools/db/migrate.ts'], { cwd: WORKSPACE_ROOT, env: process.env });
+  for (const line of migrated.stdout.trim().split('\n').filter(Boolean)) console.log(`[migrate] ${line}`);
+  const keys = await ensureDemoKeys();
+  const demo = keys.find((k) => k.access === 'RW')!;
+  const readOnly = keys.find((k) => k.access === 'RO')!;
 
   const apps: RunningProcess[] = [
     spawnApp('users-service', 'apps/users-service/src/main.ts', {}, true),
@@ -73,7 +64,7 @@ async function main(): Promise<void> {
 
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/readyz`, 90_000);
-  const hash = createHash('md5').update(demo.api_key + demo.password!).digest('hex');
+  const hash = createHash('md5').update(demo.api_key + demo.password).digest('hex');
   console.log(
     [
       '',
@@ -83,6 +74,7 @@ async function main(): Promise<void> {
       `  api_key   ${demo.api_key}   (RW)`,
       `  password  ${demo.password}`,
       `  hash      ${hash}   = md5(api_key + password)`,
+      `  RO key    ${readOnly.api_key}   password ${readOnly.password}`,
       `  admin     Authorization: Bearer ${process.env.ADMIN_TOKEN}   (${base}/admin/v1/accounts)`,
       '',
       'Try:',

@@ -1,4 +1,5 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, jetstream } from '@ringcloud/nest-nats';
 import { AccountsRepository } from './accounts/accounts.repository';
@@ -12,6 +13,7 @@ import { ApiKeysHandler } from './handlers/api-keys.handler';
 import { HealthHandler } from './handlers/health.handler';
 import { UsersHandler } from './handlers/users.handler';
 import { PRISMA, createPrismaClient } from './infra/database';
+import { DatabaseUnavailableInterceptor } from './infra/database-unavailable.interceptor';
 import { Resources } from './infra/resources';
 import { JETSTREAM, NATS_CONNECTION, OUTBOX_SWEEP_MS, OutboxRelay, OutboxSignal } from './outbox/outbox-relay';
 import { OutboxRepository } from './outbox/outbox.repository';
@@ -37,6 +39,7 @@ export class AppModule {
       OutboxRelay,
       { provide: OutboxSignal, useExisting: OutboxRelay },
       Resources,
+      { provide: APP_INTERCEPTOR, useClass: DatabaseUnavailableInterceptor },
       AccountsRepository,
       ApiKeysRepository,
       UsersRepository,

@@ -18,9 +18,10 @@ export class BestEffortNatsNotifier extends KeyChangeNotifier {
   async keyChanged(apiKey: string): Promise<void> {
     let nc: NatsConnection | undefined;
     try {
-      nc = await connect({ servers: this.natsUrl, name: 'users-cli', timeout: this.timeoutMs, reconnect: false });
-      await new NatsKeyChangeNotifier(nc).keyChanged(apiKey);
-      await nc.flush();
+      const connection: NatsConnection = await connect({ servers: this.natsUrl, name: 'users-cli', timeout: this.timeoutMs, reconnect: false });
+      nc = connection;
+      await new NatsKeyChangeNotifier(connection).keyChanged(apiKey);
+      await connection.flush();
     } catch {
       this.report(`NATS at ${this.natsUrl} is unreachable: gateways drop the cached key when their cache expires`);
     } finally {

@@ -1,4 +1,4 @@
-import type { Access } from '@ringcloud/contracts-common';
+import { Access, DomainError, ErrorCode } from '@ringcloud/contracts-common';
 import type { ApiKeyWithPassword } from '@ringcloud/contracts-users';
 import type { UsersCore } from '../users-core';
 
@@ -12,7 +12,10 @@ export function createApiKey(core: UsersCore, accountId: number, access: Access)
  * their passwords. Passwords are not stored, so existing demo keys are regenerated to show them.
  */
 export async function ensureDemoKeys(core: UsersCore, accountId = 1001): Promise<{ account_id: number; keys: ApiKeyWithPassword[] }> {
-  const existing = await core.apiKeys.list(accountId).catch(() => []);
+  const existing = await core.apiKeys.list(accountId).catch((err) => {
+    if (err instanceof DomainError && err.code === ErrorCode.NotFound) return []; // no account yet
+    throw err;
+  });
   const keys: ApiKeyWithPassword[] = [];
   for (const access of ['RW', 'RO'] as const) {
     const key = existing.find((k) => k.access === access && k.enabled);

@@ -47,16 +47,20 @@ export interface UsersConfig {
   outboxSweepMs: number;
 }
 
+type Secret = 'API_KEY_PEPPER' | 'SIP_SECRET_KEY';
+
 /**
  * Reads and checks the environment once (throws listing every problem). Outside production a
- * missing secret falls back to a fixed dev value, announced once through `warn`.
+ * missing secret falls back to a fixed dev value, announced once through `warn` (only for the
+ * secrets the caller uses: the CLI never touches SIP passwords).
  */
-export function loadUsersConfig(env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = () => undefined): UsersConfig {
+export function loadUsersConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = () => undefined,
+  uses: Secret[] = ['API_KEY_PEPPER', 'SIP_SECRET_KEY'],
+): UsersConfig {
   const parsed = loadConfig(UsersEnv, env);
-  const defaulted = [
-    parsed.API_KEY_PEPPER === undefined && 'API_KEY_PEPPER',
-    parsed.SIP_SECRET_KEY === undefined && 'SIP_SECRET_KEY',
-  ].filter(Boolean);
+  const defaulted = uses.filter((name) => parsed[name] === undefined);
   if (defaulted.length) {
     warn(`${defaulted.join(' and ')} not set: using fixed development defaults (NODE_ENV=${parsed.NODE_ENV}); never do this in production`);
   }

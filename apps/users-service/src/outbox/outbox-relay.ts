@@ -34,6 +34,9 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   private failing = false;
   private stopped = false;
   private lastError?: string;
+  /** Set by a commit: if another replica holds the relay lock, look again shortly (it may have missed the new rows). */
+  private retryIfBusy = false;
+  private busyTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -62,11 +65,13 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.busyTimer);
     this.timer = undefined;
     await this.running;
   }
 
   eventsWritten(): void {
+    this.retryIfBusy = true;
     void this.flush();
   }
 
@@ -75,6 +80,7 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
    * run is in progress join it and cause one more pass, so nothing committed meanwhile waits.
    */
   flush(): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     if (this.running) {
       this.again = true;
       return this.running;
@@ -93,7 +99,13 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
     let total = 0;
     try {
       for (;;) {
-        const { claimed, published } = await this.outbox.drainBatch(BATCH, (rows) => this.publish(rows));
+        const retryIfBusy = this.retryIfBusy;
+        this.retryIfBusy = false;
+        const { claimed, published, busy } = await this.outbox.drainBatch(BATCH, (rows) => this.publish(rows));
+        if (busy && retryIfBusy && !this.stopped) {
+          clearTimeout(this.busyTimer);
+          this.busyTimer = setTimeout(() => void this.flush(), 100);
+        }
         total += published;
         if (published < claimed) throw new Error(this.lastError ?? 'publish interrupted');
         if (claimed < BATCH || this.stopped) break;

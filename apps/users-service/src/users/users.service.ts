@@ -29,6 +29,9 @@ const extensionTaken = (num: string) => DomainError.badRequest(`extension ${num}
  */
 @Injectable()
 export class UsersService {
+  /** Where user names come from (a test swaps it to force a collision). */
+  nextUserName: () => string = randomUserName;
+
   constructor(
     private readonly users: UsersRepository,
     private readonly outbox: OutboxRepository,
@@ -59,7 +62,7 @@ export class UsersService {
   /** Creates a user under a fresh random user name; returns the name. */
   async create(req: UsersUserCreate.Request): Promise<string> {
     for (let attempt = 0; attempt < USER_NAME_ATTEMPTS; attempt++) {
-      const username = randomUserName();
+      const username = this.nextUserName();
       try {
         await this.users.transaction(async (tx) => {
           const row = await this.users.insert(tx, {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { DialNumber, Email, Extension, SipPassword, firstIssueMessage } from './fields';
 import { subjectToken } from './message';
 
@@ -31,6 +32,26 @@ describe('field rules', () => {
     expect(Email.parse(' ivan@example.com ')).toBe('ivan@example.com');
     expect(Email.safeParse('not-an-email').success).toBe(false);
     expect(Email.safeParse(`${'a'.repeat(250)}@x.io`).success).toBe(false);
+  });
+});
+
+describe('firstIssueMessage', () => {
+  const message = (schema: z.ZodType, value: unknown) => {
+    const r = schema.safeParse(value);
+    return r.success ? 'ok' : firstIssueMessage(r.error);
+  };
+  it('tells a missing field from a wrongly typed one', () => {
+    const params = z.object({ mail: Email, num: Extension, password: SipPassword, user: z.string() });
+    const valid = { mail: 'a@example.com', num: '401', password: 'Str0ngPass', user: 'x' };
+    expect(message(params, valid)).toBe('ok');
+    expect(message(params, { ...valid, mail: undefined })).toBe('mail is required');
+    expect(message(params, { ...valid, mail: 5 })).toBe('mail must be a string');
+    expect(message(params, { ...valid, num: undefined })).toBe('num is required');
+    expect(message(params, { ...valid, num: true })).toBe('num must be a string of 2 to 6 digits');
+    for (const num of [1e30, -5, 4.5]) expect(message(params, { ...valid, num })).toBe('num must be a string of 2 to 6 digits');
+    expect(message(params, { ...valid, password: undefined })).toBe('password is required');
+    expect(message(params, { ...valid, password: [] })).toBe('password must be a string');
+    expect(message(params, { ...valid, user: undefined })).toBe('user is required');
   });
 });
 

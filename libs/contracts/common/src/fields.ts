@@ -2,14 +2,23 @@ import { z } from 'zod';
 
 /** Field rules shared by the HTTP contract and every service. Messages are the v1 API's 400 texts. */
 
+/**
+ * "<field> is required" when the value is missing, else `otherwise`. Error maps see the input
+ * (issues do not, unless parsed with reportInput), so this is where the two cases can be told apart.
+ */
+const requiredOr = (field: string, otherwise: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `${field} is required` : otherwise;
+
 /** Digit strings may arrive as JSON numbers from loosely typed clients (PHP arrays): accept whole numbers. */
-const digits = (field: string, pattern: RegExp, rule: string) =>
-  z
-    .union([z.string(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)], {
-      error: `${field} must be ${rule}`,
+const digits = (field: string, pattern: RegExp, rule: string) => {
+  const message = `${field} must be ${rule}`;
+  return z
+    .union([z.string(), z.number().int(message).nonnegative(message).max(Number.MAX_SAFE_INTEGER, message)], {
+      error: requiredOr(field, message),
     })
     .transform((v) => String(v))
-    .refine((v) => pattern.test(v), { message: `${field} must be ${rule}` });
+    .refine((v) => pattern.test(v), { message });
+};
 
 export const AccountId = z.number().int().positive().max(2_147_483_647);
 
@@ -20,7 +29,7 @@ export const Extension = digits('num', /^[0-9]{2,6}$/, 'a string of 2 to 6 digit
 export const DialNumber = digits('num', /^\+?[0-9]{2,20}$/, '2 to 20 digits with an optional leading +');
 
 export const Email = z
-  .string({ error: 'mail must be a string' })
+  .string({ error: requiredOr('mail', 'mail must be a string') })
   .trim()
   .max(254, 'mail is too long')
   .pipe(z.email({ error: 'mail is not a valid email address' }));
@@ -30,7 +39,7 @@ export const Email = z
  * 8–64 printable ASCII characters, at least one letter and one digit.
  */
 export const SipPassword = z
-  .string({ error: 'password must be a string' })
+  .string({ error: requiredOr('password', 'password must be a string') })
   .min(1, 'password must not be empty')
   .min(8, 'password is too weak: use at least 8 characters')
   .max(64, 'password is too long: at most 64 characters')
@@ -48,7 +57,9 @@ export function firstIssueMessage(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid parameters';
   const path = issue.path.join('.');
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path || 'value'} is required`;
+  // Issues carry `input` only when parsed with reportInput; zod's own text says "received undefined".
+  const missing = ('input' in issue && issue.input === undefined) || /received undefined$/.test(issue.message);
+  if (issue.code === 'invalid_type' && missing) return `${path || 'value'} is required`;
   if (issue.code === 'unrecognized_keys') return `unknown parameter ${issue.keys.join(', ')}`;
   return issue.message.includes(' ') || !path ? issue.message : `${path}: ${issue.message}`;
 }

@@ -1,0 +1,48 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RpcClient } from '@ringcloud/nest-nats';
+import { logLevels } from '@ringcloud/nest-config';
+import { GatewayConfig } from './config';
+import { GatewayModule } from './gateway.module';
+import { writeError } from './http/error-answer';
+import { installRawBodyParser } from './http/raw-body';
+import { installRequestContext, logAccess, requestIdFor } from './http/request-context';
+
+/**
+ * Builds the gateway (not listening yet): `await (await createGateway(cfg)).listen(port, host)`.
+ * Starts without NATS or Redis too: requests then answer 503 and /readyz says what is missing.
+ */
+export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    // The gateway writes its own access log (request-context.ts); Fastify's would log URLs with keys.
+    logger: false,
+    // Undecodable URLs (`/v1/users/%`) never reach a route nor the hooks: answer them like any
+    // unknown URL, with the request id and the access-log line the hooks would have added.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('X-Request-Id', request.id);
+      writeError(request, reply, error);
+      logAccess(request, reply);
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), adapter, {
+    bodyParser: false,
+    logger: logLevels(config.LOG_LEVEL),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  installRequestContext(fastify);
+  installRawBodyParser(fastify, config.BODY_LIMIT_BYTES);
+  app.enableShutdownHooks();
+  await app.init();
+  // Connect early so the first request does not pay for it; failures are retried per request.
+  app
+    .get(RpcClient)
+    .connect()
+    .catch((err: Error) => new Logger('Gateway').warn(`NATS not reachable yet: ${err.message}`));
+  return app;
+}

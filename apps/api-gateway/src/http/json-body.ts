@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { firstIssueMessage } from '@ringcloud/contracts-common';
+import { HttpProblem } from './http-problem';
+
+/**
+ * The raw body (a string, whatever the Content-Type: see raw-body.ts) parsed as JSON; undefined when
+ * the body is empty or only whitespace. Parsing happens in the pipeline, after authentication.
+ */
+export function parseJsonBody(raw: unknown): unknown {
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw HttpProblem.badRequest('Malformed JSON body');
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * v1 bodies are `{"params": {...}}`. Routes without a params schema accept an empty body (and
+ * ignore a well-formed one); the others need the object and validate it with the contract's schema.
+ */
+export function readV1Params(schema: z.ZodType | undefined, raw: unknown): unknown {
+  const body = parseJsonBody(raw);
+  if (!schema) return undefined;
+  if (body === undefined) throw HttpProblem.badRequest('params is required');
+  if (!isPlainObject(body)) throw HttpProblem.badRequest('Body must be a JSON object of the form {"params": {...}}');
+  if (body.params === undefined) throw HttpProblem.badRequest('params is required');
+  if (!isPlainObject(body.params)) throw HttpProblem.badRequest('params must be an object');
+  return validate(schema, body.params);
+}
+
+/** Admin bodies are plain JSON objects (no `params` wrapper); an empty body counts as `{}`. */
+export function readPlainBody(schema: z.ZodType, raw: unknown): unknown {
+  const body = parseJsonBody(raw) ?? {};
+  if (!isPlainObject(body)) throw HttpProblem.badRequest('Body must be a JSON object');
+  return validate(schema, body);
+}
+
+function validate(schema: z.ZodType, value: unknown): unknown {
+  const result = schema.safeParse(value);
+  if (!result.success) throw HttpProblem.badRequest(firstIssueMessage(result.error));
+  return result.data;
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Logger } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** A client's X-Request-Id is kept when it is a sane token, so traces join up across systems. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+export function requestIdFor(raw: IncomingMessage): string {
+  const given = raw.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const accessLogger = new Logger('Access');
+
+/**
+ * One access-log line per request: method, path without the query string (it carries api_key and
+ * hash), status, duration, request id, client address. Bodies, keys and tokens are never logged.
+ */
+export function accessLogLine(request: FastifyRequest, reply: FastifyReply): string {
+  const rawPath = request.url.split('?', 1)[0];
+  const path = rawPath.length > 200 ? `${rawPath.slice(0, 200)}…` : rawPath;
+  const ms = reply.elapsedTime.toFixed(1);
+  return `${request.method} ${printable(path)} ${reply.statusCode} ${ms}ms id=${request.id} client=${request.ip}`;
+}
+
+const printable = (s: string) => s.replace(/[^\x21-\x7e…]/g, '?');
+
+export const logAccess = (request: FastifyRequest, reply: FastifyReply) => accessLogger.log(accessLogLine(request, reply));
+
+export function installRequestContext(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('X-Request-Id', request.id);
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    logAccess(request, reply);
+    done();
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * The request target as the gateway reads it: from the raw URL, never from a framework's decoding,
+ * so that `%2F` inside a segment, `%` alone or invalid UTF-8 are decided here (and answer 404).
+ */
+export interface RequestUrl {
+  /** Percent-decoded path segments; null when the path cannot be decoded or is not a plain path. */
+  segments: string[] | null;
+  /** The raw query string, without `?`. */
+  rawQuery: string;
+  query: URLSearchParams;
+}
+
+export function parseRequestUrl(url: string): RequestUrl {
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const rawQuery = q === -1 ? '' : url.slice(q + 1);
+  return { segments: decodeSegments(rawPath), rawQuery, query: new URLSearchParams(rawQuery) };
+}
+
+function decodeSegments(rawPath: string): string[] | null {
+  if (!rawPath.startsWith('/')) return null;
+  const raw = rawPath.slice(1).split('/');
+  // One trailing slash is forgiven (`/v1/users/`): clients often build URLs by concatenation.
+  if (raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
+  if (raw.length === 1 && raw[0] === '') return [];
+  const segments: string[] = [];
+  for (const part of raw) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(part);
+    } catch {
+      return null; // `%`, `%zz`, invalid UTF-8
+    }
+    // Empty and dot segments never name a resource; refusing them keeps traversal out of every handler.
+    if (decoded === '' || decoded === '.' || decoded === '..') return null;
+    segments.push(decoded);
+  }
+  return segments;
+}
+
+/**
+ * The query string as rate-limit identity: without api_key/hash, parameters sorted, so that
+ * `?a=1&b=2` and `?b=2&a=1` are the same URL.
+ */
+export function canonicalQuery(query: URLSearchParams): string {
+  return [...query]
+    .filter(([name]) => name !== 'api_key' && name !== 'hash')
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .sort()
+    .join('&');
+}

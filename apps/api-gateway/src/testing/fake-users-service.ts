@@ -1,0 +1,279 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Controller, Inject, INestMicroservice, Logger, Module } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { DomainError } from '@ringcloud/contracts-common';
+import {
+  Account,
+  ApiKeyInfo,
+  UsersAccountCreate,
+  UsersAccountList,
+  UsersApiKeyChanged,
+  UsersApiKeyCreate,
+  UsersApiKeyDelete,
+  UsersApiKeyList,
+  UsersApiKeyRegenerate,
+  UsersApiKeySetEnabled,
+  UsersApiKeyVerify,
+  UsersHealthPing,
+  UsersUserCreate,
+  UsersUserGet,
+  UsersUserList,
+  UsersUserSetVoicemail,
+  UsersUserUpdateEmail,
+  UsersUserUpdateExtension,
+  UsersUserUpdatePassword,
+  V1User,
+} from '@ringcloud/contracts-users';
+import { Command, connectNats, createNatsMicroservice, NatsConnection } from '@ringcloud/nest-nats';
+
+/**
+ * A tiny stand-in for users-service on real NATS, speaking the real contracts (requests are
+ * validated by the same @Command pipe). State is in memory; every request is counted by subject
+ * so tests can tell whether the gateway asked at all. The real users-service is exercised by the
+ * e2e suite.
+ */
+interface KeyRecord {
+  account_id: number;
+  access: 'RO' | 'RW';
+  enabled: boolean;
+  password: string;
+  created_at: string;
+  password_changed_at: string;
+}
+
+export const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
+
+export class FakeUsers {
+  readonly accounts = new Map<number, Account>();
+  readonly keys = new Map<string, KeyRecord>();
+  readonly users = new Map<string, Omit<V1User, 'password'> & { password: string }>();
+  readonly calls = new Map<string, number>();
+  /** Subject → error to answer once, to test the gateway's error mapping. */
+  readonly failNext = new Map<string, DomainError>();
+  private nextUser = 1679728441;
+  publish: (subject: string, payload: unknown) => Promise<void> = async () => undefined;
+
+  count(subject: string): number {
+    return this.calls.get(subject) ?? 0;
+  }
+
+  hit(subject: string): void {
+    this.calls.set(subject, this.count(subject) + 1);
+    const error = this.failNext.get(subject);
+    if (error) {
+      this.failNext.delete(subject);
+      throw error;
+    }
+  }
+
+  addAccount(account_id: number, name = `Account ${account_id}`): Account {
+    const account = { account_id, name, created_at: new Date().toISOString() };
+    this.accounts.set(account_id, account);
+    return account;
+  }
+
+  /** A key with its ready-made query string (`api_key=…&hash=…`). */
+  addKey(account_id: number, access: 'RO' | 'RW', enabled = true) {
+    if (!this.accounts.has(account_id)) this.addAccount(account_id);
+    const api_key = `${account_id}_${randomBytes(8).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const now = new Date().toISOString();
+    this.keys.set(api_key, { account_id, access, enabled, password, created_at: now, password_changed_at: now });
+    return { api_key, password, access, auth: `api_key=${api_key}&hash=${md5(api_key + password)}` };
+  }
+
+  addUser(account_id: number, num: string, mail = `u${num}@example.com`): string {
+    const user = String(this.nextUser++);
+    this.users.set(user, { account_id, user, num, mail, voice_mail_box: 'off', password: 'Secret123' });
+    return user;
+  }
+
+  keyInfo(api_key: string): ApiKeyInfo {
+    const k = this.keys.get(api_key);
+    if (!k) throw DomainError.notFound('API key not found');
+    return {
+      api_key,
+      account_id: k.account_id,
+      access: k.access,
+      enabled: k.enabled,
+      created_at: k.created_at,
+      password_changed_at: k.password_changed_at,
+    };
+  }
+
+  userOf(account_id: number, user: string) {
+    const found = this.users.get(user);
+    if (!found || found.account_id !== account_id) throw DomainError.notFound('User not found');
+    return found;
+  }
+
+  /** Broadcast before replying (and flushed), as the real service must, so no gateway answers from a stale cache. */
+  changed(api_key: string): Promise<void> {
+    // The packet shape Nest's ClientProxy.emit puts on the wire.
+    return this.publish(UsersApiKeyChanged.subject, { pattern: UsersApiKeyChanged.subject, data: { api_key } });
+  }
+}
+
+const FAKE = Symbol('FAKE');
+const view = (u: ReturnType<FakeUsers['userOf']>, withPassword: boolean): V1User => ({
+  ...u,
+  password: withPassword ? u.password : null,
+});
+
+@Controller()
+class FakeUsersController {
+  constructor(@Inject(FAKE) private readonly fake: FakeUsers) {}
+
+  @Command(UsersApiKeyVerify.contract)
+  verify(@Payload() req: UsersApiKeyVerify.Request): UsersApiKeyVerify.Response {
+    this.fake.hit(UsersApiKeyVerify.subject);
+    const key = this.fake.keys.get(req.api_key);
+    if (!key) return { ok: false, reason: 'unknown_key' };
+    if (md5(req.api_key + key.password) !== req.hash.toLowerCase()) return { ok: false, reason: 'invalid_hash' };
+    if (!key.enabled) return { ok: false, reason: 'disabled' };
+    return { ok: true, account_id: key.account_id, access: key.access };
+  }
+
+  @Command(UsersHealthPing.contract)
+  ping() {
+    this.fake.hit(UsersHealthPing.subject);
+    return { status: 'ok' as const };
+  }
+
+  @Command(UsersUserList.contract)
+  list(@Payload() req: UsersUserList.Request): V1User[] {
+    this.fake.hit(UsersUserList.subject);
+    return [...this.fake.users.values()].filter((u) => u.account_id === req.account_id).map((u) => view(u, req.include_password));
+  }
+
+  @Command(UsersUserGet.contract)
+  get(@Payload() req: UsersUserGet.Request): V1User {
+    this.fake.hit(UsersUserGet.subject);
+    return view(this.fake.userOf(req.account_id, req.user), req.include_password);
+  }
+
+  @Command(UsersUserCreate.contract)
+  create(@Payload() req: UsersUserCreate.Request): string {
+    this.fake.hit(UsersUserCreate.subject);
+    const taken = [...this.fake.users.values()].some((u) => u.account_id === req.account_id && u.num === req.num);
+    if (taken) throw DomainError.badRequest(`extension ${req.num} is already used`);
+    const user = this.fake.addUser(req.account_id, req.num, req.mail);
+    this.fake.users.get(user)!.password = req.password;
+    return user;
+  }
+
+  @Command(UsersUserUpdatePassword.contract)
+  updatePassword(@Payload() req: UsersUserUpdatePassword.Request): null {
+    this.fake.hit(UsersUserUpdatePassword.subject);
+    this.fake.userOf(req.account_id, req.user).password = req.password;
+    return null;
+  }
+
+  @Command(UsersUserUpdateExtension.contract)
+  updateExtension(@Payload() req: UsersUserUpdateExtension.Request): null {
+    this.fake.hit(UsersUserUpdateExtension.subject);
+    this.fake.userOf(req.account_id, req.user).num = req.num;
+    return null;
+  }
+
+  @Command(UsersUserUpdateEmail.contract)
+  updateEmail(@Payload() req: UsersUserUpdateEmail.Request): null {
+    this.fake.hit(UsersUserUpdateEmail.subject);
+    this.fake.userOf(req.account_id, req.user).mail = req.mail;
+    return null;
+  }
+
+  @Command(UsersUserSetVoicemail.contract)
+  setVoicemail(@Payload() req: UsersUserSetVoicemail.Request): null {
+    this.fake.hit(UsersUserSetVoicemail.subject);
+    this.fake.userOf(req.account_id, req.user).voice_mail_box = req.enabled ? 'on' : 'off';
+    return null;
+  }
+
+  @Command(UsersAccountCreate.contract)
+  createAccount(@Payload() req: UsersAccountCreate.Request): Account {
+    this.fake.hit(UsersAccountCreate.subject);
+    const id = req.account_id ?? Math.max(1000, ...this.fake.accounts.keys()) + 1;
+    if (this.fake.accounts.has(id)) throw DomainError.badRequest(`account ${id} already exists`);
+    return this.fake.addAccount(id, req.name);
+  }
+
+  @Command(UsersAccountList.contract)
+  listAccounts(): Account[] {
+    this.fake.hit(UsersAccountList.subject);
+    return [...this.fake.accounts.values()];
+  }
+
+  @Command(UsersApiKeyCreate.contract)
+  createKey(@Payload() req: UsersApiKeyCreate.Request) {
+    this.fake.hit(UsersApiKeyCreate.subject);
+    if (!this.fake.accounts.has(req.account_id)) throw DomainError.notFound('Account not found');
+    const { api_key, password, access } = this.fake.addKey(req.account_id, req.access);
+    return { api_key, password, access };
+  }
+
+  @Command(UsersApiKeyList.contract)
+  listKeys(@Payload() req: UsersApiKeyList.Request): ApiKeyInfo[] {
+    this.fake.hit(UsersApiKeyList.subject);
+    if (!this.fake.accounts.has(req.account_id)) throw DomainError.notFound('Account not found');
+    return [...this.fake.keys].filter(([, k]) => k.account_id === req.account_id).map(([key]) => this.fake.keyInfo(key));
+  }
+
+  @Command(UsersApiKeySetEnabled.contract)
+  async setEnabled(@Payload() req: UsersApiKeySetEnabled.Request): Promise<ApiKeyInfo> {
+    this.fake.hit(UsersApiKeySetEnabled.subject);
+    this.fake.keyInfo(req.api_key);
+    this.fake.keys.get(req.api_key)!.enabled = req.enabled;
+    await this.fake.changed(req.api_key);
+    return this.fake.keyInfo(req.api_key);
+  }
+
+  @Command(UsersApiKeyRegenerate.contract)
+  async regenerate(@Payload() req: UsersApiKeyRegenerate.Request) {
+    this.fake.hit(UsersApiKeyRegenerate.subject);
+    const info = this.fake.keyInfo(req.api_key);
+    const password = randomBytes(12).toString('hex');
+    this.fake.keys.get(req.api_key)!.password = password;
+    await this.fake.changed(req.api_key);
+    return { api_key: req.api_key, password, access: info.access };
+  }
+
+  @Command(UsersApiKeyDelete.contract)
+  async deleteKey(@Payload() req: UsersApiKeyDelete.Request): Promise<null> {
+    this.fake.hit(UsersApiKeyDelete.subject);
+    this.fake.keyInfo(req.api_key);
+    this.fake.keys.delete(req.api_key);
+    await this.fake.changed(req.api_key);
+    return null;
+  }
+}
+
+export interface RunningFake {
+  fake: FakeUsers;
+  stop(): Promise<void>;
+}
+
+export async function startFakeUsersService(natsUrl: string, fake = new FakeUsers()): Promise<RunningFake> {
+  @Module({ controllers: [FakeUsersController], providers: [{ provide: FAKE, useValue: fake }] })
+  class FakeUsersModule {}
+
+  const app: INestMicroservice = await createNatsMicroservice(FakeUsersModule, {
+    servers: natsUrl,
+    queue: 'fake-users-service',
+    logger: ['error'],
+  });
+  await app.listen();
+  const nc: NatsConnection = await connectNats(natsUrl, 'fake-users-events');
+  fake.publish = async (subject, payload) => {
+    nc.publish(subject, JSON.stringify(payload));
+    await nc.flush();
+  };
+  return {
+    fake,
+    stop: async () => {
+      await nc.close();
+      await app.close();
+      Logger.flush();
+    },
+  };
+}

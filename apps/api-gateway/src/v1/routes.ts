@@ -1,0 +1,312 @@
+import { z } from 'zod';
+import type { RpcClient } from '@ringcloud/nest-nats';
+import { Access, DialNumber, UserName, V1DateTime } from '@ringcloud/contracts-common';
+import {
+  CreateUserParams,
+  UpdateEmailParams,
+  UpdateExtensionParams,
+  UpdatePasswordParams,
+  UsersUserCreate,
+  UsersUserGet,
+  UsersUserList,
+  UsersUserSetVoicemail,
+  UsersUserUpdateEmail,
+  UsersUserUpdateExtension,
+  UsersUserUpdatePassword,
+  V1User,
+} from '@ringcloud/contracts-users';
+import { RateLimit } from '../config';
+import { HttpProblem } from '../http/http-problem';
+
+/** The caller, as users-service verified its api_key + hash. */
+export interface VerifiedKey {
+  api_key: string;
+  account_id: number;
+  access: Access;
+}
+
+export interface V1Call<P = any> {
+  key: VerifiedKey;
+  /** Validated path parameters. */
+  path: Record<string, string>;
+  /** Validated `params` of the body (undefined for routes without params). */
+  params: P;
+  query: URLSearchParams;
+}
+
+export interface V1Deps {
+  rpc: RpcClient;
+}
+
+export interface QueryParamDoc {
+  name: string;
+  description: string;
+  schema: Record<string, unknown>;
+}
+
+/** One v1 function: its URL, limit, access, body schema and handler. The handler only maps HTTP to a command. */
+export interface V1Route {
+  /** Limit id (RATE_LIMITS key), also the OpenAPI operationId. */
+  id: string;
+  method: 'GET' | 'POST';
+  path: string;
+  /** Other spellings of the same URL; they share the route's limit bucket. */
+  aliases?: readonly string[];
+  summary: string;
+  description?: string;
+  /** Default limit (spec section 5); RATE_LIMITS / RATE_LIMIT_PROFILE may change it. */
+  limit: RateLimit;
+  /** RO: any key; RW: read-write keys only. */
+  access: Access;
+  /** Schema of the body's `params` object; absent → the body is not needed (and ignored if valid JSON). */
+  params?: z.ZodType;
+  /** Schema of `data` on success (documentation). */
+  response: z.ZodType;
+  query?: readonly QueryParamDoc[];
+  /** Spec section 2: a file download answers errors with an empty body. */
+  fileDownload?: boolean;
+  handle(call: V1Call, deps: V1Deps): Promise<unknown>;
+}
+
+/** Recording file names: one plain name, never a path (`../` and the like → 404). */
+export const RecordingFileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
+  .refine((v) => !v.includes('..'));
+
+/** Asterisk channel names: `Tech/resource`, printable ASCII without spaces (no CR/LF into AMI). */
+export const ChannelName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}\/[\x21-\x7e]{1,200}$/);
+
+/** Path parameters and the 404 text when one is not even well-formed (no backend is asked then). */
+export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; description: string }> = {
+  username: { schema: UserName, notFound: 'User not found', description: 'User name (numeric, e.g. 1679728441).' },
+  filename: { schema: RecordingFileName, notFound: 'Recording not found', description: 'Recording file name.' },
+  channel: {
+    schema: ChannelName,
+    notFound: 'Channel not found',
+    description: 'Channel name, e.g. PJSIP/1679728441-00000012; the `/` may be sent raw or as %2F.',
+  },
+};
+
+const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
+
+/** Until calls-service and recordings exist, their URLs are routed, authenticated and limited, then answer 503. */
+const CALLS_RETRY_AFTER_SECONDS = 60;
+const callsNotAvailable = async (): Promise<never> => {
+  throw HttpProblem.unavailable('Calls are not available yet', CALLS_RETRY_AFTER_SECONDS);
+};
+
+/** Shapes of the call endpoints (spec section 7), for the documentation until the calls contracts exist. */
+const ActiveCall = z.object({ src: z.string(), dst: z.string(), seconds: z.number().int(), status: z.literal('current') });
+const CompletedCall = z.object({
+  status: z.literal('complete'),
+  src: z.string(),
+  dst: z.string(),
+  direction: z.enum(['incoming', 'outgoing', 'internal']),
+  call_start_time: V1DateTime,
+  call_end_time: V1DateTime,
+  duration: z.number().int(),
+  disposition: z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']),
+  rec_file: z.string().nullable(),
+});
+const ChannelInfo = z.object({
+  Channel: z.string(),
+  CallerIDNum: z.string(),
+  CallerIDName: z.string(),
+  ConnectedLineNum: z.string(),
+  ConnectedLineName: z.string(),
+  Seconds: z.number().int(),
+});
+/** Originate params are checked with the shared field rules already, so a bad request gets its 400 today. */
+const OriginateParams = z.object({ user: UserName, num: DialNumber });
+
+const seesSecrets = (key: VerifiedKey) => key.access === 'RW';
+
+export const V1_ROUTES: readonly V1Route[] = [
+  {
+    id: 'users.list',
+    method: 'GET',
+    path: '/v1/users',
+    summary: "List the account's users",
+    description: '`password` is null for read-only keys.',
+    limit: perSeconds(1),
+    access: 'RO',
+    response: z.array(V1User),
+    handle: ({ key }, { rpc }) =>
+      rpc.send(UsersUserList.contract, { account_id: key.account_id, include_password: seesSecrets(key) }),
+  },
+  {
+    id: 'users.create',
+    method: 'POST',
+    path: '/v1/users/create',
+    summary: 'Create a user',
+    description: 'Returns the new user name as `data`.',
+    limit: perSeconds(60),
+    access: 'RW',
+    params: CreateUserParams,
+    response: z.string(),
+    handle: ({ key, params }, { rpc }) => rpc.send(UsersUserCreate.contract, { account_id: key.account_id, ...params }),
+  },
+  {
+    id: 'users.get',
+    method: 'GET',
+    path: '/v1/users/<username>',
+    summary: "One user's info",
+    description: '`password` is null for read-only keys.',
+    limit: perSeconds(1),
+    access: 'RO',
+    response: V1User,
+    handle: ({ key, path }, { rpc }) =>
+      rpc.send(UsersUserGet.contract, { account_id: key.account_id, user: path.username, include_password: seesSecrets(key) }),
+  },
+  {
+    id: 'users.update_password',
+    method: 'POST',
+    path: '/v1/users/<username>/update_password',
+    summary: "Change a user's SIP password",
+    limit: perSeconds(1),
+    access: 'RW',
+    params: UpdatePasswordParams,
+    response: z.null(),
+    handle: ({ key, path, params }, { rpc }) =>
+      rpc.send(UsersUserUpdatePassword.contract, { account_id: key.account_id, user: path.username, ...params }),
+  },
+  {
+    id: 'users.update_extension_number',
+    method: 'POST',
+    path: '/v1/users/<username>/update_extension_number',
+    summary: "Change a user's extension number",
+    limit: perSeconds(5),
+    access: 'RW',
+    params: UpdateExtensionParams,
+    response: z.null(),
+    handle: ({ key, path, params }, { rpc }) =>
+      rpc.send(UsersUserUpdateExtension.contract, { account_id: key.account_id, user: path.username, ...params }),
+  },
+  {
+    id: 'users.update_email',
+    method: 'POST',
+    path: '/v1/users/<username>/update_email',
+    summary: "Change a user's email",
+    limit: perSeconds(5),
+    access: 'RW',
+    params: UpdateEmailParams,
+    response: z.null(),
+    handle: ({ key, path, params }, { rpc }) =>
+      rpc.send(UsersUserUpdateEmail.contract, { account_id: key.account_id, user: path.username, ...params }),
+  },
+  {
+    id: 'users.voice_mail_box_on',
+    method: 'POST',
+    path: '/v1/users/<username>/voice_mail_box_on',
+    summary: "Turn a user's voicemail box on",
+    description: 'Takes no params; an empty body is fine.',
+    limit: perSeconds(5),
+    access: 'RW',
+    response: z.null(),
+    handle: ({ key, path }, { rpc }) =>
+      rpc.send(UsersUserSetVoicemail.contract, { account_id: key.account_id, user: path.username, enabled: true }),
+  },
+  {
+    id: 'users.voice_mail_box_off',
+    method: 'POST',
+    path: '/v1/users/<username>/voice_mail_box_off',
+    summary: "Turn a user's voicemail box off",
+    description: 'Takes no params; an empty body is fine.',
+    limit: perSeconds(5),
+    access: 'RW',
+    response: z.null(),
+    handle: ({ key, path }, { rpc }) =>
+      rpc.send(UsersUserSetVoicemail.contract, { account_id: key.account_id, user: path.username, enabled: false }),
+  },
+  {
+    id: 'users.records.list',
+    method: 'GET',
+    path: '/v1/users/<username>/records',
+    summary: "List a user's recordings",
+    description: 'Pairs of `[file_name, recording_time]`, newest first. Answers 503 until the recordings service exists.',
+    limit: perSeconds(5),
+    access: 'RO',
+    response: z.array(z.tuple([z.string(), V1DateTime])),
+    handle: callsNotAvailable,
+  },
+  {
+    id: 'users.records.download',
+    method: 'GET',
+    path: '/v1/users/<username>/records/<filename>',
+    summary: 'Download a recording',
+    description:
+      'Returns the file itself (audio/wav or its real type, Content-Disposition: attachment); on failure an empty ' +
+      'body with the error status. Answers 503 until the recordings service exists.',
+    limit: perSeconds(1),
+    access: 'RO',
+    response: z.string(),
+    fileDownload: true,
+    handle: callsNotAvailable,
+  },
+  {
+    id: 'calls.channels.list',
+    method: 'GET',
+    path: '/v1/calls/channels',
+    summary: "List live channels of the account's context",
+    description: 'Answers 503 until calls-service exists.',
+    limit: perSeconds(2),
+    access: 'RO',
+    response: z.array(z.string()),
+    handle: callsNotAvailable,
+  },
+  {
+    id: 'calls.channels.get',
+    method: 'GET',
+    path: '/v1/calls/channels/<channel...>',
+    summary: "One channel's info",
+    description: 'Answers 503 until calls-service exists.',
+    limit: perSeconds(2),
+    access: 'RO',
+    response: ChannelInfo,
+    handle: callsNotAvailable,
+  },
+  {
+    id: 'calls.originate',
+    method: 'POST',
+    path: '/v1/calls',
+    summary: 'Originate a call',
+    description:
+      "Rings the user's own phone first, then dials `num` and bridges the two. Answers 503 until calls-service exists.",
+    limit: perSeconds(5),
+    access: 'RW',
+    params: OriginateParams,
+    response: z.literal('Originate successfully queued'),
+    handle: callsNotAvailable,
+  },
+  {
+    id: 'calls.complete',
+    method: 'GET',
+    path: '/v1/calls/complete',
+    aliases: ['/v1/calls/complite'],
+    summary: 'Completed calls',
+    description:
+      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket). Answers 503 until calls-service exists.',
+    limit: perSeconds(5),
+    access: 'RO',
+    query: [
+      { name: 'days', description: 'How many days back, 1–7 (default 7).', schema: { type: 'integer', minimum: 1, maximum: 7 } },
+      { name: 'num', description: 'Only calls whose src or dst is this number.', schema: { type: 'string' } },
+    ],
+    response: z.array(CompletedCall),
+    handle: callsNotAvailable,
+  },
+  {
+    id: 'calls.active',
+    method: 'GET',
+    path: '/v1/calls/active',
+    summary: 'Active calls',
+    description: 'Answers 503 until calls-service exists.',
+    limit: perSeconds(5),
+    access: 'RO',
+    response: z.array(ActiveCall),
+    handle: callsNotAvailable,
+  },
+];
+
+export const DEFAULT_LIMITS: ReadonlyMap<string, RateLimit> = new Map(V1_ROUTES.map((r) => [r.id, r.limit]));

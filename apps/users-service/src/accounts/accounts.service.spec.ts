@@ -1,0 +1,41 @@
+import { TestEnv } from '../testing/fixture';
+import { AccountsRepository } from './accounts.repository';
+import { AccountsService } from './accounts.service';
+
+describe('AccountsService (PostgreSQL)', () => {
+  let env: TestEnv;
+  let accounts: AccountsService;
+
+  beforeAll(async () => {
+    env = await TestEnv.start({ nats: false });
+    accounts = new AccountsService(new AccountsRepository(env.prisma));
+  });
+  afterAll(() => env.stop());
+
+  it('starts numbering at 1001, then continues after the highest id', async () => {
+    const first = await accounts.create({ name: 'Acme' });
+    expect(first).toMatchObject({ account_id: 1001, name: 'Acme' });
+    expect(new Date(first.created_at).toISOString()).toBe(first.created_at);
+    expect(await accounts.create({ account_id: 2000, name: 'Given' })).toMatchObject({ account_id: 2000 });
+    expect((await accounts.create({ name: 'Next' })).account_id).toBe(2001);
+  });
+
+  it('refuses a taken id and an empty name', async () => {
+    await expect(accounts.create({ account_id: 1001, name: 'Again' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'account 1001 already exists',
+    });
+    await expect(accounts.create({ name: '   ' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'name is required' });
+  });
+
+  it('gives concurrent creators distinct ids', async () => {
+    const created = await Promise.all(Array.from({ length: 6 }, (_, i) => accounts.create({ name: `Parallel ${i}` })));
+    expect(new Set(created.map((a) => a.account_id)).size).toBe(6);
+  });
+
+  it('lists accounts by id', async () => {
+    const ids = (await accounts.list()).map((a) => a.account_id);
+    expect(ids.slice(0, 3)).toEqual([1001, 2000, 2001]);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+  });
+});
