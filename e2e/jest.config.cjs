@@ -4,7 +4,5 @@ module.exports = {
   displayName: 'e2e',
   rootDir: __dirname,
   testMatch: ['<rootDir>/src/**/*.e2e.spec.ts'],
-  testTimeout: 60_000,
-  // Each file starts its own stack; two at a time fit this 2-core machine.
-  maxWorkers: 2,
+  // testTimeout and maxWorkers are global options: scripts/test.sh passes them (60 s, 2 workers).
 };

@@ -19,6 +19,6 @@ echo "== unit tests"
 rm -f tmp/jest-unit.json tmp/jest-e2e.json
 JEST_SUITE=unit npx jest --ci --json --outputFile=tmp/jest-unit.json
 echo "== e2e tests"
-JEST_SUITE=e2e npx jest --ci --maxWorkers=2 --json --outputFile=tmp/jest-e2e.json
+JEST_SUITE=e2e npx jest --ci --maxWorkers=2 --testTimeout=60000 --json --outputFile=tmp/jest-e2e.json
 
 node tools/test-summary.cjs "$checks_failed" tmp/jest-unit.json tmp/jest-e2e.json

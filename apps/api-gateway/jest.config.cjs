@@ -3,8 +3,6 @@ module.exports = {
   displayName: 'api-gateway',
   rootDir: __dirname,
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
-  // The specs start real gateways, NATS servers and Redis clients: one file at a time keeps the
-  // 2-core machine from turning timing-sensitive rate-limit checks into flakes.
-  maxWorkers: 1,
+  // The *.gateway.spec.ts files start real gateways, a private nats-server and Redis clients.
   testTimeout: 20000,
 };

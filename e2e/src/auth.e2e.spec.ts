@@ -44,7 +44,7 @@ describe('authentication and access (spec sections 1, 3, 4)', () => {
     const wrong = await rw.post('/v1/users', {});
     expectError(wrong, 405);
     expect(wrong.headers.get('allow')).toMatch(/GET/);
-    expectError(await rw.get('/v1/users/create'), 404); // a GET on create reads as "user named create"
+    expectError(await rw.get('/v1/users/create'), 405); // the literal create URL wins over /v1/users/<username>
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const res = await rw.raw(method, '/v1/users');
       expectError(res, 405);
@@ -55,8 +55,8 @@ describe('authentication and access (spec sections 1, 3, 4)', () => {
   it('stops a disabled key on every replica within 1 second, and re-enables it', async () => {
     const client = await world.client(newAccountId(), 'RW');
     const other = world.clientFor(client.credentials, 1);
-    expectSuccess(await client.get('/v1/users'));
-    expectSuccess(await other.get('/v1/users')); // both replicas now hold it in cache
+    expectSuccess(await client.get('/v1/users', { r: '0' }));
+    expectSuccess(await other.get('/v1/users', { r: '1' })); // both replicas now hold it in cache
     const disabled = await world.admin.call('POST', `/admin/v1/keys/${client.credentials.api_key}/disable`);
     expect(disabled.status).toBe(200);
     await sleep(1000);

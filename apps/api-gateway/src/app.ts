@@ -6,6 +6,7 @@ import { RpcClient } from '@ringcloud/nest-nats';
 import { logLevels } from '@ringcloud/nest-config';
 import { GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
+import { answerClientError } from './http/client-error';
 import { writeError } from './http/error-answer';
 import { installRawBodyParser } from './http/raw-body';
 import { installRequestContext, logAccess, requestIdFor } from './http/request-context';
@@ -29,6 +30,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
       writeError(request, reply, error);
       logAccess(request, reply);
     },
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), adapter, {
     bodyParser: false,

@@ -9,9 +9,10 @@ export function installRawBodyParser(fastify: FastifyInstance, bodyLimit: number
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request, body, done) => done(null, body));
   fastify.addHook('onRequest', (request, _reply, done) => {
-    // Without the header every body goes to the catch-all parser: a malformed Content-Type
-    // (which Fastify would answer 415) is as irrelevant as a well-formed one.
-    delete request.raw.headers['content-type'];
+    // One neutral type for every request: each body goes to the catch-all parser, a malformed
+    // Content-Type (Fastify: 415) is as irrelevant as a well-formed one, and a QUERY without one
+    // (Fastify: 400) reaches the router, which answers 405.
+    request.raw.headers['content-type'] = 'application/octet-stream';
     done();
   });
 }

@@ -51,6 +51,7 @@ export class RateLimiter implements OnApplicationShutdown {
    */
   async hit(limitId: string, limit: RateLimit, identity: string): Promise<LimitDecision> {
     // Hashed: bounded key length whatever the URL, and no api_key in Redis key names.
+    this.assertConnected();
     const digest = createHash('sha256').update(identity).digest('base64url');
     const key = `${this.config.REDIS_PREFIX}rl:${limitId}:${digest}`;
     const [count, ttlMs] = await this.redis.rcRateLimitHit(key, limit.per_seconds * 1000);
@@ -64,7 +65,13 @@ export class RateLimiter implements OnApplicationShutdown {
   }
 
   async ping(): Promise<void> {
+    this.assertConnected();
     await this.redis.ping();
+  }
+
+  /** Fails at once while Redis is away (a command would only be refused after arming its timeout). */
+  private assertConnected(): void {
+    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -64,7 +64,7 @@ export class Router<R extends RoutableRoute> {
     }
     if (!best) throw HttpProblem.notFound();
     const hit = best.hits.find((h) => h.entry.route.method === method);
-    if (!hit) throw HttpProblem.methodNotAllowed([...new Set(best.hits.map((h) => h.entry.route.method))]);
+    if (!hit) throw HttpProblem.methodNotAllowed([...new Set(best.hits.map((h) => h.entry.route.method))].sort());
     return { route: hit.entry.route, params: hit.params, canonicalPath: fillPattern(hit.entry.route.path, hit.params) };
   }
 

@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -96,3 +97,20 @@ export function rawCall(base: string, method: string, rawPath: string): Promise<
 
 export const errorEnvelope = (message: string) => ({ status: 'error', message, data: null });
 export const successEnvelope = (data: unknown) => ({ status: 'success', message: null, data });
+
+/** Bytes straight onto a socket (for requests no HTTP client would send); resolves with the whole answer. */
+export function rawSocket(base: string, bytes: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(Number(port), hostname, () => socket.write(bytes));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+    socket.setTimeout(2000, () => {
+      socket.destroy();
+      resolve(answer);
+    });
+  });
+}

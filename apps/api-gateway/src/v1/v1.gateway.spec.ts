@@ -16,6 +16,7 @@ import {
   dropRedisPrefix,
   errorEnvelope,
   rawCall,
+  rawSocket,
   startGateway,
   successEnvelope,
   TestGateway,
@@ -53,7 +54,7 @@ describe('v1 HTTP contract', () => {
     ro = fake.addKey(1001, 'RO');
     alice = fake.addUser(1001, '401');
     fake.addUser(1002, '401'); // another tenant
-  });
+  }, 30_000);
 
   afterAll(async () => {
     await gw?.close();
@@ -255,6 +256,25 @@ describe('v1 HTTP contract', () => {
       }
     });
 
+    it('answers what the HTTP parser refuses with the envelope (400), and unknown methods with 405', async () => {
+      const requests = [
+        'GET /v1/users/a\rb HTTP/1.1\r\nHost: x\r\n\r\n',
+        'GET /v1/users/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n',
+        'POST /v1/users/create HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+        'POST /v1/users/create HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      ];
+      for (const request of requests) {
+        const answer = await rawSocket(gw.url, Buffer.from(request, 'latin1'));
+        expect([request, answer.split('\r\n')[0], answer.split('\r\n\r\n')[1]]).toEqual([
+          request,
+          'HTTP/1.1 400 Bad Request',
+          JSON.stringify(errorEnvelope('Bad request')),
+        ]);
+      }
+      const query = await rawSocket(gw.url, 'QUERY /v1/users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      expect(query).toMatch(/^HTTP\/1\.1 405 [\s\S]*allow: GET/i);
+    });
+
     it('answers 404 for another tenant\'s user (the service decides)', async () => {
       const other = [...fake.users.values()].find((u) => u.account_id === 1002)!.user;
       const res = await get(`/v1/users/${other}`);
@@ -380,6 +400,9 @@ describe('v1 HTTP contract', () => {
       const access = lines.filter((l) => l.includes(`/v1/users/${alice}/update_password`));
       expect(access).toEqual([expect.stringMatching(new RegExp(`^POST /v1/users/${alice}/update_password 200 [\\d.]+ms id=log-test-1 client=127\\.0\\.0\\.1$`))]);
       expect(lines.some((l) => l.startsWith('GET /v1/users/% 404'))).toBe(true);
+      // Without TRUST_PROXY, X-Forwarded-For is not believed.
+      await call(gw.url, 'GET', '/v1/users', { headers: { 'X-Forwarded-For': '203.0.113.7', 'X-Request-Id': 'xff-1' } });
+      expect(lines.find((l) => l.includes('id=xff-1'))).toMatch(/client=127\.0\.0\.1$/);
       const all = lines.join('\n');
       for (const secret of [rw.api_key, rw.auth.split('hash=')[1], password, 'api_key', 'hash=']) expect(all).not.toContain(secret);
     });

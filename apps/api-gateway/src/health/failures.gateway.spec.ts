@@ -1,0 +1,109 @@
+import { UsersApiKeyVerify } from '@ringcloud/contracts-users';
+import { connectNats, NatsConnection } from '@ringcloud/nest-nats';
+import { freePort, startNats, TestNats } from '../testing/nats-server';
+import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
+import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
+
+const unavailable = errorEnvelope('Service is temporarily unavailable');
+const key = { auth: 'api_key=1001_abcdefgh12345678&hash=0cc175b9c0f1b6a831c399e269772661' };
+
+describe('dependencies down', () => {
+  const prefix = testRedisPrefix();
+  afterAll(() => dropRedisPrefix(prefix));
+
+  describe('NATS up, users-service missing or silent', () => {
+    let nats: TestNats;
+    let gw: TestGateway;
+
+    beforeAll(async () => {
+      nats = await startNats();
+      gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, NATS_REQUEST_TIMEOUT_MS: '1000' });
+    }, 30_000);
+    afterAll(async () => {
+      await gw?.close();
+      await nats?.stop();
+    });
+
+    it('answers 503 at once when nobody serves the subject', async () => {
+      const started = Date.now();
+      const res = await call(gw.url, 'GET', `/v1/users?${key.auth}`);
+      expect([res.status, res.body, res.headers.get('retry-after')]).toEqual([503, unavailable, '1']);
+      expect(Date.now() - started).toBeLessThan(1000);
+    });
+
+    it('answers 503 after NATS_REQUEST_TIMEOUT_MS when the service never replies', async () => {
+      const nc: NatsConnection = await connectNats(nats.url, 'silent-users');
+      nc.subscribe(UsersApiKeyVerify.subject, { callback: () => undefined });
+      await nc.flush();
+      try {
+        const started = Date.now();
+        const res = await call(gw.url, 'GET', `/v1/users?${key.auth}`);
+        const elapsed = Date.now() - started;
+        expect([res.status, res.body]).toEqual([503, unavailable]);
+        expect(elapsed).toBeGreaterThanOrEqual(900);
+        expect(elapsed).toBeLessThan(2500);
+      } finally {
+        await nc.close();
+      }
+    });
+
+    it('is alive but not ready', async () => {
+      expect((await call(gw.url, 'GET', '/healthz')).status).toBe(200);
+      const ready = await call(gw.url, 'GET', '/readyz');
+      expect([ready.status, ready.body.message]).toEqual([503, expect.stringMatching(/^Not ready: users-service/)]);
+    });
+  });
+
+  describe('NATS down', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startGateway({ NATS_URL: `nats://127.0.0.1:${await freePort()}`, REDIS_PREFIX: prefix });
+    }, 30_000);
+    afterAll(() => gw?.close());
+
+    it('starts anyway and answers 503, never 500', async () => {
+      const res = await call(gw.url, 'GET', `/v1/users?${key.auth}`);
+      expect([res.status, res.body]).toEqual([503, unavailable]);
+      // Checks that need no backend still answer.
+      expect((await call(gw.url, 'GET', '/v1/users')).status).toBe(403);
+      expect((await call(gw.url, 'PUT', '/v1/users')).status).toBe(405);
+      expect((await call(gw.url, 'GET', '/healthz')).status).toBe(200);
+      const ready = await call(gw.url, 'GET', '/readyz');
+      expect([ready.status, ready.body.message]).toEqual([503, expect.stringMatching(/nats .*users-service/)]);
+    });
+  });
+
+  describe('everything up', () => {
+    let nats: TestNats;
+    let users: RunningFake;
+    let fake: FakeUsers;
+    let gw: TestGateway;
+    beforeAll(async () => {
+      nats = await startNats();
+      users = await startFakeUsersService(nats.url);
+      fake = users.fake;
+      gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, TRUST_PROXY: 'true' });
+    }, 30_000);
+    afterAll(async () => {
+      await gw?.close();
+      await users?.stop();
+      await nats?.stop();
+    });
+
+    it('is ready', async () => {
+      const ready = await call(gw.url, 'GET', '/readyz');
+      expect([ready.status, ready.body]).toEqual([
+        200,
+        { status: 'success', message: null, data: { nats: 'ok', redis: 'ok', 'users-service': 'ok' } },
+      ]);
+      expect(fake.count('users.health.ping')).toBe(1);
+    });
+
+    it('logs the client address from X-Forwarded-For behind a trusted proxy', async () => {
+      const lines: string[] = [];
+      gw.app.useLogger({ log: (m: unknown) => lines.push(String(m)), error: () => undefined, warn: () => undefined });
+      await call(gw.url, 'GET', '/healthz', { headers: { 'X-Forwarded-For': '203.0.113.7', 'X-Request-Id': 'xff-2' } });
+      expect(lines.find((l) => l.includes('id=xff-2'))).toMatch(/^GET \/healthz 200 .* client=203\.0\.113\.7$/);
+    });
+  });
+});

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { AccountId, DialNumber, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
+
+/** calls-service: originate requests, call records, active calls, recordings metadata. */
+
+/** v1 `POST /v1/calls` params. `user` may arrive as a JSON number from loose clients. */
+export const OriginateParams = z.object({
+  user: z.union([z.string(), z.number().int().nonnegative()]).transform(String).pipe(UserName),
+  num: DialNumber,
+});
+
+export namespace CallsOriginate {
+  /** Unknown user → BAD_REQUEST; unregistered device → BAD_REQUEST; PBX down → UNAVAILABLE. */
+  export const contract = command(
+    'calls.call.originate',
+    z.object({ account_id: AccountId, user: UserName, num: DialNumber }),
+    z.object({ call_id: z.string(), message: z.literal('Originate successfully queued') }),
+  );
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export const ActiveCall = z.object({ src: z.string(), dst: z.string(), seconds: z.number().int().nonnegative(), status: z.literal('current') });
+export type ActiveCall = z.infer<typeof ActiveCall>;
+
+export namespace CallsActiveList {
+  export const contract = command('calls.active.list', z.object({ account_id: AccountId }), z.array(ActiveCall));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export const CompletedCall = z.object({
+  status: z.literal('complete'),
+  src: z.string(),
+  dst: z.string(),
+  direction: z.enum(['incoming', 'outgoing', 'internal']),
+  call_start_time: V1DateTime,
+  call_end_time: V1DateTime,
+  duration: z.number().int().nonnegative(),
+  disposition: z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']),
+  rec_file: z.string().nullable(),
+});
+export type CompletedCall = z.infer<typeof CompletedCall>;
+
+/** v1 query of `GET /v1/calls/complete`: days 1–7 (default 7), num matches src or dst. */
+export const CompletedQuery = z.object({
+  days: z.coerce
+    .number({ error: 'days must be a whole number from 1 to 7' })
+    .int('days must be a whole number from 1 to 7')
+    .min(1, 'days must be a whole number from 1 to 7')
+    .max(7, 'days must be a whole number from 1 to 7')
+    .default(7),
+  num: z.string().regex(/^\+?[0-9]{2,20}$/, 'num must be 2 to 20 digits with an optional leading +').optional(),
+});
+
+export namespace CallsCompleteList {
+  export const contract = command('calls.complete.list', z.object({ account_id: AccountId, ...CompletedQuery.shape }), z.array(CompletedCall));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+/** A recording's file name as v1 shows it: no path, no traversal. */
+export const RecordingFileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/).refine((v) => !v.includes('..'));
+
+export namespace CallsRecordingList {
+  /** `[file_name, "YYYY-MM-DD HH:MM:SS"]` pairs, newest first. */
+  export const contract = command('calls.recording.list', z.object({ account_id: AccountId, user: UserName }), z.array(z.tuple([z.string(), V1DateTime])));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace CallsRecordingGet {
+  /** Where one recording is stored; NOT_FOUND unless it belongs to this user of this account. */
+  export const contract = command(
+    'calls.recording.get',
+    z.object({ account_id: AccountId, user: UserName, file_name: RecordingFileName }),
+    z.object({ file_name: z.string(), object_name: z.string(), content_type: z.string(), size: z.number().int().nonnegative() }),
+  );
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace CallsHealthPing {
+  export const contract = command(healthSubject('calls'), z.object({}), z.object({ status: z.literal('ok') }));
+  export const subject = contract.subject;
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { AccountId, DialNumber, UserName, V1DateTime, command, event, healthSubject } from '@ringcloud/contracts-common';
+
+/**
+ * telephony-adapter: the only component that talks to Asterisk (AMI + realtime tables).
+ * Commands are request/reply; facts about calls travel as durable JetStream events.
+ */
+
+/** Asterisk's own field names, as v1 shows one channel. */
+export const ChannelInfo = z.object({
+  Channel: z.string(),
+  CallerIDNum: z.string(),
+  CallerIDName: z.string(),
+  ConnectedLineNum: z.string(),
+  ConnectedLineName: z.string(),
+  Seconds: z.number().int().nonnegative(),
+});
+export type ChannelInfo = z.infer<typeof ChannelInfo>;
+
+/** A channel name as Asterisk prints it (`PJSIP/1679728441-00000012`, `Local/100@agents-00000001;1`). */
+export const ChannelName = z.string().min(3).max(200).regex(/^[A-Za-z0-9_\-/@.;:+]+$/, 'malformed channel name');
+
+export namespace TelephonyOriginate {
+  /**
+   * Rings the employee's device (leg A); when A answers, the account's dial plan dials `num`
+   * (leg B). Answers once Asterisk has queued the originate; the outcome arrives as events.
+   * BAD_REQUEST when the user's device is not registered; UNAVAILABLE when the PBX is down.
+   */
+  export const contract = command(
+    'telephony.call.originate',
+    z.object({ call_id: z.string().uuid(), account_id: AccountId, user: UserName, num: DialNumber }),
+    z.object({ call_id: z.string(), action_id: z.string() }),
+  );
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace TelephonyChannelList {
+  /** Live channels in the account's dial-plan context. */
+  export const contract = command('telephony.channel.list', z.object({ account_id: AccountId }), z.array(z.string()));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace TelephonyChannelGet {
+  /** One live channel of the account; NOT_FOUND for unknown channels and other accounts' channels. */
+  export const contract = command('telephony.channel.get', z.object({ account_id: AccountId, channel: ChannelName }), ChannelInfo);
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace TelephonyHealthPing {
+  /** `ami` is false while the AMI session to the PBX is down. */
+  export const contract = command(healthSubject('telephony'), z.object({}), z.object({ status: z.literal('ok'), ami: z.boolean() }));
+  export const subject = contract.subject;
+}
+
+export const Direction = z.enum(['incoming', 'outgoing', 'internal']);
+export type Direction = z.infer<typeof Direction>;
+
+export const Disposition = z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']);
+export type Disposition = z.infer<typeof Disposition>;
+
+/**
+ * Every telephony event: a unique id (JetStream msgID, so re-publishing is harmless), the call it
+ * belongs to and its sequence number within that call (consumers apply each (call_id, seq) once).
+ * `call_id` is the RC_CALL_ID set at originate for calls the API started, otherwise
+ * `<node>:<Linkedid>`.
+ */
+const Envelope = {
+  event_id: z.string(),
+  call_id: z.string(),
+  seq: z.number().int().nonnegative(),
+  node: z.string(),
+  occurred_at: z.string(),
+  account_id: z.number().int().nullable(),
+};
+
+export const CallStarted = event(
+  'telephony.call.started',
+  z.object({ ...Envelope, direction: Direction, src: z.string(), dst: z.string(), user: z.string().nullable(), linkedid: z.string() }),
+);
+export const CallAnswered = event('telephony.call.answered', z.object({ ...Envelope, channel: z.string() }));
+export const CallBridged = event('telephony.call.bridged', z.object({ ...Envelope, bridge_id: z.string() }));
+export const CallEnded = event(
+  'telephony.call.ended',
+  z.object({ ...Envelope, cause: z.number().int(), cause_txt: z.string(), /** true when found gone during a resync */ reconciled: z.boolean() }),
+);
+/** The call record, from Asterisk's Cdr event. Times are the PBX's local "YYYY-MM-DD HH:MM:SS". */
+export const CallCdr = event(
+  'telephony.call.cdr',
+  z.object({
+    ...Envelope,
+    direction: Direction,
+    src: z.string(),
+    dst: z.string(),
+    user: z.string().nullable(),
+    start_time: V1DateTime,
+    answer_time: V1DateTime.nullable(),
+    end_time: V1DateTime,
+    duration: z.number().int().nonnegative(),
+    billsec: z.number().int().nonnegative(),
+    disposition: Disposition,
+    uniqueid: z.string(),
+  }),
+);
+/** A recording stored in the RECORDINGS object store bucket under `object_name`. */
+export const RecordingFinished = event(
+  'telephony.recording.finished',
+  z.object({
+    ...Envelope,
+    user: z.string().nullable(),
+    file_name: z.string(),
+    object_name: z.string(),
+    content_type: z.string(),
+    size: z.number().int().nonnegative(),
+    duration_s: z.number().nonnegative(),
+    recorded_at: V1DateTime,
+  }),
+);
+
+export const TELEPHONY_EVENTS_STREAM = {
+  name: 'TELEPHONY_EVENTS',
+  subjects: [CallStarted.subject, CallAnswered.subject, CallBridged.subject, CallEnded.subject, CallCdr.subject, RecordingFinished.subject],
+} as const;
+
+/** JetStream object store bucket holding call recordings (durable shared storage). */
+export const RECORDINGS_BUCKET = 'RECORDINGS';
