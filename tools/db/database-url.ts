@@ -11,9 +11,9 @@ export interface ServiceDatabase {
   schema: string;
 }
 
-/** users-service → users: the default schema and the prefix of the per-service env var. */
+/** users-service → users, telephony-adapter → telephony: the default schema and the prefix of the per-service env var. */
 export function serviceBaseName(service: string): string {
-  return service.replace(/-service$/, '');
+  return service.replace(/-(service|adapter)$/, '');
 }
 
 /** users-service → USERS_DATABASE_URL. */
