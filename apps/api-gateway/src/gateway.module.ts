@@ -11,6 +11,7 @@ import { KeyChangeListener } from './auth/key-change.listener';
 import { RedisProvider } from './rate-limit/redis.provider';
 import { RateLimiter } from './rate-limit/rate-limiter';
 import { V1Pipeline } from './v1/v1.pipeline';
+import { RecordingStore } from './recordings/recording-store';
 import { V1Controller } from './v1/v1.controller';
 import { AdminPipeline } from './admin/admin.pipeline';
 import { AdminController } from './admin/admin.controller';
@@ -40,6 +41,7 @@ export class GatewayModule {
         RateLimiter,
         ApiKeyAuthenticator,
         KeyChangeListener,
+        RecordingStore,
         V1Pipeline,
         AdminPipeline,
         ReadinessService,

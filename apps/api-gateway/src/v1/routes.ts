@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import type { RpcClient } from '@ringcloud/nest-nats';
-import { Access, DialNumber, UserName, V1DateTime } from '@ringcloud/contracts-common';
+import { Access, UserName, V1DateTime, firstIssueMessage } from '@ringcloud/contracts-common';
+import {
+  ActiveCall,
+  CallsActiveList,
+  CallsCompleteList,
+  CallsOriginate,
+  CallsRecordingGet,
+  CallsRecordingList,
+  CompletedCall,
+  CompletedQuery,
+  OriginateParams,
+  RecordingFileName,
+} from '@ringcloud/contracts-calls';
+import { ChannelInfo, ChannelName as TelephonyChannelName, TelephonyChannelGet, TelephonyChannelList } from '@ringcloud/contracts-telephony';
 import {
   CreateUserParams,
   UpdateEmailParams,
@@ -17,6 +30,8 @@ import {
 } from '@ringcloud/contracts-users';
 import { RateLimit } from '../config';
 import { HttpProblem } from '../http/http-problem';
+import { FileAnswer } from '../http/file-answer';
+import type { RecordingStore } from '../recordings/recording-store';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -36,6 +51,7 @@ export interface V1Call<P = any> {
 
 export interface V1Deps {
   rpc: RpcClient;
+  recordings: RecordingStore;
 }
 
 export interface QueryParamDoc {
@@ -68,14 +84,8 @@ export interface V1Route {
   handle(call: V1Call, deps: V1Deps): Promise<unknown>;
 }
 
-/** Recording file names: one plain name, never a path (`../` and the like → 404). */
-export const RecordingFileName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
-  .refine((v) => !v.includes('..'));
-
 /** Asterisk channel names: `Tech/resource`, printable ASCII without spaces (no CR/LF into AMI). */
-export const ChannelName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}\/[\x21-\x7e]{1,200}$/);
+export const ChannelName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}\/[\x21-\x7e]{1,200}$/).pipe(TelephonyChannelName);
 
 /** Path parameters and the 404 text when one is not even well-formed (no backend is asked then). */
 export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; description: string }> = {
@@ -90,35 +100,17 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
 
 const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
 
-/** Until calls-service and recordings exist, their URLs are routed, authenticated and limited, then answer 503. */
-const CALLS_RETRY_AFTER_SECONDS = 60;
-const callsNotAvailable = async (): Promise<never> => {
-  throw HttpProblem.unavailable('Calls are not available yet', CALLS_RETRY_AFTER_SECONDS);
-};
-
-/** Shapes of the call endpoints (spec section 7), for the documentation until the calls contracts exist. */
-const ActiveCall = z.object({ src: z.string(), dst: z.string(), seconds: z.number().int(), status: z.literal('current') });
-const CompletedCall = z.object({
-  status: z.literal('complete'),
-  src: z.string(),
-  dst: z.string(),
-  direction: z.enum(['incoming', 'outgoing', 'internal']),
-  call_start_time: V1DateTime,
-  call_end_time: V1DateTime,
-  duration: z.number().int(),
-  disposition: z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']),
-  rec_file: z.string().nullable(),
-});
-const ChannelInfo = z.object({
-  Channel: z.string(),
-  CallerIDNum: z.string(),
-  CallerIDName: z.string(),
-  ConnectedLineNum: z.string(),
-  ConnectedLineName: z.string(),
-  Seconds: z.number().int(),
-});
-/** Originate params are checked with the shared field rules already, so a bad request gets its 400 today. */
-const OriginateParams = z.object({ user: UserName, num: DialNumber });
+/** `days`/`num` of GET /v1/calls/complete; a bad value is a 400 like any bad parameter. */
+function completedQuery(query: URLSearchParams) {
+  const raw: Record<string, string> = {};
+  for (const name of ['days', 'num'] as const) {
+    const value = query.get(name);
+    if (value !== null && value !== '') raw[name] = value;
+  }
+  const parsed = CompletedQuery.safeParse(raw);
+  if (!parsed.success) throw HttpProblem.badRequest(firstIssueMessage(parsed.error));
+  return parsed.data;
+}
 
 const seesSecrets = (key: VerifiedKey) => key.access === 'RW';
 
@@ -224,11 +216,11 @@ export const V1_ROUTES: readonly V1Route[] = [
     method: 'GET',
     path: '/v1/users/<username>/records',
     summary: "List a user's recordings",
-    description: 'Pairs of `[file_name, recording_time]`, newest first. Answers 503 until the recordings service exists.',
+    description: 'Pairs of `[file_name, recording_time]`, newest first.',
     limit: perSeconds(5),
     access: 'RO',
     response: z.array(z.tuple([z.string(), V1DateTime])),
-    handle: callsNotAvailable,
+    handle: ({ key, path }, { rpc }) => rpc.send(CallsRecordingList.contract, { account_id: key.account_id, user: path.username }),
   },
   {
     id: 'users.records.download',
@@ -237,34 +229,35 @@ export const V1_ROUTES: readonly V1Route[] = [
     summary: 'Download a recording',
     description:
       'Returns the file itself (audio/wav or its real type, Content-Disposition: attachment); on failure an empty ' +
-      'body with the error status. Answers 503 until the recordings service exists.',
+      'body with the error status. `Range: bytes=…` is supported (206).',
     limit: perSeconds(1),
     access: 'RO',
     response: z.string(),
     fileDownload: true,
-    handle: callsNotAvailable,
+    handle: async ({ key, path }, { rpc, recordings }) => {
+      const file = await rpc.send(CallsRecordingGet.contract, { account_id: key.account_id, user: path.username, file_name: path.filename });
+      return new FileAnswer(file.file_name, file.content_type, file.size, (range) => recordings.open(file.object_name, range));
+    },
   },
   {
     id: 'calls.channels.list',
     method: 'GET',
     path: '/v1/calls/channels',
     summary: "List live channels of the account's context",
-    description: 'Answers 503 until calls-service exists.',
     limit: perSeconds(2),
     access: 'RO',
     response: z.array(z.string()),
-    handle: callsNotAvailable,
+    handle: ({ key }, { rpc }) => rpc.send(TelephonyChannelList.contract, { account_id: key.account_id }),
   },
   {
     id: 'calls.channels.get',
     method: 'GET',
     path: '/v1/calls/channels/<channel...>',
     summary: "One channel's info",
-    description: 'Answers 503 until calls-service exists.',
     limit: perSeconds(2),
     access: 'RO',
     response: ChannelInfo,
-    handle: callsNotAvailable,
+    handle: ({ key, path }, { rpc }) => rpc.send(TelephonyChannelGet.contract, { account_id: key.account_id, channel: path.channel }),
   },
   {
     id: 'calls.originate',
@@ -272,12 +265,13 @@ export const V1_ROUTES: readonly V1Route[] = [
     path: '/v1/calls',
     summary: 'Originate a call',
     description:
-      "Rings the user's own phone first, then dials `num` and bridges the two. Answers 503 until calls-service exists.",
+      "Rings the user's own phone first, then dials `num` and bridges the two.",
     limit: perSeconds(5),
     access: 'RW',
     params: OriginateParams,
     response: z.literal('Originate successfully queued'),
-    handle: callsNotAvailable,
+    handle: async ({ key, params }, { rpc }) =>
+      (await rpc.send(CallsOriginate.contract, { account_id: key.account_id, user: params.user, num: params.num })).message,
   },
   {
     id: 'calls.complete',
@@ -286,7 +280,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     aliases: ['/v1/calls/complite'],
     summary: 'Completed calls',
     description:
-      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket). Answers 503 until calls-service exists.',
+      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket).',
     limit: perSeconds(5),
     access: 'RO',
     query: [
@@ -294,18 +288,17 @@ export const V1_ROUTES: readonly V1Route[] = [
       { name: 'num', description: 'Only calls whose src or dst is this number.', schema: { type: 'string' } },
     ],
     response: z.array(CompletedCall),
-    handle: callsNotAvailable,
+    handle: ({ key, query }, { rpc }) => rpc.send(CallsCompleteList.contract, { account_id: key.account_id, ...completedQuery(query) }),
   },
   {
     id: 'calls.active',
     method: 'GET',
     path: '/v1/calls/active',
     summary: 'Active calls',
-    description: 'Answers 503 until calls-service exists.',
     limit: perSeconds(5),
     access: 'RO',
     response: z.array(ActiveCall),
-    handle: callsNotAvailable,
+    handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
 ];
 

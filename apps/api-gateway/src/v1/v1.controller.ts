@@ -1,6 +1,7 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { success } from '../http/envelope';
+import { FileAnswer, sendFile } from '../http/file-answer';
 import { V1Pipeline } from './v1.pipeline';
 
 /**
@@ -14,6 +15,7 @@ export class V1Controller {
   @All(['v1', 'v1/*'])
   async handle(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const data = await this.pipeline.run(request, reply);
+    if (data instanceof FileAnswer) return sendFile(request, reply, data);
     reply.status(200).send(success(data));
   }
 }

@@ -342,8 +342,8 @@ describe('v1 HTTP contract', () => {
     });
   });
 
-  describe('calls and recordings (no service yet)', () => {
-    it('answer 503 at once after authentication and the limiter', async () => {
+  describe('calls and recordings while calls-service and the adapter are down', () => {
+    it('answer 503 after authentication and the limiter, without waiting for a timeout', async () => {
       const urls: Array<[string, string]> = [
         ['GET', '/v1/calls/active'],
         ['GET', '/v1/calls/complete?days=2'],
@@ -359,14 +359,14 @@ describe('v1 HTTP contract', () => {
         expect([url, res.status, res.body, res.headers.get('retry-after')]).toEqual([
           url,
           503,
-          errorEnvelope('Calls are not available yet'),
-          '60',
+          errorEnvelope('Service is temporarily unavailable'),
+          '1',
         ]);
         expect(res.headers.get('ratelimit-policy')).toMatch(/^"calls\.|^"users\.records/);
         expect(Date.now() - started).toBeLessThan(500);
       }
       const originate = await post('/v1/calls', JSON.stringify({ params: { user: alice, num: '+79101234567' } }));
-      expect([originate.status, originate.body.message]).toEqual([503, 'Calls are not available yet']);
+      expect([originate.status, originate.body.message]).toEqual([503, 'Service is temporarily unavailable']);
       const badNumber = await post('/v1/calls', JSON.stringify({ params: { user: alice, num: '12-34' } }));
       expect(badNumber.status).toBe(400);
       expect((await call(gw.url, 'GET', '/v1/calls/active')).status).toBe(403);

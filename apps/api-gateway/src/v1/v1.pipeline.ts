@@ -10,6 +10,7 @@ import { canonicalQuery, parseRequestUrl } from '../routing/request-url';
 import { Router } from '../routing/router';
 import { RateLimiter, rateLimitHeaders } from '../rate-limit/rate-limiter';
 import { RATE_LIMITS } from '../tokens';
+import { RecordingStore } from '../recordings/recording-store';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
 
 /**
@@ -28,8 +29,9 @@ export class V1Pipeline {
     private readonly limiter: RateLimiter,
     @Inject(RATE_LIMITS) private readonly limits: ReadonlyMap<string, RateLimit>,
     rpc: RpcClient,
+    recordings: RecordingStore,
   ) {
-    this.deps = { rpc };
+    this.deps = { rpc, recordings };
   }
 
   /** Runs the request and returns the success `data`. */
