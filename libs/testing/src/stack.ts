@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTestDatabase, startNatsServer, withSchema, TestNats } from './infra';
@@ -14,6 +17,8 @@ export interface StackOptions {
   /** Use this NATS instead of a private nats-server. */
   natsUrl?: string;
   echo?: boolean;
+  /** Also run the calls half: pbx-simulator, telephony-adapter and calls-service. */
+  telephony?: boolean;
 }
 
 export interface Stack {
@@ -23,6 +28,12 @@ export interface Stack {
   databaseUrl: string;
   env: NodeJS.ProcessEnv;
   processes: RunningProcess[];
+  /** The simulator's control API (inbound/internal calls, registration, AMI drop), when telephony is on. */
+  simulatorControl?: string;
+  /** Where the simulator writes recordings (the adapter reads them there). */
+  recordingsDir?: string;
+  /** Starts one more process of an app of the calls half with the stack's environment. */
+  addApp(app: 'calls-service' | 'telephony-adapter' | 'pbx-simulator', env?: NodeJS.ProcessEnv): RunningProcess;
   /** Starts one more gateway on the same NATS/Redis/database; returns its base URL. */
   addGateway(env?: NodeJS.ProcessEnv, waitFor?: '/readyz' | '/healthz'): Promise<{ url: string; process: RunningProcess }>;
   addUsersService(env?: NodeJS.ProcessEnv): Promise<RunningProcess>;
@@ -45,12 +56,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NATS_URL: nats.url,
     DATABASE_URL: db.url,
     USERS_DATABASE_URL: withSchema(db.url, 'users'),
+    CALLS_DATABASE_URL: withSchema(db.url, 'calls'),
+    TELEPHONY_DATABASE_URL: withSchema(db.url, 'telephony'),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: `e2e:${randomBytes(4).toString('hex')}:`,
     ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
     ...options.env,
   };
+  let simulatorControl: string | undefined;
+  let recordingsDir: string | undefined;
+  if (options.telephony) {
+    const [amiPort, controlPort] = [await freePort(), await freePort()];
+    recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'rc-recordings-'));
+    simulatorControl = `http://127.0.0.1:${controlPort}`;
+    Object.assign(env, {
+      SIM_AMI_PORT: String(amiPort),
+      SIM_CONTROL_PORT: String(controlPort),
+      PBX_AMI_HOST: '127.0.0.1',
+      PBX_AMI_PORT: String(amiPort),
+      RECORDINGS_DIR: recordingsDir,
+      SIM_ANSWER_DELAY_MS: '300',
+      SIM_TALK_MS: '1000',
+      SIM_TIME_SCALE: '0.1',
+      ORIGINATE_TIMEOUT_MS: '3000',
+      ...options.env,
+    });
+  }
   await run(process.execPath, ['-r', './tools/register.cjs', 'tools/db/migrate.ts'], {
     cwd: WORKSPACE_ROOT,
     env: { ...process.env, ...env },
@@ -76,7 +108,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { url, process: p };
   };
 
+  const addApp = (app: 'calls-service' | 'telephony-adapter' | 'pbx-simulator', extra: NodeJS.ProcessEnv = {}) => {
+    const p = spawnApp(app, `apps/${app}/src/main.ts`, { ...env, ...extra }, options.echo);
+    processes.push(p);
+    return p;
+  };
+
   for (let i = 0; i < (options.usersServices ?? 1); i++) await addUsersService();
+  if (options.telephony) {
+    addApp('pbx-simulator');
+    await waitForHttp(`${simulatorControl}/channels`, 30_000);
+    addApp('telephony-adapter');
+    addApp('calls-service');
+  }
   const gateways: string[] = [];
   for (let i = 0; i < (options.gateways ?? 1); i++) gateways.push((await addGateway()).url);
 
@@ -87,12 +131,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     databaseUrl: db.url,
     env,
     processes,
+    simulatorControl,
+    recordingsDir,
+    addApp,
     addGateway,
     addUsersService,
     async stop() {
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5000)));
       await nats.stop();
       await db.drop();
+      if (recordingsDir) rmSync(recordingsDir, { recursive: true, force: true });
     },
   };
 }

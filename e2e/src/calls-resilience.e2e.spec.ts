@@ -1,0 +1,77 @@
+import { waitFor } from '@ringcloud/testing';
+import { expectSuccess, newAccountId, useStack } from './support';
+
+const world = useStack({ telephony: true });
+
+const control = (p: string, body?: unknown) =>
+  fetch(`${world.stack.simulatorControl}${p}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  }).then((r) => r.status);
+
+async function provisionedEmployee(num: string) {
+  const account = newAccountId();
+  const creator = await world.client(account, 'RW');
+  const user: string = expectSuccess(await creator.post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `r${num}@example.com` }));
+  // provisioning reaches the PBX asynchronously: an inbound call is accepted once the endpoint exists
+  await waitFor('endpoint provisioned', async () => (await control('/calls/inbound', { from: '79990000000', to_user: user })) === 200, 20_000);
+  return { account, user, reader: await world.client(account, 'RW') };
+}
+
+async function completedList(reader: Awaited<ReturnType<typeof world.client>>) {
+  return expectSuccess(await reader.get('/v1/calls/complete', { days: '1', t: String(Date.now()) })) as any[];
+}
+
+describe('no call record is lost', () => {
+  it('keeps every call that ended while calls-service was down, exactly once', async () => {
+    const { reader } = await provisionedEmployee('501');
+    await waitFor('first call recorded', async () => (await completedList(reader)).length === 1, 20_000);
+
+    const service = world.stack.processes.find((p) => p.name === 'calls-service')!;
+    await service.stop();
+    const callers = Array.from({ length: 20 }, (_, i) => `7910000${String(i).padStart(4, '0')}`);
+    for (const from of callers) expect(await control('/calls/inbound', { from, to_user: (await userOf(reader)) })).toBe(200);
+    // let every call finish on the PBX while nobody records them
+    await new Promise((r) => setTimeout(r, 6000));
+
+    world.stack.addApp('calls-service');
+    const all = await waitFor(
+      '20 records after restart',
+      async () => {
+        const list = await completedList(reader).catch(() => []);
+        return list.length >= 21 ? list : undefined;
+      },
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const final = await completedList(reader);
+    expect(final).toHaveLength(21);
+    expect(all.length).toBe(21);
+    expect(new Set(final.map((c) => c.src))).toEqual(new Set(['79990000000', ...callers]));
+  });
+});
+
+describe('the AMI connection drops mid-call', () => {
+  it('reconnects, resyncs, and the call still ends up in completed calls', async () => {
+    const { user, reader } = await provisionedEmployee('502');
+    await waitFor('first call recorded', async () => (await completedList(reader)).length === 1, 20_000);
+    expect(await control('/calls/inbound', { from: '79101110000', to_user: user })).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await control('/ami/drop')).toBe(200);
+    const call = await waitFor(
+      'the dropped-connection call completed',
+      async () => (await completedList(reader)).find((c) => c.src === '79101110000'),
+      60_000,
+    );
+    expect(call).toMatchObject({ direction: 'incoming', dst: '502' });
+    // and the adapter is back: a new call after the drop is recorded too
+    expect(await control('/calls/inbound', { from: '79101110001', to_user: user })).toBe(200);
+    await waitFor('call after reconnect', async () => (await completedList(reader)).some((c) => c.src === '79101110001'), 30_000);
+  });
+});
+
+async function userOf(reader: Awaited<ReturnType<typeof world.client>>): Promise<string> {
+  const users = expectSuccess(await reader.get('/v1/users', { t: String(Date.now()) }));
+  return users[0].user;
+}
