@@ -1,0 +1,322 @@
+import { INestMicroservice } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DomainError } from '@ringcloud/contracts-common';
+import {
+  CallsActiveList,
+  CallsCompleteList,
+  CallsHealthPing,
+  CallsOriginate,
+  CallsRecordingGet,
+  CallsRecordingList,
+} from '@ringcloud/contracts-calls';
+import { CallSpec, callEvents, newCallId, publishAll } from './testing/call-events';
+import { PeerState, startFakePeers } from './testing/fake-peers';
+import { TestEnv, eventually } from './testing/fixture';
+import { RpcClient, createNatsMicroservice } from '@ringcloud/nest-nats';
+import { TestNats, startNatsServer } from '@ringcloud/testing';
+import { AppModule } from './app.module';
+
+const A = 1001; // the caller's account
+const B = 1002; // another tenant
+const IVAN = '1679728441'; // user of A, extension 401
+const OLGA = '1679728442'; // user of A, extension 402, no recordings
+const BORIS = '1679728449'; // user of B
+
+/** The real microservice on a private NATS, called the way the gateway calls it. */
+describe('calls-service over NATS', () => {
+  let env: TestEnv;
+  let peers: INestMicroservice;
+  const state = new PeerState();
+
+  beforeAll(async () => {
+    env = await TestEnv.start();
+    state.addUser(A, IVAN, '401');
+    state.addUser(A, OLGA, '402');
+    state.addUser(B, BORIS, '401');
+    peers = await startFakePeers(env.nats.url, state);
+    await env.startApp();
+  });
+  afterAll(async () => {
+    await peers?.close();
+    await env?.stop();
+  });
+
+  /** Sends any payload in Nest's request packet straight over NATS and returns the error answered. */
+  async function rawError(subject: string, payload: unknown): Promise<{ code?: string; message?: string }> {
+    const packet = JSON.stringify({ pattern: subject, data: payload, id: randomUUID() });
+    const reply = (await env.nc.request(subject, packet, { timeout: 3000 })).json<{ err?: { code?: string; message?: string } }>();
+    return reply.err ?? {};
+  }
+
+  const ago = (seconds: number) => new Date(Date.now() - seconds * 1000);
+  function call(over: Partial<CallSpec>): CallSpec {
+    const start = over.start ?? ago(600);
+    return {
+      callId: newCallId(),
+      account: A,
+      user: IVAN,
+      src: '401',
+      dst: '79101234567',
+      direction: 'outgoing',
+      answer: new Date(start.getTime() + 5000),
+      end: new Date(start.getTime() + 65_000),
+      disposition: 'ANSWERED',
+      ...over,
+      start,
+    };
+  }
+  async function applied(specs: CallSpec[]): Promise<void> {
+    await publishAll(env.js, specs.flatMap((s) => callEvents(s, env.clock)));
+    const ids = specs.map((s) => s.callId);
+    await eventually(async () => (await env.prisma.call.count({ where: { callId: { in: ids }, state: 'complete', src: { not: null } } })) === specs.length);
+    if (specs.some((s) => s.recording)) {
+      await eventually(async () => (await env.prisma.recording.count({ where: { callId: { in: ids } } })) === specs.filter((s) => s.recording).length);
+    }
+  }
+
+  it('answers the health ping', async () => {
+    expect(await env.rpc.send(CallsHealthPing.contract, {})).toEqual({ status: 'ok' });
+  });
+
+  describe('CallsOriginate', () => {
+    const originate = (req: Partial<CallsOriginate.Request>) => env.rpc.send(CallsOriginate.contract, { account_id: A, user: IVAN, num: '79101234567', ...req } as CallsOriginate.Request);
+
+    beforeEach(() => {
+      state.originateFailure = null;
+      state.originates.length = 0;
+    });
+
+    it('stores the request, asks the adapter to originate with a new call_id, and answers "queued"', async () => {
+      const answer = await originate({ num: '+79101234567' });
+      expect(answer).toEqual({ call_id: expect.stringMatching(/^[0-9a-f-]{36}$/), message: 'Originate successfully queued' });
+      expect(state.originates).toEqual([{ call_id: answer.call_id, account_id: A, user: IVAN, num: '+79101234567' }]);
+      expect(await env.prisma.originateRequest.findUniqueOrThrow({ where: { callId: answer.call_id } })).toMatchObject({
+        accountId: A,
+        userName: IVAN,
+        src: '401',
+        num: '+79101234567',
+        status: 'queued',
+        actionId: 'action-1',
+        error: null,
+      });
+      const second = await originate({ user: OLGA, num: '402' });
+      expect(second.call_id).not.toBe(answer.call_id);
+      expect(await env.prisma.originateRequest.findUniqueOrThrow({ where: { callId: second.call_id } })).toMatchObject({ src: '402' });
+    });
+
+    it("refuses an unknown user, and another tenant's user the same way, without calling the PBX", async () => {
+      const count = await env.prisma.originateRequest.count();
+      await expect(originate({ user: '1999999999' })).rejects.toEqual(DomainError.badRequest('Unknown user 1999999999'));
+      await expect(originate({ user: BORIS })).rejects.toEqual(DomainError.badRequest(`Unknown user ${BORIS}`));
+      expect(state.originates).toEqual([]);
+      expect(await env.prisma.originateRequest.count()).toBe(count);
+    });
+
+    it("passes on the adapter's refusal and outage, and records them", async () => {
+      state.originateFailure = DomainError.badRequest('User has no registered device');
+      await expect(originate({})).rejects.toEqual(DomainError.badRequest('User has no registered device'));
+      state.originateFailure = DomainError.unavailable('PBX is unavailable');
+      await expect(originate({})).rejects.toEqual(DomainError.unavailable('PBX is unavailable'));
+      // A crash in the adapter is its bug: the client sees a 503, not a 500.
+      state.originateFailure = new Error('boom');
+      await expect(originate({})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      const last = await env.prisma.originateRequest.findMany({ orderBy: { createdAt: 'desc' }, take: 3 });
+      expect(last.map((r) => [r.status, r.error])).toEqual([
+        ['failed', 'telephony is unavailable'],
+        ['failed', 'PBX is unavailable'],
+        ['rejected', 'User has no registered device'],
+      ]);
+    });
+
+    it('answers UNAVAILABLE when the adapter or users-service does not answer', async () => {
+      await peers.close();
+      const usersOnly = await startFakePeers(env.nats.url, state, ['users']);
+      try {
+        await expect(originate({})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      } finally {
+        await usersOnly.close();
+      }
+      await expect(originate({})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await expect(env.rpc.send(CallsRecordingList.contract, { account_id: A, user: IVAN })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      peers = await startFakePeers(env.nats.url, state);
+      expect((await originate({})).message).toBe('Originate successfully queued');
+    });
+
+    it('validates the request again', async () => {
+      for (const [payload, message] of [
+        [{ account_id: A, user: IVAN, num: '7' }, 'num must be 2 to 20 digits with an optional leading +'],
+        [{ account_id: A, user: IVAN, num: '7910\r\n' }, 'num must be 2 to 20 digits with an optional leading +'],
+        [{ account_id: A, user: '../x', num: '401' }, 'user must be a numeric user name'],
+        [{ account_id: A, num: '401' }, 'user is required'],
+        [{ account_id: 'x', user: IVAN, num: '401' }, undefined],
+      ] as const) {
+        const answer = await rawError(CallsOriginate.subject, payload);
+        expect(answer.code).toBe('BAD_REQUEST');
+        if (message) expect(answer.message).toBe(message);
+      }
+      expect(state.originates).toEqual([]);
+    });
+  });
+
+  describe('CallsActiveList', () => {
+    it("lists the account's started, not ended calls with their age", async () => {
+      const running = call({ start: ago(42), dst: '79990001111' });
+      const ringing = call({ start: ago(3), src: '79995556677', dst: '401', direction: 'incoming' });
+      const other = call({ account: B, user: BORIS, start: ago(10) });
+      const ended = call({ start: ago(300) });
+      await publishAll(env.js, [running, ringing, other].map((s) => callEvents(s, env.clock)[0]));
+      await applied([ended]);
+      await eventually(async () => (await env.rpc.send(CallsActiveList.contract, { account_id: A })).length === 2);
+      const list = await env.rpc.send(CallsActiveList.contract, { account_id: A });
+      expect(list).toEqual([
+        { src: '79995556677', dst: '401', seconds: expect.any(Number), status: 'current' },
+        { src: '401', dst: '79990001111', seconds: expect.any(Number), status: 'current' },
+      ]);
+      expect(list[0].seconds).toBeGreaterThanOrEqual(3);
+      expect(list[0].seconds).toBeLessThan(10);
+      expect(list[1].seconds).toBeGreaterThanOrEqual(42);
+      expect(list[1].seconds).toBeLessThan(50);
+      expect(await env.rpc.send(CallsActiveList.contract, { account_id: B })).toEqual([{ src: '401', dst: '79101234567', seconds: expect.any(Number), status: 'current' }]);
+      expect(await env.rpc.send(CallsActiveList.contract, { account_id: 4242 })).toEqual([]);
+    });
+  });
+
+  describe('CallsCompleteList', () => {
+    const account = 3001;
+    const complete = (q: Partial<CallsCompleteList.Request> = {}) => env.rpc.send(CallsCompleteList.contract, { account_id: account, ...q } as CallsCompleteList.Request);
+    const hoursAgo = (h: number) => ago(h * 3600);
+    const specs = {
+      recent: call({ account, start: hoursAgo(1), dst: '79101234567', recording: { fileName: '1795700987.2.wav' } }),
+      incoming: call({ account, start: hoursAgo(3), src: '+79105550000', dst: '401', direction: 'incoming', answer: null, disposition: 'NO ANSWER', end: new Date(hoursAgo(3).getTime() + 20_000) }),
+      internal: call({ account, start: hoursAgo(30), src: '401', dst: '402', direction: 'internal', disposition: 'BUSY', answer: null, end: new Date(hoursAgo(30).getTime() + 4000) }),
+      old: call({ account, start: hoursAgo(24 * 6.5), dst: '79101234567' }),
+      tooOld: call({ account, start: hoursAgo(24 * 7 + 1), dst: '79101234567' }),
+      otherTenant: call({ account: account + 1, start: hoursAgo(1), dst: '79101234567' }),
+    };
+    beforeAll(() => applied(Object.values(specs)));
+
+    const expected = (s: CallSpec, recFile: string | null = null) => ({
+      status: 'complete',
+      src: s.src,
+      dst: s.dst,
+      direction: s.direction,
+      call_start_time: env.clock.format(s.start),
+      call_end_time: env.clock.format(s.end),
+      duration: Math.round((s.end.getTime() - s.start.getTime()) / 1000),
+      disposition: s.disposition,
+      rec_file: recFile,
+    });
+
+    it('lists the last 7 days of the account, newest first, in the v1 shape (PBX time zone)', async () => {
+      const list = await complete();
+      expect(list).toEqual([
+        expected(specs.recent, `/v1/users/${IVAN}/records/1795700987.2.wav`),
+        expected(specs.incoming),
+        expected(specs.internal),
+        expected(specs.old),
+      ]);
+      expect(list[0].call_start_time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+      // Europe/Moscow is UTC+3: the wall clock shown is the PBX's, not UTC.
+      expect(list[0].call_start_time).toBe(new Date(specs.recent.start.getTime() + 3 * 3600_000).toISOString().slice(0, 19).replace('T', ' '));
+    });
+
+    it('filters by days (by end time) and by num (src or dst, with or without +)', async () => {
+      expect((await complete({ days: 1 })).map((c) => c.dst)).toEqual([specs.recent.dst, specs.incoming.dst]);
+      expect((await complete({ days: 2 })).length).toBe(3);
+      expect((await complete({ num: '79101234567' })).map((c) => c.call_start_time)).toEqual([specs.recent, specs.old].map((s) => env.clock.format(s.start)));
+      expect((await complete({ num: '402' })).map((c) => c.direction)).toEqual(['internal']);
+      expect((await complete({ num: '401' })).length).toBe(4);
+      expect((await complete({ num: '79105550000' })).map((c) => c.src)).toEqual(['+79105550000']);
+      expect((await complete({ num: '+79105550000', days: 1 })).length).toBe(1);
+      expect(await complete({ num: '555', days: 7 })).toEqual([]);
+      expect(await complete({ account_id: 4343 })).toEqual([]);
+    });
+
+    it('refuses days outside 1..7 and malformed numbers', async () => {
+      for (const payload of [{ days: 0 }, { days: 8 }, { days: 1.5 }, { num: 'abc' }, { num: '1' }]) {
+        expect((await rawError(CallsCompleteList.subject, { account_id: account, ...payload })).code).toBe('BAD_REQUEST');
+      }
+    });
+  });
+
+  describe('recordings', () => {
+    const account = A;
+    const older = call({ start: ago(7200), recording: { fileName: 'ivan-old.wav' } });
+    const newer = call({ start: ago(600), recording: { fileName: 'ivan-new.wav', user: null } }); // the call tells whose it is
+    beforeAll(() => applied([older, newer, call({ account: B, user: BORIS, start: ago(300), recording: { fileName: 'boris.wav' } })]));
+
+    it("lists a user's recordings newest first, as [file_name, recorded_at]", async () => {
+      const list = await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: IVAN });
+      expect(list.filter(([f]) => f.startsWith('ivan-'))).toEqual([
+        ['ivan-new.wav', env.clock.format(newer.end)],
+        ['ivan-old.wav', env.clock.format(older.end)],
+      ]);
+      expect(list.map(([f]) => f)).not.toContain('boris.wav');
+      expect(await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: OLGA })).toEqual([]);
+    });
+
+    it("answers NOT_FOUND for an unknown user and, identically, for another tenant's user", async () => {
+      const notFound = DomainError.notFound('User not found');
+      await expect(env.rpc.send(CallsRecordingList.contract, { account_id: account, user: '1999999999' })).rejects.toEqual(notFound);
+      await expect(env.rpc.send(CallsRecordingList.contract, { account_id: account, user: BORIS })).rejects.toEqual(notFound);
+    });
+
+    it("gives one recording's storage only to its user in its account", async () => {
+      expect(await env.rpc.send(CallsRecordingGet.contract, { account_id: account, user: IVAN, file_name: 'ivan-new.wav' })).toEqual({
+        file_name: 'ivan-new.wav',
+        object_name: `${account}/ivan-new.wav`,
+        content_type: 'audio/wav',
+        size: 48_044,
+      });
+      const notFound = DomainError.notFound('Recording not found');
+      for (const req of [
+        { account_id: account, user: OLGA, file_name: 'ivan-new.wav' },
+        { account_id: B, user: IVAN, file_name: 'ivan-new.wav' },
+        { account_id: account, user: IVAN, file_name: 'boris.wav' },
+        { account_id: B, user: BORIS, file_name: 'ivan-old.wav' },
+        { account_id: account, user: IVAN, file_name: 'nope.wav' },
+      ]) {
+        await expect(env.rpc.send(CallsRecordingGet.contract, req)).rejects.toEqual(notFound);
+      }
+      for (const file_name of ['../1001/ivan-new.wav', '..', 'a/b.wav', '.hidden']) {
+        expect((await rawError(CallsRecordingGet.subject, { account_id: account, user: IVAN, file_name })).code).toBe('BAD_REQUEST');
+      }
+    });
+  });
+});
+
+describe('calls-service with its database down', () => {
+  let nats: TestNats;
+  let app: INestMicroservice;
+  let rpc: RpcClient;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    const config = {
+      nodeEnv: 'test',
+      natsUrl: nats.url,
+      natsRequestTimeoutMs: 2000,
+      logLevel: 'error' as const,
+      databaseUrl: 'postgresql://postgres@127.0.0.1:1/ringcloud?schema=calls',
+      pbxTimeZone: 'UTC',
+      consumer: { durableName: 'calls-service', batch: 100, txSize: 50, maxAckPending: 1000, ackWaitMs: 30_000, maxAttempts: 3 },
+    };
+    app = await createNatsMicroservice(AppModule.forRoot(config), { servers: nats.url, queue: 'calls-service', logger: false });
+    await app.listen();
+    rpc = new RpcClient({ servers: nats.url, requestTimeoutMs: 8000, name: 'test-gateway' });
+    await rpc.connect();
+  });
+  afterAll(async () => {
+    await rpc?.onApplicationShutdown();
+    await app?.close();
+    await nats?.stop();
+  });
+
+  it('answers UNAVAILABLE, not INTERNAL', async () => {
+    const unavailable = { code: 'UNAVAILABLE', message: 'calls database is unavailable' };
+    await expect(rpc.send(CallsHealthPing.contract, {})).rejects.toMatchObject(unavailable);
+    await expect(rpc.send(CallsActiveList.contract, { account_id: A })).rejects.toMatchObject(unavailable);
+    await expect(rpc.send(CallsCompleteList.contract, { account_id: A, days: 7 })).rejects.toMatchObject(unavailable);
+    await expect(rpc.send(CallsRecordingGet.contract, { account_id: A, user: IVAN, file_name: 'x.wav' })).rejects.toMatchObject(unavailable);
+  });
+});

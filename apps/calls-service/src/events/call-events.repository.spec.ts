@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { CallEnded } from '@ringcloud/contracts-telephony';
+import { callEvents, Published } from '../testing/call-events';
+import { TestSchema, createTestSchema } from '../testing/test-database';
+import { PrismaClient, createPrismaClient } from '../infra/database';
+import { PbxClock } from '../time/pbx-clock';
+import { CallEvent, parseCallEvent } from './call-event';
+import { CallEventsRepository, rounds } from './call-events.repository';
+import { ProcessedEventsPruner } from './processed-events.pruner';
+
+describe('rounds', () => {
+  it('keeps batch order and never repeats a key within a round', () => {
+    expect(rounds(['a1', 'b1', 'a2', 'a3', 'c1', 'b2'], (s) => s[0])).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a3']]);
+    expect(rounds([], (s: string) => s)).toEqual([]);
+  });
+});
+
+describe('CallEventsRepository (PostgreSQL)', () => {
+  const clock = new PbxClock('Europe/Moscow');
+  let schema: TestSchema;
+  let prisma: PrismaClient;
+  let repository: CallEventsRepository;
+
+  beforeAll(async () => {
+    schema = await createTestSchema();
+    prisma = createPrismaClient(schema.databaseUrl, 4);
+    repository = new CallEventsRepository(prisma);
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await schema?.drop();
+  });
+
+  const decode = (events: Published[], callId: string): CallEvent[] =>
+    events.map((e) => {
+      const payload = { ...e.payload, call_id: callId, event_id: randomUUID() };
+      const parsed = parseCallEvent(e.subject, new TextEncoder().encode(JSON.stringify(payload)), clock, new Date());
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return parsed.event;
+    });
+
+  const start = new Date('2026-11-20T09:00:00Z');
+  const template = callEvents(
+    {
+      callId: 'template',
+      account: 1001,
+      user: '1679728441',
+      src: '401',
+      dst: '79101234567',
+      direction: 'outgoing',
+      start,
+      answer: new Date(start.getTime() + 7000),
+      end: new Date(start.getTime() + 67_000),
+      disposition: 'ANSWERED',
+      recording: { fileName: 'perm.wav', user: null },
+    },
+    clock,
+  );
+  // The adapter's resync also found the call gone, a little later than the real hangup.
+  template.push({
+    subject: CallEnded.subject,
+    payload: { ...template[3].payload, seq: 7, occurred_at: new Date(start.getTime() + 90_000).toISOString(), cause: 0, reconciled: true },
+  });
+
+  const stateOf = async (callId: string) => {
+    const row = await prisma.call.findUniqueOrThrow({ where: { callId } });
+    const recordings = await prisma.recording.findMany({ where: { callId } });
+    const { callId: _id, createdAt: _c, updatedAt: _u, linkedid: _l, cdrUniqueid: _q, ...fields } = row;
+    // Reads file a recording without a user under its call's user: compare what reads see.
+    return {
+      fields,
+      recordings: recordings.map(({ eventId: _e, createdAt: _rc, fileName: _f, callId: _rid, objectName: _o, ...r }) => ({ ...r, userName: r.userName ?? row.userName })),
+    };
+  };
+
+  function* permutations<T>(items: T[]): Generator<T[]> {
+    if (items.length <= 1) return yield items;
+    for (let i = 0; i < items.length; i++) {
+      for (const rest of permutations([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i], ...rest];
+    }
+  }
+
+  it('reaches the same record from every arrival order, whatever the batching', async () => {
+    const reference = `ref-${randomUUID()}`;
+    await repository.applyBatch(decode(template, reference));
+    const expected = await stateOf(reference);
+    expect(expected.fields).toMatchObject({
+      accountId: 1001,
+      direction: 'outgoing',
+      src: '401',
+      dst: '79101234567',
+      userName: '1679728441',
+      startedAt: start,
+      endedAt: new Date(start.getTime() + 67_000),
+      duration: 67,
+      billsec: 60,
+      disposition: 'ANSWERED',
+      state: 'complete',
+      cdrSeq: 5,
+      endCause: 16,
+      reconciled: false,
+    });
+    // The recording named no user: it is filed under the call's.
+    expect(expected.recordings).toEqual([expect.objectContaining({ accountId: 1001, userName: '1679728441' })]);
+
+    // 7 events: 5040 orders; every 7th is checked (720, all starting positions covered).
+    let n = 0;
+    let checked = 0;
+    for (const order of permutations(template)) {
+      if (n++ % 7) continue;
+      checked++;
+      const callId = `perm-${n}-${randomUUID()}`;
+      const events = decode(order, callId).map((e) => (e.type === 'recording' ? { ...e, fileName: `perm-${n}.wav` } : e));
+      // Alternate between one transaction per event, and two batches split at a varying point.
+      if (n % 2) for (const e of events) await repository.applyBatch([e]);
+      else {
+        const cut = n % events.length;
+        await repository.applyBatch(events.slice(0, cut));
+        await repository.applyBatch(events.slice(cut));
+      }
+      expect({ n, ...(await stateOf(callId)) }).toEqual({ n, ...expected });
+    }
+    expect(checked).toBe(720);
+  }, 180_000);
+
+  it('applies each (call_id, seq) once, even twice in one batch, and flags a reused seq', async () => {
+    const callId = `dup-${randomUUID()}`;
+    const events = decode(template.slice(0, 5), callId);
+    const first = await repository.applyBatch(events);
+    expect(first).toMatchObject({ applied: 5, duplicates: 0, seqReused: [] });
+    const before = await stateOf(callId);
+
+    const again = await repository.applyBatch([...events, ...events]);
+    expect(again).toMatchObject({ applied: 0, duplicates: 10, seqReused: [] });
+    expect(await stateOf(callId)).toEqual(before);
+
+    // A different event under an already used (call_id, seq): not applied, reported.
+    const reused = { ...events[4], eventId: randomUUID(), disposition: 'BUSY' as const };
+    const result = await repository.applyBatch([reused]);
+    expect(result).toMatchObject({ applied: 0, duplicates: 1, seqReused: [reused] });
+    expect((await stateOf(callId)).fields.disposition).toBe('ANSWERED');
+  });
+
+  it('merges a second CDR of the same call: first names the parties, times widen, ANSWERED wins', async () => {
+    const callId = `twocdr-${randomUUID()}`;
+    const events = decode(template.slice(0, 5), callId);
+    const cdr = events[4] as Extract<CallEvent, { type: 'cdr' }>;
+    const second = { ...cdr, eventId: randomUUID(), seq: 9, src: '401', dst: '401', disposition: 'NO ANSWER' as const, endedAt: new Date(cdr.endedAt.getTime() + 2000), duration: 69 };
+    await repository.applyBatch([second, ...events]);
+    expect((await stateOf(callId)).fields).toMatchObject({ dst: '79101234567', disposition: 'ANSWERED', duration: 69, cdrSeq: 5, endedAt: second.endedAt });
+  });
+
+  it('ignores a recording no account can be found for, and files it when the call knows the account', async () => {
+    const orphan = decode([template[5]], `orphan-${randomUUID()}`).map((e) => ({ ...e, accountId: null, fileName: 'orphan.wav' }));
+    const result = await repository.applyBatch(orphan);
+    expect(result.ignored).toEqual([{ event: orphan[0], reason: 'recording of a call whose account is unknown' }]);
+    expect(await prisma.recording.count({ where: { fileName: 'orphan.wav' } })).toBe(0);
+
+    const callId = `known-${randomUUID()}`;
+    const known = decode([template[0], template[5]], callId).map((e) => (e.type === 'recording' ? { ...e, accountId: null, fileName: 'known.wav' } : e));
+    expect((await repository.applyBatch(known)).ignored).toEqual([]);
+    expect(await prisma.recording.findUniqueOrThrow({ where: { accountId_fileName: { accountId: 1001, fileName: 'known.wav' } } })).toMatchObject({ callId, userName: '1679728441' });
+  });
+
+  it('forgets processed events older than the retention, and only those', async () => {
+    const old = new Date(Date.now() - 9 * 86_400_000);
+    await prisma.processedEvent.createMany({
+      data: [
+        { callId: 'prune-old', seq: 1, eventId: randomUUID(), processedAt: old },
+        { callId: 'prune-old', seq: 2, eventId: randomUUID(), processedAt: old },
+        { callId: 'prune-new', seq: 1, eventId: randomUUID() },
+      ],
+    });
+    expect(await new ProcessedEventsPruner(prisma).prune(8 * 86_400_000)).toBe(2);
+    expect((await prisma.processedEvent.findMany({ where: { callId: { startsWith: 'prune-' } } })).map((r) => r.callId)).toEqual(['prune-new']);
+  });
+});

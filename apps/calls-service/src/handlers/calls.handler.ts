@@ -1,0 +1,30 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { Command } from '@ringcloud/nest-nats';
+import { CallsActiveList, CallsCompleteList, CallsOriginate } from '@ringcloud/contracts-calls';
+import { CallsService } from '../calls/calls.service';
+import { OriginateService } from '../originate/originate.service';
+
+/** NATS commands on calls: decode (validated by @Command), delegate, answer. */
+@Controller()
+export class CallsHandler {
+  constructor(
+    private readonly originateService: OriginateService,
+    private readonly calls: CallsService,
+  ) {}
+
+  @Command(CallsOriginate.contract)
+  originate(@Payload() req: CallsOriginate.Request): Promise<CallsOriginate.Response> {
+    return this.originateService.originate(req);
+  }
+
+  @Command(CallsActiveList.contract)
+  active(@Payload() req: CallsActiveList.Request): Promise<CallsActiveList.Response> {
+    return this.calls.active(req.account_id);
+  }
+
+  @Command(CallsCompleteList.contract)
+  complete(@Payload() req: CallsCompleteList.Request): Promise<CallsCompleteList.Response> {
+    return this.calls.completed(req);
+  }
+}

@@ -1,0 +1,23 @@
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { Observable, catchError, throwError } from 'rxjs';
+import { DomainError } from '@ringcloud/contracts-common';
+import { isDatabaseUnavailable } from './prisma-errors';
+
+/**
+ * A database outage is UNAVAILABLE for the caller (the gateway answers 503 with Retry-After),
+ * not INTERNAL: nothing is wrong with the request.
+ */
+@Injectable()
+export class DatabaseUnavailableInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('Database');
+
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(
+      catchError((err) => {
+        if (!isDatabaseUnavailable(err)) return throwError(() => err);
+        this.logger.warn(`database unavailable (${(err as { code?: string }).code ?? 'unknown'})`);
+        return throwError(() => DomainError.unavailable('calls database is unavailable'));
+      }),
+    );
+  }
+}

@@ -1,0 +1,34 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PRISMA, PrismaClient } from '../infra/database';
+
+export interface RecordingRow {
+  file_name: string;
+  object_name: string;
+  content_type: string;
+  size: bigint;
+  recorded_at: Date;
+}
+
+/**
+ * Reads of `recordings`. A recording is filed under its own user, or, when its event named none,
+ * under the user of its call.
+ */
+@Injectable()
+export class RecordingsRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  listForUser(accountId: number, user: string, limit: number): Promise<Array<{ file_name: string; recorded_at: Date }>> {
+    return this.prisma.$queryRaw`
+      SELECT r.file_name, r.recorded_at FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id
+      WHERE r.account_id = ${accountId} AND COALESCE(r.user_name, c.user_name) = ${user}
+      ORDER BY r.recorded_at DESC, r.file_name DESC
+      LIMIT ${limit}`;
+  }
+
+  async findForUser(accountId: number, user: string, fileName: string): Promise<RecordingRow | null> {
+    const rows = await this.prisma.$queryRaw<RecordingRow[]>`
+      SELECT r.file_name, r.object_name, r.content_type, r.size, r.recorded_at FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id
+      WHERE r.account_id = ${accountId} AND r.file_name = ${fileName} AND COALESCE(r.user_name, c.user_name) = ${user}`;
+    return rows[0] ?? null;
+  }
+}

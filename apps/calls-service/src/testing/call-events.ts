@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallStarted, Direction, Disposition, RecordingFinished } from '@ringcloud/contracts-telephony';
+import { PbxClock } from '../time/pbx-clock';
+
+export interface CallSpec {
+  callId: string;
+  account: number | null;
+  user: string | null;
+  src: string;
+  dst: string;
+  direction: Direction;
+  start: Date;
+  /** When the called party answered; null for unanswered calls. */
+  answer: Date | null;
+  end: Date;
+  disposition: Disposition;
+  cause?: number;
+  recording?: { fileName: string; user?: string | null; account?: number | null };
+}
+
+export interface Published {
+  subject: string;
+  payload: Record<string, unknown>;
+}
+
+let counter = 0;
+export const newCallId = () => `pbx1:${Date.now()}.${++counter}`;
+
+/** The events the telephony adapter publishes for one call, in the order it publishes them. */
+export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
+  let seq = 0;
+  const envelope = (at: Date) => ({
+    event_id: randomUUID(),
+    call_id: spec.callId,
+    seq: ++seq,
+    node: 'pbx1',
+    occurred_at: at.toISOString(),
+    account_id: spec.account,
+  });
+  const events: Published[] = [
+    {
+      subject: CallStarted.subject,
+      payload: { ...envelope(spec.start), direction: spec.direction, src: spec.src, dst: spec.dst, user: spec.user, linkedid: spec.callId.split(':')[1] ?? spec.callId },
+    },
+  ];
+  if (spec.answer) {
+    events.push({ subject: CallAnswered.subject, payload: { ...envelope(spec.answer), channel: `PJSIP/${spec.user}-00000001` } });
+    events.push({ subject: CallBridged.subject, payload: { ...envelope(spec.answer), bridge_id: randomUUID() } });
+  }
+  events.push({
+    subject: CallEnded.subject,
+    payload: { ...envelope(spec.end), cause: spec.cause ?? 16, cause_txt: 'Normal Clearing', reconciled: false },
+  });
+  const duration = Math.round((spec.end.getTime() - spec.start.getTime()) / 1000);
+  events.push({
+    subject: CallCdr.subject,
+    payload: {
+      ...envelope(spec.end),
+      direction: spec.direction,
+      src: spec.src,
+      dst: spec.dst,
+      user: spec.user,
+      start_time: clock.format(spec.start),
+      answer_time: spec.answer ? clock.format(spec.answer) : null,
+      end_time: clock.format(spec.end),
+      duration,
+      billsec: spec.answer ? Math.round((spec.end.getTime() - spec.answer.getTime()) / 1000) : 0,
+      disposition: spec.disposition,
+      uniqueid: `${spec.callId}.0`,
+    },
+  });
+  if (spec.recording) {
+    const account = spec.recording.account === undefined ? spec.account : spec.recording.account;
+    events.push({
+      subject: RecordingFinished.subject,
+      payload: {
+        ...envelope(spec.end),
+        account_id: account,
+        user: spec.recording.user === undefined ? spec.user : spec.recording.user,
+        file_name: spec.recording.fileName,
+        object_name: `${account}/${spec.recording.fileName}`,
+        content_type: 'audio/wav',
+        size: 48_044,
+        duration_s: 3,
+        recorded_at: clock.format(spec.end),
+      },
+    });
+  }
+  return events;
+}
+
+/** Publishes like the adapter: msgID = event_id (a suffix makes a re-publication JetStream does not deduplicate). */
+export async function publishAll(js: JetStreamClient, events: Published[], msgIdSuffix = ''): Promise<void> {
+  const acks = events.map((e) => js.publish(e.subject, JSON.stringify(e.payload), { msgID: `${e.payload.event_id}${msgIdSuffix}` }));
+  await Promise.all(acks);
+}
+
+export function publishRaw(js: JetStreamClient, subject: string, data: string): Promise<unknown> {
+  return js.publish(subject, data, { msgID: randomUUID() });
+}

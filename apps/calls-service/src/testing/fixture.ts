@@ -1,0 +1,128 @@
+import { INestMicroservice, LoggerService } from '@nestjs/common';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
+import { RpcClient, createNatsMicroservice, ensureStream } from '@ringcloud/nest-nats';
+import { TestNats, startNatsServer } from '@ringcloud/testing';
+import { AppModule } from '../app.module';
+import { CallsConfig } from '../config/calls-config';
+import { TelephonyEventsConsumer } from '../events/telephony-events.consumer';
+import { PrismaClient, createPrismaClient } from '../infra/database';
+import { PbxClock } from '../time/pbx-clock';
+import { TestSchema, createTestSchema } from './test-database';
+
+export const TEST_TIME_ZONE = 'Europe/Moscow';
+
+/** Keeps what the apps log, so tests can assert that something was (or was not) logged. */
+export class CapturingLogger implements LoggerService {
+  readonly lines: Array<{ level: string; message: string }> = [];
+  log = (message: unknown) => this.add('log', message);
+  warn = (message: unknown) => this.add('warn', message);
+  error = (message: unknown) => this.add('error', message);
+  debug = () => undefined;
+  verbose = () => undefined;
+  matching(level: string, pattern: RegExp): string[] {
+    return this.lines.filter((l) => l.level === level && pattern.test(l.message)).map((l) => l.message);
+  }
+  private add(level: string, message: unknown) {
+    this.lines.push({ level, message: String(message) });
+  }
+}
+
+/**
+ * Per test file: a fresh PostgreSQL schema with the service's tables, a private nats-server with
+ * JetStream, and helpers to start the real service (as many replicas as wanted) against them.
+ */
+export class TestEnv {
+  schema!: TestSchema;
+  nats!: TestNats;
+  prisma!: PrismaClient;
+  nc!: NatsConnection;
+  js!: JetStreamClient;
+  rpc!: RpcClient;
+  readonly clock = new PbxClock(TEST_TIME_ZONE);
+  readonly logger = new CapturingLogger();
+  private readonly apps = new Set<INestMicroservice>();
+
+  static async start(): Promise<TestEnv> {
+    const env = new TestEnv();
+    env.schema = await createTestSchema();
+    env.prisma = createPrismaClient(env.schema.databaseUrl, 4);
+    env.nats = await startNatsServer();
+    env.nc = await connect({ servers: env.nats.url, name: 'calls-service-test' });
+    env.js = jetstream(env.nc);
+    env.rpc = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 5000, name: 'test-gateway' });
+    await env.rpc.connect();
+    return env;
+  }
+
+  config(overrides: Partial<CallsConfig> = {}): CallsConfig {
+    return {
+      nodeEnv: 'test',
+      natsUrl: this.nats.url,
+      natsRequestTimeoutMs: 2000,
+      logLevel: 'error',
+      databaseUrl: this.schema.databaseUrl,
+      pbxTimeZone: TEST_TIME_ZONE,
+      ...overrides,
+      consumer: { durableName: 'calls-service', batch: 500, txSize: 100, maxAckPending: 10_000, ackWaitMs: 30_000, maxAttempts: 3, ...overrides.consumer },
+    };
+  }
+
+  /** Starts one replica and waits until its durable consumer is pulling. */
+  async startApp(overrides: Partial<CallsConfig> = {}): Promise<INestMicroservice> {
+    const app = await createNatsMicroservice(AppModule.forRoot(this.config(overrides)), { servers: this.nats.url, queue: 'calls-service', logger: this.logger });
+    this.apps.add(app);
+    await app.listen();
+    await app.get(TelephonyEventsConsumer).ready;
+    return app;
+  }
+
+  async stopApp(app: INestMicroservice): Promise<void> {
+    this.apps.delete(app);
+    await app.close();
+  }
+
+  /** The stream as the adapter creates it (for events published while no calls-service runs yet). */
+  ensureStream(): Promise<void> {
+    return ensureStream(this.nc, TELEPHONY_EVENTS_STREAM);
+  }
+
+  async consumerInfo(durable = 'calls-service') {
+    return (await jetstreamManager(this.nc)).consumers.info(TELEPHONY_EVENTS_STREAM.name, durable);
+  }
+
+  /** True once the durable has nothing left to deliver and nothing unacknowledged. */
+  async consumerSettled(durable = 'calls-service'): Promise<boolean> {
+    const info = await this.consumerInfo(durable);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }
+
+  async stop(): Promise<void> {
+    for (const app of this.apps) await app.close().catch(() => undefined);
+    await this.rpc?.onApplicationShutdown().catch(() => undefined);
+    await this.nc?.close().catch(() => undefined);
+    await this.prisma?.$disconnect();
+    await this.nats?.stop();
+    await this.schema?.drop();
+  }
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not met in time${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
