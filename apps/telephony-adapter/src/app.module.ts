@@ -1,0 +1,197 @@
+import {
+  BeforeApplicationShutdown,
+  DynamicModule,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Provider,
+} from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
+import { connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { AmiSession } from './ami/ami-session';
+import { CallNormaliser } from './calls/call-normaliser';
+import { DeviceStates } from './calls/device-states';
+import { TelephonyEventPublisher } from './calls/event-publisher';
+import { PbxEventPipeline } from './calls/pbx-event-pipeline';
+import { ChannelsService } from './channels/channels.service';
+import { ContextTemplate, TELEPHONY_CONFIG, TelephonyConfig } from './config/telephony-config';
+import { HealthHandler } from './handlers/health.handler';
+import { TelephonyHandler } from './handlers/telephony.handler';
+import { PRISMA, PrismaClient, createPrismaClient } from './infra/database';
+import { OriginateRepository } from './originate/originate.repository';
+import { OriginateService } from './originate/originate.service';
+import { DialplanReloader } from './provisioning/dialplan-reloader';
+import { ProvisioningConsumer } from './provisioning/provisioning.consumer';
+import { ProvisioningService } from './provisioning/provisioning.service';
+import { RecordingStore, RecordingsService } from './recordings/recordings.service';
+import { UserDirectory } from './users/user-directory';
+
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+
+/**
+ * Start and stop order: streams and bucket first, then the PBX session and the provisioning
+ * consumer; on shutdown the inputs stop first, then what is in flight is finished (recordings,
+ * queued events), then the connections close.
+ */
+@Injectable()
+export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('telephony-adapter');
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly directory: UserDirectory,
+    private readonly store: RecordingStore,
+    private readonly pipeline: PbxEventPipeline,
+    private readonly provisioning: ProvisioningConsumer,
+    private readonly recordings: RecordingsService,
+    private readonly publisher: TelephonyEventPublisher,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await ensureStream(this.nc, TELEPHONY_EVENTS_STREAM);
+    await this.store.open();
+    await this.directory.refresh().catch((err: Error) => this.logger.warn(`user directory not loaded yet: ${err.message}`));
+    this.directory.startRefreshing(60_000, (err) => this.logger.warn(`user directory refresh failed: ${err.message}`));
+    this.pipeline.start();
+    await this.provisioning.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.directory.stop();
+    await this.provisioning.stop();
+    await this.pipeline.stop();
+    await this.recordings.drain(10_000);
+    if (!(await this.publisher.flush(5000))) this.logger.warn(`${this.publisher.pending} telephony events not published before shutdown`);
+    this.publisher.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nc.drain().catch((err: Error) => this.logger.warn(`NATS drain: ${err.message}`));
+    await this.prisma.$disconnect();
+  }
+}
+
+/** The one place telephony-adapter is wired: configuration in, handlers out. */
+@Module({})
+export class AppModule {
+  static forRoot(config: TelephonyConfig): DynamicModule {
+    const context = new ContextTemplate(config.originate.contextTemplate);
+    const providers: Provider[] = [
+      { provide: TELEPHONY_CONFIG, useValue: config },
+      { provide: ContextTemplate, useValue: context },
+      { provide: PRISMA, useFactory: () => createPrismaClient(config.databaseUrl) },
+      { provide: NATS_CONNECTION, useFactory: () => connectNats(config.natsUrl, 'telephony-adapter') },
+      { provide: UserDirectory, useFactory: (prisma: PrismaClient) => new UserDirectory(prisma), inject: [PRISMA] },
+      {
+        provide: CallNormaliser,
+        useFactory: (directory: UserDirectory) =>
+          new CallNormaliser({ node: config.node, accountFromContext: (c) => context.parse(c), directory: (u) => directory.cached(u) }),
+        inject: [UserDirectory],
+      },
+      { provide: DeviceStates, useFactory: () => new DeviceStates() },
+      {
+        provide: AmiSession,
+        useFactory: () => new AmiSession({ node: config.node, ...config.ami, logger: new Logger(`AMI ${config.node}`) }),
+      },
+      {
+        provide: TelephonyEventPublisher,
+        useFactory: (nc: NatsConnection) => new TelephonyEventPublisher(jetstream(nc, { timeout: 5000 }), new Logger('TelephonyEvents')),
+        inject: [NATS_CONNECTION],
+      },
+      { provide: RecordingStore, useFactory: (nc: NatsConnection) => new RecordingStore(nc), inject: [NATS_CONNECTION] },
+      {
+        provide: RecordingsService,
+        useFactory: (store: RecordingStore, publisher: TelephonyEventPublisher, normaliser: CallNormaliser) =>
+          new RecordingsService(store, publisher, {
+            dir: config.recordingsDir,
+            waitMs: config.recordingWaitMs,
+            takeSeq: (key) => normaliser.takeSeq(key),
+            logger: new Logger('Recordings'),
+          }),
+        inject: [RecordingStore, TelephonyEventPublisher, CallNormaliser],
+      },
+      { provide: OriginateRepository, useFactory: (prisma: PrismaClient) => new OriginateRepository(prisma, config.node), inject: [PRISMA] },
+      {
+        provide: PbxEventPipeline,
+        useFactory: (
+          session: AmiSession,
+          normaliser: CallNormaliser,
+          devices: DeviceStates,
+          publisher: TelephonyEventPublisher,
+          recordings: RecordingsService,
+          ledger: OriginateRepository,
+        ) =>
+          new PbxEventPipeline(
+            session,
+            normaliser,
+            devices,
+            { publish: (e) => publisher.publish(e), recording: (job) => recordings.submit(job) },
+            ledger,
+            new Logger(`PBX ${config.node}`),
+          ),
+        inject: [AmiSession, CallNormaliser, DeviceStates, TelephonyEventPublisher, RecordingsService, OriginateRepository],
+      },
+      {
+        provide: OriginateService,
+        useFactory: (
+          session: AmiSession,
+          devices: DeviceStates,
+          normaliser: CallNormaliser,
+          requests: OriginateRepository,
+          directory: UserDirectory,
+          pipeline: PbxEventPipeline,
+        ) =>
+          new OriginateService({
+            session,
+            devices,
+            normaliser,
+            requests,
+            directory,
+            deviceTemplate: config.originate.deviceTemplate,
+            context,
+            timeoutMs: config.originate.timeoutMs,
+            syncWaitMs: config.ami.actionTimeoutMs,
+            refreshDevices: (timeoutMs) => pipeline.refreshDevices(timeoutMs),
+          }),
+        inject: [AmiSession, DeviceStates, CallNormaliser, OriginateRepository, UserDirectory, PbxEventPipeline],
+      },
+      {
+        provide: ChannelsService,
+        useFactory: (session: AmiSession, normaliser: CallNormaliser) => new ChannelsService(session, normaliser),
+        inject: [AmiSession, CallNormaliser],
+      },
+      {
+        provide: ProvisioningService,
+        useFactory: (prisma: PrismaClient) => new ProvisioningService(prisma, context, config.pjsipTransport),
+        inject: [PRISMA],
+      },
+      {
+        provide: DialplanReloader,
+        useFactory: (session: AmiSession) => new DialplanReloader(session, new Logger('Provisioning'), config.dialplanReload),
+        inject: [AmiSession],
+      },
+      {
+        provide: ProvisioningConsumer,
+        useFactory: (nc: NatsConnection, service: ProvisioningService, directory: UserDirectory, reloader: DialplanReloader) =>
+          new ProvisioningConsumer(
+            nc,
+            async (event) => {
+              const result = await service.apply(event);
+              if (result.status === 'applied') directory.remember(event.user, { accountId: event.account_id, num: event.num });
+              if (result.newContext) reloader.request();
+              return result;
+            },
+            new Logger('Provisioning'),
+          ),
+        inject: [NATS_CONNECTION, ProvisioningService, UserDirectory, DialplanReloader],
+      },
+      TelephonyLifecycle,
+    ];
+    return { module: AppModule, controllers: [TelephonyHandler, HealthHandler], providers };
+  }
+}

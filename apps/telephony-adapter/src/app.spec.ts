@@ -1,0 +1,269 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { INestMicroservice } from '@nestjs/common';
+import { Objm } from '@nats-io/obj';
+import { DomainError } from '@ringcloud/contracts-common';
+import {
+  RECORDINGS_BUCKET,
+  TELEPHONY_EVENTS_STREAM,
+  TelephonyChannelGet,
+  TelephonyChannelList,
+  TelephonyHealthPing,
+  TelephonyOriginate,
+} from '@ringcloud/contracts-telephony';
+import { UserProvisioning, UsersUserCreated } from '@ringcloud/contracts-users';
+import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-nats';
+import { AppModule } from './app.module';
+import { TelephonyConfig } from './config/telephony-config';
+import { pcmWav } from './recordings/wav';
+import { FakeAmiServer, amiFrame } from './testing/fake-ami-server';
+import { TestEnv, eventually } from './testing/test-env';
+
+const USER = '1679728441';
+const OTHER_USER = '1679728499';
+
+function userCreated(user: string, accountId: number, num: string): UserProvisioning {
+  return {
+    event_id: randomUUID(),
+    occurred_at: new Date().toISOString(),
+    version: 1,
+    account_id: accountId,
+    user,
+    num,
+    mail: `${user}@example.com`,
+    voice_mail_box: 'off',
+    sip: { username: user, realm: 'ringcloud', md5_cred: createHash('md5').update(`${user}:ringcloud:Str0ngPass`).digest('hex') },
+    changed: ['password', 'num', 'mail', 'voice_mail_box'],
+  };
+}
+
+const channel = (event: string, uniqueid: string, extra: Record<string, string> = {}) =>
+  amiFrame({
+    Event: event,
+    Privilege: 'call,all',
+    Channel: `PJSIP/${USER}-00000007`,
+    ChannelState: '6',
+    ChannelStateDesc: 'Up',
+    CallerIDNum: '401',
+    CallerIDName: '79101234567',
+    ConnectedLineNum: '79101234567',
+    ConnectedLineName: '<unknown>',
+    Language: 'en',
+    AccountCode: '1001',
+    Context: 'acct-1001',
+    Exten: '79101234567',
+    Priority: '1',
+    Uniqueid: uniqueid,
+    Linkedid: uniqueid,
+    ...extra,
+  });
+
+/** The real microservice (AppModule) on a private NATS, a fresh schema and a fake PBX. */
+describe('telephony-adapter over NATS (end to end)', () => {
+  let env: TestEnv;
+  let server: FakeAmiServer;
+  let app: INestMicroservice;
+  let rpc: RpcClient;
+
+  beforeAll(async () => {
+    env = await TestEnv.start();
+    server = await FakeAmiServer.start();
+    const config: TelephonyConfig = {
+      nodeEnv: 'test',
+      natsUrl: env.nats.url,
+      logLevel: 'error',
+      databaseUrl: env.schema!.databaseUrl,
+      node: 'pbx1',
+      ami: { host: '127.0.0.1', port: server.port, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200 },
+      originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000 },
+      recordingsDir: env.recordingsDir,
+      recordingWaitMs: 3000,
+      pjsipTransport: 'transport-udp',
+      dialplanReload: true,
+    };
+    app = await createNatsMicroservice(AppModule.forRoot(config), { servers: env.nats.url, queue: 'telephony-adapter', logger: false });
+    await app.listen();
+    rpc = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 3000, name: 'test-calls-service' });
+    await rpc.connect();
+    // users-service's events provision both users.
+    const js = jetstream(env.nc);
+    for (const e of [userCreated(USER, 1001, '401'), userCreated(OTHER_USER, 1002, '401')]) await js.publish(UsersUserCreated.subject, JSON.stringify(e), { msgID: e.event_id });
+    await eventually(async () => (await env.prisma!.psEndpoint.count()) === 2, 10_000);
+    await eventually(async () => (await rpc.send(TelephonyHealthPing.contract, {})).ami === true, 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await rpc?.onApplicationShutdown();
+    await app?.close();
+    await server?.close();
+    await env?.stop();
+  });
+
+  const error = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (err: DomainError) => ({ code: err.code, message: err.message }),
+    );
+  const events = () => env.streamMessages(TELEPHONY_EVENTS_STREAM.name);
+  const originate = (over: Partial<TelephonyOriginate.Request> = {}) =>
+    rpc.send(TelephonyOriginate.contract, { call_id: randomUUID(), account_id: 1001, user: USER, num: '79101234567', ...over });
+
+  it('provisioned the realtime rows from USERS_EVENTS', async () => {
+    const endpoint = await env.prisma!.psEndpoint.findUnique({ where: { id: USER } });
+    expect(endpoint).toMatchObject({ context: 'acct-1001', aors: USER, auth: USER });
+    expect(await env.prisma!.extension.findMany({ where: { exten: '401' }, orderBy: { context: 'asc' } })).toEqual([
+      expect.objectContaining({ context: 'acct-1001', appdata: `PJSIP/${USER},30` }),
+      expect.objectContaining({ context: 'acct-1002', appdata: `PJSIP/${OTHER_USER},30` }),
+    ]);
+  });
+
+  it('asked the PBX to reload its dial plan for the new account contexts', async () => {
+    await eventually(() => server.actions.some((a) => a.action === 'Command' && a.command === 'dialplan reload'));
+  });
+
+  it('refuses to originate to a device that is not registered, asking the PBX first', async () => {
+    const lists = () => server.actions.filter((a) => a.action === 'DeviceStateList').length;
+    // Asterisk answers DEVICE_STATE(PJSIP/<user>) itself: INVALID / UNAVAILABLE.
+    expect(await error(originate())).toEqual({ code: 'BAD_REQUEST', message: 'User has no registered device' });
+    server.devices = { [`PJSIP/${USER}`]: 'UNAVAILABLE' };
+    expect(await error(originate())).toEqual({ code: 'BAD_REQUEST', message: 'User has no registered device' });
+    const getvars = server.actions.filter((a) => a.action === 'Getvar' && a.channel === undefined);
+    expect(getvars.map((a) => Object.keys(a.variable as object)[0])).toEqual([`DEVICE_STATE(PJSIP/${USER})`, `DEVICE_STATE(PJSIP/${USER})`]);
+
+    // A PBX that cannot answer that (empty value): the whole device list is read again instead.
+    server.answerDeviceState = false;
+    const before = lists();
+    expect(await error(originate())).toEqual({ code: 'BAD_REQUEST', message: 'User has no registered device' });
+    expect(lists()).toBe(before + 1);
+    server.devices = { [`PJSIP/${USER}`]: 'NOT_INUSE' };
+    server.onOriginate = () => undefined;
+    expect((await originate()).action_id).toMatch(/^rc-/);
+    expect(lists()).toBe(before + 2);
+    server.answerDeviceState = true;
+    server.onOriginate = undefined;
+  });
+
+  it('originates exactly as Asterisk expects, once per call id', async () => {
+    server.devices = { [`PJSIP/${USER}`]: 'NOT_INUSE' };
+    const originates = () => server.actions.filter((a) => a.action === 'Originate');
+    const before = originates().length;
+    const callId = randomUUID();
+    const answer = await originate({ call_id: callId });
+    expect(answer.call_id).toBe(callId);
+    const sent = originates().slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toEqual({
+      action: 'Originate',
+      actionid: answer.action_id,
+      async: 'true',
+      callerid: `"79101234567" <401>`,
+      channel: `PJSIP/${USER}`,
+      context: 'acct-1001',
+      exten: '79101234567',
+      priority: '1',
+      timeout: '30000',
+      variable: { RC_CALL_ID: callId, RC_ACCOUNT: '1001', RC_USER: USER },
+    });
+    expect(await env.prisma!.originateRequest.findUnique({ where: { callId } })).toMatchObject({ actionId: answer.action_id, src: '401', node: 'pbx1' });
+    // calls-service retrying after a timeout must not ring the phone twice.
+    expect(await originate({ call_id: callId })).toEqual(answer);
+    expect(originates().length).toBe(before + 1);
+  });
+
+  it("refuses another account's user and CR/LF smuggled into any value", async () => {
+    expect(await error(originate({ user: OTHER_USER }))).toEqual({ code: 'BAD_REQUEST', message: 'Unknown user' });
+    const before = server.rawReceived.length;
+    for (const bad of [{ num: '79101234567\r\nAction: Hangup' }, { user: `${USER}\r\n` }, { num: '1\n\nAction: Command' }]) {
+      expect((await error(originate(bad as any))).code).toBe('BAD_REQUEST');
+    }
+    expect(server.rawReceived.slice(before)).not.toMatch(/Hangup|Command/);
+  });
+
+  it('publishes a failed originate that never created a channel as a FAILED call', async () => {
+    server.onOriginate = (action, conn) =>
+      conn.send(
+        amiFrame({
+          Event: 'OriginateResponse',
+          Privilege: 'call,all',
+          ActionID: String(action.actionid),
+          Response: 'Failure',
+          Channel: String(action.channel),
+          Context: String(action.context),
+          Exten: String(action.exten),
+          Reason: '0',
+          Uniqueid: '<unknown>',
+          CallerIDNum: '401',
+          CallerIDName: '79101234567',
+        }),
+      );
+    const answer = await originate();
+    const mine = await eventually(async () => {
+      const found = (await events()).filter((e) => e.data.call_id === answer.call_id);
+      return found.length === 3 && found;
+    });
+    expect(mine.map((e) => e.subject)).toEqual(['telephony.call.started', 'telephony.call.ended', 'telephony.call.cdr']);
+    expect(mine[2].data).toMatchObject({ disposition: 'FAILED', src: '401', dst: '79101234567', user: USER, account_id: 1001, direction: 'outgoing' });
+    await eventually(async () => (await env.prisma!.originateRequest.findUnique({ where: { callId: answer.call_id } }))?.response === 'Failure');
+    server.onOriginate = undefined;
+  });
+
+  it('lists and shows live channels of the account only', async () => {
+    server.send(channel('Newchannel', '1795900000.1', { ChannelStateDesc: 'Ring', ChannelState: '4' }));
+    await eventually(async () => (await rpc.send(TelephonyChannelList.contract, { account_id: 1001 })).length === 1);
+    expect(await rpc.send(TelephonyChannelList.contract, { account_id: 1001 })).toEqual([`PJSIP/${USER}-00000007`]);
+    expect(await rpc.send(TelephonyChannelList.contract, { account_id: 1002 })).toEqual([]);
+    expect(await rpc.send(TelephonyChannelGet.contract, { account_id: 1001, channel: `PJSIP/${USER}-00000007` })).toEqual({
+      Channel: `PJSIP/${USER}-00000007`,
+      CallerIDNum: '401',
+      CallerIDName: '79101234567',
+      ConnectedLineNum: '79101234567',
+      ConnectedLineName: '<unknown>',
+      Seconds: 0,
+    });
+    expect(await error(rpc.send(TelephonyChannelGet.contract, { account_id: 1002, channel: `PJSIP/${USER}-00000007` }))).toEqual({
+      code: 'NOT_FOUND',
+      message: 'Channel not found',
+    });
+    expect((await error(rpc.send(TelephonyChannelGet.contract, { account_id: 1001, channel: 'PJSIP/x\r\nAction: Hangup' }))).code).toBe('BAD_REQUEST');
+    server.send(channel('Hangup', '1795900000.1', { Cause: '16', 'Cause-txt': 'Normal Clearing' }));
+    await eventually(async () => (await rpc.send(TelephonyChannelList.contract, { account_id: 1001 })).length === 0);
+  });
+
+  it('stores the recording of a call and publishes recording.finished after the hang-up', async () => {
+    const uid = '1795900000.5';
+    const callId = randomUUID();
+    const wav = pcmWav(8000 * 2);
+    server.send(channel('Newchannel', uid, { ChannelStateDesc: 'Ring', ChannelState: '4' }));
+    server.send(channel('VarSet', uid, { Variable: 'RC_CALL_ID', Value: callId }));
+    server.send(channel('VarSet', uid, { Variable: 'RC_USER', Value: USER }));
+    server.send(channel('Newstate', uid));
+    server.send(channel('VarSet', uid, { Variable: 'MIXMONITOR_FILENAME', Value: `/var/spool/asterisk/monitor/${uid}.wav` }));
+    server.send(channel('MixMonitorStart', uid));
+    writeFileSync(path.join(env.recordingsDir, `${uid}.wav`), wav);
+    server.send(channel('Hangup', uid, { Cause: '16', 'Cause-txt': 'Normal Clearing' }));
+
+    const finished = await eventually(async () => (await events()).find((e) => e.subject === 'telephony.recording.finished' && e.data.call_id === callId), 10_000);
+    expect(finished.data).toMatchObject({ object_name: `1001/${uid}.wav`, file_name: `${uid}.wav`, user: USER, size: wav.length, duration_s: 2, account_id: 1001 });
+    const store = await new Objm(env.nc).open(RECORDINGS_BUCKET);
+    expect(Buffer.from((await store.getBlob(`1001/${uid}.wav`))!)).toEqual(wav);
+    const mine = (await events()).filter((e) => e.data.call_id === callId);
+    expect(mine.map((e) => e.subject)).toEqual(['telephony.call.started', 'telephony.call.answered', 'telephony.call.ended', 'telephony.recording.finished']);
+    expect(mine.map((e) => e.data.seq)).toEqual([0, 1, 2, 3]); // stream order is seq order, the slow recording included
+  });
+
+  it('answers ami=false and UNAVAILABLE at once while the PBX is down, and recovers', async () => {
+    const port = server.port;
+    await server.stopListening();
+    await eventually(async () => (await rpc.send(TelephonyHealthPing.contract, {})).ami === false);
+    const started = Date.now();
+    expect((await error(originate())).code).toBe('UNAVAILABLE');
+    expect((await error(rpc.send(TelephonyChannelList.contract, { account_id: 1001 }))).code).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1000);
+
+    await server.listen(port);
+    await eventually(async () => (await rpc.send(TelephonyHealthPing.contract, {})).ami === true, 10_000);
+  });
+});

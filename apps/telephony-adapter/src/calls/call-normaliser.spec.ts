@@ -1,0 +1,343 @@
+import { AmiMessage } from '../ami/ami-message';
+import { AmiSession } from '../ami/ami-session';
+import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
+import { fixtureNames, fixtureOriginates, parseFrames, rxAfterLogin } from '../testing/ami-frames';
+import { ADOPTED_SEQ_BASE, CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
+import { EVENT_CONTRACTS, TelephonyDomainEvent } from './domain-events';
+
+const T0 = Date.parse('2026-11-26T13:49:47Z');
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * Every fixture's received bytes, after the login exchange, replayed in random slices by a fake
+ * AMI server to the real asterisk-manager client: the events the adapter would really see.
+ */
+async function eventsThroughClient(names: string[]): Promise<Map<string, AmiMessage[]>> {
+  const server = await FakeAmiServer.start();
+  const session = new AmiSession({
+    node: 'pbx1',
+    host: '127.0.0.1',
+    port: server.port,
+    username: 'crm',
+    secret: 'crmsecret',
+    actionTimeoutMs: 1000,
+    reconnectMinMs: 50,
+    reconnectMaxMs: 200,
+    logger: quiet,
+  });
+  const received: AmiMessage[] = [];
+  session.onEvent((e) => received.push(e));
+  session.start();
+  await server.waitFor(() => session.isReady);
+  await server.waitFor(() => received.length === 1); // FullyBooted after login
+  received.length = 0;
+  const out = new Map<string, AmiMessage[]>();
+  try {
+    for (const name of names) {
+      const bytes = rxAfterLogin(name);
+      const expected = parseFrames(bytes.toString('utf8')).filter((m) => m.event !== undefined).length;
+      await server.sendChunked(bytes);
+      await server.waitFor(() => received.length === expected);
+      out.set(name, received.splice(0));
+    }
+  } finally {
+    await session.stop();
+    await server.close();
+  }
+  return out;
+}
+
+/** The intents the adapter would have registered for the fixture's Originate actions. */
+function intentsOf(name: string): OriginateIntent[] {
+  return fixtureOriginates(name)
+    .filter((o) => o.variables.RC_CALL_ID)
+    .map((o) => ({
+      actionId: o.actionId,
+      callId: o.variables.RC_CALL_ID,
+      accountId: Number(/^acct-(\d+)$/.exec(o.context)?.[1] ?? 0),
+      user: /^PJSIP\/(\d+)$/.exec(o.channel)?.[1] ?? /^Local\/(\d+)@/.exec(o.channel)![1],
+      num: o.exten,
+      src: o.callerIdNum,
+      at: T0,
+    }));
+}
+
+function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
+  const normaliser = new CallNormaliser({ node: 'pbx1', now: () => T0 });
+  for (const intent of intents) normaliser.registerIntent(intent);
+  return events.flatMap((e) => normaliser.handle(e));
+}
+
+const domain = (outputs: NormaliserOutput[]) => outputs.filter((o): o is TelephonyDomainEvent => 'payload' in o);
+const one = <K extends TelephonyDomainEvent['kind']>(outputs: NormaliserOutput[], kind: K) => {
+  const found = domain(outputs).filter((o) => o.kind === kind);
+  expect(found).toHaveLength(1);
+  return found[0] as Extract<TelephonyDomainEvent, { kind: K }>;
+};
+const kinds = (outputs: NormaliserOutput[]) => outputs.filter((o) => 'payload' in o || o.kind === 'recording').map((o) => o.kind);
+
+describe('CallNormaliser on the recorded Asterisk transcripts', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = fixtureNames();
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  it('gets every event of every fixture through the real client exactly as the bytes say', () => {
+    expect(names.length).toBeGreaterThanOrEqual(15);
+    for (const name of names) {
+      const direct = parseFrames(rxAfterLogin(name).toString('utf8')).filter((m) => m.event !== undefined);
+      expect({ name, events: events.get(name) }).toEqual({ name, events: direct });
+    }
+  });
+
+  it('emits valid contract events with per-call seq from 0 and unique, repeatable event ids', () => {
+    for (const name of names) {
+      const first = normalise(events.get(name)!, intentsOf(name));
+      const again = normalise(events.get(name)!, intentsOf(name));
+      expect(again).toEqual(first);
+      const byCall = new Map<string, number[]>();
+      for (const e of domain(first)) {
+        const parsed = EVENT_CONTRACTS[e.kind].event.safeParse(e.payload);
+        expect({ name, kind: e.kind, ok: parsed.success }).toEqual({ name, kind: e.kind, ok: true });
+        byCall.set(e.payload.call_id, [...(byCall.get(e.payload.call_id) ?? []), e.payload.seq]);
+      }
+      for (const seqs of byCall.values()) expect([...seqs].sort((a, b) => a - b)).toEqual(seqs.map((_, i) => i));
+      const ids = domain(first).map((e) => e.payload.event_id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+  });
+
+  it('01 answered originate: started, answered, ANSWERED cdr, recording, ended 16', () => {
+    const out = normalise(events.get('01-originate-success')!, intentsOf('01-originate-success'));
+    expect(kinds(out)).toEqual(['started', 'answered', 'cdr', 'recording', 'ended']);
+    expect(one(out, 'started').payload).toMatchObject({
+      event_id: 'pbx1:1795700987.2:started',
+      call_id: 'abc123',
+      seq: 0,
+      node: 'pbx1',
+      account_id: 1001,
+      direction: 'outgoing',
+      src: '100',
+      dst: '79101234567',
+      user: '100',
+      linkedid: '1795700987.2',
+    });
+    expect(one(out, 'answered').payload.channel).toBe('Local/100@agents-00000001;1');
+    expect(one(out, 'cdr').payload).toMatchObject({
+      call_id: 'abc123',
+      disposition: 'ANSWERED',
+      direction: 'outgoing',
+      src: '100',
+      dst: '79101234567',
+      start_time: '2026-11-26 13:49:47',
+      answer_time: '2026-11-26 13:49:47',
+      end_time: '2026-11-26 13:49:50',
+      duration: 3,
+      billsec: 3,
+      uniqueid: '1795700987.2',
+      account_id: 1001,
+    });
+    expect(one(out, 'ended').payload).toMatchObject({ cause: 16, cause_txt: 'Normal Clearing', reconciled: false });
+    const rec = out.find((o) => o.kind === 'recording');
+    expect(rec).toMatchObject({
+      job: { callKey: '1795700987.2', fileName: '1795700987.2.wav', channel: 'Local/100@agents-00000001;1', user: '100', envelope: { account_id: 1001, call_id: 'abc123' } },
+    });
+  });
+
+  it('gives a stored recording the next seq of its call when it is published, after the events before it', () => {
+    const normaliser = new CallNormaliser({ node: 'pbx1', now: () => T0 });
+    const out = events.get('20-pjsip-originate')!.flatMap((e) => normaliser.handle(e));
+    const lastSeq = Math.max(...domain(out).map((e) => e.payload.seq));
+    expect(normaliser.takeSeq('1795704110.0')).toBe(lastSeq + 1);
+    expect(normaliser.takeSeq('1795704110.0')).toBe(lastSeq + 2);
+    expect(normaliser.takeSeq('no-such-call')).toBeUndefined();
+  });
+
+  it('without the intent, still knows the call from RC_CALL_ID and the account from the dial plan', () => {
+    const out = normalise(events.get('01-originate-success')!);
+    expect(one(out, 'started').payload).toMatchObject({ call_id: 'abc123', direction: 'outgoing' });
+    expect(one(out, 'cdr').payload).toMatchObject({ account_id: 1001, dst: '79101234567', src: '100' });
+  });
+
+  it.each([
+    ['02-originate-B-busy-000', '00079101234567'],
+    ['03-originate-B-congestion-999', '99979101234567'],
+  ])('%s: B busy/congested inline is what Asterisk reported — an ANSWERED call', (name, dst) => {
+    const out = normalise(events.get(name)!, intentsOf(name));
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', dst, billsec: 3 });
+    expect(one(out, 'ended').payload.cause).toBe(0);
+  });
+
+  it('04 no such channel type: a call without channels still gets started, ended and a FAILED cdr', () => {
+    const out = normalise(events.get('04-originate-fail-no-such-channel-type')!, intentsOf('04-originate-fail-no-such-channel-type'));
+    expect(kinds(out)).toEqual(['started', 'ended', 'cdr']);
+    expect(one(out, 'started').payload).toMatchObject({ call_id: 't-nochan', linkedid: '', direction: 'outgoing', dst: '79101234567', account_id: 1001 });
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'FAILED', duration: 0, billsec: 0, answer_time: null });
+    // No intent (another process's originate): nothing is invented.
+    expect(kinds(normalise(events.get('04-originate-fail-no-such-channel-type')!))).toEqual([]);
+  });
+
+  it('05 unknown context: FAILED cdr, never answered', () => {
+    const out = normalise(events.get('05-originate-fail-local-no-such-context')!, intentsOf('05-originate-fail-local-no-such-context'));
+    expect(kinds(out)).toEqual(['started', 'ended', 'cdr']);
+    expect(one(out, 'cdr').payload.disposition).toBe('FAILED');
+  });
+
+  it('06 agent busy: BUSY cdr and cause 17, never answered', () => {
+    const out = normalise(events.get('06-originate-agent-busy')!, intentsOf('06-originate-agent-busy'));
+    expect(kinds(out)).toEqual(['started', 'cdr', 'ended']);
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'BUSY', dst: '79101234567', duration: 0 });
+    expect(one(out, 'ended').payload).toMatchObject({ cause: 17, cause_txt: 'User busy' });
+  });
+
+  it('07 agent does not answer: NO ANSWER cdr after the 5 s originate timeout, cause 19', () => {
+    const out = normalise(events.get('07-originate-agent-no-answer-timeout')!, intentsOf('07-originate-agent-no-answer-timeout'));
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'NO ANSWER', duration: 5, billsec: 0 });
+    expect(one(out, 'ended').payload.cause).toBe(19);
+    expect(domain(out).some((e) => e.kind === 'answered')).toBe(false);
+  });
+
+  it('08 Dial() success: bridged once, ANSWERED cdr of account 1002', () => {
+    const out = normalise(events.get('08-originate-dial-acct-1002-success')!, intentsOf('08-originate-dial-acct-1002-success'));
+    expect(kinds(out)).toEqual(['started', 'answered', 'bridged', 'cdr', 'recording', 'ended']);
+    expect(one(out, 'bridged').payload.bridge_id).toBe('7876a038-7889-4d96-be1a-aa03a920a7e4');
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', account_id: 1002, billsec: 3 });
+  });
+
+  it('09 Dial() to a busy B: the BUSY cdr (the first of the channel), not the later ANSWERED fork', () => {
+    const out = normalise(events.get('09-originate-dial-acct-1002-B-busy')!, intentsOf('09-originate-dial-acct-1002-B-busy'));
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'BUSY', dst: '00079101234567', account_id: 1002 });
+    expect(domain(out).some((e) => e.kind === 'bridged')).toBe(false);
+  });
+
+  it('10 inbound call to an agent: incoming, from the caller to the extension that rang, account from the userfield', () => {
+    const out = normalise(events.get('10-inbound-dial-agent')!);
+    const started = one(out, 'started').payload;
+    expect(started).toMatchObject({ call_id: 'pbx1:1795701031.22', direction: 'incoming', src: '79161234567' });
+    expect(one(out, 'cdr').payload).toMatchObject({
+      direction: 'incoming',
+      src: '79161234567',
+      dst: '100',
+      account_id: 1001,
+      disposition: 'ANSWERED',
+      duration: 8,
+    });
+    expect(one(out, 'bridged').payload.account_id).toBe(1001);
+    expect(out.find((o) => o.kind === 'recording')).toMatchObject({ job: { fileName: '1795701031.22.wav', envelope: { account_id: 1001 } } });
+  });
+
+  it('11 inbound through a queue: incoming to the agent who answered, no recording', () => {
+    const out = normalise(events.get('11-inbound-queue')!);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', src: '79161234567', dst: '100', account_id: 1001, billsec: 8 });
+    expect(out.some((o) => o.kind === 'recording')).toBe(false);
+    one(out, 'bridged');
+  });
+
+  it('20 originate to a real PJSIP phone: the user from the channel, answered when the phone picks up, bridged, cdr 4 s / 3 s billed', () => {
+    const out = normalise(events.get('20-pjsip-originate')!, intentsOf('20-pjsip-originate'));
+    expect(kinds(out)).toEqual(['started', 'answered', 'bridged', 'recording', 'ended', 'cdr']);
+    expect(one(out, 'started').payload).toMatchObject({ call_id: 't-pjsip', user: '1679728441', src: '1679728441', dst: '79101234567', account_id: 1002 });
+    expect(one(out, 'answered').payload.channel).toBe('PJSIP/1679728441-00000000');
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', duration: 4, billsec: 3, start_time: '2026-11-26 14:41:50', answer_time: '2026-11-26 14:41:51' });
+    // Without intent, the PJSIP channel names the user.
+    expect(one(normalise(events.get('20-pjsip-originate')!), 'started').payload.user).toBe('1679728441');
+  });
+});
+
+describe('CallNormaliser state', () => {
+  let now = T0;
+  const ev = (headers: Record<string, string>): AmiMessage => parseFrames(amiFrame(headers))[0];
+  const chan = (event: string, uniqueid: string, extra: Record<string, string> = {}) =>
+    ev({
+      Event: event,
+      Channel: `PJSIP/1679728441-0000000${uniqueid.slice(-1)}`,
+      ChannelStateDesc: 'Up',
+      CallerIDNum: '401',
+      CallerIDName: 'Ivan',
+      ConnectedLineNum: '79101234567',
+      ConnectedLineName: '<unknown>',
+      Context: 'acct-1001',
+      Exten: '79101234567',
+      Uniqueid: uniqueid,
+      Linkedid: '1700000000.1',
+      ...extra,
+    });
+  const make = () => new CallNormaliser({ node: 'pbx1', now: () => now, retainMs: 1000 });
+
+  beforeEach(() => (now = T0));
+
+  it('ends a call whose channels vanished while disconnected with reconciled=true, and spares channels born during the listing', () => {
+    const n = make();
+    n.handle(chan('Newchannel', '1700000000.1', { ChannelStateDesc: 'Ring' }));
+    n.handle(chan('VarSet', '1700000000.1', { Variable: 'RC_CALL_ID', Value: 'c-1' }));
+    expect(kinds(n.handle(chan('Newstate', '1700000000.1')))).toEqual(['started', 'answered']);
+
+    n.beginResync('rs-1');
+    // A new call appears while the list is being sent: it was not in the snapshot, and it is not gone.
+    n.handle(ev({ Event: 'Newchannel', Channel: 'PJSIP/1679728442-00000009', Uniqueid: '1700000001.9', Linkedid: '1700000001.9', Context: 'acct-1001', Exten: '402', ChannelStateDesc: 'Ring' }));
+    n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'other', Channel: 'x', Uniqueid: '1700000000.1', Linkedid: '1700000000.1' }));
+    const out = n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-1', EventList: 'Complete', ListItems: '0' }));
+    expect(kinds(out)).toEqual(['ended']);
+    expect(one(out, 'ended').payload).toMatchObject({ call_id: 'c-1', reconciled: true, seq: 2, event_id: 'pbx1:1700000000.1:ended' });
+    expect(out.at(-1)).toEqual({ kind: 'resynced', adopted: [] });
+    expect(n.liveChannels().map((c) => c.name)).toEqual(['PJSIP/1679728442-00000009']);
+  });
+
+  it('adopts calls it never saw (after a restart) and starts their seq above anything sent before', () => {
+    const n = make();
+    n.beginResync('rs-2');
+    const item = (uniqueid: string, channel: string, state: string) =>
+      ev({ Event: 'CoreShowChannel', ActionID: 'rs-2', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '79101234567', ChannelStateDesc: state, CallerIDNum: '401', Duration: '00:01:05' });
+    n.handle(item('1700000000.5', 'PJSIP/1679728441-00000005', 'Up'));
+    n.handle(item('1700000000.6', 'Local/79101234567@pstn-sim-00000001;1', 'Up'));
+    const done = n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-2', EventList: 'Complete', ListItems: '2' }));
+    expect(done).toEqual([{ kind: 'resynced', adopted: [{ linkedid: '1700000000.5', channel: 'PJSIP/1679728441-00000005' }] }]);
+
+    n.applyAdoptedVars('1700000000.5', { RC_CALL_ID: 'c-5', RC_ACCOUNT: '1002', RC_USER: '1679728441' });
+    const out = n.completeAdoption('1700000000.5');
+    expect(kinds(out)).toEqual(['started', 'answered']);
+    expect(one(out, 'started').payload).toMatchObject({ call_id: 'c-5', seq: ADOPTED_SEQ_BASE, direction: 'outgoing', account_id: 1002, user: '1679728441', dst: '79101234567' });
+    expect(n.liveChannels().find((c) => c.name.startsWith('PJSIP'))).toMatchObject({ accounts: [1002], createdAt: T0 - 65_000 });
+
+    const ended = n.handle(chan('Hangup', '1700000000.5', { Linkedid: '1700000000.5', Cause: '16', 'Cause-txt': 'Normal Clearing' }));
+    expect(ended).toEqual([]); // the Local channel is still up
+  });
+
+  it('does not adopt a channel listed in the snapshot that hung up before the list ended', () => {
+    const n = make();
+    n.handle(chan('Newchannel', '1700000000.1'));
+    n.handle(chan('Newstate', '1700000000.1'));
+    n.beginResync('rs-3');
+    n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-3', Channel: 'PJSIP/1679728441-00000001', Uniqueid: '1700000000.1', Linkedid: '1700000000.1', Context: 'acct-1001', Exten: '7', ChannelStateDesc: 'Up' }));
+    expect(kinds(n.handle(chan('Hangup', '1700000000.1', { Cause: '16' })))).toEqual(['ended']);
+    const out = n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-3' }));
+    expect(out).toEqual([{ kind: 'resynced', adopted: [] }]);
+    expect(n.liveChannels()).toEqual([]);
+  });
+
+  it('forgets ended calls after the retention time and ignores their stray events', () => {
+    const n = make();
+    n.handle(chan('Newchannel', '1700000000.1'));
+    n.handle(chan('Newstate', '1700000000.1'));
+    n.handle(chan('Hangup', '1700000000.1', { Cause: '16' }));
+    n.sweep();
+    expect(n.size).toBe(1); // kept for its late CDR
+    now += 5000;
+    n.sweep();
+    expect(n.size).toBe(0);
+    expect(n.handle(chan('HangupRequest', '1700000000.1'))).toEqual([]);
+    expect(n.size).toBe(0);
+  });
+
+  it('tells internal calls (phone to extension) from outgoing ones', () => {
+    const n = make();
+    n.handle(chan('Newchannel', '1700000000.1', { Exten: '402', ChannelStateDesc: 'Ring' }));
+    const out = n.handle(chan('Newexten', '1700000000.1', { Exten: '402', Application: 'Dial', AppData: 'PJSIP/1679728442,30' }));
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', src: '401', dst: '402', user: '1679728441', account_id: 1001 });
+    const n2 = make();
+    n2.handle(chan('Newchannel', '1700000000.1', { ChannelStateDesc: 'Ring' }));
+    expect(one(n2.handle(chan('Newexten', '1700000000.1', { Application: 'Dial' })), 'started').payload.direction).toBe('outgoing');
+  });
+});

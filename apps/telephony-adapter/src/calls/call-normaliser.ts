@@ -1,0 +1,761 @@
+import path from 'node:path';
+import type { Direction, Disposition } from '@ringcloud/contracts-telephony';
+import { AmiMessage, eventName, field, isUnknown, varSet } from '../ami/ami-message';
+import { Envelope, RecordingJob, TelephonyDomainEvent, TelephonyEventKind, localDateTime } from './domain-events';
+
+/** What the adapter sent for an originate: ties `RC_CALL_ID` and `OriginateResponse` to the request. */
+export interface OriginateIntent {
+  actionId: string;
+  callId: string;
+  accountId: number;
+  user: string;
+  /** The dialled number (party B). */
+  num: string;
+  /** The caller number shown for the call: the user's extension (or the user). */
+  src: string;
+  at: number;
+}
+
+export interface DirectoryEntry {
+  accountId: number;
+  num: string;
+}
+
+export interface NormaliserOptions {
+  node: string;
+  now?: () => number;
+  /** Account number of a dial-plan context (`acct-1001` → 1001), or null. Also used for CDR userfields. */
+  accountFromContext?: (context: string) => number | null;
+  /** Provisioned users, to turn a dialled `PJSIP/<user>` into that user's extension. */
+  directory?: (user: string) => DirectoryEntry | undefined;
+  /** How long an ended call is kept for its late CDR and stray events. */
+  retainMs?: number;
+}
+
+export type NormaliserOutput =
+  | TelephonyDomainEvent
+  | { kind: 'recording'; job: RecordingJob }
+  | { kind: 'originate-result'; actionId: string; response: string; reason: number | null }
+  /** A resync finished; `adopted` are calls found live that this process knew nothing about. */
+  | { kind: 'resynced'; adopted: AdoptedCall[] };
+
+export interface AdoptedCall {
+  linkedid: string;
+  /** The call's first channel, to read RC_* variables from (Getvar). */
+  channel: string;
+}
+
+interface Channel {
+  uniqueid: string;
+  linkedid: string;
+  name: string;
+  context: string;
+  exten: string;
+  state: string;
+  callerIdNum: string;
+  callerIdName: string;
+  connectedLineNum: string;
+  connectedLineName: string;
+  createdAt: number;
+  /** Resync generation the channel was first seen in: only older channels can be found gone. */
+  generation: number;
+  hungUp: boolean;
+  cause: number;
+  causeTxt: string;
+  mixMonitorFile?: string;
+  recording?: { file: string; startedAt: number; done: boolean };
+}
+
+interface Call {
+  /** Linkedid, or `action:<ActionID>` for an originate that never created a channel. */
+  key: string;
+  linkedid: string;
+  callId?: string;
+  seq: number;
+  started: boolean;
+  answered: boolean;
+  ended: boolean;
+  endedAt?: number;
+  cdrDone: boolean;
+  /** Found live by a resync: its `started` waits until its RC_* variables were read. */
+  pendingAdoption: boolean;
+  direction?: Direction;
+  src: string;
+  dst: string;
+  user: string | null;
+  account: number | null;
+  vars: Record<string, string>;
+  intent?: OriginateIntent;
+  channels: Map<string, Channel>;
+  primary?: string;
+  hangupOrder: string[];
+  bridges: Map<string, Set<string>>;
+  bridgedEmitted: Set<string>;
+  dialledUser?: string;
+  dialledExt?: string;
+  /** Exten from OriginateResponse (the dialled number) when no intent is known. */
+  originateExten?: string;
+  /** Incoming: the number first dialled (the DID), replaced by the extension that was rung. */
+  linkedExten?: string;
+}
+
+/** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
+export const ADOPTED_SEQ_BASE = 1000;
+
+/** Events that describe a channel being set up; the call "starts" on the first event after them. */
+const SETUP_EVENTS = new Set(['newchannel', 'varset', 'newcallerid', 'newconnectedline', 'newaccountcode', 'rename', 'localbridge']);
+const DIAL_EVENTS = new Set(['dialbegin', 'dialstate', 'dialend']);
+
+const DISPOSITIONS: Record<string, Disposition> = {
+  ANSWERED: 'ANSWERED',
+  'NO ANSWER': 'NO ANSWER',
+  BUSY: 'BUSY',
+  FAILED: 'FAILED',
+  CONGESTION: 'FAILED',
+};
+
+/** OriginateResponse `Reason` of a failed originate → disposition and Q.850 cause. */
+const ORIGINATE_FAILURES: Record<number, { disposition: Disposition; cause: number; causeTxt: string }> = {
+  0: { disposition: 'FAILED', cause: 0, causeTxt: 'Originate failed (no channel: device unreachable or unknown)' },
+  1: { disposition: 'FAILED', cause: 16, causeTxt: 'Originate failed (hung up)' },
+  3: { disposition: 'NO ANSWER', cause: 19, causeTxt: 'No answer' },
+  5: { disposition: 'BUSY', cause: 17, causeTxt: 'User busy' },
+  8: { disposition: 'FAILED', cause: 34, causeTxt: 'Circuit/channel congestion' },
+};
+
+const PJSIP_USER = /^PJSIP\/([1-9][0-9]{5,14})-[0-9a-f]+$/;
+const LOCAL_EXTEN = /^Local\/([0-9]{2,6})@[^;]+-[0-9a-f]+;[12]$/;
+const EXTENSION = /^[0-9]{2,6}$/;
+
+export const defaultAccountFromContext = (context: string): number | null => {
+  const m = /^acct-([1-9][0-9]{0,9})$/.exec(context);
+  return m ? Number(m[1]) : null;
+};
+
+/**
+ * The one place AMI events become telephony domain events. Pure: AMI messages in (in the order
+ * they arrived), zero or more domain events out, with per-call state in between. No I/O, no
+ * timers; time comes from `now`.
+ *
+ * A call is everything sharing a Linkedid. Its `call_id` is the RC_CALL_ID set at originate (for
+ * calls the API started), else `<node>:<Linkedid>`. Per call: `started` once (on the first event
+ * past channel set-up, so RC_CALL_ID is known), `answered` once (its first channel is Up),
+ * `bridged` once per bridge holding two of its channels, `ended` once (its last channel hung up,
+ * or found gone by a resync: `reconciled`), `cdr` once (the first Cdr of its first channel — the
+ * one Asterisk's own reports show; later forks are ignored), and a recording job per MixMonitor.
+ * `seq` counts a call's events; `event_id` is `<node>:<linkedid>:<kind>[:<bridge|file>]`, so the
+ * same fact normalised twice (after a reconnect, a restart, or by a second replica) carries the
+ * same JetStream msgID and is stored once.
+ */
+export class CallNormaliser {
+  private readonly calls = new Map<string, Call>();
+  private readonly byUniqueid = new Map<string, string>();
+  private readonly byCallId = new Map<string, string>();
+  private readonly tombstones = new Map<string, number>();
+  private readonly intentsByAction = new Map<string, OriginateIntent>();
+  private readonly intentsByCall = new Map<string, OriginateIntent>();
+  private generation = 0;
+  private resync?: { actionId: string; generation: number; items: AmiMessage[] };
+  private readonly now: () => number;
+  private readonly accountFromContext: (context: string) => number | null;
+  private readonly retainMs: number;
+
+  constructor(private readonly options: NormaliserOptions) {
+    this.now = options.now ?? Date.now;
+    this.accountFromContext = options.accountFromContext ?? defaultAccountFromContext;
+    this.retainMs = options.retainMs ?? 120_000;
+  }
+
+  get node(): string {
+    return this.options.node;
+  }
+
+  // ---- inputs besides AMI events ------------------------------------------------------------
+
+  /** Called before an Originate is written, so its events and a channel-less failure map to the request. */
+  registerIntent(intent: OriginateIntent): void {
+    this.intentsByAction.set(intent.actionId, intent);
+    this.intentsByCall.set(intent.callId, intent);
+  }
+
+  hasIntent(actionId: string): boolean {
+    return this.intentsByAction.has(actionId);
+  }
+
+  forgetIntent(actionId: string): void {
+    const intent = this.intentsByAction.get(actionId);
+    this.intentsByAction.delete(actionId);
+    if (intent) this.intentsByCall.delete(intent.callId);
+  }
+
+  /** The connection was (re)established and CoreShowChannels was sent with this ActionID. */
+  beginResync(actionId: string): void {
+    this.generation++;
+    this.resync = { actionId, generation: this.generation, items: [] };
+  }
+
+  abortResync(): void {
+    this.resync = undefined;
+  }
+
+  /** RC_* variables read (Getvar) from an adopted call's channel. */
+  applyAdoptedVars(linkedid: string, vars: Record<string, string | undefined>): void {
+    const call = this.calls.get(linkedid);
+    if (!call) return;
+    for (const [name, value] of Object.entries(vars)) if (value) this.applyCallVar(call, name, value);
+  }
+
+  /** Emits `started` (and `answered` when already up) for a call adopted by a resync. */
+  completeAdoption(linkedid: string): NormaliserOutput[] {
+    const call = this.calls.get(linkedid);
+    const out: NormaliserOutput[] = [];
+    if (!call || !call.pendingAdoption) return out;
+    call.pendingAdoption = false;
+    if (!call.ended) {
+      this.ensureStarted(call, out);
+      this.maybeAnswered(call, out);
+    }
+    return out;
+  }
+
+  /** The next seq of a call, for an event produced outside `handle` (a stored recording); undefined once forgotten. */
+  takeSeq(callKey: string): number | undefined {
+    const call = this.calls.get(callKey);
+    return call ? call.seq++ : undefined;
+  }
+
+  /** Drops state of calls ended long enough ago, and old tombstones and intents. */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, call] of this.calls) {
+      if (!call.ended || (call.endedAt ?? now) > now - this.retainMs) continue;
+      this.calls.delete(key);
+      if (call.callId && this.byCallId.get(call.callId) === key) this.byCallId.delete(call.callId);
+      for (const uniqueid of call.channels.keys()) {
+        this.byUniqueid.delete(uniqueid);
+        this.tombstones.set(uniqueid, now);
+      }
+    }
+    for (const [uniqueid, at] of this.tombstones) if (at < now - 10 * this.retainMs) this.tombstones.delete(uniqueid);
+    for (const [actionId, intent] of this.intentsByAction) if (intent.at < now - 10 * this.retainMs) this.forgetIntent(actionId);
+  }
+
+  // ---- queries -------------------------------------------------------------------------------
+
+  /** Channels up right now, with the account they belong to (their context's, else their call's). */
+  liveChannels(): Array<{
+    name: string;
+    accounts: number[];
+    callerIdNum: string;
+    callerIdName: string;
+    connectedLineNum: string;
+    connectedLineName: string;
+    createdAt: number;
+  }> {
+    const out = [];
+    for (const call of this.calls.values()) {
+      if (call.ended) continue;
+      for (const ch of call.channels.values()) {
+        if (ch.hungUp) continue;
+        const accounts = [this.accountFromContext(ch.context), call.account].filter((a): a is number => a !== null);
+        out.push({
+          name: ch.name,
+          accounts: [...new Set(accounts)],
+          callerIdNum: ch.callerIdNum,
+          callerIdName: ch.callerIdName,
+          connectedLineNum: ch.connectedLineNum,
+          connectedLineName: ch.connectedLineName,
+          createdAt: ch.createdAt,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Number of calls held in memory (tests, metrics). */
+  get size(): number {
+    return this.calls.size;
+  }
+
+  // ---- AMI events ----------------------------------------------------------------------------
+
+  handle(message: AmiMessage): NormaliserOutput[] {
+    const name = eventName(message);
+    const out: NormaliserOutput[] = [];
+    switch (name) {
+      case '':
+      case 'cel':
+        return out;
+      case 'coreshowchannel':
+        if (this.resync && field(message, 'actionid') === this.resync.actionId) this.resync.items.push(message);
+        return out;
+      case 'coreshowchannelscomplete':
+        if (this.resync && field(message, 'actionid') === this.resync.actionId) this.completeResync(out);
+        return out;
+      case 'cdr':
+        this.onCdr(message, out);
+        return out;
+      case 'originateresponse':
+        this.onOriginateResponse(message, out);
+        return out;
+    }
+
+    const touched: Channel[] = [];
+    if (DIAL_EVENTS.has(name) || name.startsWith('agent')) {
+      const dest = this.touch(message, 'dest');
+      if (dest) touched.push(dest);
+    }
+    const own = this.touch(message, '');
+    if (own) touched.push(own);
+    if (touched.length === 0) return out;
+
+    for (const ch of touched) {
+      const call = this.calls.get(ch.linkedid);
+      if (!call) continue;
+      const setup = SETUP_EVENTS.has(name) || (name === 'newexten' && /^AppDial/i.test(field(message, 'application')));
+      if (ch === own) this.apply(name, message, ch, call, out);
+      if (!setup && !call.pendingAdoption) this.ensureStarted(call, out);
+      if (call.started && ch === own) this.afterEvent(name, message, ch, call, out);
+      if (call.started) this.maybeAnswered(call, out);
+      if (call.started && ch === own && (name === 'hangup' || name === 'mixmonitorstop')) this.finishRecording(ch, call, out);
+      if (call.started) this.maybeEnded(call, out, false);
+    }
+    return out;
+  }
+
+  /** State changes that need no emitted event (variables, account hints, dialled party). */
+  private apply(name: string, message: AmiMessage, ch: Channel, call: Call, _out: NormaliserOutput[]): void {
+    switch (name) {
+      case 'varset': {
+        const v = varSet(message);
+        if (!v) return;
+        if (v.name === 'MIXMONITOR_FILENAME') ch.mixMonitorFile = path.posix.basename(v.value);
+        else this.applyCallVar(call, v.name, v.value);
+        return;
+      }
+      case 'newexten': {
+        // `Set(CDR(userfield)=acct-1001)` in the dial plan names the account before the CDR does.
+        const data = field(message, 'appdata');
+        const m = /^CDR\(userfield\)=(.*)$/i.exec(data);
+        if (field(message, 'application').toLowerCase() === 'set' && m) call.account ??= this.accountFromContext(m[1].trim());
+        return;
+      }
+      case 'dialbegin':
+      case 'agentcalled': {
+        const dest = field(message, 'destchannel');
+        if (!field(message, 'channel') || !dest) return; // the originate's own dial of leg A
+        const user = PJSIP_USER.exec(dest)?.[1];
+        const ext = user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1];
+        if (user) call.dialledUser ??= user;
+        if (ext) call.dialledExt ??= ext;
+        if (call.direction === 'incoming') {
+          if (call.dialledExt && (!call.dst || call.dst === call.linkedExten)) call.dst = call.dialledExt;
+          call.user ??= call.dialledUser ?? null;
+        }
+        return;
+      }
+      case 'hangup':
+        ch.hungUp = true;
+        ch.cause = Number.parseInt(field(message, 'cause'), 10) || 0;
+        ch.causeTxt = field(message, 'cause-txt');
+        call.hangupOrder.push(ch.uniqueid);
+        return;
+      case 'mixmonitorstart':
+        ch.recording ??= { file: ch.mixMonitorFile || `${ch.uniqueid}.wav`, startedAt: this.now(), done: false };
+        return;
+    }
+  }
+
+  /** Events emitted for a started call. */
+  private afterEvent(name: string, message: AmiMessage, ch: Channel, call: Call, out: NormaliserOutput[]): void {
+    if (name === 'bridgeenter' || name === 'bridgeleave') {
+      const bridgeId = field(message, 'bridgeuniqueid');
+      if (!bridgeId) return;
+      const members = call.bridges.get(bridgeId) ?? new Set<string>();
+      call.bridges.set(bridgeId, members);
+      if (name === 'bridgeleave') {
+        members.delete(ch.uniqueid);
+        return;
+      }
+      members.add(ch.uniqueid);
+      if (members.size >= 2 && !call.bridgedEmitted.has(bridgeId)) {
+        call.bridgedEmitted.add(bridgeId);
+        out.push({ kind: 'bridged', payload: { ...this.envelope(call, 'bridged', bridgeId), bridge_id: bridgeId } });
+      }
+    }
+  }
+
+  private applyCallVar(call: Call, name: string, value: string): void {
+    call.vars[name] = value;
+    if (name === 'RC_CALL_ID' && !call.started && !call.callId && value) {
+      call.callId = value;
+      this.byCallId.set(value, call.key);
+      call.intent ??= this.intentsByCall.get(value);
+    } else if (name === 'RC_ACCOUNT' && /^[1-9][0-9]{0,9}$/.test(value)) {
+      call.account ??= Number(value);
+    } else if (name === 'RC_USER' && value) {
+      call.user ??= value;
+    }
+  }
+
+  /** Creates or refreshes the channel an event describes (`prefix` 'dest' for a dial's callee). */
+  private touch(message: AmiMessage, prefix: '' | 'dest'): Channel | undefined {
+    const get = (key: string) => field(message, prefix + key);
+    const uniqueid = get('uniqueid');
+    const linkedid = get('linkedid');
+    if (!uniqueid || !linkedid || uniqueid === '<unknown>') return undefined;
+    let ch = this.channel(uniqueid);
+    if (!ch) {
+      if (this.tombstones.has(uniqueid)) return undefined;
+      ch = this.addChannel(uniqueid, linkedid, this.now());
+    }
+    const name = get('channel');
+    if (name) ch.name = name;
+    const newName = prefix === '' && eventName(message) === 'rename' ? field(message, 'newname') : '';
+    if (newName) ch.name = newName;
+    for (const [key, prop] of [
+      ['context', 'context'],
+      ['exten', 'exten'],
+      ['channelstatedesc', 'state'],
+      ['calleridnum', 'callerIdNum'],
+      ['calleridname', 'callerIdName'],
+      ['connectedlinenum', 'connectedLineNum'],
+      ['connectedlinename', 'connectedLineName'],
+    ] as const) {
+      if ((prefix + key).toLowerCase() in message) ch[prop] = get(key);
+    }
+    return ch;
+  }
+
+  private channel(uniqueid: string): Channel | undefined {
+    const key = this.byUniqueid.get(uniqueid);
+    return key ? this.calls.get(key)?.channels.get(uniqueid) : undefined;
+  }
+
+  private addChannel(uniqueid: string, linkedid: string, createdAt: number, adopted = false): Channel {
+    let call = this.calls.get(linkedid);
+    if (!call) {
+      call = {
+        key: linkedid,
+        linkedid,
+        seq: adopted ? ADOPTED_SEQ_BASE : 0,
+        started: false,
+        answered: false,
+        ended: false,
+        cdrDone: false,
+        pendingAdoption: adopted,
+        src: '',
+        dst: '',
+        user: null,
+        account: null,
+        vars: {},
+        channels: new Map(),
+        hangupOrder: [],
+        bridges: new Map(),
+        bridgedEmitted: new Set(),
+      };
+      this.calls.set(linkedid, call);
+    }
+    const ch: Channel = {
+      uniqueid,
+      linkedid,
+      name: '',
+      context: '',
+      exten: '',
+      state: '',
+      callerIdNum: '',
+      callerIdName: '',
+      connectedLineNum: '',
+      connectedLineName: '',
+      createdAt,
+      generation: this.generation,
+      hungUp: false,
+      cause: 0,
+      causeTxt: '',
+    };
+    call.channels.set(uniqueid, ch);
+    this.byUniqueid.set(uniqueid, call.key);
+    if (uniqueid === linkedid || !call.primary) call.primary = uniqueid;
+    return ch;
+  }
+
+  // ---- emitted events ------------------------------------------------------------------------
+
+  private envelope(call: Call, kind: TelephonyEventKind, discriminator?: string, reserve = true): Envelope {
+    const callId = call.callId ?? `${this.options.node}:${call.linkedid}`;
+    if (!call.callId) {
+      call.callId = callId;
+      this.byCallId.set(callId, call.key);
+    }
+    return {
+      event_id: [this.options.node, call.key, kind, ...(discriminator ? [discriminator] : [])].join(':'),
+      call_id: callId,
+      seq: reserve ? call.seq++ : call.seq,
+      node: this.options.node,
+      occurred_at: new Date(this.now()).toISOString(),
+      account_id: call.account,
+    };
+  }
+
+  private primary(call: Call): Channel | undefined {
+    return call.primary ? call.channels.get(call.primary) : undefined;
+  }
+
+  /** Direction and parties, from what the request said (intent, RC_*) or else from the channels. */
+  private describe(call: Call): void {
+    const primary = this.primary(call);
+    const intent = call.intent;
+    const known = (v: string | undefined) => (v && !isUnknown(v) ? v : '');
+    const pjsipUser = primary ? PJSIP_USER.exec(primary.name)?.[1] : undefined;
+    const primaryAccount = primary ? this.accountFromContext(primary.context) : null;
+    if (intent || call.vars.RC_CALL_ID) {
+      call.direction = 'outgoing';
+      call.account ??= intent?.accountId ?? primaryAccount;
+      call.user ??= intent?.user ?? pjsipUser ?? null;
+      call.src = intent?.src ?? (known(primary?.callerIdNum) || call.user || '');
+      call.dst = intent?.num ?? call.originateExten ?? (primaryAccount !== null ? known(primary?.exten) : '');
+    } else if (primaryAccount !== null && pjsipUser) {
+      // A phone in the account's context dialled: another extension (internal) or out.
+      call.account ??= primaryAccount;
+      call.user ??= pjsipUser;
+      call.src = known(primary?.callerIdNum) || this.options.directory?.(pjsipUser)?.num || pjsipUser;
+      call.dst = known(primary?.exten);
+      call.direction = EXTENSION.test(call.dst) ? 'internal' : 'outgoing';
+    } else {
+      call.direction = 'incoming';
+      call.account ??= primaryAccount;
+      call.src = known(primary?.callerIdNum);
+      call.linkedExten = known(primary?.exten);
+      call.dst = call.dialledExt ?? call.linkedExten;
+      call.user ??= call.dialledUser ?? null;
+    }
+  }
+
+  private ensureStarted(call: Call, out: NormaliserOutput[]): void {
+    if (call.started) return;
+    call.started = true;
+    this.describe(call);
+    out.push({
+      kind: 'started',
+      payload: {
+        ...this.envelope(call, 'started'),
+        direction: call.direction!,
+        src: call.src,
+        dst: call.dst,
+        user: call.user,
+        linkedid: call.linkedid.startsWith('action:') ? '' : call.linkedid,
+      },
+    });
+  }
+
+  private maybeAnswered(call: Call, out: NormaliserOutput[]): void {
+    if (call.answered || call.ended) return;
+    const primary = this.primary(call);
+    if (!primary || primary.hungUp || primary.state !== 'Up') return;
+    call.answered = true;
+    // Outgoing calls learn their account once leg A enters the account's context.
+    call.account ??= this.accountFromContext(primary.context);
+    out.push({ kind: 'answered', payload: { ...this.envelope(call, 'answered'), channel: primary.name } });
+  }
+
+  private maybeEnded(call: Call, out: NormaliserOutput[], reconciled: boolean): void {
+    if (call.ended || call.channels.size === 0) return;
+    for (const ch of call.channels.values()) if (!ch.hungUp) return;
+    call.ended = true;
+    call.endedAt = this.now();
+    const { cause, causeTxt } = this.causeOf(call);
+    out.push({ kind: 'ended', payload: { ...this.envelope(call, 'ended'), cause, cause_txt: causeTxt, reconciled } });
+  }
+
+  /** The first channel's cause when it has one, else the first real cause among the others. */
+  private causeOf(call: Call): { cause: number; causeTxt: string } {
+    const primary = this.primary(call);
+    if (primary && primary.cause > 0) return { cause: primary.cause, causeTxt: primary.causeTxt };
+    for (const uniqueid of call.hangupOrder) {
+      const ch = call.channels.get(uniqueid);
+      if (ch && ch.cause > 0) return { cause: ch.cause, causeTxt: ch.causeTxt };
+    }
+    return { cause: 0, causeTxt: primary?.causeTxt || 'Unknown' };
+  }
+
+  private finishRecording(ch: Channel, call: Call, out: NormaliserOutput[]): void {
+    const rec = ch.recording;
+    if (!rec || rec.done) return;
+    rec.done = true;
+    out.push({
+      kind: 'recording',
+      job: {
+        callKey: call.key,
+        envelope: this.envelope(call, 'recording.finished', rec.file, false),
+        user: call.user ?? call.dialledUser ?? null,
+        fileName: rec.file,
+        channel: ch.name,
+        recordedAt: localDateTime(rec.startedAt),
+      },
+    });
+  }
+
+  private onCdr(message: AmiMessage, out: NormaliserOutput[]): void {
+    const uniqueid = field(message, 'uniqueid');
+    const key = this.byUniqueid.get(uniqueid);
+    const call = key ? this.calls.get(key) : undefined;
+    // Only the call's first channel's first CDR: Local channel halves, the dialled legs and
+    // later CDR forks describe parts of the same call.
+    if (!call || call.cdrDone || (uniqueid !== call.linkedid && uniqueid !== call.primary)) return;
+    call.cdrDone = true;
+    this.ensureStarted(call, out);
+    call.account ??=
+      this.accountFromContext(field(message, 'userfield')) ??
+      this.accountFromContext(field(message, 'destinationcontext')) ??
+      (/^[1-9][0-9]{0,9}$/.test(field(message, 'accountcode')) ? Number(field(message, 'accountcode')) : null);
+    const answerTime = field(message, 'answertime');
+    out.push({
+      kind: 'cdr',
+      payload: {
+        ...this.envelope(call, 'cdr'),
+        direction: call.direction!,
+        src: call.src || field(message, 'source'),
+        dst: call.dst || field(message, 'destination'),
+        user: call.user ?? call.dialledUser ?? null,
+        start_time: field(message, 'starttime') || localDateTime(this.now()),
+        answer_time: answerTime || null,
+        end_time: field(message, 'endtime') || localDateTime(this.now()),
+        duration: Math.max(0, Number.parseInt(field(message, 'duration'), 10) || 0),
+        billsec: Math.max(0, Number.parseInt(field(message, 'billableseconds'), 10) || 0),
+        disposition: DISPOSITIONS[field(message, 'disposition').toUpperCase()] ?? 'FAILED',
+        uniqueid,
+      },
+    });
+  }
+
+  private onOriginateResponse(message: AmiMessage, out: NormaliserOutput[]): void {
+    const actionId = field(message, 'actionid');
+    const response = field(message, 'response');
+    const reasonText = field(message, 'reason');
+    const reason = /^\d+$/.test(reasonText) ? Number(reasonText) : null;
+    const uniqueid = field(message, 'uniqueid');
+    const known = this.byUniqueid.get(uniqueid);
+    const call = known ? this.calls.get(known) : undefined;
+    if (call) {
+      call.originateExten ??= field(message, 'exten') || undefined;
+      if (call.started && call.direction === 'outgoing') call.dst ||= call.originateExten ?? '';
+      call.account ??= this.accountFromContext(field(message, 'context'));
+    }
+    out.push({ kind: 'originate-result', actionId, response, reason });
+    if (response.toLowerCase() === 'success') return;
+
+    const intent = this.intentsByAction.get(actionId);
+    if (!intent || this.byCallId.has(intent.callId)) return; // the call's own channels tell the story
+    // No channel was ever created (unknown or unregistered device): the call still happened for
+    // the API, so it gets its whole life at once.
+    const failure = ORIGINATE_FAILURES[reason ?? 0] ?? ORIGINATE_FAILURES[0];
+    const pseudo: Call = {
+      key: `action:${actionId}`,
+      linkedid: `action:${actionId}`,
+      callId: intent.callId,
+      seq: 0,
+      started: false,
+      answered: false,
+      ended: false,
+      cdrDone: true,
+      pendingAdoption: false,
+      src: '',
+      dst: '',
+      user: null,
+      account: null,
+      vars: {},
+      intent,
+      channels: new Map(),
+      hangupOrder: [],
+      bridges: new Map(),
+      bridgedEmitted: new Set(),
+    };
+    this.calls.set(pseudo.key, pseudo);
+    this.byCallId.set(intent.callId, pseudo.key);
+    this.ensureStarted(pseudo, out);
+    pseudo.ended = true;
+    pseudo.endedAt = this.now();
+    out.push({ kind: 'ended', payload: { ...this.envelope(pseudo, 'ended'), cause: failure.cause, cause_txt: failure.causeTxt, reconciled: false } });
+    const at = localDateTime(intent.at);
+    out.push({
+      kind: 'cdr',
+      payload: {
+        ...this.envelope(pseudo, 'cdr'),
+        direction: 'outgoing',
+        src: pseudo.src,
+        dst: pseudo.dst,
+        user: pseudo.user,
+        start_time: at,
+        answer_time: null,
+        end_time: localDateTime(this.now()),
+        duration: Math.max(0, Math.round((this.now() - intent.at) / 1000)),
+        billsec: 0,
+        disposition: failure.disposition,
+        uniqueid: '',
+      },
+    });
+  }
+
+  // ---- resync --------------------------------------------------------------------------------
+
+  private completeResync(out: NormaliserOutput[]): void {
+    const resync = this.resync!;
+    this.resync = undefined;
+    const live = new Map(resync.items.map((item) => [field(item, 'uniqueid'), item]));
+
+    // Channels known before the resync began and absent from the snapshot hung up while we were away.
+    for (const call of this.calls.values()) {
+      if (call.ended) continue;
+      let changed = false;
+      for (const ch of call.channels.values()) {
+        if (ch.hungUp || ch.generation >= resync.generation || live.has(ch.uniqueid)) continue;
+        ch.hungUp = true;
+        changed = true;
+        if (call.started) this.finishRecording(ch, call, out);
+      }
+      if (!changed) continue;
+      if (!call.started && !call.pendingAdoption) this.ensureStarted(call, out);
+      this.maybeEnded(call, out, true);
+    }
+
+    // Channels live now that this process never saw: adopt their calls.
+    const adopted = new Map<string, AdoptedCall>();
+    const now = this.now();
+    for (const [uniqueid, item] of live) {
+      const linkedid = field(item, 'linkedid');
+      if (!uniqueid || !linkedid) continue;
+      const existing = this.channel(uniqueid);
+      if (existing) {
+        this.refresh(existing, item);
+        continue;
+      }
+      if (this.tombstones.has(uniqueid)) continue;
+      const isNewCall = !this.calls.has(linkedid);
+      const ch = this.addChannel(uniqueid, linkedid, now - durationMs(field(item, 'duration')), isNewCall);
+      this.refresh(ch, item);
+      if (isNewCall || adopted.has(linkedid)) adopted.set(linkedid, { linkedid, channel: '' });
+    }
+    for (const entry of adopted.values()) {
+      const call = this.calls.get(entry.linkedid)!;
+      entry.channel = this.primary(call)?.name ?? '';
+    }
+    out.push({ kind: 'resynced', adopted: [...adopted.values()] });
+  }
+
+  private refresh(ch: Channel, item: AmiMessage): void {
+    ch.name = field(item, 'channel') || ch.name;
+    ch.context = field(item, 'context');
+    ch.exten = field(item, 'exten');
+    ch.state = field(item, 'channelstatedesc');
+    ch.callerIdNum = field(item, 'calleridnum');
+    ch.callerIdName = field(item, 'calleridname');
+    ch.connectedLineNum = field(item, 'connectedlinenum');
+    ch.connectedLineName = field(item, 'connectedlinename');
+  }
+}
+
+/** CoreShowChannel `Duration: HH:MM:SS` → ms. */
+function durationMs(duration: string): number {
+  const m = /^(\d+):(\d{2}):(\d{2})$/.exec(duration);
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : 0;
+}

@@ -1,0 +1,191 @@
+import { CallEnded, CallStarted, TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
+import { ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { AmiSession } from '../ami/ami-session';
+import { FakeAmiServer } from '../testing/fake-ami-server';
+import { rxAfterLogin } from '../testing/ami-frames';
+import { TestEnv, eventually } from '../testing/test-env';
+import { CallNormaliser } from './call-normaliser';
+import { DeviceStates } from './device-states';
+import { RecordingJob } from './domain-events';
+import { TelephonyEventPublisher } from './event-publisher';
+import { PbxEventPipeline } from './pbx-event-pipeline';
+
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+const channelEvent = (event: string, uniqueid: string, linkedid: string, channel: string, extra: Record<string, string> = {}) => ({
+  Event: event,
+  Privilege: 'call,all',
+  Channel: channel,
+  ChannelState: '6',
+  ChannelStateDesc: 'Up',
+  CallerIDNum: '401',
+  CallerIDName: '79101234567',
+  ConnectedLineNum: '<unknown>',
+  ConnectedLineName: '<unknown>',
+  Language: 'en',
+  AccountCode: '',
+  Context: 'acct-1001',
+  Exten: '79101234567',
+  Priority: '1',
+  Uniqueid: uniqueid,
+  Linkedid: linkedid,
+  ...extra,
+});
+
+describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStream)', () => {
+  let env: TestEnv;
+  let server: FakeAmiServer;
+  let session: AmiSession;
+  let pipeline: PbxEventPipeline;
+  let publisher: TelephonyEventPublisher;
+  let devices: DeviceStates;
+  const recordings: RecordingJob[] = [];
+
+  beforeAll(async () => {
+    env = await TestEnv.start({ database: false });
+    await ensureStream(env.nc, TELEPHONY_EVENTS_STREAM);
+  });
+  afterAll(async () => env?.stop());
+
+  beforeEach(async () => {
+    recordings.length = 0;
+    server = await FakeAmiServer.start();
+    session = new AmiSession({
+      node: 'pbx1',
+      host: '127.0.0.1',
+      port: server.port,
+      username: 'crm',
+      secret: 'crmsecret',
+      actionTimeoutMs: 1000,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+      logger: quiet,
+    });
+    devices = new DeviceStates();
+    publisher = new TelephonyEventPublisher(jetstream(env.nc), quiet);
+    pipeline = new PbxEventPipeline(
+      session,
+      new CallNormaliser({ node: 'pbx1' }),
+      devices,
+      { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
+      undefined,
+      quiet,
+    );
+  });
+  afterEach(async () => {
+    await pipeline.stop();
+    await server.close();
+  });
+
+  const published = async () => {
+    await pipeline.idle();
+    await publisher.flush();
+    return env.streamMessages(TELEPHONY_EVENTS_STREAM.name);
+  };
+
+  it('reconnects after a drop, logs in, resyncs, ends the call that vanished meanwhile (reconciled) and keeps the one still up', async () => {
+    server.devices = { 'PJSIP/1679728441': 'NOT_INUSE' };
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    expect(await resynced).toBe(true);
+    expect(devices.isReachable('PJSIP/1679728441')).toBe(true);
+
+    // Two live calls.
+    for (const [uid, callId, chan] of [
+      ['1795800000.1', 'call-vanishes', 'PJSIP/1679728441-00000001'],
+      ['1795800000.2', 'call-stays', 'PJSIP/1679728442-00000002'],
+    ]) {
+      server.event(channelEvent('Newchannel', uid, uid, chan, { ChannelStateDesc: 'Ring', ChannelState: '4' }));
+      server.event(channelEvent('VarSet', uid, uid, chan, { Variable: 'RC_CALL_ID', Value: callId }));
+      server.event(channelEvent('Newstate', uid, uid, chan));
+    }
+    await eventually(async () => (await published()).length === 4);
+
+    // The PBX drops the session; while we are away the first call hangs up (no event reaches us).
+    const again = pipeline.nextResync();
+    server.dropAll();
+    await eventually(() => !session.isReady);
+    server.channels = [
+      { Channel: 'PJSIP/1679728442-00000002', Uniqueid: '1795800000.2', Linkedid: '1795800000.2', Context: 'acct-1001', Exten: '79101234567', ChannelStateDesc: 'Up' },
+    ];
+    server.devices = { 'PJSIP/1679728441': 'UNAVAILABLE' };
+    expect(await again).toBe(true);
+    expect(server.logins).toBe(2);
+    const afterLogin = server.actions.slice(server.actions.findLastIndex((a) => a.action === 'login'));
+    expect(afterLogin.map((a) => a.action)).toEqual(expect.arrayContaining(['CoreShowChannels', 'DeviceStateList']));
+    expect(devices.isReachable('PJSIP/1679728441')).toBe(false);
+
+    const events = await published();
+    const ended = events.filter((e) => e.subject === CallEnded.subject);
+    expect(ended).toHaveLength(1);
+    expect(CallEnded.event.parse(ended[0].data)).toMatchObject({ call_id: 'call-vanishes', reconciled: true, seq: 2, account_id: 1001 });
+    expect(ended[0].msgId).toBe('pbx1:1795800000.1:ended');
+
+    // The call that survived still ends normally, with its seq continuing.
+    server.event(channelEvent('Hangup', '1795800000.2', '1795800000.2', 'PJSIP/1679728442-00000002', { Cause: '16', 'Cause-txt': 'Normal Clearing' }));
+    await eventually(async () => (await published()).filter((e) => e.subject === CallEnded.subject).length === 2);
+    const last = (await published()).filter((e) => e.subject === CallEnded.subject)[1];
+    expect(last.data).toMatchObject({ call_id: 'call-stays', reconciled: false, cause: 16, seq: 2 });
+  });
+
+  it('resyncs periodically too, ending a call whose hang-up was never seen', async () => {
+    await pipeline.stop();
+    pipeline = new PbxEventPipeline(
+      session,
+      new CallNormaliser({ node: 'pbx1' }),
+      devices,
+      { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
+      undefined,
+      quiet,
+      { resyncEveryMs: 150 },
+    );
+    const first = pipeline.nextResync();
+    pipeline.start();
+    await first;
+    const uid = '1795800000.7';
+    server.channels = [{ Channel: 'PJSIP/1679728447-00000007', Uniqueid: uid, Linkedid: uid, Context: 'acct-1001', Exten: '79101234567', ChannelStateDesc: 'Up' }];
+    server.event(channelEvent('Newchannel', uid, uid, 'PJSIP/1679728447-00000007'));
+    server.event(channelEvent('VarSet', uid, uid, 'PJSIP/1679728447-00000007', { Variable: 'RC_CALL_ID', Value: 'lost-hangup' }));
+    server.event(channelEvent('Newstate', uid, uid, 'PJSIP/1679728447-00000007'));
+    await pipeline.nextResync(); // still there: nothing happens
+    expect((await published()).some((e) => e.data.call_id === 'lost-hangup' && e.subject === CallEnded.subject)).toBe(false);
+    server.channels = [];
+    await eventually(async () => (await published()).find((e) => e.data.call_id === 'lost-hangup' && e.subject === CallEnded.subject)?.data.reconciled === true, 3000);
+    expect(server.logins).toBe(1);
+  });
+
+  it('adopts a call found live at start with the RC_* variables read from its channel', async () => {
+    server.channels = [
+      { Channel: 'PJSIP/1679728443-00000003', Uniqueid: '1795800000.3', Linkedid: '1795800000.3', Context: 'acct-1002', Exten: '79101234567', ChannelStateDesc: 'Up', CallerIDNum: '403' },
+    ];
+    server.vars = { 'PJSIP/1679728443-00000003': { RC_CALL_ID: 'adopted-call', RC_ACCOUNT: '1002', RC_USER: '1679728443' } };
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    expect(await resynced).toBe(true);
+    const started = (await published()).filter((e) => e.subject === CallStarted.subject && e.data.call_id === 'adopted-call');
+    expect(started).toHaveLength(1);
+    expect(started[0].data).toMatchObject({ seq: 1000, direction: 'outgoing', user: '1679728443', account_id: 1002, src: '403', dst: '79101234567' });
+    expect(server.actions.filter((a) => a.action === 'Getvar').map((a) => Object.keys(a.variable as object)[0])).toEqual(['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER']);
+  });
+
+  it('publishes the domain events of a replayed transcript once, even when the same bytes come twice (JetStream msgID)', async () => {
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    await resynced;
+    const before = (await published()).length;
+    await server.sendChunked(rxAfterLogin('20-pjsip-originate'));
+    await eventually(async () => (await published()).length === before + 5);
+    expect(recordings.map((r) => r.fileName)).toEqual(['1795704110.0.wav']);
+
+    // A second process replaying the same PBX events (or a re-publish) adds nothing to the stream.
+    const twin = new TelephonyEventPublisher(jetstream(env.nc), quiet);
+    const normaliser = new CallNormaliser({ node: 'pbx1' });
+    const { parseFrames } = await import('../testing/ami-frames');
+    for (const m of parseFrames(rxAfterLogin('20-pjsip-originate').toString('utf8'))) {
+      for (const out of normaliser.handle(m)) if ('payload' in out) twin.publish(out);
+    }
+    await twin.flush();
+    const subjects = (await published()).slice(before).map((e) => e.subject);
+    expect(subjects).toEqual(['telephony.call.started', 'telephony.call.answered', 'telephony.call.bridged', 'telephony.call.ended', 'telephony.call.cdr']);
+  });
+});

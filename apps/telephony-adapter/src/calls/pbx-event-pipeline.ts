@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { AmiMessage, eventName, field, getvarValue } from '../ami/ami-message';
+import { AmiSession } from '../ami/ami-session';
+import { CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
+import { DeviceStates } from './device-states';
+import { RecordingJob, TelephonyDomainEvent } from './domain-events';
+
+/** Where originate requests are kept beyond this process's memory (PostgreSQL in the app). */
+export interface OriginateLedger {
+  findByActionId(actionId: string): Promise<OriginateIntent | undefined>;
+  recordOutcome(actionId: string, response: string, reason: number | null): Promise<void>;
+}
+
+export interface PipelineSinks {
+  publish(event: TelephonyDomainEvent): void;
+  recording(job: RecordingJob): void;
+}
+
+type Item = { type: 'ami'; message: AmiMessage } | { type: 'resync' } | { type: 'sweep' };
+
+const ADOPTED_VARS = ['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER'] as const;
+
+/**
+ * Feeds one PBX node's AMI events, strictly in arrival order, through the device-state tracker
+ * and the call normaliser, and hands the results to the publisher and the recordings service.
+ * After every (re)connect it resyncs: CoreShowChannels (calls gone while away end `reconciled`,
+ * unknown live calls are adopted, their RC_* variables read with Getvar) and DeviceStateList.
+ * The resync's list items travel through the same ordered queue as live events, so a channel
+ * that hangs up during the listing is never mistaken for a new one.
+ */
+export class PbxEventPipeline {
+  private readonly queue: Item[] = [];
+  private working = false;
+  private sweepTimer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+  private readonly unsubscribe: Array<() => void> = [];
+  private resyncWaiters: Array<() => void> = [];
+  private resyncs = 0;
+  private deviceRefresh?: Promise<boolean>;
+
+  constructor(
+    private readonly session: AmiSession,
+    private readonly normaliser: CallNormaliser,
+    private readonly devices: DeviceStates,
+    private readonly sinks: PipelineSinks,
+    private readonly ledger: OriginateLedger | undefined,
+    private readonly logger: { log(m: string): void; warn(m: string): void; error(m: string): void; debug?(m: string): void },
+    private readonly options: { sweepMs?: number; resyncEveryMs?: number } = {},
+  ) {}
+
+  /** Subscribes to the session and starts it. */
+  start(): void {
+    this.unsubscribe.push(
+      this.session.onEvent((message) => this.enqueue({ type: 'ami', message })),
+      this.session.onReady(() => this.enqueue({ type: 'resync' })),
+      this.session.onDown(() => this.devices.invalidate()),
+    );
+    this.sweepTimer = setInterval(() => this.enqueue({ type: 'sweep' }), this.options.sweepMs ?? 30_000);
+    this.sweepTimer.unref();
+    // A periodic resync heals whatever a lost event might have left behind, even without a reconnect.
+    this.resyncTimer = setInterval(() => {
+      if (this.session.isReady) this.enqueue({ type: 'resync' });
+    }, this.options.resyncEveryMs ?? 15 * 60_000);
+    this.resyncTimer.unref();
+    this.session.start();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    clearInterval(this.resyncTimer);
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.session.stop();
+  }
+
+  /** Number of completed resyncs (tests and health). */
+  get resyncCount(): number {
+    return this.resyncs;
+  }
+
+  /** Resolves after the next resync of channels and device states completes (or false after `timeoutMs`). */
+  nextResync(timeoutMs = 10_000): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.resyncWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /**
+   * Asks Asterisk for every device state again (a device never seen may have registered without
+   * this process noticing, e.g. provisioned after the last resync). True once the list is in.
+   */
+  refreshDevices(timeoutMs: number): Promise<boolean> {
+    this.deviceRefresh ??= (async () => {
+      const actionId = `rc-devices-${randomUUID()}`;
+      this.devices.beginResync(actionId);
+      try {
+        const response = await this.session.action({ Action: 'DeviceStateList' }, { actionId, timeoutMs });
+        if (field(response, 'response').toLowerCase() !== 'success') return false;
+        return await this.devices.whenSynced(timeoutMs);
+      } catch {
+        return false;
+      }
+    })().finally(() => (this.deviceRefresh = undefined));
+    return this.deviceRefresh;
+  }
+
+  /** Resolves when everything queued so far has been processed. */
+  async idle(): Promise<void> {
+    while (this.working || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private enqueue(item: Item): void {
+    this.queue.push(item);
+    if (!this.working) void this.work();
+  }
+
+  private async work(): Promise<void> {
+    this.working = true;
+    try {
+      while (this.queue.length > 0) {
+        const item = this.queue.shift()!;
+        try {
+          await this.process(item);
+        } catch (err) {
+          // One bad event must not stop the flow of the others.
+          this.logger.error(`telephony event processing failed: ${(err as Error).stack ?? String(err)}`);
+        }
+      }
+    } finally {
+      this.working = false;
+    }
+  }
+
+  private async process(item: Item): Promise<void> {
+    if (item.type === 'sweep') {
+      this.normaliser.sweep();
+      return;
+    }
+    if (item.type === 'resync') {
+      this.startResync();
+      return;
+    }
+    const message = item.message;
+    this.devices.handle(message);
+    if (eventName(message) === 'originateresponse') await this.recallIntent(message);
+    await this.dispatch(this.normaliser.handle(message));
+  }
+
+  /** A failed OriginateResponse for an ActionID this process did not send: maybe another replica did (or we, before a restart). */
+  private async recallIntent(message: AmiMessage): Promise<void> {
+    const actionId = field(message, 'actionid');
+    if (!this.ledger || !actionId || this.normaliser.hasIntent(actionId) || field(message, 'response').toLowerCase() === 'success') return;
+    try {
+      const intent = await this.ledger.findByActionId(actionId);
+      if (intent) this.normaliser.registerIntent(intent);
+    } catch (err) {
+      this.logger.warn(`could not look up originate ${actionId}: ${(err as Error).message}`);
+    }
+  }
+
+  private async dispatch(outputs: NormaliserOutput[]): Promise<void> {
+    for (const output of outputs) {
+      switch (output.kind) {
+        case 'recording':
+          this.sinks.recording(output.job);
+          break;
+        case 'originate-result':
+          this.ledger
+            ?.recordOutcome(output.actionId, output.response, output.reason)
+            .catch((err: Error) => this.logger.warn(`could not record originate outcome ${output.actionId}: ${err.message}`));
+          break;
+        case 'resynced':
+          await this.adopt(output.adopted);
+          this.resyncs++;
+          this.logger.log(`resync done (${this.normaliser.liveChannels().length} live channels, ${output.adopted.length} calls adopted)`);
+          // Waiters want device states too; their list completes through this same queue, so no await here.
+          void this.devices.whenSynced(10_000).then(() => {
+            for (const wake of this.resyncWaiters.splice(0)) wake();
+          });
+          break;
+        default:
+          this.sinks.publish(output);
+      }
+    }
+  }
+
+  /** Sends the resync actions; their answers come back through the event queue. */
+  private startResync(): void {
+    const channelsId = `rc-resync-${randomUUID()}`;
+    const devicesId = `rc-devices-${randomUUID()}`;
+    this.normaliser.beginResync(channelsId);
+    this.devices.beginResync(devicesId);
+    const failed = (what: string) => (err: Error) => this.logger.warn(`resync ${what} failed: ${err.message}`);
+    this.session
+      .action({ Action: 'CoreShowChannels' }, { actionId: channelsId })
+      .then((response) => {
+        if (field(response, 'response').toLowerCase() !== 'success') {
+          this.normaliser.abortResync();
+          this.logger.error(`CoreShowChannels refused: ${field(response, 'message')}`);
+        }
+      })
+      .catch(failed('CoreShowChannels'));
+    this.session
+      .action({ Action: 'DeviceStateList' }, { actionId: devicesId })
+      .then((response) => {
+        if (field(response, 'response').toLowerCase() !== 'success') this.logger.error(`DeviceStateList refused: ${field(response, 'message')}`);
+      })
+      .catch(failed('DeviceStateList'));
+  }
+
+  /** Reads RC_* from each adopted call's first channel, then lets the normaliser start it. */
+  private async adopt(adopted: Array<{ linkedid: string; channel: string }>): Promise<void> {
+    for (const call of adopted) {
+      const vars: Record<string, string | undefined> = {};
+      if (call.channel) {
+        for (const name of ADOPTED_VARS) {
+          try {
+            vars[name] = getvarValue(await this.session.action({ Action: 'Getvar', Channel: call.channel, Variable: name }));
+          } catch (err) {
+            this.logger.debug?.(`Getvar ${name} on ${call.channel}: ${(err as Error).message}`);
+          }
+        }
+      }
+      this.normaliser.applyAdoptedVars(call.linkedid, vars);
+      await this.dispatch(this.normaliser.completeAdoption(call.linkedid));
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { OriginateIntent } from '../calls/call-normaliser';
+import { OriginateLedger } from '../calls/pbx-event-pipeline';
+import { PrismaClient } from '../infra/database';
+
+/** originate_requests: what was sent, by ActionID and by call id, and what Asterisk answered. */
+export class OriginateRepository implements OriginateLedger {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly node: string,
+  ) {}
+
+  async save(intent: OriginateIntent): Promise<void> {
+    await this.prisma.originateRequest.create({
+      data: {
+        actionId: intent.actionId,
+        callId: intent.callId,
+        node: this.node,
+        accountId: intent.accountId,
+        user: intent.user,
+        num: intent.num,
+        src: intent.src,
+        createdAt: new Date(intent.at),
+      },
+    });
+  }
+
+  async delete(actionId: string): Promise<void> {
+    await this.prisma.originateRequest.deleteMany({ where: { actionId } });
+  }
+
+  async findByCallId(callId: string): Promise<{ actionId: string; accountId: number } | undefined> {
+    return (await this.prisma.originateRequest.findUnique({ where: { callId }, select: { actionId: true, accountId: true } })) ?? undefined;
+  }
+
+  async findByActionId(actionId: string): Promise<OriginateIntent | undefined> {
+    const row = await this.prisma.originateRequest.findUnique({ where: { actionId } });
+    if (!row || row.node !== this.node) return undefined;
+    return { actionId: row.actionId, callId: row.callId, accountId: row.accountId, user: row.user, num: row.num, src: row.src, at: row.createdAt.getTime() };
+  }
+
+  async recordOutcome(actionId: string, response: string, reason: number | null): Promise<void> {
+    await this.prisma.originateRequest.updateMany({
+      where: { actionId, finishedAt: null },
+      data: { response: response.slice(0, 20), reason, finishedAt: new Date() },
+    });
+  }
+}

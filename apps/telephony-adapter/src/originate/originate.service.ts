@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { AccountId, DialNumber, DomainError, UserName } from '@ringcloud/contracts-common';
+import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
+import { AmiActionFields, checkedAction } from '../ami/ami-headers';
+import { field, getvarValue } from '../ami/ami-message';
+import { AmiSession } from '../ami/ami-session';
+import { CallNormaliser, OriginateIntent } from '../calls/call-normaliser';
+import { DeviceStates, isReachableState } from '../calls/device-states';
+import { ContextTemplate, renderDevice } from '../config/telephony-config';
+import { isDatabaseUnavailable } from '../infra/database';
+import { DirectoryEntry } from '../users/user-directory';
+
+export interface OriginateDeps {
+  session: AmiSession;
+  devices: DeviceStates;
+  normaliser: CallNormaliser;
+  requests: {
+    save(intent: OriginateIntent): Promise<void>;
+    delete(actionId: string): Promise<void>;
+    findByCallId(callId: string): Promise<{ actionId: string; accountId: number } | undefined>;
+  };
+  directory: { get(user: string): Promise<DirectoryEntry | undefined> };
+  deviceTemplate: string;
+  context: ContextTemplate;
+  timeoutMs: number;
+  /** How long to wait for the device states of a fresh connection. */
+  syncWaitMs: number;
+  /** Re-reads every device state from the PBX (DeviceStateList); true when done. */
+  refreshDevices(timeoutMs: number): Promise<boolean>;
+  now?: () => number;
+}
+
+export const NO_DEVICE = 'User has no registered device';
+
+/**
+ * Click-to-call: rings the employee's device (leg A) with an async Originate into the account's
+ * context, which dials `num` once A answers. Answers as soon as Asterisk has queued it; the
+ * outcome arrives as events (OriginateResponse with our ActionID, then the call's own events).
+ */
+export class OriginateService {
+  constructor(private readonly deps: OriginateDeps) {}
+
+  async originate(request: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
+    const { session, normaliser, requests, directory } = this.deps;
+    // Validated by the contract already; checked again because these values go into AMI headers.
+    if (!AccountId.safeParse(request.account_id).success || !UserName.safeParse(request.user).success) throw DomainError.badRequest('Unknown user');
+    const num = DialNumber.safeParse(request.num);
+    if (!num.success) throw DomainError.badRequest('num must be 2 to 20 digits with an optional leading +');
+    if (!/^[0-9a-f-]{36}$/i.test(request.call_id)) throw DomainError.badRequest('call_id must be a UUID');
+    if (!session.isReady) throw DomainError.unavailable('the PBX is unavailable');
+
+    const known = await this.db(() => requests.findByCallId(request.call_id));
+    if (known) {
+      // A retried request for a call already sent: ringing the phone twice would be worse.
+      if (known.accountId !== request.account_id) throw DomainError.badRequest('call_id already used');
+      return { call_id: request.call_id, action_id: known.actionId };
+    }
+    const entry = await this.db(() => directory.get(request.user));
+    if (entry && entry.accountId !== request.account_id) throw DomainError.badRequest('Unknown user');
+
+    const device = renderDevice(this.deps.deviceTemplate, request.user);
+    if (!(await this.isReachable(device))) throw DomainError.badRequest(NO_DEVICE);
+
+    const src = entry?.num ?? request.user;
+    const actionId = `rc-${randomUUID()}`;
+    const fields: AmiActionFields = {
+      Action: 'Originate',
+      Channel: device,
+      Context: this.deps.context.render(request.account_id),
+      Exten: num.data,
+      Priority: '1',
+      Async: 'true',
+      Timeout: String(this.deps.timeoutMs),
+      CallerID: `"${num.data}" <${src}>`,
+      Variable: { RC_CALL_ID: request.call_id, RC_ACCOUNT: String(request.account_id), RC_USER: request.user },
+    };
+    checkedAction(fields); // before anything is recorded: CR/LF never gets that far
+
+    const intent: OriginateIntent = {
+      actionId,
+      callId: request.call_id,
+      accountId: request.account_id,
+      user: request.user,
+      num: num.data,
+      src,
+      at: (this.deps.now ?? Date.now)(),
+    };
+    await this.db(() => requests.save(intent));
+    normaliser.registerIntent(intent);
+
+    let response;
+    try {
+      response = await session.action(fields, { actionId });
+    } catch (err) {
+      if (!session.isReady) await this.undo(actionId); // never written, or the PBX went away with it
+      throw err;
+    }
+    if (field(response, 'response').toLowerCase() !== 'success') {
+      await this.undo(actionId);
+      // Asterisk's reason, for the logs of the caller; it carries nothing the request did not send.
+      throw DomainError.unavailable(`the PBX refused the originate: ${field(response, 'message').slice(0, 200) || 'no reason given'}`);
+    }
+    return { call_id: request.call_id, action_id: actionId };
+  }
+
+  /**
+   * Whether the user's phone can be rung now. Asterisk is asked directly (`Getvar
+   * DEVICE_STATE(PJSIP/<user>)`, no channel: one cheap action, never stale); a PBX that cannot
+   * answer that (empty or UNKNOWN) is asked for its whole device list instead, and the tracked
+   * states decide.
+   */
+  private async isReachable(device: string): Promise<boolean> {
+    const { session, devices } = this.deps;
+    const probed = await session
+      .action({ Action: 'Getvar', Variable: `DEVICE_STATE(${device})` })
+      .then(getvarValue, () => undefined);
+    if (probed && probed !== 'UNKNOWN') return isReachableState(probed);
+    if (!(await devices.whenSynced(this.deps.syncWaitMs))) throw DomainError.unavailable('the PBX state is not known yet; try again');
+    await this.deps.refreshDevices(this.deps.syncWaitMs);
+    return devices.isReachable(device);
+  }
+
+  private async undo(actionId: string): Promise<void> {
+    this.deps.normaliser.forgetIntent(actionId);
+    await this.deps.requests.delete(actionId).catch(() => undefined);
+  }
+
+  private async db<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw DomainError.unavailable('the telephony database is unavailable');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { USERS_EVENTS_STREAM, UserProvisioning, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
+import { ensureStream } from '@ringcloud/nest-nats';
+import { ContextTemplate } from '../config/telephony-config';
+import { TestEnv, eventually } from '../testing/test-env';
+import { PROVISIONING_CONSUMER, ProvisioningConsumer } from './provisioning.consumer';
+import { ProvisioningService, voicemailPin } from './provisioning.service';
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+function event(user: string, version: number, over: Partial<UserProvisioning> = {}, password = 'Str0ngPass'): UserProvisioning {
+  return {
+    event_id: randomUUID(),
+    occurred_at: new Date().toISOString(),
+    version,
+    account_id: 1001,
+    user,
+    num: '401',
+    mail: `${user}@example.com`,
+    voice_mail_box: 'off',
+    sip: { username: user, realm: 'ringcloud', md5_cred: md5(`${user}:ringcloud:${password}`) },
+    changed: version === 1 ? ['password', 'num', 'mail', 'voice_mail_box'] : [],
+    ...over,
+  };
+}
+
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+describe('provisioning (real PostgreSQL and NATS)', () => {
+  let env: TestEnv;
+  let service: ProvisioningService;
+
+  beforeAll(async () => {
+    env = await TestEnv.start();
+    service = new ProvisioningService(env.prisma!, new ContextTemplate('acct-{account}'), 'transport-udp');
+  }, 60_000);
+  afterAll(async () => env?.stop());
+
+  /** Everything provisioning writes, in a stable order (ids and timestamps left out). */
+  async function snapshot() {
+    const p = env.prisma!;
+    return {
+      endpoints: await p.psEndpoint.findMany({ orderBy: { id: 'asc' } }),
+      auths: await p.psAuth.findMany({ orderBy: { id: 'asc' } }),
+      aors: await p.psAor.findMany({ orderBy: { id: 'asc' } }),
+      extensions: (await p.extension.findMany({ orderBy: [{ context: 'asc' }, { exten: 'asc' }] })).map(({ id: _id, ...rest }) => rest),
+      voicemail: (await p.voicemail.findMany({ orderBy: [{ context: 'asc' }, { mailbox: 'asc' }] })).map(({ uniqueid: _u, ...rest }) => rest),
+      users: (await p.provisionedUser.findMany({ orderBy: { user: 'asc' } })).map(({ appliedAt: _a, eventId: _e, ...rest }) => rest),
+    };
+  }
+
+  async function clear() {
+    const p = env.prisma!;
+    await p.$transaction([p.psEndpoint.deleteMany(), p.psAuth.deleteMany(), p.psAor.deleteMany(), p.extension.deleteMany(), p.voicemail.deleteMany(), p.provisionedUser.deleteMany()]);
+  }
+
+  it('writes the realtime rows Asterisk reads for a new user', async () => {
+    await clear();
+    expect(await service.apply(event('1679728441', 1))).toEqual({ status: 'applied', newContext: true });
+    const s = await snapshot();
+    expect(s.endpoints).toEqual([
+      expect.objectContaining({
+        id: '1679728441',
+        transport: 'transport-udp',
+        aors: '1679728441',
+        auth: '1679728441',
+        context: 'acct-1001',
+        callerid: '"401" <401>',
+        mailboxes: null,
+        accountcode: '1001',
+        disallow: 'all',
+        allow: 'ulaw,alaw',
+      }),
+    ]);
+    expect(s.auths).toEqual([
+      expect.objectContaining({ id: '1679728441', authType: 'md5', username: '1679728441', realm: 'ringcloud', md5Cred: md5('1679728441:ringcloud:Str0ngPass'), password: null }),
+    ]);
+    expect(s.aors).toEqual([expect.objectContaining({ id: '1679728441', maxContacts: 1, removeExisting: 'yes' })]);
+    expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '401', priority: 1, app: 'Dial', appdata: 'PJSIP/1679728441,30' }]);
+    expect(s.voicemail).toEqual([]);
+  });
+
+  it('moves the extension, turns voicemail on and off, changes the secret — and ignores older versions', async () => {
+    await clear();
+    const user = '1679728442';
+    await service.apply(event(user, 1));
+    await service.apply(event(user, 2, { num: '402', voice_mail_box: 'on' }));
+    let s = await snapshot();
+    expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` }]);
+    expect(s.endpoints[0]).toMatchObject({ mailboxes: '402@acct-1001', callerid: '"402" <402>' });
+    expect(s.voicemail).toEqual([
+      { context: 'acct-1001', mailbox: '402', password: voicemailPin(md5(`${user}:ringcloud:Str0ngPass`)), email: `${user}@example.com`, fullname: null, attach: 'yes' },
+    ]);
+
+    expect(await service.apply(event(user, 1, { num: '499' }))).toEqual({ status: 'stale', newContext: false });
+    expect(await snapshot()).toEqual(s);
+
+    await service.apply(event(user, 3, { num: '402', voice_mail_box: 'off' }, 'N3wPassword'));
+    s = await snapshot();
+    expect(s.voicemail).toEqual([]);
+    expect(s.endpoints[0].mailboxes).toBeNull();
+    expect(s.auths[0].md5Cred).toBe(md5(`${user}:ringcloud:N3wPassword`));
+    expect(s.users).toEqual([{ user, accountId: 1001, num: '402', voicemail: false, version: 3 }]);
+  });
+
+  it('converges to the same rows whatever replay: twice in order, reversed, duplicated', async () => {
+    const a = '1679728443';
+    const b = '1679728444';
+    const history = [
+      event(a, 1),
+      event(a, 2, { num: '402', voice_mail_box: 'on' }),
+      event(b, 1, { num: '401' }), // b takes the extension a left
+      event(a, 3, { num: '402', voice_mail_box: 'on', mail: 'new@example.com' }),
+      event(b, 2, { num: '401', voice_mail_box: 'on' }, 'Other1Pass'),
+    ];
+    await clear();
+    for (const e of history) await service.apply(e);
+    const expected = await snapshot();
+    expect(expected.extensions.map((x) => [x.exten, x.appdata])).toEqual([
+      ['401', `PJSIP/${b},30`],
+      ['402', `PJSIP/${a},30`],
+    ]);
+    expect(expected.voicemail.map((v) => v.mailbox)).toEqual(['401', '402']);
+
+    for (const e of history) expect((await service.apply(e)).status).toBe('stale');
+    expect(await snapshot()).toEqual(expected);
+
+    await clear();
+    for (const e of [...history].reverse()) await service.apply(e);
+    expect(await snapshot()).toEqual(expected);
+
+    await clear();
+    for (const e of [...history, ...history]) await service.apply(e);
+    expect(await snapshot()).toEqual(expected);
+  });
+
+  it("tells when a user is the first of its account (the PBX's dial plan must learn the context)", async () => {
+    await clear();
+    expect((await service.apply(event('1679728450', 1))).newContext).toBe(true);
+    expect((await service.apply(event('1679728450', 2, { num: '450' }))).newContext).toBe(false);
+    expect((await service.apply(event('1679728451', 1, { num: '451' }))).newContext).toBe(false);
+    expect((await service.apply(event('1679728452', 1, { num: '452', account_id: 1002 }))).newContext).toBe(true);
+  });
+
+  it('applies concurrent deliveries of one user once', async () => {
+    await clear();
+    const results = await Promise.all([1, 2, 3, 3, 2].map((v) => service.apply(event('1679728445', v, { num: String(400 + v) }))));
+    expect(results.filter((r) => r.status === 'applied').length).toBeGreaterThanOrEqual(1);
+    const s = await snapshot();
+    expect(s.users).toEqual([expect.objectContaining({ version: 3, num: '403' })]);
+    expect(s.extensions.map((x) => x.exten)).toEqual(['403']);
+  });
+
+  describe('durable consumer of USERS_EVENTS', () => {
+    let consumer: ProvisioningConsumer | undefined;
+    afterEach(async () => consumer?.stop());
+
+    async function publish(e: UserProvisioning | string, subject = UsersUserUpdated.subject) {
+      const js = jetstream(env.nc);
+      await js.publish(subject, typeof e === 'string' ? e : JSON.stringify(e), typeof e === 'string' ? {} : { msgID: e.event_id });
+    }
+
+    it('provisions from the stream in order, acks after commit, skips malformed events and resumes where it stopped', async () => {
+      await clear();
+      await ensureStream(env.nc, USERS_EVENTS_STREAM);
+      const user = '1679728446';
+      await publish(event(user, 1), UsersUserCreated.subject);
+      await publish('{"not":"a provisioning event"}');
+      await publish(event(user, 2, { num: '402' }));
+
+      const applied: number[] = [];
+      const apply = async (e: UserProvisioning) => {
+        applied.push(e.version);
+        return service.apply(e);
+      };
+      consumer = new ProvisioningConsumer(env.nc, apply, quiet, { retryMs: 50 });
+      await consumer.start();
+      await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 2);
+      expect(applied).toEqual([1, 2]);
+      const jsm = await jetstreamManager(env.nc);
+      await eventually(async () => {
+        const info = await jsm.consumers.info(USERS_EVENTS_STREAM.name, PROVISIONING_CONSUMER);
+        return info.num_ack_pending === 0 && info.num_pending === 0 && info.delivered.stream_seq === 3;
+      });
+      expect((await jsm.consumers.info(USERS_EVENTS_STREAM.name, PROVISIONING_CONSUMER)).config.max_ack_pending).toBe(1);
+      await consumer.stop();
+
+      // A new process continues after the last ack: nothing is applied twice.
+      await publish(event(user, 3, { num: '403' }));
+      consumer = new ProvisioningConsumer(env.nc, apply, quiet, { retryMs: 50 });
+      await consumer.start();
+      await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 3);
+      expect(applied).toEqual([1, 2, 3]);
+    });
+
+    it('does not ack when the database fails, and applies the event once it works again', async () => {
+      await clear();
+      const user = '1679728447';
+      let failures = 2;
+      const apply = async (e: UserProvisioning) => {
+        if (failures-- > 0) throw Object.assign(new Error('connection refused'), { code: 'P1001' });
+        return service.apply(e);
+      };
+      await publish(event(user, 1));
+      consumer = new ProvisioningConsumer(env.nc, apply, quiet, { retryMs: 50 });
+      await consumer.start();
+      await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 1);
+      expect(failures).toBe(-1);
+    });
+  });
+});

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Objm, ObjectStore, StorageType } from '@nats-io/obj';
+import { RECORDINGS_BUCKET } from '@ringcloud/contracts-telephony';
+import { RecordingJob } from '../calls/domain-events';
+import { TelephonyEventPublisher } from '../calls/event-publisher';
+import { readWavInfo } from './wav';
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface RecordingsOptions {
+  dir: string;
+  /** How long to wait for the file to exist and stop growing. */
+  waitMs: number;
+  /** Size must stay the same this long to count as complete. */
+  stableMs?: number;
+  /** The call's seq at publish time (CallNormaliser.takeSeq). */
+  takeSeq?: (callKey: string) => number | undefined;
+  logger: { log(m: string): void; warn(m: string): void; error(m: string): void };
+}
+
+/** The JetStream object store bucket RECORDINGS, created at start when missing. */
+export class RecordingStore {
+  private store?: Promise<ObjectStore>;
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  open(): Promise<ObjectStore> {
+    this.store ??= new Objm(this.nc).create(RECORDINGS_BUCKET, { storage: StorageType.File }).catch((err) => {
+      this.store = undefined;
+      throw err;
+    });
+    return this.store;
+  }
+}
+
+/**
+ * After a recorded channel hangs up: waits for the MixMonitor file to be complete (its size
+ * stops changing), stores it in the object store as `<account>/<file_name>`, reads its length
+ * from the WAV header and publishes `telephony.recording.finished`. A missing file is a warning
+ * (the call may not have been recorded after all); nothing here may take the process down.
+ */
+export class RecordingsService {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly store: RecordingStore,
+    private readonly publisher: TelephonyEventPublisher,
+    private readonly options: RecordingsOptions,
+  ) {}
+
+  /** Starts processing in the background; `drain()` waits for what is running. */
+  submit(job: RecordingJob): void {
+    const run = this.process(job)
+      .catch((err) => this.options.logger.error(`recording ${job.fileName} (call ${job.envelope.call_id}) failed: ${(err as Error).message}`))
+      .finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+  }
+
+  async drain(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Stores one recording and publishes its event; resolves false when there was nothing to store. */
+  async process(job: RecordingJob): Promise<boolean> {
+    const { logger } = this.options;
+    if (!FILE_NAME.test(job.fileName) || job.fileName.includes('..')) {
+      logger.warn(`recording file name ${JSON.stringify(job.fileName)} refused (call ${job.envelope.call_id})`);
+      return false;
+    }
+    const file = path.join(this.options.dir, job.fileName);
+    const size = await this.waitUntilComplete(file);
+    if (size === null) {
+      logger.warn(`recording ${job.fileName} not found in ${this.options.dir} (call ${job.envelope.call_id}); nothing stored`);
+      return false;
+    }
+    const head = await readHead(file, 64 * 1024);
+    const wav = readWavInfo(head, size);
+    if (!wav) logger.warn(`recording ${job.fileName} has no readable WAV header; stored with duration 0`);
+
+    const account = job.envelope.account_id;
+    if (account === null) logger.warn(`recording ${job.fileName}: call ${job.envelope.call_id} has no account; stored under unassigned/`);
+    const objectName = `${account ?? 'unassigned'}/${job.fileName}`;
+    await this.put(objectName, file);
+
+    this.publisher.publish({
+      kind: 'recording.finished',
+      payload: {
+        ...job.envelope,
+        seq: this.options.takeSeq?.(job.callKey) ?? job.envelope.seq,
+        user: job.user,
+        file_name: job.fileName,
+        object_name: objectName,
+        content_type: 'audio/wav',
+        size,
+        duration_s: wav?.durationS ?? 0,
+        recorded_at: job.recordedAt,
+      },
+    });
+    logger.log(`recording ${objectName} stored (${size} bytes, ${wav?.durationS ?? 0} s)`);
+    return true;
+  }
+
+  /** Uploads unless the same bytes are already there (a replayed job); retries NATS hiccups. */
+  private async put(objectName: string, file: string): Promise<void> {
+    const digest = `SHA-256=${await sha256File(file)}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const store = await this.store.open();
+        const existing = await store.info(objectName);
+        if (existing && !existing.deleted && existing.digest === digest) return;
+        const stream = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
+        await store.put({ name: objectName, description: 'call recording' }, stream);
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** The file's size once it exists and has stopped growing, or null when it never appears. */
+  private async waitUntilComplete(file: string): Promise<number | null> {
+    const deadline = Date.now() + this.options.waitMs;
+    const stableMs = this.options.stableMs ?? 300;
+    let last = -1;
+    let since = Date.now();
+    for (;;) {
+      const size = await stat(file).then(
+        (s) => (s.isFile() ? s.size : -1),
+        () => -1,
+      );
+      if (size !== last) {
+        last = size;
+        since = Date.now();
+      } else if (size > 0 && Date.now() - since >= stableMs) return size;
+      if (Date.now() >= deadline) {
+        if (size > 0) this.options.logger.warn(`recording ${path.basename(file)} still growing after ${this.options.waitMs} ms; storing it as is`);
+        return size > 0 ? size : null;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The object store's digest format: base64url SHA-256 (with padding, as nats.js writes it). */
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('base64url') + '=';
+}

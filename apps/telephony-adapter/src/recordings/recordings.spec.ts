@@ -1,0 +1,123 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Objm } from '@nats-io/obj';
+import { RECORDINGS_BUCKET, RecordingFinished, TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
+import { ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { RecordingJob } from '../calls/domain-events';
+import { TelephonyEventPublisher } from '../calls/event-publisher';
+import { TestEnv, eventually } from '../testing/test-env';
+import { RecordingStore, RecordingsService } from './recordings.service';
+import { pcmWav } from './wav';
+
+class Logs {
+  lines: string[] = [];
+  log = (m: string) => this.lines.push(`log ${m}`);
+  warn = (m: string) => this.lines.push(`warn ${m}`);
+  error = (m: string) => this.lines.push(`error ${m}`);
+}
+
+const job = (fileName: string, account: number | null = 1002): RecordingJob => ({
+  callKey: '1795704110.0',
+  envelope: {
+    event_id: `pbx1:1795704110.0:recording.finished:${fileName}`,
+    call_id: 't-pjsip',
+    seq: 3,
+    node: 'pbx1',
+    occurred_at: '2026-11-26T14:41:54.000Z',
+    account_id: account,
+  },
+  user: '1679728441',
+  fileName,
+  channel: 'PJSIP/1679728441-00000000',
+  recordedAt: '2026-11-26 14:41:51',
+});
+
+describe('RecordingsService (real NATS object store and JetStream)', () => {
+  let env: TestEnv;
+  let logs: Logs;
+  let service: RecordingsService;
+  let publisher: TelephonyEventPublisher;
+
+  beforeAll(async () => {
+    env = await TestEnv.start({ database: false });
+    await ensureStream(env.nc, TELEPHONY_EVENTS_STREAM);
+  });
+  afterAll(async () => env?.stop());
+  beforeEach(() => {
+    logs = new Logs();
+    publisher = new TelephonyEventPublisher(jetstream(env.nc), logs);
+    service = new RecordingsService(new RecordingStore(env.nc), publisher, { dir: env.recordingsDir, waitMs: 3000, stableMs: 200, logger: logs });
+  });
+
+  const finished = async () => (await env.streamMessages(TELEPHONY_EVENTS_STREAM.name)).filter((m) => m.subject === RecordingFinished.subject);
+
+  it('waits for the file to stop growing, stores it as <account>/<file> and publishes recording.finished', async () => {
+    const file = path.join(env.recordingsDir, '1795704110.0.wav');
+    const wav = pcmWav(8000 * 3); // 3 s at 8 kHz 16-bit mono
+    // MixMonitor is still writing when the hang-up arrives: the file grows for a while.
+    writeFileSync(file, wav.subarray(0, 1000));
+    const writer = (async () => {
+      for (let offset = 1000; offset < wav.length; offset += 12_000) {
+        await new Promise((r) => setTimeout(r, 60));
+        appendFileSync(file, wav.subarray(offset, Math.min(wav.length, offset + 12_000)));
+      }
+    })();
+    expect(await service.process(job('1795704110.0.wav'))).toBe(true);
+    await writer;
+
+    const store = await new Objm(env.nc).open(RECORDINGS_BUCKET);
+    expect(Buffer.from((await store.getBlob('1002/1795704110.0.wav'))!)).toEqual(wav);
+    await publisher.flush();
+    const events = await finished();
+    expect(events).toHaveLength(1);
+    expect(events[0].msgId).toBe('pbx1:1795704110.0:recording.finished:1795704110.0.wav');
+    expect(RecordingFinished.event.parse(events[0].data)).toEqual({
+      event_id: 'pbx1:1795704110.0:recording.finished:1795704110.0.wav',
+      call_id: 't-pjsip',
+      seq: 3,
+      node: 'pbx1',
+      occurred_at: '2026-11-26T14:41:54.000Z',
+      account_id: 1002,
+      user: '1679728441',
+      file_name: '1795704110.0.wav',
+      object_name: '1002/1795704110.0.wav',
+      content_type: 'audio/wav',
+      size: wav.length,
+      duration_s: 3,
+      recorded_at: '2026-11-26 14:41:51',
+    });
+
+    // The same job again (a replay): the object is not rewritten, the event is deduplicated.
+    const before = await store.info('1002/1795704110.0.wav');
+    expect(await service.process(job('1795704110.0.wav'))).toBe(true);
+    await publisher.flush();
+    expect((await store.info('1002/1795704110.0.wav'))!.revision).toBe(before!.revision);
+    expect(await finished()).toHaveLength(1);
+  });
+
+  it('warns about a missing file and publishes nothing, without throwing', async () => {
+    const before = (await finished()).length;
+    const started = Date.now();
+    service = new RecordingsService(new RecordingStore(env.nc), publisher, { dir: env.recordingsDir, waitMs: 300, logger: logs });
+    expect(await service.process(job('1795709999.9.wav'))).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(logs.lines.some((l) => l.startsWith('warn') && l.includes('1795709999.9.wav not found'))).toBe(true);
+    await publisher.flush();
+    expect(await finished()).toHaveLength(before);
+  });
+
+  it('refuses file names that could leave the recordings folder', async () => {
+    expect(await service.process(job('../etc/passwd'))).toBe(false);
+    expect(await service.process(job('..'))).toBe(false);
+    expect(logs.lines.filter((l) => l.includes('refused'))).toHaveLength(2);
+  });
+
+  it('runs submitted jobs in the background and logs failures instead of throwing', async () => {
+    writeFileSync(path.join(env.recordingsDir, 'noaccount.wav'), pcmWav(800));
+    service.submit(job('noaccount.wav', null));
+    await service.drain();
+    await publisher.flush();
+    await eventually(async () => (await finished()).some((e) => e.data.object_name === 'unassigned/noaccount.wav'));
+    expect(logs.lines.some((l) => l.includes('has no account'))).toBe(true);
+  });
+});
