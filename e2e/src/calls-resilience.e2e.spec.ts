@@ -8,7 +8,7 @@ const control = (p: string, body?: unknown) =>
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body ?? {}),
-  }).then((r) => r.status);
+  }).then((r) => (r.ok ? 200 : r.status));
 
 async function provisionedEmployee(num: string) {
   const account = newAccountId();

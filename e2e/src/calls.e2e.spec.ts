@@ -12,7 +12,7 @@ const control = (p: string, body?: unknown) =>
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body ?? {}),
-  }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) }));
+  }).then(async (r) => ({ status: r.status, ok: r.ok, body: await r.json().catch(() => undefined) }));
 
 interface Employee {
   account: number;
@@ -121,9 +121,11 @@ describe('calls end to end (spec section 7)', () => {
     const e = await employee('403');
     expectError(await (await e.client()).post('/v1/calls', { user: '1234567890', num: '79101234567' }), 400, /user/i);
     expectError(await (await e.client()).post('/v1/calls', { user: e.user, num: '12-34' }), 400, /num/);
-    // provisioning is asynchronous: wait until the device is known, then unplug it
+    // provisioning is asynchronous: wait until the device is known and its call is over, then unplug it
+    const reader = await e.client();
     expect((await originate(e, '79101234567')).status).toBe(200);
-    expect((await control(`/devices/${e.user}/unregister`)).status).toBe(200);
+    await completed(reader, (c) => c.dst === '79101234567');
+    expect((await control(`/devices/${e.user}/unregister`)).ok).toBe(true);
     expectError(await (await e.client()).post('/v1/calls', { user: e.user, num: '79101234567' }), 400, /registered/);
   });
 
@@ -132,8 +134,8 @@ describe('calls end to end (spec section 7)', () => {
     const creator = await world.client(a.account, 'RW');
     const b = expectSuccess(await creator.post('/v1/users/create', { password: 'Sip5ecret!', num: '412', mail: 'b@example.com' }));
     await originate(a, '79100000001'); // makes sure the account is provisioned on the PBX
-    await waitFor('inbound accepted', async () => (await control('/calls/inbound', { from: '79105550001', to_user: a.user })).status === 200);
-    await waitFor('internal accepted', async () => (await control('/calls/internal', { from_user: b, to_num: '411' })).status === 200);
+    await waitFor('inbound accepted', async () => (await control('/calls/inbound', { from: '79105550001', to_user: a.user })).ok);
+    await waitFor('internal accepted', async () => (await control('/calls/internal', { from_user: b, to_num: '411' })).ok);
     const reader = await a.client();
     expect(await completed(reader, (c) => c.direction === 'incoming')).toMatchObject({ src: '79105550001', dst: '411' });
     expect(await completed(reader, (c) => c.direction === 'internal')).toMatchObject({ src: '412', dst: '411' });

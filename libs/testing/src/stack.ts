@@ -77,8 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       PBX_AMI_PORT: String(amiPort),
       RECORDINGS_DIR: recordingsDir,
       SIM_ANSWER_DELAY_MS: '300',
-      SIM_TALK_MS: '1000',
-      SIM_TIME_SCALE: '0.1',
+      SIM_TALK_MS: '2500',
       ORIGINATE_TIMEOUT_MS: '3000',
       ...options.env,
     });

@@ -1,0 +1,276 @@
+import type { Header } from '../ami/protocol';
+import type { ServerMessage } from './transcript';
+
+/**
+ * Compares what the simulator sent with what Asterisk sent in a recording.
+ *
+ * Sequence. Asterisk publishes from several threads: each channel's PBX thread, the CEL and CDR
+ * engines, device state, the originate thread, the session thread. Within one burst of the
+ * recording (messages less than `burstGapSec` apart) only messages of the same origin keep a
+ * fixed order; across bursts everything is ordered. So message j must come after message i when
+ * i is earlier in the recording and either they are in different bursts, or they share an
+ * ordering key (same channel, same CEL/CDR channel, same device, same bridge, same session...).
+ * Items of one list reply (CoreShowChannel, Status, DeviceStateChange with an ActionID,
+ * ContactList) come from a hash container and are unordered among themselves. Any missing,
+ * extra or reordered message fails.
+ *
+ * Content. Both messages must have the same header names in the same order and the same values,
+ * except: ids (Uniqueid/Linkedid, channel sequence numbers, bridge ids, session ids) may differ
+ * but must map one-to-one for the whole transcript; times and durations are compared loosely
+ * or not at all (listed below with the reason).
+ */
+
+export interface CompareResult {
+  ok: boolean;
+  problems: string[];
+}
+
+/** Values that are clock readings or describe the simulated phone rather than the PBX. */
+const IGNORED = new Set(
+  [
+    'EventTime',
+    'EventTV',
+    'SessionTV',
+    'StartTime',
+    'AnswerTime',
+    'EndTime',
+    'Timestamp',
+    'Uptime',
+    'LastReload',
+    'LoginTime',
+    'LastCall',
+    'ExpirationTime',
+    'RegExpire',
+    'LocalAddress',
+    'RemoteAddress',
+    // The registered contact is the simulated phone's (user agent, address, Call-ID), not the PBX's.
+    'UserAgent',
+    'Uri',
+    'URI',
+    'CallId',
+    'CallID',
+    'ViaPort',
+    'ViaAddress',
+    'ViaAddr',
+  ].map((h) => h.toLowerCase()),
+);
+
+/** Second counts measured by the PBX: equal within one second. */
+const SECONDS = new Set(['Duration', 'BillableSeconds', 'Seconds', 'TalkTime', 'HoldTime', 'RingTime'].map((h) => h.toLowerCase()));
+
+const ID_PATTERN =
+  /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\b\d{9,11}\.\d+\b)|((?:Local|PJSIP)\/[^\s!,;]*?-)([0-9a-f]{8})(?=;[12]|$|[!,\s"]|\/)|(0x[0-9a-f]{6,})|(;@[0-9a-f]{32})/g;
+
+type Kind = 'uuid' | 'uid' | 'seq' | 'session' | 'contact';
+
+/** One-to-one maps between the recording's ids and the simulator's, per kind of id. */
+export class IdMap {
+  private readonly fwd = new Map<string, string>();
+  private readonly rev = new Map<string, string>();
+
+  /** true when exp ↔ act is consistent with what is bound; `pending` collects new pairs. */
+  check(kind: Kind, exp: string, act: string, pending: Map<string, string>): boolean {
+    const e = `${kind}:${exp}`;
+    const a = `${kind}:${act}`;
+    const known = this.fwd.get(e) ?? pending.get(e);
+    if (known !== undefined) return known === a;
+    const back = this.rev.get(a) ?? [...pending].find(([, v]) => v === a)?.[0];
+    if (back !== undefined) return back === e;
+    pending.set(e, a);
+    return true;
+  }
+
+  commit(pending: Map<string, string>): void {
+    for (const [e, a] of pending) {
+      this.fwd.set(e, a);
+      this.rev.set(a, e);
+    }
+  }
+}
+
+/** Splits a value into literal text and ids, so ids are compared through the IdMap. */
+function tokens(value: string): { text: string; ids: [Kind, string][] } {
+  const ids: [Kind, string][] = [];
+  const text = value.replace(ID_PATTERN, (_m, uuid, uid, chanPrefix, seq, session, contact) => {
+    if (uuid) ids.push(['uuid', uuid]);
+    else if (uid) ids.push(['uid', uid]);
+    else if (seq) {
+      ids.push(['seq', `${chanPrefix.split('/')[0]}:${seq}`]);
+      return `${chanPrefix}#`;
+    } else if (session) ids.push(['session', session]);
+    else if (contact) ids.push(['contact', contact]);
+    return '#';
+  });
+  return { text, ids };
+}
+
+function sameWithIds(exp: string, act: string, ids: IdMap, pending: Map<string, string>): boolean {
+  const e = tokens(exp);
+  const a = tokens(act);
+  if (e.text !== a.text || e.ids.length !== a.ids.length) return false;
+  return e.ids.every(([kind, v], i) => a.ids[i][0] === kind && ids.check(kind, v, a.ids[i][1], pending));
+}
+
+const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const asSeconds = (v: string) => (/^\d\d:\d\d:\d\d$/.test(v) ? v.split(':').reduce((s, x) => s * 60 + Number(x), 0) : Number(v));
+
+function valueMatches(name: string, exp: string, act: string, headers: Header[], ids: IdMap, pending: Map<string, string>): string | undefined {
+  const lower = name.toLowerCase();
+  if (IGNORED.has(lower)) return undefined;
+  if (SECONDS.has(lower)) return Math.abs(asSeconds(exp) - asSeconds(act)) <= 1 ? undefined : `${exp} vs ${act} (±1 s)`;
+  const event = headers.find(([k]) => k === 'Event')?.[1];
+  const variable = headers.find(([k]) => k === 'Variable')?.[1] ?? '';
+  if (event === 'VarSet' && lower === 'value') {
+    // Dial()/Queue() timers: equal emptiness, seconds ±1, milliseconds ±400 (wall-clock jitter, scaled).
+    if (/TIME(_MS)?$|^QUEUEWAIT(_MS)?$/.test(variable)) {
+      if ((exp === '') !== (act === '')) return `${exp} vs ${act}`;
+      const tolerance = variable.endsWith('_MS') ? 400 : 1;
+      return exp === '' || Math.abs(Number(exp) - Number(act)) <= tolerance ? undefined : `${exp} vs ${act} (±${tolerance})`;
+    }
+    // RTP statistics carry a random SSRC.
+    if (variable === 'RTPAUDIOQOS') return undefined;
+    // The recording path is the configured directory; the file name must be the channel's.
+    if (variable === 'MIXMONITOR_FILENAME') return sameWithIds(basename(exp), basename(act), ids, pending) ? undefined : `${exp} vs ${act}`;
+  }
+  if (event === 'Newexten' && lower === 'appdata' && headers.some(([k, v]) => k === 'Application' && v === 'MixMonitor')) {
+    return sameWithIds(basename(exp), basename(act), ids, pending) ? undefined : `${exp} vs ${act}`;
+  }
+  // Local channels' device state is computed asynchronously by Asterisk (scenario 20 shows
+  // NOT_INUSE while a Local channel was up): the event must be there, its value is not checked.
+  if (event === 'DeviceStateChange' && lower === 'state' && headers.some(([k, v]) => k === 'Device' && v.startsWith('Local/'))) return undefined;
+  return sameWithIds(exp, act, ids, pending) ? undefined : `'${exp}' vs '${act}'`;
+}
+
+/** Why `act` is not `exp` (undefined when it is); new id pairs go to `pending`. */
+export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: Map<string, string>): string | undefined {
+  const expOut = exp.filter(([k]) => k === 'Output').map(([, v]) => v);
+  const actOut = act.filter(([k]) => k === 'Output').map(([, v]) => v);
+  const e = exp.filter(([k]) => k !== 'Output');
+  const a = act.filter(([k]) => k !== 'Output');
+  const names = (hs: Header[]) => hs.map(([k]) => k).join(',');
+  if (names(e) !== names(a)) return `headers differ:\n    expected ${names(e)}\n    actual   ${names(a)}`;
+  for (let i = 0; i < e.length; i++) {
+    const why = valueMatches(e[i][0], e[i][1], a[i][1], e, ids, pending);
+    if (why) return `${e[i][0]}: ${why}`;
+  }
+  return outputDiff(expOut, actOut, ids, pending);
+}
+
+/** `core show channels concise` lines: unordered; the duration field (12th) within one second. */
+function outputDiff(exp: string[], act: string[], ids: IdMap, pending: Map<string, string>): string | undefined {
+  if (exp.length !== act.length) return `Output: ${exp.length} lines vs ${act.length}`;
+  const left = [...act];
+  for (const line of exp) {
+    const i = left.findIndex((cand) => {
+      const ef = line.split('!');
+      const af = cand.split('!');
+      if (ef.length !== af.length) return false;
+      const trial = new Map(pending);
+      const ok = ef.every((f, k) => (ef.length === 14 && k === 11 ? Math.abs(Number(f) - Number(af[k])) <= 1 : sameWithIds(f, af[k], ids, trial)));
+      if (ok) for (const [k, v] of trial) pending.set(k, v);
+      return ok;
+    });
+    if (i < 0) return `Output: no line like '${line}'`;
+    left.splice(i, 1);
+  }
+  return undefined;
+}
+
+const get = (hs: Header[], name: string) => hs.find(([k]) => k === name)?.[1];
+
+const LIST_ITEMS = new Set(['CoreShowChannel', 'Status', 'ContactList']);
+
+/** The ordering keys of a recorded message (see the module comment). */
+export function orderingKeys(hs: Header[]): string[] {
+  const event = get(hs, 'Event');
+  const actionId = get(hs, 'ActionID');
+  if (!event || event === 'FullyBooted' || event === 'SuccessfulAuth') return ['session'];
+  if (event === 'OriginateResponse') return [`originate:${actionId}`];
+  if (actionId !== undefined) return ['session'];
+  if (event === 'CEL') return [`cel:${get(hs, 'UniqueID')}`];
+  if (event === 'Cdr') return [`cdr:${get(hs, 'UniqueID')}`];
+  if (event === 'DeviceStateChange') return [`device:${get(hs, 'Device')}`];
+  if (event === 'QueueMemberStatus') return [`member:${get(hs, 'Interface')}`];
+  const keys = ['Uniqueid', 'DestUniqueid', 'LocalOneUniqueid', 'LocalTwoUniqueid', 'BridgeUniqueid']
+    .map((k) => get(hs, k))
+    .filter((v): v is string => v !== undefined)
+    .map((v) => `chan:${v}`);
+  return keys.length > 0 ? keys : [`event:${event}`];
+}
+
+function listOf(hs: Header[]): string | undefined {
+  const event = get(hs, 'Event') ?? '';
+  const actionId = get(hs, 'ActionID');
+  if (actionId === undefined) return undefined;
+  return LIST_ITEMS.has(event) || event === 'DeviceStateChange' ? `${event}:${actionId}` : undefined;
+}
+
+export interface CompareOptions {
+  /** Messages of the recording closer than this are one burst (default 0.1 s: bursts are ≤ 6 ms, gaps ≥ 200 ms). */
+  burstGapSec?: number;
+}
+
+export function compareMessages(expected: ServerMessage[], actual: Header[][], options: CompareOptions = {}): CompareResult {
+  const gap = options.burstGapSec ?? 0.1;
+  const burst: number[] = [];
+  expected.forEach((m, i) => {
+    const prev = expected[i - 1];
+    const sameBurst = i > 0 && m.t !== undefined && prev.t !== undefined && m.t - prev.t < gap;
+    burst.push(i === 0 ? 0 : sameBurst ? burst[i - 1] : burst[i - 1] + 1);
+  });
+  const keys = expected.map((m) => orderingKeys(m.headers));
+  const lists = expected.map((m) => listOf(m.headers));
+  const mustPrecede = expected.map((_m, j) =>
+    expected
+      .map((_x, i) => i)
+      .filter((i) => i < j && (burst[i] < burst[j] || (keys[i].some((k) => keys[j].includes(k)) && !(lists[i] !== undefined && lists[i] === lists[j])))),
+  );
+
+  const ids = new IdMap();
+  const matched = new Array<boolean>(expected.length).fill(false);
+  const problems: string[] = [];
+  const describe = (hs: Header[]) =>
+    ['Response', 'Event', 'EventName', 'Channel', 'DestChannel', 'Variable', 'Value', 'Application', 'Device', 'Cause', 'ActionID']
+      .map((k) => [k, get(hs, k)])
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+
+  for (let n = 0; n < actual.length; n++) {
+    const act = actual[n];
+    const available = expected.map((_m, j) => j).filter((j) => !matched[j] && mustPrecede[j].every((i) => matched[i]));
+    let chosen: number | undefined;
+    let closest: string | undefined;
+    for (const j of available) {
+      const pending = new Map<string, string>();
+      const why = messageDiff(expected[j].headers, act, ids, pending);
+      if (why === undefined) {
+        ids.commit(pending);
+        chosen = j;
+        break;
+      }
+      if (closest === undefined && get(expected[j].headers, 'Event') === get(act, 'Event') && get(expected[j].headers, 'Response') === get(act, 'Response')) {
+        closest = `#${j} ${describe(expected[j].headers)}: ${why}`;
+      }
+    }
+    if (chosen === undefined) {
+      const waiting = expected
+        .map((_m, j) => j)
+        .filter((j) => !matched[j] && get(expected[j].headers, 'Event') === get(act, 'Event') && get(expected[j].headers, 'Response') === get(act, 'Response'))
+        .slice(0, 3)
+        .map((j) => `#${j} ${describe(expected[j].headers)} (after ${mustPrecede[j].filter((i) => !matched[i]).slice(0, 3).map((i) => `#${i} ${describe(expected[i].headers)}`).join('; ')})`);
+      problems.push(
+        `actual message ${n} is unexpected here: ${describe(act)}` +
+          (closest ? `\n  closest allowed: ${closest}` : '') +
+          (waiting.length ? `\n  not yet allowed: ${waiting.join('\n    ')}` : ''),
+      );
+      break;
+    }
+    matched[chosen] = true;
+  }
+  if (problems.length === 0) {
+    const missing = expected.map((m, j) => ({ m, j })).filter(({ j }) => !matched[j]);
+    for (const { m, j } of missing.slice(0, 10)) problems.push(`missing expected message #${j}: ${describe(m.headers)}`);
+  }
+  return { ok: problems.length === 0, problems };
+}

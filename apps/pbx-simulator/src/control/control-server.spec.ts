@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { memoryLogger } from '../log';
+import { RunningSimulator, startSimulator } from '../simulator';
+import { TestAmiClient } from '../testing/ami-client';
+import { TestSchema, createRealtimeSchema, provisionUser } from '../testing/realtime-schema';
+
+/** The control API answers every client mistake with a 4xx and a message, never a 500. */
+
+let db: TestSchema;
+let sim: RunningSimulator;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'pbx-ctl-'));
+const USER = '800000001';
+const OTHER_CONTEXT = '800000002';
+
+const call = async (method: string, p: string, body?: string) => {
+  const res = await fetch(`http://127.0.0.1:${sim.controlPort}${p}`, { method, body });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+beforeAll(async () => {
+  db = await createRealtimeSchema();
+  await provisionUser(db, { user: USER, account: 9, num: '201' });
+  await db.query(`INSERT INTO ps_endpoints (id, context) VALUES ($1, 'agents-rt')`, [OTHER_CONTEXT]);
+  sim = await startSimulator({ amiPort: 0, controlPort: 0, databaseUrl: db.url, recordingsDir: dir, timeScale: 0.05, logger: memoryLogger() });
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  await db?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('control API', () => {
+  it.each([
+    ['POST', '/calls/inbound', '{"from":"7916","to_user":"800000001"', 400, /not valid JSON/],
+    ['POST', '/calls/inbound', '[1,2]', 400, /JSON object/],
+    ['POST', '/calls/inbound', '{"from":"79\\r\\n16","to_user":"800000001"}', 400, /from must be/],
+    ['POST', '/calls/inbound', '{"from":"79161234567"}', 400, /to_user/],
+    ['POST', '/calls/inbound', '{"from":"79161234567","to_user":"999999999"}', 404, /no endpoint 999999999/],
+    ['POST', '/calls/inbound', `{"from":"79161234567","to_user":"${OTHER_CONTEXT}"}`, 409, /not an acct-<N> context/],
+    ['POST', '/calls/internal', '{"from_user":"800000001","to_num":"999"}', 404, /no extension 999 in acct-9/],
+    ['POST', '/calls/internal', '{"from_user":"800000001","to_num":"20 1"}', 400, /to_num/],
+    ['POST', '/devices/..%2F..%2Fetc/register', undefined, 400, /SIP user name/],
+    ['POST', '/devices/%E0%A4%A/register', undefined, 400, /malformed path/],
+    ['POST', `/devices/${USER}/register`, '{"behaviour":"dance"}', 400, /behaviour must be/],
+    ['GET', '/calls/inbound', undefined, 405, /not allowed/],
+    ['POST', '/nothing/here', '{}', 404, /no route/],
+  ])('%s %s %s → %i', async (method, p, body, status, message) => {
+    const res = await call(method, p, body);
+    expect(res.status).toBe(status);
+    expect(res.body.error).toMatch(message);
+  });
+
+  it('refuses an oversize body', async () => {
+    const res = await call('POST', '/calls/inbound', JSON.stringify({ from: '79161234567', to_user: USER, pad: 'x'.repeat(70_000) }));
+    expect(res.status).toBe(413);
+  });
+
+  it('refuses an internal call from an unregistered phone', async () => {
+    expect((await call('POST', `/devices/${USER}/unregister`)).body).toEqual({ user: USER, registered: false, behaviour: 'answer', state: 'UNAVAILABLE' });
+    const res = await call('POST', '/calls/internal', JSON.stringify({ from_user: USER, to_num: '201' }));
+    expect(res.status).toBe(409);
+    expect((await call('POST', `/devices/${USER}/register`)).body.state).toBe('NOT_INUSE');
+  });
+
+  it('shows live channels', async () => {
+    const ami = await TestAmiClient.login(sim.amiPort);
+    try {
+      await ami.action('Originate', { Channel: 'Local/100@agents', Context: 'acct-1001', Exten: '79101234567', Priority: '1', Async: 'true', ActionID: 'c1' });
+      await ami.waitEvent('OriginateResponse', { ActionID: 'c1' });
+      const { status, body } = await call('GET', '/channels');
+      expect(status).toBe(200);
+      expect(body.map((c: { channel: string }) => c.channel)).toEqual([expect.stringMatching(/;1$/), expect.stringMatching(/;2$/)]);
+      expect(body[0]).toMatchObject({ context: 'acct-1001', exten: '79101234567', caller_id_num: '' });
+      expect((await call('GET', '/health')).body).toMatchObject({ status: 'ok', ami_sessions: 1 });
+    } finally {
+      ami.close();
+    }
+  });
+});

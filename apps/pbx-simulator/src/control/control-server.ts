@@ -1,0 +1,193 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AmiServer } from '../ami/server';
+import type { PhoneBehaviour } from '../engine/devices';
+import type { CallEngine } from '../engine/engine';
+import type { Logger } from '../log';
+
+/** An error the client caused: answered with its status and `{error}`. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 64 * 1024;
+const USER = /^[A-Za-z0-9_.-]{1,64}$/;
+const NUMBER = /^\+?[0-9]{2,20}$/;
+const EXTEN = /^[0-9*#]{1,20}$/;
+const BEHAVIOURS: PhoneBehaviour[] = ['answer', 'busy', 'no_answer'];
+
+type Json = Record<string, unknown>;
+type Handler = (params: string[], body: Json) => Promise<{ status: number; body: unknown }>;
+
+/**
+ * The simulator's control API (JSON over HTTP): what, on a real system, SIP phones and the
+ * outside world would do — register a phone, place an inbound or internal call — plus
+ * `POST /ami/drop` to test reconnects and `GET /channels` to look inside.
+ */
+export class ControlServer {
+  private readonly server: http.Server;
+  private readonly routes: { method: string; path: RegExp; handler: Handler }[];
+
+  constructor(
+    private readonly engine: CallEngine,
+    private readonly ami: AmiServer,
+    private readonly log: Logger,
+  ) {
+    this.routes = [
+      { method: 'GET', path: /^\/health$/, handler: async () => ({ status: 200, body: { status: 'ok', ami_sessions: this.ami.sessionCount, channels: this.engine.list().length } }) },
+      { method: 'GET', path: /^\/channels$/, handler: async () => ({ status: 200, body: this.channels() }) },
+      { method: 'POST', path: /^\/devices\/([^/]+)\/register$/, handler: (p, b) => this.register(p[0], true, b) },
+      { method: 'POST', path: /^\/devices\/([^/]+)\/unregister$/, handler: (p, b) => this.register(p[0], false, b) },
+      { method: 'POST', path: /^\/calls\/inbound$/, handler: (_p, b) => this.inbound(b) },
+      { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.internal(b) },
+      { method: 'POST', path: /^\/ami\/drop$/, handler: async () => ({ status: 200, body: { dropped: this.ami.dropAll() } }) },
+    ];
+    this.server = http.createServer((req, res) => void this.serve(req, res));
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let status = 500;
+    let body: unknown = { error: 'internal error' };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const matching = this.routes.filter((r) => r.path.test(url.pathname));
+      if (matching.length === 0) throw new HttpError(404, `no route ${url.pathname}`);
+      const route = matching.find((r) => r.method === req.method);
+      if (!route) {
+        res.setHeader('Allow', matching.map((r) => r.method).join(', '));
+        throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname}`);
+      }
+      const params = route.path.exec(url.pathname)!.slice(1).map(decodeSegment);
+      const parsed = req.method === 'POST' ? await readJson(req) : {};
+      ({ status, body } = await route.handler(params, parsed));
+    } catch (err) {
+      if (err instanceof HttpError) {
+        status = err.status;
+        body = { error: err.message };
+      } else this.log.error(`control API ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private channels() {
+    return this.engine.list().map((c) => ({
+      channel: c.name,
+      state: c.state,
+      context: c.context,
+      exten: c.exten,
+      priority: c.priority,
+      caller_id_num: c.callerId.num,
+      connected_line_num: c.connected.num,
+      application: c.appl,
+      data: c.data,
+      uniqueid: c.uniqueid,
+      linkedid: c.linkedid,
+      bridge_id: c.bridge?.id ?? null,
+    }));
+  }
+
+  private async endpoint(user: string, field: string) {
+    if (!USER.test(user)) throw new HttpError(400, `${field} must be a SIP user name`);
+    const ep = await this.engine.realtime.findEndpoint(user);
+    if (!ep) throw new HttpError(404, `no endpoint ${user} in ps_endpoints`);
+    return ep;
+  }
+
+  private async register(user: string, registered: boolean, body: Json) {
+    const ep = await this.endpoint(user, 'user');
+    const behaviour = body.behaviour ?? 'answer';
+    if (!BEHAVIOURS.includes(behaviour as PhoneBehaviour)) throw new HttpError(400, `behaviour must be one of ${BEHAVIOURS.join(', ')}`);
+    this.engine.registrations.set(ep.id, registered, behaviour as PhoneBehaviour, this.engine.now());
+    this.engine.devices.pjsipChanged(ep.id);
+    this.log.log(`device PJSIP/${ep.id} ${registered ? 'registered' : 'unregistered'}`);
+    return { status: 200, body: { user: ep.id, registered, behaviour, state: this.engine.devices.pjsipState(ep.id) } };
+  }
+
+  private async inbound(body: Json) {
+    const from = body.from;
+    if (typeof from !== 'string' || !NUMBER.test(from)) throw new HttpError(400, 'from must be 2 to 20 digits with an optional leading +');
+    if (typeof body.to_user !== 'string') throw new HttpError(400, 'to_user must be a SIP user name');
+    const ep = await this.endpoint(body.to_user, 'to_user');
+    const account = accountContext(ep.context);
+    const did = (await this.engine.realtime.extensionOf(account, ep.id)) ?? (ep.callerid?.match(/<([^>]+)>/)?.[1] || ep.id);
+    const ch = await this.engine.inboundCall(from, ep, account, did);
+    return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid, did } };
+  }
+
+  private async internal(body: Json) {
+    if (typeof body.from_user !== 'string') throw new HttpError(400, 'from_user must be a SIP user name');
+    const toNum = body.to_num;
+    if (typeof toNum !== 'string' || !EXTEN.test(toNum)) throw new HttpError(400, 'to_num must be an extension (digits)');
+    const ep = await this.endpoint(body.from_user, 'from_user');
+    if (!this.engine.registrations.isRegistered(ep.id)) throw new HttpError(409, `device PJSIP/${ep.id} is not registered`);
+    const account = accountContext(ep.context);
+    if ((await this.engine.realtime.extensionRows(account, toNum)).length === 0) throw new HttpError(404, `no extension ${toNum} in ${account}`);
+    const ch = await this.engine.internalCall(ep, toNum);
+    return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid } };
+  }
+}
+
+function accountContext(context: string | null): string {
+  if (!context || !/^acct-\d+$/.test(context)) throw new HttpError(409, `endpoint context '${context ?? ''}' is not an acct-<N> context`);
+  return context;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'malformed path');
+  }
+}
+
+function readJson(req: http.IncomingMessage): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY && !failed) {
+        failed = true;
+        reject(new HttpError(413, `body over ${MAX_BODY} bytes`));
+        req.resume();
+      } else if (!failed) chunks.push(c);
+    });
+    req.on('error', () => !failed && reject(new HttpError(400, 'unreadable body')));
+    req.on('end', () => {
+      if (failed) return;
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (text === '') return resolve({});
+      try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) return reject(new HttpError(400, 'body must be a JSON object'));
+        resolve(value as Json);
+      } catch {
+        reject(new HttpError(400, 'body is not valid JSON'));
+      }
+    });
+  });
+}

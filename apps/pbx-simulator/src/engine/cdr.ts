@@ -1,0 +1,151 @@
+import type { Header } from '../ami/protocol';
+import { formatLocal } from './clock';
+import { Channel, formatCallerId } from './channel';
+
+/** One call detail record as cdr_manager prints it (cdr.conf: unanswered=yes, congestion=yes). */
+export interface CdrRecord {
+  accountCode: string;
+  src: string;
+  dst: string;
+  dcontext: string;
+  clid: string;
+  channel: string;
+  dstchannel: string;
+  lastapp: string;
+  lastdata: string;
+  start: number;
+  answer?: number;
+  end?: number;
+  disposition?: string;
+  uniqueid: string;
+  userfield: string;
+  /** Outcome of the Dial (or the Originate) this record covers, when there was one. */
+  dialStatus?: string;
+}
+
+const DIAL_DISPOSITION: Record<string, string> = {
+  ANSWER: 'ANSWERED',
+  BUSY: 'BUSY',
+  NOANSWER: 'NO ANSWER',
+  CANCEL: 'NO ANSWER',
+  CONGESTION: 'CONGESTION',
+  CHANUNAVAIL: 'FAILED',
+};
+
+function causeDisposition(cause: number): string {
+  if (cause === 17) return 'BUSY';
+  if (cause === 16 || cause === 18 || cause === 19) return 'NO ANSWER';
+  if (cause === 34) return 'CONGESTION';
+  return 'FAILED';
+}
+
+/**
+ * The CDR chain of one party-A channel. Asterisk keeps one record per channel until a Dial()
+ * fails and the channel carries on in the dial plan: then that record is closed with the dial's
+ * disposition and a new one starts (scenario 09 shows both).
+ */
+export class CdrChain {
+  private readonly records: CdrRecord[] = [];
+
+  constructor(ch: Channel, now: number) {
+    this.records.push(this.fresh(ch, now));
+  }
+
+  private get current(): CdrRecord {
+    return this.records[this.records.length - 1];
+  }
+
+  private fresh(ch: Channel, now: number, from?: CdrRecord): CdrRecord {
+    return {
+      accountCode: ch.accountCode,
+      src: ch.callerId.num,
+      dst: from?.dst ?? ch.exten,
+      dcontext: from?.dcontext ?? ch.context,
+      clid: formatCallerId(ch.callerId),
+      channel: ch.name,
+      dstchannel: '',
+      lastapp: from?.lastapp ?? ch.appl,
+      lastdata: from?.lastdata ?? ch.data,
+      start: now,
+      answer: from && ch.answeredAt !== undefined ? now : undefined,
+      uniqueid: ch.uniqueid,
+      userfield: from?.userfield ?? '',
+    };
+  }
+
+  /** A dial plan application started on the channel. */
+  onApplication(ch: Channel): void {
+    Object.assign(this.current, { lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
+  }
+
+  onAnswer(now: number): void {
+    this.current.answer ??= now;
+  }
+
+  setUserfield(value: string): void {
+    this.current.userfield = value;
+  }
+
+  /** This channel started dialling `dest`. */
+  onDialBegin(dest: Channel): void {
+    this.current.dstchannel = dest.name;
+  }
+
+  /** The dial this channel placed ended; a failed dial closes the record and opens the next one. */
+  onDialEnd(ch: Channel, status: string, now: number): void {
+    if (status === 'ANSWER') {
+      this.current.dialStatus = status;
+      this.current.answer = now;
+      return;
+    }
+    const closed = this.current;
+    this.close(ch, closed, now, status);
+    this.records.push(this.fresh(ch, now, closed));
+  }
+
+  /** This channel was the one dialled (by an Originate): its own record takes the dial's outcome. */
+  onDialledEnd(status: string): void {
+    this.current.dialStatus = status;
+  }
+
+  private close(ch: Channel, r: CdrRecord, now: number, dialStatus?: string): void {
+    r.end = now;
+    r.src = ch.callerId.num;
+    r.clid = formatCallerId(ch.callerId);
+    r.accountCode = ch.accountCode;
+    if (dialStatus) r.dialStatus = dialStatus;
+    if (r.dialStatus) r.disposition = DIAL_DISPOSITION[r.dialStatus] ?? 'FAILED';
+    else r.disposition = r.answer !== undefined ? 'ANSWERED' : causeDisposition(ch.hangupCause);
+  }
+
+  /** The channel hung up: closes the open record and returns every record, in order. */
+  finish(ch: Channel, now: number): CdrRecord[] {
+    this.close(ch, this.current, now);
+    return this.records;
+  }
+}
+
+export function cdrHeaders(r: CdrRecord): Header[] {
+  const end = r.end ?? r.start;
+  const answered = r.disposition === 'ANSWERED' && r.answer !== undefined;
+  return [
+    ['AccountCode', r.accountCode],
+    ['Source', r.src],
+    ['Destination', r.dst],
+    ['DestinationContext', r.dcontext],
+    ['CallerID', r.clid],
+    ['Channel', r.channel],
+    ['DestinationChannel', r.dstchannel],
+    ['LastApplication', r.lastapp],
+    ['LastData', r.lastdata],
+    ['StartTime', formatLocal(r.start)],
+    ['AnswerTime', r.answer !== undefined ? formatLocal(r.answer) : ''],
+    ['EndTime', formatLocal(end)],
+    ['Duration', String(Math.max(0, Math.floor((end - r.start) / 1000)))],
+    ['BillableSeconds', String(answered ? Math.max(0, Math.floor((end - r.answer!) / 1000)) : 0)],
+    ['Disposition', r.disposition ?? 'FAILED'],
+    ['AMAFlags', 'DOCUMENTATION'],
+    ['UniqueID', r.uniqueid],
+    ['UserField', r.userfield],
+  ];
+}

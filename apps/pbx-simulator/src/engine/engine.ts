@@ -1,0 +1,707 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Dialplan, Step, substitute } from '../dialplan/dialplan';
+import type { Logger } from '../log';
+import type { EndpointRow, RealtimeRepository } from '../realtime/repository';
+import { APPS, AppResult, canonicalApp } from './apps';
+import { Bridge } from './bridge';
+import { CdrChain, cdrHeaders } from './cdr';
+import { Channel, ChannelState, Indication, PartyId, Tech, parseCallerId } from './channel';
+import { SimClock } from './clock';
+import { DeviceStates, Registrations } from './devices';
+import { EventSink, Publisher } from './publisher';
+import { writeRecording } from './recording';
+
+export interface EngineConfig {
+  clock: SimClock;
+  sink: EventSink;
+  realtime: RealtimeRepository;
+  registrations: Registrations;
+  /** Absolute directory MixMonitor writes to (`${RECDIR}`). */
+  recordingsDir: string;
+  /** How long a simulated phone rings before it answers, in PBX ms. */
+  answerDelayMs: number;
+  /** How long a realtime party B (or an answering phone) talks, in PBX ms. */
+  talkMs: number;
+  log: Logger;
+}
+
+export interface OriginateRequest {
+  channel: string;
+  context: string;
+  exten: string;
+  priority: number;
+  /** How long leg A may ring, PBX ms. */
+  timeoutMs: number;
+  callerId?: PartyId;
+  variables: [string, string][];
+  actionId?: string;
+}
+
+/** Leg A's fate: success (Reason 4) or a failure with Asterisk's reason (0, 1, 3, 5, 8). */
+export interface OriginateOutcome {
+  success: boolean;
+  reason: number;
+  channel?: Channel;
+}
+
+type Outcome = Indication | 'timeout' | 'hangup' | 'cancel';
+
+/** Reasons of OriginateResponse: the last control frame seen (AST_CONTROL_*). */
+const REASON: Record<string, number> = { answer: 4, busy: 5, congestion: 8, timeout: 3, hangup: 1, cancel: 0 };
+
+const DIAL_CLEARED_VARS = [
+  'DIALSTATUS',
+  'DIALEDPEERNUMBER',
+  'DIALEDPEERNAME',
+  'ANSWEREDTIME',
+  'ANSWEREDTIME_MS',
+  'DIALEDTIME',
+  'DIALEDTIME_MS',
+  'RINGTIME',
+  'RINGTIME_MS',
+  'PROGRESSTIME',
+  'PROGRESSTIME_MS',
+];
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+/**
+ * The call engine: channels, Local channel pairs, dial plan execution, bridges, CDR and CEL, and
+ * the AMI events each step publishes. A channel's dial plan runs as an async function (Asterisk's
+ * PBX thread); blocking steps (Wait, ringing, a bridge) end early when the channel is asked to
+ * hang up (`channel.signal`).
+ */
+export class CallEngine {
+  readonly pub: Publisher;
+  readonly devices: DeviceStates;
+  readonly dialplan: Dialplan;
+  readonly clock: SimClock;
+  readonly startedAt: number;
+  private readonly channels = new Map<string, Channel>();
+  private readonly cdrs = new Map<Channel, CdrChain>();
+  private readonly linkedCount = new Map<string, number>();
+  private readonly destroyed = new Map<Channel, Promise<void>>();
+  private readonly destroyedResolvers = new Map<Channel, () => void>();
+  private readonly techSeq: Record<Tech, number> = { Local: 0, PJSIP: 0 };
+  private uniqueSeq = 0;
+  private readonly globals: Record<string, string>;
+
+  constructor(readonly config: EngineConfig) {
+    this.clock = config.clock;
+    this.startedAt = config.clock.now();
+    this.pub = new Publisher(config.sink, config.clock);
+    this.devices = new DeviceStates(this.pub, config.registrations, () => this.channels.values(), this.startedAt);
+    this.dialplan = new Dialplan(config.realtime, { talkMs: config.talkMs });
+    this.globals = { RECDIR: config.recordingsDir };
+  }
+
+  get log(): Logger {
+    return this.config.log;
+  }
+
+  get realtime(): RealtimeRepository {
+    return this.config.realtime;
+  }
+
+  get registrations(): Registrations {
+    return this.config.registrations;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Runs a call flow without waiting for it; a bug in it is logged, never left unhandled. */
+  background(flow: Promise<unknown>, what: string): void {
+    flow.catch((err: Error) => this.log.error(`${what}: ${err.stack ?? err}`));
+  }
+
+  /** Live channels in creation order. */
+  list(): Channel[] {
+    return [...this.channels.values()];
+  }
+
+  find(name: string): Channel | undefined {
+    return this.channels.get(name);
+  }
+
+  // ---------------------------------------------------------------- channel lifecycle
+
+  private newChannel(name: string, tech: Tech, state: ChannelState, context: string, exten: string, linkedid?: string): Channel {
+    const now = this.now();
+    const uniqueid = `${Math.floor(now / 1000)}.${this.uniqueSeq++}`;
+    const ch = new Channel(name, tech, uniqueid, linkedid ?? uniqueid, { state, context, exten, createdAt: now });
+    this.channels.set(name, ch);
+    this.linkedCount.set(ch.linkedid, (this.linkedCount.get(ch.linkedid) ?? 0) + 1);
+    let resolve!: () => void;
+    this.destroyed.set(ch, new Promise<void>((r) => (resolve = r)));
+    this.destroyedResolvers.set(ch, resolve);
+    return ch;
+  }
+
+  createLocalPair(exten: string, context: string, linkedid?: string, accountCode = ''): [Channel, Channel] {
+    const base = `Local/${exten}@${context}-${hex8(this.techSeq.Local++)}`;
+    const one = this.newChannel(`${base};1`, 'Local', ChannelState.Down, context, exten, linkedid);
+    const two = this.newChannel(`${base};2`, 'Local', ChannelState.Ring, context, exten, one.linkedid);
+    one.localPeer = two;
+    two.localPeer = one;
+    one.accountCode = two.accountCode = accountCode;
+    return [one, two];
+  }
+
+  createPjsip(endpoint: EndpointRow, state: ChannelState, exten: string, linkedid?: string): Channel {
+    const ch = this.newChannel(`PJSIP/${endpoint.id}-${hex8(this.techSeq.PJSIP++)}`, 'PJSIP', state, endpoint.context ?? 'default', exten, linkedid);
+    ch.callerId = parseCallerId(endpoint.callerid ?? undefined) ?? { num: '', name: '' };
+    ch.accountCode = endpoint.accountcode ?? '';
+    ch.sipCallId = randomUUID();
+    return ch;
+  }
+
+  /** CEL CHAN_START + Newchannel; party-A channels start their CDR here. */
+  announce(ch: Channel): void {
+    if (ch.hasCdr) this.cdrs.set(ch, new CdrChain(ch, ch.createdAt));
+    this.pub.cel(ch, 'CHAN_START');
+    this.pub.newchannel(ch);
+  }
+
+  cdrOf(ch: Channel): CdrChain | undefined {
+    return this.cdrs.get(ch);
+  }
+
+  setVar(ch: Channel, name: string, value: string): void {
+    ch.vars.set(name, value);
+    this.pub.varSet(ch, name, value);
+  }
+
+  setState(ch: Channel, state: ChannelState): void {
+    if (ch.state === state) return;
+    ch.state = state;
+    this.pub.newstate(ch);
+    this.deviceChanged(ch, false);
+  }
+
+  private deviceChanged(ch: Channel, gone: boolean): void {
+    if (ch.tech === 'Local') this.devices.localChanged(ch, gone, ch.deviceInvalid);
+    else this.devices.pjsipChanged(ch.device.slice('PJSIP/'.length));
+  }
+
+  answer(ch: Channel): void {
+    if (ch.state === ChannelState.Up) return;
+    ch.beforeAnswer?.();
+    ch.answeredAt = this.now();
+    this.cdrOf(ch)?.onAnswer(ch.answeredAt);
+    this.pub.cel(ch, 'ANSWER');
+    this.setState(ch, ChannelState.Up);
+  }
+
+  /** Sets the running application and publishes Newexten (and the CDR's last application). */
+  execute(ch: Channel, app: string, data: string): void {
+    ch.appl = app;
+    ch.data = data;
+    this.cdrOf(ch)?.onApplication(ch);
+    this.pub.newexten(ch);
+  }
+
+  /**
+   * A channel tells whoever dialled it that it rings/answered/is busy. For a Local ;2 that is the
+   * ;1 half's dialler (Local passes control frames across the pair).
+   */
+  indicate(from: Channel, what: Indication): void {
+    if (from.tech !== 'Local' || !from.localLinked) return;
+    const target = from.localPeer;
+    if (!target || target.gone) return;
+    if (what === 'answer') this.answer(target);
+    if (what === 'ringing' && target.state !== ChannelState.Up) this.setState(target, ChannelState.Ringing);
+    target.notify(what);
+  }
+
+  /** A request to hang up from outside the channel's own thread (Local peer, AMI, a phone's BYE). */
+  requestHangup(ch: Channel, cause: number, publish: 'HangupRequest' | 'SoftHangupRequest'): void {
+    if (ch.gone) return;
+    if (publish === 'HangupRequest') this.pub.hangupRequest(ch, cause);
+    else if (!ch.softHangupPublished) {
+      ch.softHangupPublished = true;
+      this.pub.softHangupRequest(ch, cause);
+    }
+    ch.requestHangup(cause);
+  }
+
+  /** Resolves once the channel is gone. */
+  whenGone(ch: Channel): Promise<void> {
+    return this.destroyed.get(ch) ?? Promise.resolve();
+  }
+
+  /**
+   * Destroys a channel: the Local peer is told (HangupRequest), the recording is finished before
+   * the Hangup event, then CEL HANGUP/CHAN_END (LINKEDID_END for the last of the call), the CDRs
+   * and the device state.
+   */
+  async destroy(ch: Channel, opts: { waitForLocalPeer?: boolean } = {}): Promise<void> {
+    if (ch.gone) return this.whenGone(ch);
+    ch.gone = true;
+    // The file is complete before anything else about the hangup is published.
+    if (ch.recording) {
+      // The recording holds the conversation: from the bridge for a call that dialled someone,
+      // from the answer (or MixMonitor, if later) for one that talked without dialling.
+      const self = ch.answeredAt === undefined ? undefined : Math.max(ch.recording.startedAt, ch.answeredAt);
+      const talkFrom = ch.dialled ? ch.bridgedAt : self;
+      const seconds = talkFrom === undefined ? 0 : Math.max(0, this.now() - talkFrom) / 1000;
+      try {
+        await writeRecording(ch.recording.file, seconds);
+      } catch (err) {
+        this.log.error(`recording ${ch.recording.file} failed: ${(err as Error).message}`);
+      }
+    }
+    const peer = ch.localPeer;
+    if (peer && ch.localLinked && !peer.gone) {
+      this.pub.hangupRequest(peer, ch.hangupCause);
+      peer.requestHangup(ch.hangupCause);
+      // After a bridged Dial() the caller's teardown is the longer one: its Local peer goes first.
+      if (opts.waitForLocalPeer) await this.whenGone(peer);
+    }
+    if (ch.tech === 'PJSIP' && ch.answeredAt !== undefined) this.rtpStats(ch);
+    this.channels.delete(ch.name);
+    this.pub.hangup(ch);
+    const app = { application: ch.outgoingAppl, appData: ch.outgoingAppl ? '(Outgoing Line)' : '' };
+    const extra = JSON.stringify({ hangupcause: ch.hangupCause, hangupsource: ch.hungUpByDialplan ? 'dialplan/builtin' : '', dialstatus: ch.celDialStatus });
+    this.pub.cel(ch, 'HANGUP', { ...app, extra });
+    this.pub.cel(ch, 'CHAN_END', app);
+    const left = (this.linkedCount.get(ch.linkedid) ?? 1) - 1;
+    if (left <= 0) {
+      this.linkedCount.delete(ch.linkedid);
+      this.pub.cel(ch, 'LINKEDID_END', app);
+    } else this.linkedCount.set(ch.linkedid, left);
+    const chain = this.cdrs.get(ch);
+    if (chain) {
+      this.cdrs.delete(ch);
+      for (const record of chain.finish(ch, this.now())) this.pub.emit('Cdr', 'cdr,all', cdrHeaders(record));
+    }
+    this.deviceChanged(ch, true);
+    this.destroyedResolvers.get(ch)?.();
+    this.destroyedResolvers.delete(ch);
+    // Once gone, whenGone() answers at once: nothing per channel is kept after its hangup.
+    this.destroyed.delete(ch);
+  }
+
+  /** The media statistics chan_pjsip sets when an answered channel hangs up. */
+  private rtpStats(ch: Channel): void {
+    const ssrc = Math.floor(Math.random() * 2 ** 31);
+    const z = '000.000000';
+    const stat = (name: string, pad: number) =>
+      ['min', 'max', 'avg', 'stdev'].flatMap((k) => [`${' '.repeat(pad)}${k}rx${name}=${z};`]).join('') +
+      ['min', 'max', 'avg', 'stdev'].flatMap((k) => [`${' '.repeat(pad)}${k}tx${name}=${z};`]).join('');
+    this.setVar(ch, 'RTPAUDIOQOS', `ssrc=${ssrc};themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000`);
+    this.setVar(ch, 'RTPAUDIOQOSJITTER', stat('jitter', 0));
+    this.setVar(ch, 'RTPAUDIOQOSLOSS', stat('lost', 2));
+    this.setVar(ch, 'RTPAUDIOQOSRTT', ['min', 'max', 'avg', 'stdev'].map((k) => `     ${k}rtt=${z};`).join(''));
+    this.setVar(ch, 'RTPAUDIOQOSMES', stat('mes', 3));
+  }
+
+  // ---------------------------------------------------------------- dial plan
+
+  /** Runs the dial plan from context/exten/priority until it ends, then hangs the channel up. */
+  async runPbx(ch: Channel, context: string, exten: string, priority = 1, steps?: Step[]): Promise<void> {
+    ch.context = context;
+    ch.exten = exten;
+    ch.priority = priority;
+    try {
+      const plan = steps ?? (await this.dialplan.resolve(context, exten, ch));
+      for (let p = priority; plan && p <= plan.length && !ch.hangupRequested; p++) {
+        ch.priority = p;
+        const step = plan[p - 1];
+        const app = canonicalApp(step.app);
+        this.execute(ch, app, substitute(step.data, ch, this.globals));
+        const run = APPS[app.toLowerCase()];
+        let result: AppResult;
+        if (!run) {
+          this.log.warn(`${ch.name}: no application '${step.app}' in the simulator; hanging up`);
+          result = 'hangup';
+        } else result = await run(this, ch, ch.data);
+        if (result === 'hangup') break;
+      }
+    } catch (err) {
+      this.log.error(`${ch.name}: dial plan failed: ${(err as Error).stack ?? err}`);
+    }
+    await this.endPbx(ch);
+  }
+
+  /** The dial plan is over: SoftHangupRequest (once) and the hangup. */
+  async endPbx(ch: Channel, opts: { waitForLocalPeer?: boolean } = {}): Promise<void> {
+    if (ch.gone) return;
+    if (!ch.softHangupPublished) {
+      ch.softHangupPublished = true;
+      this.pub.softHangupRequest(ch, 16);
+    }
+    await this.destroy(ch, { waitForLocalPeer: opts.waitForLocalPeer ?? ch.waitLocalPeerOnHangup });
+  }
+
+  substitute(text: string, ch: Channel): string {
+    return substitute(text, ch, this.globals);
+  }
+
+  recordingPath(ch: Channel): string {
+    return path.join(this.config.recordingsDir, `${ch.uniqueid}.wav`);
+  }
+
+  // ---------------------------------------------------------------- dialling
+
+  /**
+   * Waits for what a dialled channel does: answer, busy, congestion; 'timeout' after `timeoutMs`,
+   * 'hangup' if it dies first, 'cancel' when `cancel` fires (the caller hung up).
+   */
+  waitOutcome(dest: Channel, timeoutMs: number | undefined, onRinging: () => void, cancel?: AbortSignal): Promise<Outcome> {
+    return new Promise((resolve) => {
+      const timer = new AbortController();
+      let done = false;
+      const finish = (o: Outcome) => {
+        if (done) return;
+        done = true;
+        timer.abort();
+        dest.onIndication = undefined;
+        dest.signal.removeEventListener('abort', onHangup);
+        cancel?.removeEventListener('abort', onCancel);
+        resolve(o);
+      };
+      const onHangup = () => finish('hangup');
+      const onCancel = () => finish('cancel');
+      const handler = (what: Indication) => (what === 'ringing' ? onRinging() : finish(what));
+      dest.onIndication = handler;
+      for (const what of dest.pendingIndications.splice(0)) if (!done) handler(what);
+      if (done) return;
+      if (dest.signal.aborted) return finish('hangup');
+      if (cancel?.aborted) return finish('cancel');
+      dest.signal.addEventListener('abort', onHangup, { once: true });
+      cancel?.addEventListener('abort', onCancel, { once: true });
+      if (timeoutMs !== undefined) void this.clock.sleep(timeoutMs, timer.signal).then((r) => r === 'elapsed' && finish('timeout'));
+    });
+  }
+
+  /**
+   * A simulated SIP phone receiving an INVITE: 180 Ringing at once, then answer after the
+   * configured delay (or 486 Busy, or ringing until cancelled). A phone that answered a call
+   * dialled to it hangs up (BYE) after the talk time.
+   */
+  ringPhone(ch: Channel, user: string, hangUpAfterTalk: boolean): void {
+    this.background(this.phone(ch, user, hangUpAfterTalk), `phone ${user}`);
+  }
+
+  private async phone(ch: Channel, user: string, hangUpAfterTalk: boolean): Promise<void> {
+    const behaviour = this.registrations.behaviour(user);
+    if ((await this.clock.sleep(2, ch.signal)) === 'aborted' || ch.gone) return;
+    if (behaviour === 'busy') {
+      ch.hangupCause = 17;
+      ch.notify('busy');
+      return;
+    }
+    ch.notify('ringing');
+    this.setState(ch, ChannelState.Ringing);
+    if (behaviour === 'no_answer') return;
+    if ((await this.clock.sleep(this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
+    this.answer(ch);
+    ch.notify('answer');
+    if (!hangUpAfterTalk) return;
+    if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'aborted' || ch.gone) return;
+    this.requestHangup(ch, 16, 'HangupRequest');
+  }
+
+  // ---------------------------------------------------------------- Originate
+
+  /**
+   * AMI Originate to a dial plan context. `report` is called once, when leg A answers (before its
+   * dial plan starts) or fails; the session turns that into OriginateResponse or a reply.
+   */
+  async originate(req: OriginateRequest, report: (o: OriginateOutcome) => void): Promise<void> {
+    const slash = req.channel.indexOf('/');
+    const tech = slash > 0 ? req.channel.slice(0, slash) : '';
+    let resource = slash > 0 ? req.channel.slice(slash + 1) : '';
+    // Local/exten@context/n: the options after the second slash change nothing here.
+    if (tech.toLowerCase() === 'local') resource = resource.replace(/\/[a-z]*$/i, '');
+    if (tech.toLowerCase() === 'local' && /^[^@/]+@[^@/]+$/.test(resource)) return this.originateLocal(req, resource, report);
+    if (tech.toUpperCase() === 'PJSIP' && /^[^/@]+$/.test(resource)) return this.originatePjsip(req, resource, report);
+    report({ success: false, reason: 0 });
+  }
+
+  private async originateLocal(req: OriginateRequest, resource: string, report: (o: OriginateOutcome) => void): Promise<void> {
+    const [exten, context] = resource.split('@');
+    const valid = (await this.dialplan.resolve(context, exten)) !== undefined;
+    const [one, two] = this.createLocalPair(exten, context);
+    this.announce(one);
+    this.announce(two);
+    one.outgoingAppl = 'AppDial2';
+    this.execute(one, 'AppDial2', '(Outgoing Line)');
+    for (const [k, v] of req.variables) this.setVar(one, k, v);
+    this.applyOriginateCallerId(one, req.callerId);
+    // Local's call(): the variables and identities cross to the ;2 half.
+    for (const [k, v] of req.variables) this.setVar(two, k, v);
+    if (req.callerId) {
+      two.callerId = { ...one.connected };
+      two.connected = { ...one.callerId };
+      this.pub.newCallerid(two);
+      this.pub.newConnectedLine(two);
+    }
+    if (!valid) {
+      // The Local channel could not start its dial plan (scenario 05): both halves just go.
+      one.deviceInvalid = two.deviceInvalid = true;
+      await this.destroy(two);
+      await this.destroy(one);
+      report({ success: false, reason: 0 });
+      return;
+    }
+    one.localLinked = two.localLinked = true;
+    this.pub.localBridge(one, two, context, exten);
+    this.pub.dialBegin(undefined, one, resource);
+    this.background(this.runPbx(two, context, exten, 1), two.name);
+    await this.awaitLegA(req, one, report);
+  }
+
+  private async originatePjsip(req: OriginateRequest, user: string, report: (o: OriginateOutcome) => void): Promise<void> {
+    const endpoint = await this.realtime.findEndpoint(user);
+    // An unknown or unregistered endpoint cannot be called: Asterisk queues the originate, then fails it.
+    if (!endpoint || !this.registrations.isRegistered(user)) return report({ success: false, reason: 0 });
+    const ch = this.createPjsip(endpoint, ChannelState.Down, 's');
+    this.announce(ch);
+    ch.outgoingAppl = 'AppDial2';
+    this.execute(ch, 'AppDial2', '(Outgoing Line)');
+    for (const [k, v] of req.variables) this.setVar(ch, k, v);
+    this.applyOriginateCallerId(ch, req.callerId);
+    this.pub.dialBegin(undefined, ch, user);
+    this.ringPhone(ch, user, false);
+    await this.awaitLegA(req, ch, report);
+  }
+
+  /** Originate's CallerID: NewCallerid when it changes the channel's, then the connected line. */
+  private applyOriginateCallerId(ch: Channel, callerId: PartyId | undefined): void {
+    if (!callerId) return;
+    ch.ani = callerId.num;
+    if (ch.callerId.num !== callerId.num || ch.callerId.name !== callerId.name) {
+      ch.callerId = { ...callerId };
+      this.pub.newCallerid(ch);
+    }
+    ch.connected = { ...callerId };
+    this.pub.newConnectedLine(ch);
+  }
+
+  private async awaitLegA(req: OriginateRequest, legA: Channel, report: (o: OriginateOutcome) => void): Promise<void> {
+    const onRinging = () => this.pub.dialState(undefined, legA, 'RINGING');
+    const outcome = await this.waitOutcome(legA, req.timeoutMs, onRinging);
+    if (outcome === 'answer') {
+      this.pub.dialEnd(undefined, legA, 'ANSWER');
+      this.cdrOf(legA)?.onDialledEnd('ANSWER');
+      report({ success: true, reason: 4, channel: legA });
+      await this.runPbx(legA, req.context, req.exten, req.priority);
+      return;
+    }
+    if (outcome === 'busy' || outcome === 'congestion') {
+      const status = outcome === 'busy' ? 'BUSY' : 'CONGESTION';
+      this.pub.dialEnd(undefined, legA, status);
+      this.cdrOf(legA)?.onDialledEnd(status);
+    }
+    if (outcome === 'timeout') legA.hangupCause = 19;
+    if (!legA.gone) {
+      legA.requestHangup(legA.hangupCause);
+      await this.destroy(legA);
+    }
+    report({ success: false, reason: REASON[outcome] ?? 0 });
+  }
+
+  // ---------------------------------------------------------------- Dial()
+
+  /** Dial(Local/x@ctx,timeout) or Dial(PJSIP/user,timeout) from `caller`'s dial plan. */
+  async dial(caller: Channel, data: string): Promise<AppResult> {
+    const [target = '', timeoutText = ''] = data.split(',');
+    const timeoutMs = Number(timeoutText) > 0 ? Number(timeoutText) * 1000 : undefined;
+    for (const v of DIAL_CLEARED_VARS) this.setVar(caller, v, '');
+    const slash = target.indexOf('/');
+    const tech = target.slice(0, slash);
+    const resource = target.slice(slash + 1);
+    const tc = await this.createDialled(caller, tech, resource);
+    if (!tc) {
+      this.setVar(caller, 'DIALSTATUS', 'CHANUNAVAIL');
+      this.cdrOf(caller)?.onDialEnd(caller, 'CHANUNAVAIL', this.now());
+      return 'continue';
+    }
+    caller.dialled = true;
+    const dialStart = this.now();
+    const outcome = await this.waitOutcome(tc, timeoutMs, () => this.pub.dialState(caller, tc, 'RINGING'), caller.signal);
+    if (outcome === 'answer') {
+      if (caller.state !== ChannelState.Up) this.answer(caller);
+      this.setVar(caller, 'DIALSTATUS', 'ANSWER');
+      this.setVar(caller, 'DIALEDPEERNAME', tc.name);
+      this.setVar(caller, 'DIALEDPEERNUMBER', resource);
+      // app_dial moves the answered channel off its extension before announcing the answer.
+      tc.exten = '';
+      this.pub.dialEnd(caller, tc, 'ANSWER');
+      caller.celDialStatus = 'ANSWER';
+      const answeredAt = this.now();
+      this.cdrOf(caller)?.onDialEnd(caller, 'ANSWER', answeredAt);
+      await this.bridgeCall(caller, tc, { clearPeerExten: true });
+      if (!tc.hangupCause) tc.hangupCause = 16;
+      await this.destroy(tc);
+      if (tc.localPeer && tc.localLinked) await this.whenGone(tc.localPeer);
+      const now = this.now();
+      this.setVar(caller, 'ANSWEREDTIME', String(Math.floor((now - answeredAt) / 1000)));
+      this.setVar(caller, 'ANSWEREDTIME_MS', String(Math.floor(now - answeredAt)));
+      this.setVar(caller, 'DIALEDTIME', String(Math.floor((now - caller.createdAt) / 1000)));
+      this.setVar(caller, 'DIALEDTIME_MS', String(Math.floor(now - caller.createdAt)));
+      this.setVar(caller, 'DIALSTATUS', 'ANSWER');
+      if (!caller.hangupCause) caller.hangupCause = 16;
+      caller.waitLocalPeerOnHangup = true;
+      return 'hangup';
+    }
+    const status = { busy: 'BUSY', congestion: 'CONGESTION', timeout: 'NOANSWER', hangup: 'CHANUNAVAIL', cancel: 'CANCEL', ringing: 'NOANSWER' }[outcome];
+    if (outcome !== 'hangup') this.pub.dialEnd(caller, tc, status);
+    caller.celDialStatus = status;
+    if (outcome === 'timeout' || outcome === 'cancel') tc.hangupCause = outcome === 'timeout' ? 19 : 16;
+    tc.requestHangup(tc.hangupCause);
+    await this.destroy(tc);
+    if (outcome === 'timeout') {
+      this.setVar(caller, 'DIALEDTIME', String(Math.floor((this.now() - dialStart) / 1000)));
+    }
+    this.setVar(caller, 'DIALSTATUS', status);
+    this.cdrOf(caller)?.onDialEnd(caller, status, this.now());
+    return outcome === 'cancel' ? 'hangup' : 'continue';
+  }
+
+  /** Creates and calls the outgoing channel of a Dial(); undefined when it cannot be created. */
+  private async createDialled(caller: Channel, tech: string, resource: string): Promise<Channel | undefined> {
+    if (tech.toLowerCase() === 'local') {
+      const [exten = '', context = ''] = resource.split('@');
+      if (!exten || !context || !(await this.dialplan.resolve(context, exten))) return undefined;
+      const [one, two] = this.createLocalPair(exten, context, caller.linkedid, caller.accountCode);
+      one.hasCdr = false;
+      this.announce(one);
+      this.announce(two);
+      this.setVar(one, 'DIALEDPEERNUMBER', resource);
+      this.presentCaller(caller, one, 'AppDial');
+      this.setVar(two, 'DIALEDPEERNUMBER', resource);
+      two.callerId = { ...one.connected };
+      two.connected = { ...one.callerId };
+      two.ani = two.callerId.num;
+      this.pub.newCallerid(two);
+      this.pub.newConnectedLine(two);
+      one.localLinked = two.localLinked = true;
+      this.pub.localBridge(one, two, context, exten);
+      this.pub.dialBegin(caller, one, resource);
+      this.cdrOf(caller)?.onDialBegin(one);
+      this.background(this.runPbx(two, context, exten, 1), two.name);
+      return one;
+    }
+    if (tech.toUpperCase() === 'PJSIP') {
+      const endpoint = await this.realtime.findEndpoint(resource);
+      if (!endpoint || !this.registrations.isRegistered(resource)) return undefined;
+      const tc = this.createPjsip(endpoint, ChannelState.Down, 's', caller.linkedid);
+      tc.hasCdr = false;
+      this.announce(tc);
+      this.setVar(tc, 'DIALEDPEERNUMBER', resource);
+      this.presentCaller(caller, tc, 'AppDial');
+      this.pub.dialBegin(caller, tc, resource);
+      this.cdrOf(caller)?.onDialBegin(tc);
+      this.ringPhone(tc, resource, true);
+      return tc;
+    }
+    return undefined;
+  }
+
+  /** What Dial() sets on the outgoing channel: the caller's exten as number, the caller as connected line. */
+  presentCaller(caller: Channel, tc: Channel, appl: 'AppDial' | 'AppQueue'): void {
+    tc.exten = caller.exten;
+    tc.callerId = { num: caller.exten, name: caller.callerId.name };
+    tc.connected = { ...caller.callerId };
+    tc.outgoingAppl = appl;
+    this.execute(tc, appl, '(Outgoing Line)');
+    this.pub.newCallerid(tc);
+    this.pub.newConnectedLine(tc);
+  }
+
+  /**
+   * Bridges the caller with the answered channel until one of them is asked to hang up; the
+   * bridge is then dissolved (the one leaving first). Returns the one that left first.
+   */
+  async bridgeCall(
+    caller: Channel,
+    peer: Channel,
+    opts: { clearPeerExten: boolean; afterFirstLeave?: (leaver: Channel) => Promise<void> },
+  ): Promise<Channel> {
+    const bridge = new Bridge();
+    const extra = JSON.stringify({ bridge_id: bridge.id, bridge_technology: 'simple_bridge' });
+    this.pub.bridgeCreate(bridge);
+    if (opts.clearPeerExten) this.pub.newexten(peer);
+    bridge.add(peer);
+    this.pub.bridgeEnter(bridge, peer);
+    this.pub.cel(peer, 'BRIDGE_ENTER', { extra });
+    bridge.add(caller);
+    this.pub.cel(caller, 'BRIDGE_ENTER', { peer: peer.name, extra });
+    this.pub.bridgeEnter(bridge, caller);
+    this.setVar(peer, 'BRIDGEPEER', caller.name);
+    if (caller.sipCallId) this.setVar(peer, 'BRIDGEPVTCALLID', caller.sipCallId);
+    this.setVar(caller, 'BRIDGEPEER', peer.name);
+    if (peer.sipCallId) this.setVar(caller, 'BRIDGEPVTCALLID', peer.sipCallId);
+    const now = this.now();
+    caller.bridgedAt ??= now;
+    peer.bridgedAt ??= now;
+
+    const leaver = await new Promise<Channel>((resolve) => {
+      if (caller.signal.aborted) return resolve(caller);
+      if (peer.signal.aborted) return resolve(peer);
+      const a = () => resolve(caller);
+      const b = () => resolve(peer);
+      caller.signal.addEventListener('abort', a, { once: true });
+      peer.signal.addEventListener('abort', b, { once: true });
+    });
+    const other = leaver === caller ? peer : caller;
+    this.clearBridgeVars(leaver);
+    this.clearBridgeVars(other);
+    this.pub.cel(leaver, 'BRIDGE_EXIT', { peer: other.name, extra });
+    bridge.remove(leaver);
+    this.pub.bridgeLeave(bridge, leaver);
+    await opts.afterFirstLeave?.(leaver);
+    bridge.remove(other);
+    this.pub.bridgeLeave(bridge, other);
+    this.pub.cel(other, 'BRIDGE_EXIT', { extra });
+    this.pub.bridgeDestroy(bridge);
+    return leaver;
+  }
+
+  private clearBridgeVars(ch: Channel): void {
+    this.setVar(ch, 'BRIDGEPEER', '');
+    if (ch.vars.has('BRIDGEPVTCALLID')) this.setVar(ch, 'BRIDGEPVTCALLID', '');
+  }
+
+  // ---------------------------------------------------------------- calls injected by the control API
+
+  /**
+   * An external caller rings a provisioned user (scenario 10's shape): a Local caller channel
+   * answers at once and enters from-pstn, which records the call and dials PJSIP/<user>.
+   */
+  async inboundCall(from: string, endpoint: EndpointRow, account: string, did: string): Promise<Channel> {
+    const [one, two] = this.createLocalPair(from, 'caller-rt');
+    one.inboundRoute = { account, user: endpoint.id };
+    this.announce(one);
+    this.announce(two);
+    one.outgoingAppl = 'AppDial2';
+    this.execute(one, 'AppDial2', '(Outgoing Line)');
+    const id = { num: from, name: '' };
+    this.applyOriginateCallerId(one, id);
+    two.callerId = { ...one.connected };
+    two.connected = { ...one.callerId };
+    this.pub.newCallerid(two);
+    this.pub.newConnectedLine(two);
+    one.localLinked = two.localLinked = true;
+    this.pub.localBridge(one, two, 'caller-rt', from);
+    this.pub.dialBegin(undefined, one, `${from}@caller-rt`);
+    this.background(this.runPbx(two, 'caller-rt', from, 1), two.name);
+    const leg: OriginateRequest = { channel: `Local/${from}@caller-rt`, context: 'from-pstn', exten: did, priority: 1, timeoutMs: 30_000, callerId: id, variables: [] };
+    this.background(this.awaitLegA(leg, one, () => undefined), one.name);
+    return one;
+  }
+
+  /** A registered phone dials an extension of its account (its INVITE arrives in its context). */
+  async internalCall(endpoint: EndpointRow, num: string): Promise<Channel> {
+    const ch = this.createPjsip(endpoint, ChannelState.Ring, num);
+    this.announce(ch);
+    this.devices.pjsipChanged(endpoint.id);
+    this.background(this.runPbx(ch, ch.context, num, 1), ch.name);
+    return ch;
+  }
+}

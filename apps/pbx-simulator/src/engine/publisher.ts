@@ -1,0 +1,154 @@
+import type { Header } from '../ami/protocol';
+import { SimClock, formatLocal } from './clock';
+import { CAUSE_TEXT, Channel } from './channel';
+
+/** An event as the engine publishes it; the AMI server fans it out to every listening session. */
+export interface AmiEvent {
+  name: string;
+  /** Every header, `Event` and `Privilege` first, exactly as sent on the wire. */
+  headers: Header[];
+  /** The event's class (call, dialplan, cdr, agent, system, security) for `Events:` filtering. */
+  category: string;
+}
+
+export type EventSink = (event: AmiEvent) => void;
+
+export interface BridgeInfo {
+  id: string;
+  numChannels: number;
+}
+
+/**
+ * Builds AMI events with Asterisk 22's exact header sets (as in the recorded transcripts) and
+ * hands them to the sink. One method per event type; the engine decides when each one happens.
+ */
+export class Publisher {
+  constructor(
+    private readonly sink: EventSink,
+    private readonly clock: SimClock,
+  ) {}
+
+  emit(name: string, privilege: string, headers: Header[]): void {
+    this.sink({ name, category: privilege.split(',')[0].toLowerCase(), headers: [['Event', name], ['Privilege', privilege], ...headers] });
+  }
+
+  newchannel(ch: Channel): void {
+    this.emit('Newchannel', 'call,all', ch.snapshot());
+  }
+
+  newstate(ch: Channel): void {
+    this.emit('Newstate', 'call,all', ch.snapshot());
+  }
+
+  newexten(ch: Channel): void {
+    this.emit('Newexten', 'dialplan,all', [...ch.snapshot(), ['Extension', ch.exten], ['Application', ch.appl], ['AppData', ch.data]]);
+  }
+
+  varSet(ch: Channel, variable: string, value: string): void {
+    this.emit('VarSet', 'dialplan,all', [...ch.snapshot(), ['Variable', variable], ['Value', value]]);
+  }
+
+  newCallerid(ch: Channel): void {
+    this.emit('NewCallerid', 'call,all', [...ch.snapshot(), ['CID-CallingPres', '0 (Presentation Allowed, Not Screened)']]);
+  }
+
+  newConnectedLine(ch: Channel): void {
+    this.emit('NewConnectedLine', 'call,all', ch.snapshot());
+  }
+
+  localBridge(one: Channel, two: Channel, context: string, exten: string): void {
+    this.emit('LocalBridge', 'call,all', [
+      ...one.snapshot('LocalOne'),
+      ...two.snapshot('LocalTwo'),
+      ['Context', context],
+      ['Exten', exten],
+      ['LocalOptimization', 'Yes'],
+    ]);
+  }
+
+  dialBegin(caller: Channel | undefined, dest: Channel, dialString: string): void {
+    this.emit('DialBegin', 'call,all', [...(caller?.snapshot() ?? []), ...dest.snapshot('Dest'), ['DialString', dialString]]);
+  }
+
+  dialState(caller: Channel | undefined, dest: Channel, status: string): void {
+    this.emit('DialState', 'call,all', [...(caller?.snapshot() ?? []), ...dest.snapshot('Dest'), ['DialStatus', status]]);
+  }
+
+  dialEnd(caller: Channel | undefined, dest: Channel, status: string): void {
+    this.emit('DialEnd', 'call,all', [...(caller?.snapshot() ?? []), ...dest.snapshot('Dest'), ['DialStatus', status]]);
+  }
+
+  hangupRequest(ch: Channel, cause: number): void {
+    this.emit('HangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)]]);
+  }
+
+  softHangupRequest(ch: Channel, cause: number): void {
+    this.emit('SoftHangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)]]);
+  }
+
+  hangup(ch: Channel): void {
+    this.emit('Hangup', 'call,all', [...ch.snapshot(), ['Cause', String(ch.hangupCause)], ['Cause-txt', CAUSE_TEXT[ch.hangupCause] ?? 'Unknown']]);
+  }
+
+  mixMonitorStart(ch: Channel): void {
+    this.emit('MixMonitorStart', 'call,all', ch.snapshot());
+  }
+
+  deviceStateChange(device: string, state: string): void {
+    this.emit('DeviceStateChange', 'call,all', [['Device', device], ['State', state]]);
+  }
+
+  private bridgeBlock(b: BridgeInfo): Header[] {
+    return [
+      ['BridgeUniqueid', b.id],
+      ['BridgeType', 'basic'],
+      ['BridgeTechnology', 'simple_bridge'],
+      ['BridgeCreator', '<unknown>'],
+      ['BridgeName', '<unknown>'],
+      ['BridgeNumChannels', String(b.numChannels)],
+      ['BridgeVideoSourceMode', 'none'],
+    ];
+  }
+
+  bridgeCreate(b: BridgeInfo): void {
+    this.emit('BridgeCreate', 'call,all', this.bridgeBlock(b));
+  }
+
+  bridgeDestroy(b: BridgeInfo): void {
+    this.emit('BridgeDestroy', 'call,all', this.bridgeBlock(b));
+  }
+
+  bridgeEnter(b: BridgeInfo, ch: Channel): void {
+    this.emit('BridgeEnter', 'call,all', [...this.bridgeBlock(b), ...ch.snapshot()]);
+  }
+
+  bridgeLeave(b: BridgeInfo, ch: Channel): void {
+    this.emit('BridgeLeave', 'call,all', [...this.bridgeBlock(b), ...ch.snapshot()]);
+  }
+
+  /** Channel Event Logging record (cel_manager). */
+  cel(ch: Channel, eventName: string, opts: { application?: string; appData?: string; peer?: string; extra?: string } = {}): void {
+    this.emit('CEL', 'call,all', [
+      ['EventName', eventName],
+      ['AccountCode', ch.accountCode],
+      ['CallerIDnum', ch.callerId.num],
+      ['CallerIDname', ch.callerId.name],
+      ['CallerIDani', ch.ani],
+      ['CallerIDrdnis', ''],
+      ['CallerIDdnid', ''],
+      ['Exten', ch.exten],
+      ['Context', ch.context],
+      ['Channel', ch.name],
+      ['Application', opts.application ?? ch.appl],
+      ['AppData', opts.appData ?? ch.data],
+      ['EventTime', formatLocal(this.clock.now())],
+      ['AMAFlags', 'DOCUMENTATION'],
+      ['UniqueID', ch.uniqueid],
+      ['LinkedID', ch.linkedid],
+      ['Userfield', ''],
+      ['Peer', opts.peer ?? ''],
+      ['PeerAccount', ''],
+      ['Extra', opts.extra ?? ''],
+    ]);
+  }
+}

@@ -1,0 +1,64 @@
+import { Client } from 'pg';
+
+/**
+ * Test helper: a uniquely named PostgreSQL schema holding Asterisk's realtime tables (the subset
+ * of columns the simulator reads, with Asterisk's names). The real tables belong to the
+ * telephony-adapter's migrations; tests create their own so they run alone.
+ */
+export const TEST_DATABASE_URL = process.env.PBX_SIM_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ringcloud_test';
+
+export interface TestSchema {
+  url: string;
+  schema: string;
+  query(sql: string, params?: unknown[]): Promise<void>;
+  drop(): Promise<void>;
+}
+
+export async function createRealtimeSchema(): Promise<TestSchema> {
+  const schema = `pbxsim_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  await client.query(`CREATE SCHEMA "${schema}"`);
+  await client.query(`SET search_path TO "${schema}"`);
+  await client.query(`
+    CREATE TABLE ps_endpoints (
+      id varchar(255) PRIMARY KEY, transport varchar(40), aors varchar(2048), auth varchar(255), context varchar(40),
+      disallow varchar(200), allow varchar(200), direct_media varchar(40), dtmf_mode varchar(40), force_rport varchar(40),
+      rewrite_contact varchar(40), rtp_symmetric varchar(40), callerid varchar(40), mailboxes varchar(40), accountcode varchar(80));
+    CREATE TABLE ps_auths (
+      id varchar(255) PRIMARY KEY, auth_type varchar(40), nonce_lifetime integer, md5_cred varchar(40), password varchar(80),
+      realm varchar(255), username varchar(255));
+    CREATE TABLE ps_aors (
+      id varchar(255) PRIMARY KEY, contact varchar(255), default_expiration integer, mailboxes varchar(80), max_contacts integer,
+      minimum_expiration integer, remove_existing varchar(40), qualify_frequency integer);
+    CREATE TABLE extensions (
+      id bigserial PRIMARY KEY, context varchar(40) NOT NULL, exten varchar(40) NOT NULL, priority integer NOT NULL,
+      app varchar(40) NOT NULL, appdata varchar(256) NOT NULL, UNIQUE (context, exten, priority));
+  `);
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('schema', schema);
+  return {
+    url: url.toString(),
+    schema,
+    query: async (sql, params) => {
+      await client.query(sql, params);
+    },
+    async drop() {
+      await client.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await client.end();
+    },
+  };
+}
+
+/** Provisions one user the way the telephony-adapter does (issue 3's shared facts). */
+export async function provisionUser(db: TestSchema, p: { user: string; account: number; num: string; voicemail?: boolean }): Promise<void> {
+  const ctx = `acct-${p.account}`;
+  await db.query(
+    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, callerid, mailboxes, accountcode)
+     VALUES ($1, 'transport-udp', $2, $3, $4, 'all', 'ulaw', $5, $6, $7)`,
+    [p.user, p.user, p.user, ctx, `"${p.num}" <${p.num}>`, p.voicemail ? `${p.num}@${ctx}` : null, String(p.account)],
+  );
+  await db.query(`INSERT INTO ps_auths (id, auth_type, username, realm, md5_cred) VALUES ($1, 'md5', $2, 'ringcloud', md5($3))`, [p.user, p.user, `${p.user}:ringcloud:secret`]);
+  await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing) VALUES ($1, 1, 'yes')`, [p.user]);
+  await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 1, 'Dial', $3)`, [ctx, p.num, `PJSIP/${p.user},30`]);
+}
