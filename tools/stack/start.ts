@@ -39,8 +39,13 @@ async function main(): Promise<void> {
   const demo = keys.find((k) => k.access === 'RW')!;
   const readOnly = keys.find((k) => k.access === 'RO')!;
 
+  // Without a configured Asterisk (PBX_AMI_HOST), the PBX simulator stands in for it.
+  const simulated = !process.env.PBX_AMI_HOST;
   const apps: RunningProcess[] = [
+    ...(simulated ? [spawnApp('pbx-simulator', 'apps/pbx-simulator/src/main.ts', {}, true)] : []),
     spawnApp('users-service', 'apps/users-service/src/main.ts', {}, true),
+    spawnApp('telephony-adapter', 'apps/telephony-adapter/src/main.ts', {}, true),
+    spawnApp('calls-service', 'apps/calls-service/src/main.ts', {}, true),
     spawnApp('api-gateway', 'apps/api-gateway/src/main.ts', { PORT: String(port) }, true),
   ];
 
@@ -76,9 +81,15 @@ async function main(): Promise<void> {
       `  hash      ${hash}   = md5(api_key + password)`,
       `  RO key    ${readOnly.api_key}   password ${readOnly.password}`,
       `  admin     Authorization: Bearer ${process.env.ADMIN_TOKEN}   (${base}/admin/v1/accounts)`,
+      simulated
+        ? `  PBX       simulator (AMI 127.0.0.1:${process.env.SIM_AMI_PORT ?? 5038}, control http://127.0.0.1:${process.env.SIM_CONTROL_PORT ?? 5039})`
+        : `  PBX       Asterisk at ${process.env.PBX_AMI_HOST}:${process.env.PBX_AMI_PORT ?? 5038}`,
       '',
       'Try:',
       `  curl '${base}/v1/users?api_key=${demo.api_key}&hash=${hash}'`,
+      `  curl -X POST '${base}/v1/users/create?api_key=${demo.api_key}&hash=${hash}' -d '{"params":{"password":"Demo5ecret","num":"401","mail":"demo@example.com"}}'`,
+      `  curl -X POST '${base}/v1/calls?api_key=${demo.api_key}&hash=${hash}' -d '{"params":{"user":"<user from create>","num":"79101234567"}}'`,
+      `  curl '${base}/v1/calls/complete?api_key=${demo.api_key}&hash=${hash}'`,
       '',
       'Ctrl-C stops everything.',
       '',

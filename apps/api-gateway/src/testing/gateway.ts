@@ -20,7 +20,8 @@ export const testRedisPrefix = () => `rc:test:${randomUUID()}:`;
 
 /** Starts a real gateway in-process on a free port, with the given environment on top of the defaults. */
 export async function startGateway(env: Record<string, string>): Promise<TestGateway> {
-  const config = loadGatewayConfig({ HOST: '127.0.0.1', PORT: '0', REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'error', ...env });
+  // Only users-service has a stand-in in these tests; /readyz waits for nothing else.
+  const config = loadGatewayConfig({ HOST: '127.0.0.1', PORT: '0', REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'error', READINESS_SERVICES: 'users', ...env });
   const app = await createGateway(config);
   await app.listen(0, '127.0.0.1');
   // Key-change broadcasts must be subscribed before a test relies on them (no-op if NATS is down).

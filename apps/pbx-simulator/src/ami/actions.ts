@@ -24,6 +24,15 @@ export function parseVariables(msg: AmiMessage): [string, string][] {
 export function createActions(engine: CallEngine): Record<string, ActionHandler> {
   const seconds = (ch: Channel) => Math.max(0, Math.floor((engine.now() - ch.createdAt) / 1000));
 
+  /** `${DEVICE_STATE(PJSIP/<user>)}` as Asterisk answers it without a channel; other variables are empty. */
+  const channelless = async (variable: string): Promise<string> => {
+    const device = /^DEVICE_STATE\((.+)\)$/.exec(variable)?.[1];
+    if (!device) return '';
+    const user = /^PJSIP\/(.+)$/.exec(device)?.[1];
+    if (user === undefined) return engine.devices.snapshot().find(([d]) => d === device)?.[1] ?? 'UNKNOWN';
+    return (await engine.realtime.findEndpoint(user)) ? engine.devices.pjsipState(user) : 'INVALID';
+  };
+
   const originateResponse = (req: OriginateRequest, o: OriginateOutcome) => {
     const ch = o.channel;
     const id = ch?.callerId ?? req.callerId;
@@ -99,13 +108,14 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
       s.respond(m, 'Success', [['Message', 'Channel Hungup']]);
     },
 
-    getvar: (s, m) => {
+    getvar: async (s, m) => {
       const variable = m.get('Variable');
       if (!variable) return s.respond(m, 'Error', [['Message', 'No variable specified']]);
       const name = m.get('Channel');
       const ch = name ? engine.find(name) : undefined;
       if (name && !ch) return s.respond(m, 'Error', [['Message', 'No such channel']]);
-      const value = ch ? engine.substitute(`\${${variable}}`, ch) : '';
+      // Without a channel Asterisk still evaluates dial-plan functions; DEVICE_STATE is the one clients use.
+      const value = ch ? engine.substitute(`\${${variable}}`, ch) : await channelless(variable);
       s.respond(m, 'Success', [['Variable', variable], ['Value', value]]);
     },
 
@@ -180,6 +190,9 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
           .map((ch) =>
             [ch.name, ch.context, ch.exten, ch.priority, stateDesc(ch.state), ch.appl, ch.data, ch.callerId.num, ch.accountCode, '', 3, seconds(ch), ch.bridge?.id ?? '', ch.uniqueid].join('!'),
           );
+      } else if (command === 'dialplan reload') {
+        // Realtime contexts are re-read on every call here: nothing to reload.
+        output = ['Dialplan reloaded.'];
       } else if (command === 'core show version') {
         output = ['Asterisk 22.10.1 (RingCloud PBX simulator)'];
       } else if (command === 'core show uptime seconds') {
