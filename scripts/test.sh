@@ -17,7 +17,7 @@ npx tsc -p tsconfig.json --noEmit && echo "types ok" || checks_failed=$((checks_
 
 echo "== unit tests"
 rm -f tmp/jest-unit.json tmp/jest-e2e.json
-JEST_SUITE=unit npx jest --ci --json --outputFile=tmp/jest-unit.json
+JEST_SUITE=unit npx jest --ci --testTimeout=30000 --json --outputFile=tmp/jest-unit.json
 echo "== e2e tests"
 JEST_SUITE=e2e npx jest --ci --maxWorkers=2 --testTimeout=60000 --json --outputFile=tmp/jest-e2e.json
 
