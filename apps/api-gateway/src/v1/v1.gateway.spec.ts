@@ -363,7 +363,7 @@ describe('v1 HTTP contract', () => {
           '1',
         ]);
         expect(res.headers.get('ratelimit-policy')).toMatch(/^"calls\.|^"users\.records/);
-        expect(Date.now() - started).toBeLessThan(500);
+        expect(Date.now() - started).toBeLessThan(2000); // under the NATS request timeout: no waiting for one
       }
       const originate = await post('/v1/calls', JSON.stringify({ params: { user: alice, num: '+79101234567' } }));
       expect([originate.status, originate.body.message]).toEqual([503, 'Service is temporarily unavailable']);
