@@ -1,60 +1,72 @@
 /**
- * `npm run bench`: GET /v1/users/<name> through the whole stack (gateway → Redis limiter → NATS →
- * users-service → PostgreSQL) with the bench rate-limit profile (limits widened, limiter still
- * running), side by side with a bare Fastify route making the same NATS request, in the same run.
+ * `npm run bench`: one stack (real processes), three measurements, each side by side with a
+ * baseline measured in the same run. BENCH_ONLY=gateway|originate|ingest (comma-separated; default
+ * all) picks the parts.
+ * - gateway:   GET /v1/users/<name> through the gateway vs a bare Fastify route (gateway-bench.ts)
+ * - originate: POST /v1/calls to the AMI Originate write vs a direct NATS TelephonyOriginate (originate-bench.ts)
+ * - ingest:    AMI events → JetStream → call records, live from the simulator and replayed into a second adapter (ingest-bench.ts)
+ * For the calls parts the telephony adapter reaches the simulator through an AMI tap (ami-tap.ts)
+ * that timestamps and counts the AMI frames.
  */
-import autocannon from 'autocannon';
-import { AdminClient, V1Client, freePort, spawnApp, startStack, waitForHttp } from '@ringcloud/testing';
+import { Stack, freePort, startStack } from '@ringcloud/testing';
+import { AmiTap } from './ami-tap';
+import { gatewayBench } from './gateway-bench';
+import { ingestBench } from './ingest-bench';
+import { originateBench } from './originate-bench';
 
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PARTS = ['gateway', 'originate', 'ingest'] as const;
+type Part = (typeof PARTS)[number];
 
-interface Figures {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-async function measure(name: string, url: string): Promise<Figures> {
-  await autocannon({ url, connections: CONNECTIONS, duration: 2 }); // warm-up
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+function selectedParts(): Part[] {
+  const raw = (process.env.BENCH_ONLY ?? '').trim();
+  if (!raw || raw === 'all') return [...PARTS];
+  const parts = raw.split(',').map((p) => p.trim());
+  const unknown = parts.filter((p) => !PARTS.includes(p as Part));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown part(s) ${unknown.join(', ')}; use ${PARTS.join('|')} (comma-separated) or all`);
+  return PARTS.filter((p) => parts.includes(p));
 }
 
 async function main() {
-  console.log(`bench: starting the stack (bench rate-limit profile), ${DURATION_S}s per run, ${CONNECTIONS} connections`);
-  const stack = await startStack({ env: { RATE_LIMIT_PROFILE: 'bench', LOG_LEVEL: 'error' } });
+  const parts = selectedParts();
+  const telephony = parts.includes('originate') || parts.includes('ingest');
+  const started = performance.now();
+  console.log(`bench: ${parts.join(', ')}; starting the stack (bench rate-limit profile${telephony ? ', with the calls half' : ''})`);
+
+  let tap: AmiTap | undefined;
+  const env: NodeJS.ProcessEnv = { RATE_LIMIT_PROFILE: 'bench', LOG_LEVEL: 'error' };
+  if (telephony) {
+    const simulatorPort = await freePort();
+    tap = new AmiTap(simulatorPort);
+    const tapPort = await tap.listen();
+    Object.assign(env, {
+      SIM_AMI_PORT: String(simulatorPort),
+      PBX_AMI_PORT: String(tapPort), // the adapter talks to the PBX through the tap
+      // Short calls: a burst of them ends quickly; the phone rings 50 ms, the conversation lasts 200 ms.
+      SIM_ANSWER_DELAY_MS: '50',
+      SIM_TALK_MS: '200',
+    });
+  }
+
+  let stack: Stack | undefined;
+  const starting = startStack({ telephony, env });
+  // Interrupted (Ctrl-C, a CI timeout): every process this run started is stopped before leaving.
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(`\nbench: ${signal}; stopping the stack`);
+    void Promise.allSettled([starting.then((s) => s.stop()), tap?.close()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
-    const admin = new AdminClient(stack.gateways[0], stack.adminToken);
-    const account = 1001;
-    const client = new V1Client(stack.gateways[0], await admin.createKey(account, 'RW'));
-    const created = await client.post('/v1/users/create', { password: 'Bench5ecret', num: '401', mail: 'bench@example.com' });
-    if (created.status !== 200) throw new Error(`user create failed: ${created.text}`);
-    const user: string = created.body.data;
-
-    const barePort = await freePort();
-    const bare = spawnApp('bench-bare-route', 'tools/bench/bare-route.ts', { ...stack.env, PORT: String(barePort), BENCH_ACCOUNT: String(account) });
-    stack.processes.push(bare);
-    await waitForHttp(`http://127.0.0.1:${barePort}/bare/users/${user}`, 30_000);
-
-    const baseline = await measure('bare Fastify route + NATS', `http://127.0.0.1:${barePort}/bare/users/${user}`);
-    const gateway = await measure('gateway GET /v1/users/<name>', client.url(`/v1/users/${user}`));
-
-    const rows = [baseline, gateway];
-    console.log('');
-    console.log('| path | req/s | p50 ms | p99 ms | errors | non-2xx |');
-    console.log('|---|---:|---:|---:|---:|---:|');
-    for (const f of rows) console.log(`| ${f.name} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.errors} | ${f.non2xx} |`);
-    const ratio = gateway.rps / baseline.rps;
-    console.log('');
-    console.log(`gateway / bare throughput: ${(ratio * 100).toFixed(1)}%  (target ≥ 60%)`);
-    console.log(`gateway: ${gateway.rps.toFixed(0)} req/s (target ≥ 3000), p99 ${gateway.p99} ms (target ≤ 30)`);
-    if (gateway.non2xx || gateway.errors) console.log('WARNING: the gateway run had errors or non-2xx answers; figures are not valid');
+    stack = await starting;
+    console.log(`bench: stack up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (const part of parts) {
+      if (part === 'gateway') await gatewayBench(stack);
+      if (part === 'originate') await originateBench(stack, tap!);
+      if (part === 'ingest') await ingestBench(stack, tap!);
+    }
   } finally {
-    await stack.stop();
+    await stack?.stop();
+    await tap?.close();
+    console.log(`\nbench: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 

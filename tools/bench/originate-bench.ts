@@ -1,0 +1,164 @@
+/**
+ * Originate latency: from the start of `POST /v1/calls` (gateway → calls-service →
+ * telephony-adapter) to the moment the AMI `Action: Originate` frame reaches the PBX, timed at
+ * the AMI tap in front of the simulator. Side by side, in the same run: a direct NATS request
+ * TelephonyOriginate (no gateway, no calls-service) to the same AMI write.
+ *
+ * The employee's phone is registered as `busy`: each originate is queued by the PBX and then
+ * fails at once (OriginateResponse Reason 5), so several hundred calls do not pile up live
+ * channels and recordings while the latency is measured. Every request dials a number of its own,
+ * which is how its AMI frame is found (the frame's `Exten`).
+ */
+import { randomUUID } from 'node:crypto';
+import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
+import { RpcClient } from '@ringcloud/nest-nats';
+import { Stack, waitFor } from '@ringcloud/testing';
+import { provisionedUser } from './calls-setup';
+import type { ActionTiming, AmiTap } from './ami-tap';
+import { int, ms, percentile, pool, sleep, table } from './report';
+
+const COUNT = Number(process.env.BENCH_ORIGINATES ?? 400);
+/** One run per path at each of these concurrencies (comma-separated). */
+const CONCURRENCY = (process.env.BENCH_ORIGINATE_CONCURRENCY ?? '1,4').split(',').map(Number);
+const WARMUP = 30;
+
+interface Sample {
+  num: string;
+  startedAt: number;
+  repliedAt: number;
+  ok: boolean;
+}
+
+interface Run {
+  name: string;
+  concurrency: number;
+  samples: Sample[];
+  wallMs: number;
+  /** The AMI actions of the run, as the tap saw them. */
+  actions: ActionTiming[];
+}
+
+let numbers = 0;
+/** A dialled number no other request in this run uses (its AMI frame's Exten). */
+const nextNumber = () => `7900${String(++numbers).padStart(7, '0')}`;
+
+async function run(tap: AmiTap, name: string, count: number, concurrency: number, send: (num: string) => Promise<boolean>): Promise<Run> {
+  const samples: Sample[] = [];
+  tap.clearActions();
+  const started = performance.now();
+  await pool(count, concurrency, async () => {
+    const num = nextNumber();
+    const startedAt = performance.now();
+    const ok = await send(num).catch(() => false);
+    samples.push({ num, startedAt, repliedAt: performance.now(), ok });
+  });
+  return { name, concurrency, samples, wallMs: performance.now() - started, actions: tap.actions };
+}
+
+function figures(tap: AmiTap, r: Run) {
+  const toAmi: number[] = [];
+  for (const s of r.samples) {
+    const at = tap.originates.get(s.num);
+    if (at !== undefined) toAmi.push(at - s.startedAt);
+  }
+  const replies = r.samples.map((s) => s.repliedAt - s.startedAt);
+  const bad = r.samples.filter((s) => !s.ok).length + (r.samples.length - toAmi.length);
+  const answered = (name: string) => r.actions.filter((a) => a.name === name && a.answeredAt !== undefined).map((a) => a.answeredAt! - a.at);
+  const pbx = (name: string) => `${ms(percentile(answered(name), 50))} / ${ms(percentile(answered(name), 99))}`;
+  const p99 = percentile(toAmi, 99);
+  const cells = [
+    r.name,
+    r.concurrency,
+    r.samples.length,
+    int((r.samples.length / r.wallMs) * 1000),
+    ms(percentile(toAmi, 50)),
+    ms(p99),
+    ms(Math.max(...toAmi)),
+    ms(percentile(replies, 50)),
+    ms(percentile(replies, 99)),
+    pbx('getvar'),
+    pbx('originate'),
+    bad,
+  ];
+  return { cells, p99, bad };
+}
+
+/**
+ * One request at a time, the actions in the tap's log pair up with the requests: each request's
+ * Getvar is the last one sent before its Originate.
+ */
+function breakdown(tap: AmiTap, r: Run): (string | number)[] {
+  const getvars = r.actions.filter((a) => a.name === 'getvar');
+  const parts: number[][] = [[], [], [], []];
+  for (const s of r.samples) {
+    const originateAt = tap.originates.get(s.num);
+    if (originateAt === undefined) continue;
+    const g = getvars.filter((a) => a.at >= s.startedAt && a.at <= originateAt).pop();
+    if (!g?.answeredAt) continue;
+    parts[0].push(g.at - s.startedAt);
+    parts[1].push(g.answeredAt - g.at);
+    parts[2].push(originateAt - g.answeredAt);
+    parts[3].push(originateAt - s.startedAt);
+  }
+  return [r.name, ...parts.map((p) => ms(percentile(p, 50)))];
+}
+
+export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
+  console.log(`\noriginate: ${COUNT} originates per path and concurrency (${CONCURRENCY.join(', ')}); AMI write timed at the tap in front of the PBX`);
+  const account = 1002;
+  const { client, user } = await provisionedUser(stack, account, '402', 'busy');
+
+  const rpc = new RpcClient({ servers: stack.env.NATS_URL!, requestTimeoutMs: 5000, name: 'bench-originate' });
+  await rpc.connect();
+  try {
+    const viaGateway = async (num: string) => {
+      const res = await client.post('/v1/calls', { user, num });
+      return res.status === 200;
+    };
+    const viaNats = async (num: string) => {
+      const res = await rpc.send(TelephonyOriginate.contract, { call_id: randomUUID(), account_id: account, user, num });
+      return typeof res.action_id === 'string';
+    };
+    // The adapter may not have loaded the new user yet: the first originate is retried until it goes through.
+    await waitFor('a first originate through the gateway', async () => viaGateway(nextNumber()), 30_000);
+    await run(tap, 'warm-up', WARMUP, 2, viaNats);
+    await run(tap, 'warm-up', WARMUP, 2, viaGateway);
+
+    const runs: Run[] = [];
+    for (const concurrency of CONCURRENCY) {
+      for (const [name, send] of [
+        ['NATS TelephonyOriginate → adapter → AMI (baseline)', viaNats],
+        ['POST /v1/calls → gateway → calls → adapter → AMI', viaGateway],
+      ] as const) {
+        await sleep(300);
+        runs.push(await run(tap, name, COUNT, concurrency, send));
+      }
+    }
+    await sleep(500); // late frames (a request may be answered before its AMI write is seen here)
+
+    const all = runs.map((r) => figures(tap, r));
+    console.log('');
+    console.log(
+      table(
+        ['path', 'concurrency', 'originates', 'per s', 'to AMI p50 ms', 'to AMI p99 ms', 'to AMI max ms', 'reply p50 ms', 'reply p99 ms', 'PBX Getvar p50/p99 ms', 'PBX Originate p50/p99 ms', 'failed/missing'],
+        all.map((f) => f.cells),
+      ),
+    );
+    console.log('');
+    for (let i = 1; i < runs.length; i += 2) {
+      const { p99 } = all[i];
+      console.log(`originate through the gateway at concurrency ${runs[i].concurrency}: p99 ${ms(p99)} ms to the AMI write (target ≤ 20 ms)${p99 <= 20 ? '' : '  — OVER TARGET'}`);
+    }
+    const serial = runs.filter((r) => r.concurrency === 1);
+    if (serial.length) {
+      console.log('');
+      console.log('where the time goes, one request at a time (p50 ms; the AMI tap sees the adapter\'s Getvar DEVICE_STATE probe, then the Originate):');
+      console.log('');
+      console.log(table(['path', 'start → Getvar at PBX', 'PBX answers Getvar', 'Getvar answered → Originate at PBX', 'total'], serial.map((r) => breakdown(tap, r))));
+      console.log('');
+    }
+    if (all.some((f) => f.bad !== 0)) console.log('WARNING: some originates failed or their AMI frame was not seen; figures are not valid');
+  } finally {
+    await rpc.onApplicationShutdown();
+  }
+}
