@@ -94,7 +94,7 @@ describe.each(Object.keys(rendered) as Array<keyof typeof rendered>)('k8s/%s', (
     expect(names(objects, 'Job')).toEqual(services.map((s) => `migrate-${s}`).sort());
     for (const service of services) {
       const container = appContainer(find(objects, 'Job', `migrate-${service}`));
-      expect(container.command.slice(-2)).toEqual(['tools/db/migrate.ts', service]);
+      expect(container.command.slice(-2)).toEqual(['tools/db/migrate.js', service]);
       const urlVar = `${service.replace(/-(service|adapter)$/, '').toUpperCase()}_DATABASE_URL`;
       const app = objects.find((o) => o.kind === 'Deployment' && envValue(o, 'APP') === service)!;
       const fromApp = appContainer(app).env.find((v: any) => v.name === urlVar);
@@ -256,8 +256,8 @@ describe('render', () => {
   });
 
   it('applies the images transformer and refuses kustomize features it does not implement', () => {
-    expect(appContainer(find(rendered.prod, 'Deployment', 'api-gateway')).image).toBe('ghcr.io/ringcloud/ringcloud-api:0.1.0');
-    expect(appContainer(find(rendered.base, 'Deployment', 'api-gateway')).image).toBe('ghcr.io/ringcloud/ringcloud-api:latest');
+    expect(appContainer(find(rendered.prod, 'Deployment', 'api-gateway')).image).toBe('ghcr.io/ringcloud/api-gateway:0.1.0');
+    expect(appContainer(find(rendered.base, 'Deployment', 'api-gateway')).image).toBe('ghcr.io/ringcloud/api-gateway:latest');
     expect(() => render(path.join(__dirname, 'testdata/unsupported'))).toThrow(/unsupported kustomization field\(s\) commonLabels/);
   });
 });
