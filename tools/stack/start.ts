@@ -42,10 +42,11 @@ async function main(): Promise<void> {
   // Without a configured Asterisk (PBX_AMI_HOST), the PBX simulator stands in for it.
   const simulated = !process.env.PBX_AMI_HOST;
   const apps: RunningProcess[] = [
-    ...(simulated ? [spawnApp('pbx-simulator', 'apps/pbx-simulator/src/main.ts', {}, true)] : []),
-    spawnApp('users-service', 'apps/users-service/src/main.ts', {}, true),
-    spawnApp('telephony-adapter', 'apps/telephony-adapter/src/main.ts', {}, true),
-    spawnApp('calls-service', 'apps/calls-service/src/main.ts', {}, true),
+    // One machine, so one operations port (/metrics, /healthz, /readyz) each: 9464 + n.
+    ...(simulated ? [spawnApp('pbx-simulator', 'apps/pbx-simulator/src/main.ts', { METRICS_PORT: '9465' }, true)] : []),
+    spawnApp('users-service', 'apps/users-service/src/main.ts', { METRICS_PORT: '9466' }, true),
+    spawnApp('telephony-adapter', 'apps/telephony-adapter/src/main.ts', { METRICS_PORT: '9467' }, true),
+    spawnApp('calls-service', 'apps/calls-service/src/main.ts', { METRICS_PORT: '9468' }, true),
     spawnApp('api-gateway', 'apps/api-gateway/src/main.ts', { PORT: String(port) }, true),
   ];
 

@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RpcClient } from '@ringcloud/nest-nats';
-import { logLevels } from '@ringcloud/nest-config';
+import { AppLogger, enableDefaultMetrics } from '@ringcloud/nest-observability';
 import { GatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
 import { answerClientError } from './http/client-error';
 import { writeError } from './http/error-answer';
 import { installRawBodyParser } from './http/raw-body';
+import { installGracefulClose } from './http/graceful-close';
 import { installRequestContext, logAccess, requestIdFor } from './http/request-context';
 
 /**
@@ -16,6 +17,7 @@ import { installRequestContext, logAccess, requestIdFor } from './http/request-c
  * Starts without NATS or Redis too: requests then answer 503 and /readyz says what is missing.
  */
 export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
+  enableDefaultMetrics('api-gateway');
   const adapter = new FastifyAdapter({
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -31,15 +33,19 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
       logAccess(request, reply);
     },
     clientErrorHandler: answerClientError,
+    // During a graceful shutdown requests already on a connection are served, not refused with 503.
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), adapter, {
     bodyParser: false,
-    logger: logLevels(config.LOG_LEVEL),
+    logger: new AppLogger({ app: 'api-gateway', level: config.LOG_LEVEL }),
   });
   const fastify = app.getHttpAdapter().getInstance();
   installRequestContext(fastify);
   installRawBodyParser(fastify, config.BODY_LIMIT_BYTES);
-  app.enableShutdownHooks();
+  installGracefulClose(fastify);
+  // SIGTERM: stop accepting, finish the requests in progress, close NATS/Redis, exit 0.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.init();
   // Connect early so the first request does not pay for it; failures are retried per request.
   app

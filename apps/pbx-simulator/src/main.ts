@@ -1,3 +1,4 @@
+import { enableDefaultMetrics, metricsPortFrom, startOpsServer } from '@ringcloud/nest-observability';
 import { loadSimulatorConfig } from './config';
 import { createLogger } from './log';
 import { startSimulator } from './simulator';
@@ -8,9 +9,16 @@ export type { RunningSimulator, SimulatorConfig } from './simulator';
 /** pbx-simulator: an AMI server that behaves like the recorded Asterisk 22, plus its control API. */
 async function main(): Promise<void> {
   const config = loadSimulatorConfig();
+  const metricsPort = metricsPortFrom();
   const log = createLogger(config.logLevel);
   const sim = await startSimulator({ ...config, logger: log });
   let stopping = false;
+  if (metricsPort > 0) {
+    enableDefaultMetrics('pbx-simulator');
+    // Ready while its AMI server and control API are listening, i.e. until it stops.
+    const ops = await startOpsServer({ port: metricsPort, readiness: async () => ({ ami: stopping ? 'stopping' : 'ok' }) });
+    log.log(`metrics and health on :${ops.port}`);
+  }
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

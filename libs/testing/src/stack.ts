@@ -62,6 +62,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     REDIS_PREFIX: `e2e:${randomBytes(4).toString('hex')}:`,
     ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
+    // Several processes share this machine: no fixed operations port (tests that want one set it).
+    METRICS_PORT: '0',
     // A stack without the calls half is ready once users-service answers.
     READINESS_SERVICES: options.telephony ? 'users,calls,telephony' : 'users',
     ...options.env,

@@ -1,5 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { metricsRegistry } from '@ringcloud/nest-observability';
 import { failure, success } from '../http/envelope';
 import { ReadinessService } from './readiness.service';
 
@@ -11,6 +12,12 @@ export class HealthController {
   @Get('healthz')
   healthz() {
     return success({ status: 'ok' });
+  }
+
+  /** Prometheus metrics of this replica (text exposition format). */
+  @Get('metrics')
+  async metrics(@Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).header('Content-Type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   }
 
   /** Readiness: NATS, Redis and users-service each answer within 1 s. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
+import { Metrics, withRequestId } from '@ringcloud/nest-observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** A client's X-Request-Id is kept when it is a sane token, so traces join up across systems. */
@@ -28,13 +29,22 @@ const printable = (s: string) => s.replace(/[^\x21-\x7e…]/g, '?');
 
 export const logAccess = (request: FastifyRequest, reply: FastifyReply) => accessLogger.log(accessLogLine(request, reply));
 
+/** The route id of a v1 request (set by its pipeline), else the matched URL pattern. */
+const ROUTE_ID = Symbol('routeId');
+export const setRouteId = (request: FastifyRequest, id: string) => ((request as any)[ROUTE_ID] = id);
+const routeIdOf = (request: FastifyRequest): string => (request as any)[ROUTE_ID] ?? request.routeOptions?.url ?? 'unmatched';
+
 export function installRequestContext(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
-    done();
+    // Everything this request does (logs, NATS requests) carries its id.
+    withRequestId(request.id, done);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     logAccess(request, reply);
+    const labels = { route: routeIdOf(request), method: request.method, status: String(reply.statusCode) };
+    Metrics.httpRequests().inc(labels);
+    Metrics.httpDuration().observe(labels, reply.elapsedTime / 1000);
     done();
   });
 }

@@ -6,6 +6,8 @@ import { ApiKeyAuthenticator, AuthMessage } from '../auth/api-key.authenticator'
 import { HttpProblem } from '../http/http-problem';
 import { readV1Params } from '../http/json-body';
 import { markFileDownload } from '../http/error-answer';
+import { setRouteId } from '../http/request-context';
+import { Metrics } from '@ringcloud/nest-observability';
 import { canonicalQuery, parseRequestUrl } from '../routing/request-url';
 import { Router } from '../routing/router';
 import { RateLimiter, rateLimitHeaders } from '../rate-limit/rate-limiter';
@@ -39,6 +41,7 @@ export class V1Pipeline {
     const url = parseRequestUrl(request.url);
     const match = this.router.resolve(request.method, url.segments);
     const route = match.route;
+    setRouteId(request, route.id);
     if (route.fileDownload) markFileDownload(request);
 
     const key = await this.authenticator.authenticate(url.query);
@@ -62,6 +65,7 @@ export class V1Pipeline {
     }
     reply.headers(rateLimitHeaders(decision));
     if (!decision.allowed) {
+      Metrics.rateLimitRejections().inc({ limit: decision.limitId });
       throw new HttpProblem(429, 'Rate limit exceeded', { 'Retry-After': String(decision.resetSeconds) });
     }
   }

@@ -1,6 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
+import { DomainError } from '@ringcloud/contracts-common';
 import { Command } from '@ringcloud/nest-nats';
+import { Metrics } from '@ringcloud/nest-observability';
 import { TelephonyChannelGet, TelephonyChannelList, TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { ChannelsService } from '../channels/channels.service';
 import { OriginateService } from '../originate/originate.service';
@@ -15,7 +17,17 @@ export class TelephonyHandler {
 
   @Command(TelephonyOriginate.contract)
   originate(@Payload() req: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
-    return this.originates.originate(req);
+    const outcomes = Metrics.originateOutcomes();
+    return this.originates.originate(req).then(
+      (answer) => {
+        outcomes.inc({ outcome: 'sent' });
+        return answer;
+      },
+      (err: unknown) => {
+        outcomes.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
+        throw err;
+      },
+    );
   }
 
   @Command(TelephonyChannelList.contract)

@@ -3,3 +3,4 @@ export * from './rpc-server';
 export * from './microservice';
 export * from './jetstream';
 export * from './nats.module';
+export * from './draining-server';

@@ -1,5 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { Metrics } from '@ringcloud/nest-observability';
 import { JetStreamClient, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 
 /** A plain NATS connection (for JetStream and broadcast subscriptions the Nest transport lacks). */
@@ -47,3 +48,23 @@ export async function publishDurable(js: JetStreamClient, subject: string, paylo
 
 export { jetstream };
 export type { JetStreamClient, NatsConnection };
+
+/**
+ * Samples a durable consumer's lag (`num_pending`) into rc_jetstream_consumer_pending every
+ * `everyMs`; returns a stop function. A failed sample keeps the last value.
+ */
+export function sampleConsumerLag(nc: NatsConnection, stream: string, consumer: string, everyMs = 10_000): () => void {
+  const gauge = Metrics.consumerPending();
+  const sample = async () => {
+    try {
+      const info = await (await jetstreamManager(nc)).consumers.info(stream, consumer);
+      gauge.set({ stream, consumer }, info.num_pending);
+    } catch {
+      // not created yet, or NATS away: try again next time
+    }
+  };
+  void sample();
+  const timer = setInterval(sample, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,8 +1,10 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { ClientNats } from '@nestjs/microservices';
+import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
+import { headers as natsHeaders } from '@nats-io/nats-core';
 import { firstValueFrom, timeout } from 'rxjs';
 import { z } from 'zod';
 import { CommandContract, DomainError, ErrorCode, EventContract, isErrorData } from '@ringcloud/contracts-common';
+import { Metrics, REQUEST_ID_HEADER, currentRequestId } from '@ringcloud/nest-observability';
 
 export const NATS_OPTIONS = Symbol('NATS_OPTIONS');
 export interface NatsOptions {
@@ -39,10 +41,18 @@ export class RpcClient implements OnApplicationShutdown {
     request: z.input<Req>,
     timeoutMs = this.options.requestTimeoutMs,
   ): Promise<z.output<Res>> {
+    const started = process.hrtime.bigint();
+    let outcome = 'ok';
     try {
-      return await firstValueFrom(this.client.send(contract.subject, request).pipe(timeout(timeoutMs)));
+      return await firstValueFrom(this.client.send(contract.subject, withRequestId(request)).pipe(timeout(timeoutMs)));
     } catch (err) {
-      throw toDomainError(err, contract.subject);
+      const error = toDomainError(err, contract.subject);
+      outcome = error instanceof MessagingUnavailableError ? 'unavailable' : error.code;
+      if ((err as Error)?.name === 'TimeoutError') Metrics.natsRequestTimeouts().inc({ subject: contract.subject });
+      throw error;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      Metrics.natsRequestDuration().observe({ subject: contract.subject, outcome }, seconds);
     }
   }
 
@@ -54,6 +64,15 @@ export class RpcClient implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** The payload, with the current request id as a NATS header so the service logs it too. */
+function withRequestId(payload: unknown): unknown {
+  const id = currentRequestId();
+  if (!id) return payload;
+  const h = natsHeaders();
+  h.set(REQUEST_ID_HEADER, id);
+  return new NatsRecordBuilder(payload).setHeaders(h).build();
 }
 
 /**
