@@ -89,6 +89,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await run(process.execPath, ['-r', './tools/register.cjs', 'tools/db/migrate.ts'], {
     cwd: WORKSPACE_ROOT,
     env: { ...process.env, ...env },
+  }).catch(async (err) => {
+    await nats.stop().catch(() => undefined);
+    await db.drop().catch(() => undefined);
+    throw err;
   });
 
   const processes: RunningProcess[] = [];
@@ -117,15 +121,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return p;
   };
 
-  for (let i = 0; i < (options.usersServices ?? 1); i++) await addUsersService();
-  if (options.telephony) {
-    addApp('pbx-simulator');
-    await waitForHttp(`${simulatorControl}/channels`, 30_000);
-    addApp('telephony-adapter');
-    addApp('calls-service');
-  }
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGTERM', 5000)));
+    await nats.stop();
+    await db.drop();
+    if (recordingsDir) rmSync(recordingsDir, { recursive: true, force: true });
+  };
+
   const gateways: string[] = [];
-  for (let i = 0; i < (options.gateways ?? 1); i++) gateways.push((await addGateway()).url);
+  try {
+    for (let i = 0; i < (options.usersServices ?? 1); i++) await addUsersService();
+    if (options.telephony) {
+      addApp('pbx-simulator');
+      await waitForHttp(`${simulatorControl}/channels`, 30_000);
+      addApp('telephony-adapter');
+      addApp('calls-service');
+    }
+    for (let i = 0; i < (options.gateways ?? 1); i++) gateways.push((await addGateway()).url);
+  } catch (err) {
+    // A stack that did not come up leaves nothing behind (processes, NATS, database).
+    await stop().catch(() => undefined);
+    throw err;
+  }
 
   return {
     gateways,
@@ -139,11 +156,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     addApp,
     addGateway,
     addUsersService,
-    async stop() {
-      await Promise.all(processes.map((p) => p.stop('SIGTERM', 5000)));
-      await nats.stop();
-      await db.drop();
-      if (recordingsDir) rmSync(recordingsDir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -18,6 +18,8 @@ export const BaseEnv = z.object({
   /** How long a NATS request may wait for its reply before the caller answers 503. */
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  /** Replicas of the JetStream streams a service creates: 1 on a single server, 3 on a production cluster. */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 /** `true`/`false`/`1`/`0` from an environment variable. */

@@ -25,7 +25,8 @@ export async function ensureStream(nc: NatsConnection, spec: StreamSpec): Promis
     subjects: [...spec.subjects],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
-    num_replicas: spec.replicas ?? 1,
+    // Deployments set NATS_STREAM_REPLICAS (validated by BaseEnv at start): 3 on a clustered JetStream.
+    num_replicas: spec.replicas ?? (Number(process.env.NATS_STREAM_REPLICAS) || 1),
     max_age: (spec.maxAgeMs ?? 7 * 24 * 3600 * 1000) * 1_000_000,
     duplicate_window: 2 * 60 * 1_000_000_000,
   };
