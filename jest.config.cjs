@@ -6,7 +6,9 @@ function findConfigs(dir, depth = 0) {
   if (depth > 3 || !existsSync(dir)) return [];
   const here = existsSync(path.join(dir, 'jest.config.cjs')) ? [path.join(dir, 'jest.config.cjs')] : [];
   const children = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !['node_modules', 'src', 'generated', 'prisma'].includes(d.name))
+    .filter((d) => d.isDirectory() && !['node_modules', 'src', 'generated'].includes(d.name))
+    // An app's prisma/ holds its schema and migrations; libs/nest/prisma is a project.
+    .filter((d) => d.name !== 'prisma' || existsSync(path.join(dir, d.name, 'jest.config.cjs')))
     .flatMap((d) => findConfigs(path.join(dir, d.name), depth + 1));
   return [...here, ...children];
 }

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { NatsClientModule, connectNats } from '@ringcloud/nest-nats';
+import { DatabaseUnavailableInterceptor } from '@ringcloud/nest-prisma';
 import { CallsRepository } from './calls/calls.repository';
 import { CallsService } from './calls/calls.service';
 import { CALLS_CONFIG, CallsConfig } from './config/calls-config';
@@ -12,7 +13,7 @@ import { CallsHandler } from './handlers/calls.handler';
 import { HealthHandler } from './handlers/health.handler';
 import { RecordingsHandler } from './handlers/recordings.handler';
 import { PRISMA, createPrismaClient } from './infra/database';
-import { DatabaseUnavailableInterceptor } from './infra/database-unavailable.interceptor';
+import { isDatabaseUnavailable } from './infra/prisma-errors';
 import { NATS_CONNECTION, Resources } from './infra/resources';
 import { OriginateRepository } from './originate/originate.repository';
 import { OriginateService } from './originate/originate.service';
@@ -34,7 +35,7 @@ export class AppModule {
         { provide: PRISMA, useFactory: () => createPrismaClient(config.databaseUrl) },
         { provide: NATS_CONNECTION, useFactory: () => connectNats(config.natsUrl, 'calls-service') },
         { provide: PbxClock, useValue: new PbxClock(config.pbxTimeZone) },
-        { provide: APP_INTERCEPTOR, useClass: DatabaseUnavailableInterceptor },
+        { provide: APP_INTERCEPTOR, useValue: new DatabaseUnavailableInterceptor('calls database is unavailable', isDatabaseUnavailable) },
         Resources,
         UserDirectory,
         OriginateRepository,

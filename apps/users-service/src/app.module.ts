@@ -2,6 +2,7 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, jetstream } from '@ringcloud/nest-nats';
+import { DatabaseUnavailableInterceptor } from '@ringcloud/nest-prisma';
 import { AccountsRepository } from './accounts/accounts.repository';
 import { AccountsService } from './accounts/accounts.service';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
@@ -13,7 +14,6 @@ import { ApiKeysHandler } from './handlers/api-keys.handler';
 import { HealthHandler } from './handlers/health.handler';
 import { UsersHandler } from './handlers/users.handler';
 import { PRISMA, createPrismaClient } from './infra/database';
-import { DatabaseUnavailableInterceptor } from './infra/database-unavailable.interceptor';
 import { Resources } from './infra/resources';
 import { JETSTREAM, NATS_CONNECTION, OUTBOX_SWEEP_MS, OutboxRelay, OutboxSignal } from './outbox/outbox-relay';
 import { OutboxRepository } from './outbox/outbox.repository';
@@ -39,7 +39,7 @@ export class AppModule {
       OutboxRelay,
       { provide: OutboxSignal, useExisting: OutboxRelay },
       Resources,
-      { provide: APP_INTERCEPTOR, useClass: DatabaseUnavailableInterceptor },
+      { provide: APP_INTERCEPTOR, useValue: new DatabaseUnavailableInterceptor('users database is unavailable') },
       AccountsRepository,
       ApiKeysRepository,
       UsersRepository,

@@ -2,3 +2,4 @@ export * from './processes';
 export * from './infra';
 export * from './stack';
 export * from './v1-client';
+export * from './test-schema';

@@ -1,49 +1,22 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { TestNats, WORKSPACE_ROOT, startNatsServer, withSchema } from '@ringcloud/testing';
-import { PrismaClient, createPrismaClient, quoteIdent } from '../infra/database';
+import { TestNats, TestSchema, createMigratedTestSchema, startNatsServer } from '@ringcloud/testing';
+import { PrismaClient, createPrismaClient } from '../infra/database';
 
-/** Tests use their own database (created by the migration step when missing), one fresh schema per test file. */
-const TEST_DATABASE_URL = process.env.TELEPHONY_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ringcloud_test';
-
-export interface TestSchema {
-  schema: string;
-  databaseUrl: string;
-  drop(): Promise<void>;
-}
-
-/** A uniquely named schema with the adapter's tables, migrated by the project's own migration step. */
-export async function createTestSchema(): Promise<TestSchema> {
-  const schema = `telephony_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const databaseUrl = withSchema(TEST_DATABASE_URL, schema);
-  // tools/db names the per-service variable after the app folder (TELEPHONY_ADAPTER_…); the
-  // adapter itself reads TELEPHONY_DATABASE_URL. Both point at the test schema.
-  await promisify(execFile)(process.execPath, ['-r', './tools/register.cjs', 'tools/db/migrate.ts', 'telephony-adapter'], {
-    cwd: WORKSPACE_ROOT,
-    env: { ...process.env, TELEPHONY_DATABASE_URL: databaseUrl, TELEPHONY_ADAPTER_DATABASE_URL: databaseUrl },
+/** A uniquely named schema with the adapter's tables (one per test file), migrated as in production. */
+export function createTestSchema(): Promise<TestSchema> {
+  return createMigratedTestSchema({
+    app: 'telephony-adapter',
+    prefix: 'telephony_test',
+    // tools/db names the per-service variable after the app folder (TELEPHONY_ADAPTER_…); the
+    // adapter itself reads TELEPHONY_DATABASE_URL. Both point at the test schema.
+    urlVariables: ['TELEPHONY_DATABASE_URL', 'TELEPHONY_ADAPTER_DATABASE_URL'],
+    databaseUrl: process.env.TELEPHONY_TEST_DATABASE_URL,
   });
-  return {
-    schema,
-    databaseUrl,
-    async drop() {
-      const url = new URL(TEST_DATABASE_URL);
-      url.searchParams.delete('schema');
-      const client = new Client({ connectionString: url.toString() });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
 }
 
 /** Per test file: a fresh schema, a private nats-server with JetStream, a scratch recordings folder. */

@@ -31,21 +31,3 @@ export function isUniqueViolationOn(err: unknown, column: string): boolean {
 
 export const isForeignKeyViolation = (err: unknown) => (err as KnownError)?.code === 'P2003';
 export const isRecordNotFound = (err: unknown) => (err as KnownError)?.code === 'P2025';
-
-/** Prisma codes and driver-adapter kinds that mean "the database cannot serve now", not "this request is wrong". */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1003', 'P1008', 'P1017', 'P2024', 'P2028']);
-const UNAVAILABLE_KINDS = new Set([
-  'DatabaseNotReachable',
-  'DatabaseDoesNotExist',
-  'DatabaseAccessDenied',
-  'AuthenticationFailed',
-  'ConnectionClosed',
-  'SocketTimeout',
-  'TooManyConnections',
-  'TransactionAlreadyClosed',
-]);
-
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
-  return UNAVAILABLE_CODES.has(e?.code ?? '') || UNAVAILABLE_KINDS.has(e?.meta?.driverAdapterError?.cause?.kind ?? '');
-}

@@ -4,3 +4,4 @@ export * from './microservice';
 export * from './jetstream';
 export * from './nats.module';
 export * from './draining-server';
+export * from './service-main';

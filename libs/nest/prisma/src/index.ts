@@ -1,0 +1,4 @@
+export * from './database-url';
+export * from './prisma-errors';
+export * from './database-unavailable.interceptor';
+export * from './connection-resources';

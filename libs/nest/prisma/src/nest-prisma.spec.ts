@@ -1,0 +1,54 @@
+import { lastValueFrom, throwError } from 'rxjs';
+import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
+import { DatabaseUnavailableInterceptor } from './database-unavailable.interceptor';
+import { parseDatabaseUrl, quoteIdent } from './database-url';
+import { isDatabaseConnectionFailure, isDatabaseUnavailable } from './prisma-errors';
+
+describe('parseDatabaseUrl', () => {
+  it('moves ?schema= out of the connection string', () => {
+    expect(parseDatabaseUrl('postgresql://u@h:5432/db?schema=users&sslmode=disable')).toEqual({
+      connectionString: 'postgresql://u@h:5432/db?sslmode=disable',
+      schema: 'users',
+    });
+  });
+  it('defaults to public', () => {
+    expect(parseDatabaseUrl('postgresql://u@h/db').schema).toBe('public');
+  });
+});
+
+it('quoteIdent doubles embedded quotes', () => {
+  expect(quoteIdent('a"b')).toBe('"a""b"');
+});
+
+describe('database error classification', () => {
+  it('knows Prisma codes and driver-adapter kinds of an outage', () => {
+    expect(isDatabaseUnavailable({ code: 'P1001' })).toBe(true);
+    expect(isDatabaseUnavailable({ meta: { driverAdapterError: { cause: { kind: 'AuthenticationFailed' } } } })).toBe(true);
+    expect(isDatabaseUnavailable({ code: 'P2002' })).toBe(false);
+    expect(isDatabaseUnavailable(undefined)).toBe(false);
+  });
+  it('knows raw pg network failures', () => {
+    expect(isDatabaseConnectionFailure({ code: 'ECONNREFUSED' })).toBe(true);
+    expect(isDatabaseConnectionFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDatabaseConnectionFailure(new Error('syntax error'))).toBe(false);
+  });
+});
+
+describe('DatabaseUnavailableInterceptor', () => {
+  const run = (interceptor: DatabaseUnavailableInterceptor, err: unknown) =>
+    lastValueFrom(interceptor.intercept({} as any, { handle: () => throwError(() => err) })).catch((e) => e);
+
+  it('turns an outage into UNAVAILABLE with the service message', async () => {
+    const out = await run(new DatabaseUnavailableInterceptor('x database is unavailable'), { code: 'P1001' });
+    expect(out).toBeInstanceOf(DomainError);
+    expect(out).toMatchObject({ code: ErrorCode.Unavailable, message: 'x database is unavailable' });
+  });
+  it('passes other errors through', async () => {
+    const err = new Error('boom');
+    expect(await run(new DatabaseUnavailableInterceptor('x'), err)).toBe(err);
+  });
+  it('uses the classifier it is given', async () => {
+    const out = await run(new DatabaseUnavailableInterceptor('x', () => true), new Error('anything'));
+    expect(out).toMatchObject({ code: ErrorCode.Unavailable });
+  });
+});
