@@ -299,6 +299,7 @@ describe('calls-service with its database down', () => {
       logLevel: 'error' as const,
       databaseUrl: 'postgresql://postgres@127.0.0.1:1/ringcloud?schema=calls',
       pbxTimeZone: 'UTC',
+      cdrGraceMs: 0,
       consumer: { durableName: 'calls-service', batch: 100, txSize: 50, maxAckPending: 1000, ackWaitMs: 30_000, maxAttempts: 3 },
     };
     app = await createNatsMicroservice(AppModule.forRoot(config), { servers: nats.url, queue: 'calls-service', logger: false });

@@ -38,8 +38,11 @@ export class CallsRepository {
       LIMIT ${limit}`;
   }
 
-  /** Completed calls that ended at or after `since`, newest end first; `nums` match src or dst. */
-  completedCalls(accountId: number, since: Date, nums: string[] | null, limit: number): Promise<CompletedCallRow[]> {
+  /**
+   * Completed calls that ended at or after `since`, newest end first; `nums` match src or dst. A call
+   * shows once its CDR is in, or its end was found by a resync, or it ended before `cdrDeadline`.
+   */
+  completedCalls(accountId: number, since: Date, cdrDeadline: Date, nums: string[] | null, limit: number): Promise<CompletedCallRow[]> {
     const numFilter = nums ? Prisma.sql`AND (c.src = ANY(${nums}::text[]) OR c.dst = ANY(${nums}::text[]))` : Prisma.empty;
     return this.prisma.$queryRaw<CompletedCallRow[]>`
       SELECT c.call_id, c.direction, c.src, c.dst, c.started_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
@@ -52,6 +55,7 @@ export class CallsRepository {
         LIMIT 1
       ) r ON true
       WHERE c.account_id = ${accountId} AND c.state = 'complete' AND c.ended_at >= ${since}
+        AND (c.cdr_seq IS NOT NULL OR c.reconciled OR c.ended_at < ${cdrDeadline})
         AND c.started_at IS NOT NULL AND c.src IS NOT NULL AND c.dst IS NOT NULL AND c.direction IS NOT NULL
         ${numFilter}
       ORDER BY c.ended_at DESC, c.started_at DESC, c.call_id

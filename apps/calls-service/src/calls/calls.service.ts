@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ActiveCall, CallsCompleteList, CompletedCall } from '@ringcloud/contracts-calls';
 import type { Disposition } from '@ringcloud/contracts-telephony';
 import { PbxClock } from '../time/pbx-clock';
+import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { CallsRepository, CompletedCallRow } from './calls.repository';
 import { provisionalDisposition } from './disposition';
 
@@ -17,6 +18,7 @@ export class CallsService {
   constructor(
     private readonly calls: CallsRepository,
     @Inject(PbxClock) private readonly clock: PbxClock,
+    @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs'>,
   ) {}
 
   async active(accountId: number, now = new Date()): Promise<ActiveCall[]> {
@@ -31,7 +33,8 @@ export class CallsService {
 
   async completed(req: CallsCompleteList.Request, now = new Date()): Promise<CompletedCall[]> {
     const since = new Date(now.getTime() - req.days * 86_400_000);
-    const rows = await this.calls.completedCalls(req.account_id, since, req.num ? numberVariants(req.num) : null, MAX_LIST_ROWS);
+    const cdrDeadline = new Date(now.getTime() - this.config.cdrGraceMs);
+    const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, req.num ? numberVariants(req.num) : null, MAX_LIST_ROWS);
     return rows.map((row) => this.toCompletedCall(row));
   }
 

@@ -31,6 +31,11 @@ export const CallsEnv = BaseEnv.extend({
   CALLS_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Attempts for an event whose processing fails (not counting database outages) before it is dropped. */
   CALLS_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  /**
+   * Asterisk sends a call's CDR right after its last Hangup: a call that ended is listed once its CDR
+   * is in (the CDR names the parties), or after this long without one (then from what the events told).
+   */
+  CALLS_CDR_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
 export interface CallsConfig {
@@ -40,6 +45,8 @@ export interface CallsConfig {
   logLevel: z.output<typeof BaseEnv>['LOG_LEVEL'];
   databaseUrl: string;
   pbxTimeZone: string;
+  /** How long a call ended by a real Hangup waits for its CDR before it is listed without one. */
+  cdrGraceMs: number;
   consumer: ConsumerSettings;
 }
 
@@ -61,6 +68,7 @@ export function loadCallsConfig(env: NodeJS.ProcessEnv = process.env): CallsConf
     logLevel: parsed.LOG_LEVEL,
     databaseUrl: parsed.CALLS_DATABASE_URL,
     pbxTimeZone: parsed.PBX_TIMEZONE ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
+    cdrGraceMs: parsed.CALLS_CDR_GRACE_MS,
     consumer: {
       durableName: parsed.CALLS_CONSUMER_NAME,
       batch: parsed.CALLS_EVENTS_BATCH,

@@ -174,6 +174,20 @@ describe('telephony events consumer (JetStream + PostgreSQL)', () => {
       expect((await complete('79995550001'))[0]).toMatchObject({ duration: 58, disposition: 'BUSY' });
     });
 
+    it('holds back a call that ended by a real Hangup until its CDR names the parties', async () => {
+      app = await env.startApp({ cdrGraceMs: 60_000 });
+      const start = new Date(Date.now() - 60_000);
+      const spec = call({ dst: '79995550009', start, answer: new Date(start.getTime() + 10_000), end: new Date(Date.now() - 1000) });
+      const [started, answered, bridged, ended, cdr] = callEvents(spec, env.clock);
+      // The events alone would name the wrong party (an inbound call's dial target is known only from its CDR).
+      await publishAll(env.js, [started, answered, bridged, ended]);
+      await eventually(async () => (await rowsOf([spec.callId]))[0]?.state === 'complete');
+      expect(await complete('79995550009')).toEqual([]);
+      await publishAll(env.js, [cdr]);
+      const listed = await eventually(async () => (await complete('79995550009'))[0]);
+      expect(listed).toMatchObject({ dst: '79995550009', disposition: 'ANSWERED' });
+    });
+
     it('terminates poison messages once, logs them, and keeps applying the others', async () => {
       app = await env.startApp();
       const before = env.logger.matching('warn', /poison message terminated/).length;

@@ -65,6 +65,8 @@ export class TestEnv {
       logLevel: 'error',
       databaseUrl: this.schema.databaseUrl,
       pbxTimeZone: TEST_TIME_ZONE,
+      // The tests seed calls without CDRs on purpose: list them at once unless a test says otherwise.
+      cdrGraceMs: 0,
       ...overrides,
       consumer: { durableName: 'calls-service', batch: 500, txSize: 100, maxAckPending: 10_000, ackWaitMs: 30_000, maxAttempts: 3, ...overrides.consumer },
     };
