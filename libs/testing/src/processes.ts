@@ -85,20 +85,30 @@ export function spawnApp(name: string, entry: string, env: NodeJS.ProcessEnv, ec
   return spawnProcess(name, process.execPath, ['-r', './tools/register.cjs', entry], { env, echo });
 }
 
-/** Polls `check` until it resolves truthy or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+type Check<T> = () => Promise<T | undefined | false> | T | undefined | false;
+
+/**
+ * Polls `check` every `intervalMs` until it returns something truthy, or fails after `timeoutMs`
+ * with the last error `check` threw (a throwing check is retried like a falsy one).
+ */
+export async function eventually<T>(check: Check<T>, timeoutMs = 5000, what = 'condition', intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const value = await check();
       if (value) return value;
     } catch (err) {
       lastError = err;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    if (Date.now() > deadline) throw new Error(`${what} not met in time${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+/** `eventually`, named first, with the longer default that process start-ups need. */
+export function waitFor<T>(what: string, check: Check<T>, timeoutMs = 30_000): Promise<T> {
+  return eventually(check, timeoutMs, what, 100);
 }
 
 /** Waits until `url` answers with `status` (default 200). */

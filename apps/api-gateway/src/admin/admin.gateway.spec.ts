@@ -1,5 +1,5 @@
 import { UsersAccountList } from '@ringcloud/contracts-users';
-import { startNats, TestNats } from '../testing/nats-server';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
 
@@ -14,7 +14,7 @@ describe('admin API', () => {
   const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNatsServer();
     users = await startFakeUsersService(nats.url);
     fake = users.fake;
     const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix };

@@ -1,5 +1,5 @@
 import { UsersApiKeyVerify } from '@ringcloud/contracts-users';
-import { startNats, TestNats } from '../testing/nats-server';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
 
@@ -18,7 +18,7 @@ describe('API key cache across gateway replicas', () => {
   const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNatsServer();
     users = await startFakeUsersService(nats.url);
     fake = users.fake;
     const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', KEY_CACHE_TTL_MS: '60000', ADMIN_TOKEN };

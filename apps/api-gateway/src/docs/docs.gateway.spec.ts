@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { startNats, TestNats } from '../testing/nats-server';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { call, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
 import { openApiPath } from '../routing/router';
 import { V1_ROUTES } from '../v1/routes';
@@ -29,7 +29,7 @@ describe('API documentation', () => {
   let doc: any;
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNatsServer();
     gw = await startGateway({
       NATS_URL: nats.url,
       REDIS_PREFIX: testRedisPrefix(),

@@ -1,6 +1,6 @@
 import { UsersApiKeyVerify } from '@ringcloud/contracts-users';
 import { connectNats, NatsConnection } from '@ringcloud/nest-nats';
-import { freePort, startNats, TestNats } from '../testing/nats-server';
+import { freePort, startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
 
@@ -16,7 +16,7 @@ describe('dependencies down', () => {
     let gw: TestGateway;
 
     beforeAll(async () => {
-      nats = await startNats();
+      nats = await startNatsServer();
       gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, NATS_REQUEST_TIMEOUT_MS: '1000' });
     }, 30_000);
     afterAll(async () => {
@@ -79,7 +79,7 @@ describe('dependencies down', () => {
     let fake: FakeUsers;
     let gw: TestGateway;
     beforeAll(async () => {
-      nats = await startNats();
+      nats = await startNatsServer();
       users = await startFakeUsersService(nats.url);
       fake = users.fake;
       gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, TRUST_PROXY: 'true' });

@@ -1,4 +1,4 @@
-import { startNats, TestNats, freePort } from '../testing/nats-server';
+import { startNatsServer, TestNats, freePort } from '@ringcloud/testing';
 import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
 
@@ -15,7 +15,7 @@ describe('rate limits', () => {
   const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNatsServer();
     users = await startFakeUsersService(nats.url);
     fake = users.fake;
     const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix };

@@ -9,7 +9,7 @@ import {
   UsersUserUpdateEmail,
   UsersUserUpdateExtension,
 } from '@ringcloud/contracts-users';
-import { startNats, TestNats } from '../testing/nats-server';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import {
   call,
@@ -40,7 +40,7 @@ describe('v1 HTTP contract', () => {
   const lines: string[] = [];
 
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNatsServer();
     users = await startFakeUsersService(nats.url);
     fake = users.fake;
     gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', BODY_LIMIT_BYTES: '65536' });

@@ -111,20 +111,9 @@ export class TestEnv {
   }
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} not met in time${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually as poll } from '@ringcloud/testing';
+
+/** The shared poller with this suite's longer default (the consumer applies events in batches). */
+export const eventually = <T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition') => poll(check, timeoutMs, what);
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -72,18 +72,8 @@ export class TestEnv {
   }
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met in time${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually as poll } from '@ringcloud/testing';
+
+/** The shared poller, checking more often: AMI round trips here take a millisecond. */
+export const eventually = <T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000) =>
+  poll(check, timeoutMs, 'condition', 25);
