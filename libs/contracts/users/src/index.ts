@@ -1,2 +1,4 @@
 export * from './users';
 export * from './keys';
+export * from './numbers';
+export * from './streams';

@@ -94,10 +94,3 @@ export type UserProvisioning = z.infer<typeof UserProvisioning>;
 
 export const UsersUserCreated = event('users.user.created', UserProvisioning);
 export const UsersUserUpdated = event('users.user.updated', UserProvisioning);
-
-/** JetStream stream that keeps user events durably for the telephony adapter. Lists subjects exactly:
- * a wildcard such as `users.user.>` would also capture the request subjects above. */
-export const USERS_EVENTS_STREAM = {
-  name: 'USERS_EVENTS',
-  subjects: [UsersUserCreated.subject, UsersUserUpdated.subject],
-} as const;
