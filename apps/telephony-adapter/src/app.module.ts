@@ -14,7 +14,7 @@ import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
 import { connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
 import { AmiSession } from './ami/ami-session';
 import { CallNormaliser } from './calls/call-normaliser';
-import { DeviceStates } from './calls/device-states';
+import { Registrations } from './calls/registrations';
 import { TelephonyEventPublisher } from './calls/event-publisher';
 import { PbxEventPipeline } from './calls/pbx-event-pipeline';
 import { ChannelsService } from './channels/channels.service';
@@ -93,7 +93,7 @@ export class AppModule {
           new CallNormaliser({ node: config.node, accountFromContext: (c) => context.parse(c), directory: (u) => directory.cached(u) }),
         inject: [UserDirectory],
       },
-      { provide: DeviceStates, useFactory: () => new DeviceStates() },
+      { provide: Registrations, useFactory: () => new Registrations() },
       {
         provide: AmiSession,
         useFactory: () => new AmiSession({ node: config.node, ...config.ami, logger: new Logger(`AMI ${config.node}`) }),
@@ -121,7 +121,7 @@ export class AppModule {
         useFactory: (
           session: AmiSession,
           normaliser: CallNormaliser,
-          devices: DeviceStates,
+          registrations: Registrations,
           publisher: TelephonyEventPublisher,
           recordings: RecordingsService,
           ledger: OriginateRepository,
@@ -129,26 +129,25 @@ export class AppModule {
           new PbxEventPipeline(
             session,
             normaliser,
-            devices,
+            registrations,
             { publish: (e) => publisher.publish(e), recording: (job) => recordings.submit(job) },
             ledger,
             new Logger(`PBX ${config.node}`),
           ),
-        inject: [AmiSession, CallNormaliser, DeviceStates, TelephonyEventPublisher, RecordingsService, OriginateRepository],
+        inject: [AmiSession, CallNormaliser, Registrations, TelephonyEventPublisher, RecordingsService, OriginateRepository],
       },
       {
         provide: OriginateService,
         useFactory: (
           session: AmiSession,
-          devices: DeviceStates,
+          registrations: Registrations,
           normaliser: CallNormaliser,
           requests: OriginateRepository,
           directory: UserDirectory,
-          pipeline: PbxEventPipeline,
         ) =>
           new OriginateService({
             session,
-            devices,
+            registrations,
             normaliser,
             requests,
             directory,
@@ -156,9 +155,8 @@ export class AppModule {
             context,
             timeoutMs: config.originate.timeoutMs,
             syncWaitMs: config.ami.actionTimeoutMs,
-            refreshDevices: (timeoutMs) => pipeline.refreshDevices(timeoutMs),
           }),
-        inject: [AmiSession, DeviceStates, CallNormaliser, OriginateRepository, UserDirectory, PbxEventPipeline],
+        inject: [AmiSession, Registrations, CallNormaliser, OriginateRepository, UserDirectory],
       },
       {
         provide: ChannelsService,

@@ -124,30 +124,28 @@ describe('telephony-adapter over NATS (end to end)', () => {
     await eventually(() => server.actions.some((a) => a.action === 'Command' && a.command === 'dialplan reload'));
   });
 
-  it('refuses to originate to a device that is not registered, asking the PBX first', async () => {
-    const lists = () => server.actions.filter((a) => a.action === 'DeviceStateList').length;
-    // Asterisk answers DEVICE_STATE(PJSIP/<user>) itself: INVALID / UNAVAILABLE.
+  it('refuses to originate to a user without a contact, from the contacts it tracks (no question to the PBX per call)', async () => {
+    const questions = () => server.actions.filter((a) => a.action !== 'Originate' && a.action !== 'Command').length;
+    const before = questions();
     expect(await error(originate())).toEqual({ code: 'BAD_REQUEST', message: 'User has no registered device' });
-    server.devices = { [`PJSIP/${USER}`]: 'UNAVAILABLE' };
-    expect(await error(originate())).toEqual({ code: 'BAD_REQUEST', message: 'User has no registered device' });
-    const getvars = server.actions.filter((a) => a.action === 'Getvar' && a.channel === undefined);
-    expect(getvars.map((a) => Object.keys(a.variable as object)[0])).toEqual([`DEVICE_STATE(PJSIP/${USER})`, `DEVICE_STATE(PJSIP/${USER})`]);
-
-    // A PBX that cannot answer that (empty value): the whole device list is read again instead.
-    server.answerDeviceState = false;
-    const before = lists();
-    expect(await error(originate())).toEqual({ code: 'BAD_REQUEST', message: 'User has no registered device' });
-    expect(lists()).toBe(before + 1);
-    server.devices = { [`PJSIP/${USER}`]: 'NOT_INUSE' };
     server.onOriginate = () => undefined;
-    expect((await originate()).action_id).toMatch(/^rc-/);
-    expect(lists()).toBe(before + 2);
-    server.answerDeviceState = true;
+    const accepted = () => originate().then(() => true, () => false);
+    server.register(USER, 'NonQualified'); // REGISTER of a qualified AOR: ContactStatus at once
+    await eventually(accepted);
+    // Qualify timed out: Asterisk skips unreachable contacts when dialling (AST_SIP_CONTACT_FILTER_REACHABLE).
+    server.register(USER, 'Unreachable');
+    await eventually(async () => !(await accepted()));
+    server.register(USER, 'Reachable');
+    await eventually(accepted);
+    server.unregister(USER);
+    await eventually(async () => (await error(originate())).message === 'User has no registered device');
+    expect(questions()).toBe(before);
+    expect(server.actions.some((a) => a.action === 'Getvar')).toBe(false);
     server.onOriginate = undefined;
   });
 
   it('originates exactly as Asterisk expects, once per call id', async () => {
-    server.devices = { [`PJSIP/${USER}`]: 'NOT_INUSE' };
+    server.register(USER);
     const originates = () => server.actions.filter((a) => a.action === 'Originate');
     const before = originates().length;
     const callId = randomUUID();

@@ -55,15 +55,22 @@ function intentsOf(name: string): OriginateIntent[] {
       actionId: o.actionId,
       callId: o.variables.RC_CALL_ID,
       accountId: Number(/^acct-(\d+)$/.exec(o.context)?.[1] ?? 0),
-      user: /^PJSIP\/(\d+)$/.exec(o.channel)?.[1] ?? /^Local\/(\d+)@/.exec(o.channel)![1],
+      user: /^PJSIP\/([^/@]+)$/.exec(o.channel)?.[1] ?? /^Local\/(\d+)@/.exec(o.channel)![1],
       num: o.exten,
       src: o.callerIdNum,
       at: T0,
     }));
 }
 
+/** The second lab's users (fixtures 30–38): account 999999, named endpoints. */
+const LAB_DIRECTORY: Record<string, { accountId: number; num: string }> = {
+  labtest: { accountId: 999999, num: '901' },
+  labtest2: { accountId: 999999, num: '902' },
+  labtest4: { accountId: 999999, num: '904' },
+};
+
 function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
-  const normaliser = new CallNormaliser({ node: 'pbx1', now: () => T0 });
+  const normaliser = new CallNormaliser({ node: 'pbx1', now: () => T0, directory: (u) => LAB_DIRECTORY[u] });
   for (const intent of intents) normaliser.registerIntent(intent);
   return events.flatMap((e) => normaliser.handle(e));
 }
@@ -243,6 +250,58 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
     expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', duration: 4, billsec: 3, start_time: '2026-11-26 14:41:50', answer_time: '2026-11-26 14:41:51' });
     // Without intent, the PJSIP channel names the user.
     expect(one(normalise(events.get('20-pjsip-originate')!), 'started').payload.user).toBe('1679728441');
+  });
+});
+
+
+describe('CallNormaliser on real Asterisk with the shipped configuration (fixtures 32–38)', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = ['32-originate-outbound-answered', '33-originate-outbound-busy', '34-originate-outbound-no-answer', '35-originate-outbound-trunk-down', '36-internal-call', '37-inbound-from-trunk', '38-originate-user-not-registered'];
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  const run = (name: string) => normalise(events.get(name)!, intentsOf(name));
+
+  it('32 answered through the trunk: outgoing from the extension to the number, one ANSWERED cdr, the recording of leg A', () => {
+    const out = run('32-originate-outbound-answered');
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'outgoing', src: '901', dst: '79101234567', user: 'labtest', account_id: 999999 });
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', duration: 22, billsec: 21, uniqueid: '1796232102.12', account_id: 999999 });
+    one(out, 'bridged');
+    expect(out.filter((o) => o.kind === 'recording')).toEqual([expect.objectContaining({ job: expect.objectContaining({ fileName: '1796232102.12.wav', user: 'labtest' }) })]);
+  });
+
+  it.each([
+    ['33-originate-outbound-busy', 'BUSY'],
+    ['34-originate-outbound-no-answer', 'NO ANSWER'],
+    // Timer B on the trunk: the CDR says NO ANSWER, DIALSTATUS says CHANUNAVAIL — nobody was reached.
+    ['35-originate-outbound-trunk-down', 'FAILED'],
+  ])('%s: one %s record although Asterisk sends two Cdr events (the second from Hangup(), ANSWERED, 0 s)', (name, disposition) => {
+    const cdrs = events.get(name)!.filter((e) => e.event === 'Cdr');
+    expect(cdrs.map((c) => c.disposition)).toEqual([expect.any(String), 'ANSWERED']);
+    expect(cdrs[0].uniqueid).toBe(cdrs[1].uniqueid);
+    const out = run(name);
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition, direction: 'outgoing', user: 'labtest', account_id: 999999 });
+    one(out, 'ended');
+  });
+
+  it('36 internal call: a phone dialled another extension of its account; one ANSWERED record, no recording', () => {
+    const out = run('36-internal-call');
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', user: 'labtest', account_id: 999999 });
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', duration: 6, billsec: 5, account_id: 999999 });
+    expect(out.some((o) => o.kind === 'recording')).toBe(false);
+  });
+
+  it('37 inbound to a number nobody owns: incoming, FAILED, and no account to file it under', () => {
+    const out = run('37-inbound-from-trunk');
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', src: '74950001122', disposition: 'FAILED', account_id: null });
+  });
+
+  it('38 originate to a user who never registered: Asterisk queues it, then fails it without a channel — a FAILED record', () => {
+    const out = run('38-originate-user-not-registered');
+    expect(kinds(out)).toEqual(['started', 'ended', 'cdr']);
+    expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'FAILED', direction: 'outgoing', dst: '79101234567', account_id: 999999 });
   });
 });
 

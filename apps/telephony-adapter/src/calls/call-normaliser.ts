@@ -97,6 +97,8 @@ interface Call {
   originateExten?: string;
   /** Incoming: the number first dialled (the DID), replaced by the extension that was rung. */
   linkedExten?: string;
+  /** The last Dial()'s outcome (VarSet DIALSTATUS), which can say more than the CDR. */
+  dialStatus?: string;
 }
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
@@ -114,6 +116,16 @@ const DISPOSITIONS: Record<string, Disposition> = {
   CONGESTION: 'FAILED',
 };
 
+/**
+ * The CDR's disposition, corrected where Dial() knew better: a trunk that never answered the
+ * INVITE (SIP timer B, 408) is `NO ANSWER` in the CDR but `CHANUNAVAIL` in DIALSTATUS — nobody
+ * was reached, so FAILED (fixture 35).
+ */
+function dispositionOf(cdrDisposition: string, dialStatus: string | undefined): Disposition {
+  const disposition = DISPOSITIONS[cdrDisposition.toUpperCase()] ?? 'FAILED';
+  return disposition === 'NO ANSWER' && dialStatus === 'CHANUNAVAIL' ? 'FAILED' : disposition;
+}
+
 /** OriginateResponse `Reason` of a failed originate → disposition and Q.850 cause. */
 const ORIGINATE_FAILURES: Record<number, { disposition: Disposition; cause: number; causeTxt: string }> = {
   0: { disposition: 'FAILED', cause: 0, causeTxt: 'Originate failed (no channel: device unreachable or unknown)' },
@@ -123,7 +135,8 @@ const ORIGINATE_FAILURES: Record<number, { disposition: Disposition; cause: numb
   8: { disposition: 'FAILED', cause: 34, causeTxt: 'Circuit/channel congestion' },
 };
 
-const PJSIP_USER = /^PJSIP\/([1-9][0-9]{5,14})-[0-9a-f]+$/;
+const PJSIP_CHANNEL = /^PJSIP\/(.+)-[0-9a-f]{8}$/;
+const USER_NAME = /^[1-9][0-9]{5,14}$/;
 const LOCAL_EXTEN = /^Local\/([0-9]{2,6})@[^;]+-[0-9a-f]+;[12]$/;
 const EXTENSION = /^[0-9]{2,6}$/;
 
@@ -344,7 +357,7 @@ export class CallNormaliser {
       case 'agentcalled': {
         const dest = field(message, 'destchannel');
         if (!field(message, 'channel') || !dest) return; // the originate's own dial of leg A
-        const user = PJSIP_USER.exec(dest)?.[1];
+        const user = this.pjsipUser(dest);
         const ext = user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1];
         if (user) call.dialledUser ??= user;
         if (ext) call.dialledExt ??= ext;
@@ -387,7 +400,8 @@ export class CallNormaliser {
 
   private applyCallVar(call: Call, name: string, value: string): void {
     call.vars[name] = value;
-    if (name === 'RC_CALL_ID' && !call.started && !call.callId && value) {
+    if (name === 'DIALSTATUS') call.dialStatus = value;
+    else if (name === 'RC_CALL_ID' && !call.started && !call.callId && value) {
       call.callId = value;
       this.byCallId.set(value, call.key);
       call.intent ??= this.intentsByCall.get(value);
@@ -501,12 +515,19 @@ export class CallNormaliser {
     return call.primary ? call.channels.get(call.primary) : undefined;
   }
 
+  /** The user of a `PJSIP/<endpoint>-<seq>` channel: a user name, or an endpoint the directory knows (not the trunk). */
+  private pjsipUser(channel: string): string | undefined {
+    const endpoint = PJSIP_CHANNEL.exec(channel)?.[1];
+    if (!endpoint) return undefined;
+    return USER_NAME.test(endpoint) || this.options.directory?.(endpoint) ? endpoint : undefined;
+  }
+
   /** Direction and parties, from what the request said (intent, RC_*) or else from the channels. */
   private describe(call: Call): void {
     const primary = this.primary(call);
     const intent = call.intent;
     const known = (v: string | undefined) => (v && !isUnknown(v) ? v : '');
-    const pjsipUser = primary ? PJSIP_USER.exec(primary.name)?.[1] : undefined;
+    const pjsipUser = primary ? this.pjsipUser(primary.name) : undefined;
     const primaryAccount = primary ? this.accountFromContext(primary.context) : null;
     if (intent || call.vars.RC_CALL_ID) {
       call.direction = 'outgoing';
@@ -622,7 +643,7 @@ export class CallNormaliser {
         end_time: field(message, 'endtime') || localDateTime(this.now()),
         duration: Math.max(0, Number.parseInt(field(message, 'duration'), 10) || 0),
         billsec: Math.max(0, Number.parseInt(field(message, 'billableseconds'), 10) || 0),
-        disposition: DISPOSITIONS[field(message, 'disposition').toUpperCase()] ?? 'FAILED',
+        disposition: dispositionOf(field(message, 'disposition'), call.dialStatus),
         uniqueid,
       },
     });

@@ -5,7 +5,7 @@ import { FakeAmiServer } from '../testing/fake-ami-server';
 import { rxAfterLogin } from '../testing/ami-frames';
 import { TestEnv, eventually } from '../testing/test-env';
 import { CallNormaliser } from './call-normaliser';
-import { DeviceStates } from './device-states';
+import { Registrations } from './registrations';
 import { RecordingJob } from './domain-events';
 import { TelephonyEventPublisher } from './event-publisher';
 import { PbxEventPipeline } from './pbx-event-pipeline';
@@ -38,7 +38,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
   let session: AmiSession;
   let pipeline: PbxEventPipeline;
   let publisher: TelephonyEventPublisher;
-  let devices: DeviceStates;
+  let registrations: Registrations;
   const recordings: RecordingJob[] = [];
 
   beforeAll(async () => {
@@ -61,12 +61,12 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
       reconnectMaxMs: 200,
       logger: quiet,
     });
-    devices = new DeviceStates();
+    registrations = new Registrations();
     publisher = new TelephonyEventPublisher(jetstream(env.nc), quiet);
     pipeline = new PbxEventPipeline(
       session,
       new CallNormaliser({ node: 'pbx1' }),
-      devices,
+      registrations,
       { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
       undefined,
       quiet,
@@ -84,11 +84,11 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
   };
 
   it('reconnects after a drop, logs in, resyncs, ends the call that vanished meanwhile (reconciled) and keeps the one still up', async () => {
-    server.devices = { 'PJSIP/1679728441': 'NOT_INUSE' };
+    server.contacts = { '1679728441': 'Reachable' };
     const resynced = pipeline.nextResync();
     pipeline.start();
     expect(await resynced).toBe(true);
-    expect(devices.isReachable('PJSIP/1679728441')).toBe(true);
+    expect(registrations.isRegistered('1679728441')).toBe(true);
 
     // Two live calls.
     for (const [uid, callId, chan] of [
@@ -108,12 +108,13 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     server.channels = [
       { Channel: 'PJSIP/1679728442-00000002', Uniqueid: '1795800000.2', Linkedid: '1795800000.2', Context: 'acct-1001', Exten: '79101234567', ChannelStateDesc: 'Up' },
     ];
-    server.devices = { 'PJSIP/1679728441': 'UNAVAILABLE' };
+    server.contacts = {}; // the phone's registration expired meanwhile: "No Contacts found"
     expect(await again).toBe(true);
     expect(server.logins).toBe(2);
     const afterLogin = server.actions.slice(server.actions.findLastIndex((a) => a.action === 'login'));
-    expect(afterLogin.map((a) => a.action)).toEqual(expect.arrayContaining(['CoreShowChannels', 'DeviceStateList']));
-    expect(devices.isReachable('PJSIP/1679728441')).toBe(false);
+    expect(afterLogin.map((a) => a.action)).toEqual(expect.arrayContaining(['CoreShowChannels', 'PJSIPShowContacts']));
+    await eventually(() => registrations.isSynced);
+    expect(registrations.isRegistered('1679728441')).toBe(false);
 
     const events = await published();
     const ended = events.filter((e) => e.subject === CallEnded.subject);
@@ -133,7 +134,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     pipeline = new PbxEventPipeline(
       session,
       new CallNormaliser({ node: 'pbx1' }),
-      devices,
+      registrations,
       { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
       undefined,
       quiet,

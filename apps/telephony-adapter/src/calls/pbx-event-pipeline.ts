@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AmiMessage, eventName, field, getvarValue } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import { CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
-import { DeviceStates } from './device-states';
 import { RecordingJob, TelephonyDomainEvent } from './domain-events';
+import { Registrations } from './registrations';
 
 /** Where originate requests are kept beyond this process's memory (PostgreSQL in the app). */
 export interface OriginateLedger {
@@ -16,15 +16,15 @@ export interface PipelineSinks {
   recording(job: RecordingJob): void;
 }
 
-type Item = { type: 'ami'; message: AmiMessage } | { type: 'resync' } | { type: 'sweep' };
+type Item = { type: 'ami'; message: AmiMessage } | { type: 'resync' } | { type: 'sweep' } | { type: 'contacts-refused'; actionId: string; message: string };
 
 const ADOPTED_VARS = ['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER'] as const;
 
 /**
- * Feeds one PBX node's AMI events, strictly in arrival order, through the device-state tracker
+ * Feeds one PBX node's AMI events, strictly in arrival order, through the registrations tracker
  * and the call normaliser, and hands the results to the publisher and the recordings service.
  * After every (re)connect it resyncs: CoreShowChannels (calls gone while away end `reconciled`,
- * unknown live calls are adopted, their RC_* variables read with Getvar) and DeviceStateList.
+ * unknown live calls are adopted, their RC_* variables read with Getvar) and PJSIPShowContacts.
  * The resync's list items travel through the same ordered queue as live events, so a channel
  * that hangs up during the listing is never mistaken for a new one.
  */
@@ -36,12 +36,11 @@ export class PbxEventPipeline {
   private readonly unsubscribe: Array<() => void> = [];
   private resyncWaiters: Array<() => void> = [];
   private resyncs = 0;
-  private deviceRefresh?: Promise<boolean>;
 
   constructor(
     private readonly session: AmiSession,
     private readonly normaliser: CallNormaliser,
-    private readonly devices: DeviceStates,
+    private readonly registrations: Registrations,
     private readonly sinks: PipelineSinks,
     private readonly ledger: OriginateLedger | undefined,
     private readonly logger: { log(m: string): void; warn(m: string): void; error(m: string): void; debug?(m: string): void },
@@ -53,7 +52,7 @@ export class PbxEventPipeline {
     this.unsubscribe.push(
       this.session.onEvent((message) => this.enqueue({ type: 'ami', message })),
       this.session.onReady(() => this.enqueue({ type: 'resync' })),
-      this.session.onDown(() => this.devices.invalidate()),
+      this.session.onDown(() => this.registrations.invalidate()),
     );
     this.sweepTimer = setInterval(() => this.enqueue({ type: 'sweep' }), this.options.sweepMs ?? 30_000);
     this.sweepTimer.unref();
@@ -77,7 +76,7 @@ export class PbxEventPipeline {
     return this.resyncs;
   }
 
-  /** Resolves after the next resync of channels and device states completes (or false after `timeoutMs`). */
+  /** Resolves after the next resync of channels and contacts completes (or false after `timeoutMs`). */
   nextResync(timeoutMs = 10_000): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
@@ -86,25 +85,6 @@ export class PbxEventPipeline {
         resolve(true);
       });
     });
-  }
-
-  /**
-   * Asks Asterisk for every device state again (a device never seen may have registered without
-   * this process noticing, e.g. provisioned after the last resync). True once the list is in.
-   */
-  refreshDevices(timeoutMs: number): Promise<boolean> {
-    this.deviceRefresh ??= (async () => {
-      const actionId = `rc-devices-${randomUUID()}`;
-      this.devices.beginResync(actionId);
-      try {
-        const response = await this.session.action({ Action: 'DeviceStateList' }, { actionId, timeoutMs });
-        if (field(response, 'response').toLowerCase() !== 'success') return false;
-        return await this.devices.whenSynced(timeoutMs);
-      } catch {
-        return false;
-      }
-    })().finally(() => (this.deviceRefresh = undefined));
-    return this.deviceRefresh;
   }
 
   /** Resolves when everything queued so far has been processed. */
@@ -143,8 +123,12 @@ export class PbxEventPipeline {
       this.startResync();
       return;
     }
+    if (item.type === 'contacts-refused') {
+      this.registrations.listRefused(item.actionId, item.message);
+      return;
+    }
     const message = item.message;
-    this.devices.handle(message);
+    this.registrations.handle(message);
     if (eventName(message) === 'originateresponse') await this.recallIntent(message);
     await this.dispatch(this.normaliser.handle(message));
   }
@@ -176,8 +160,8 @@ export class PbxEventPipeline {
           await this.adopt(output.adopted);
           this.resyncs++;
           this.logger.log(`resync done (${this.normaliser.liveChannels().length} live channels, ${output.adopted.length} calls adopted)`);
-          // Waiters want device states too; their list completes through this same queue, so no await here.
-          void this.devices.whenSynced(10_000).then(() => {
+          // Waiters want contacts too; their list completes through this same queue, so no await here.
+          void this.registrations.whenSynced(10_000).then(() => {
             for (const wake of this.resyncWaiters.splice(0)) wake();
           });
           break;
@@ -190,9 +174,9 @@ export class PbxEventPipeline {
   /** Sends the resync actions; their answers come back through the event queue. */
   private startResync(): void {
     const channelsId = `rc-resync-${randomUUID()}`;
-    const devicesId = `rc-devices-${randomUUID()}`;
+    const contactsId = `rc-contacts-${randomUUID()}`;
     this.normaliser.beginResync(channelsId);
-    this.devices.beginResync(devicesId);
+    this.registrations.beginResync(contactsId);
     const failed = (what: string) => (err: Error) => this.logger.warn(`resync ${what} failed: ${err.message}`);
     this.session
       .action({ Action: 'CoreShowChannels' }, { actionId: channelsId })
@@ -204,11 +188,15 @@ export class PbxEventPipeline {
       })
       .catch(failed('CoreShowChannels'));
     this.session
-      .action({ Action: 'DeviceStateList' }, { actionId: devicesId })
+      .action({ Action: 'PJSIPShowContacts' }, { actionId: contactsId })
       .then((response) => {
-        if (field(response, 'response').toLowerCase() !== 'success') this.logger.error(`DeviceStateList refused: ${field(response, 'message')}`);
+        if (field(response, 'response').toLowerCase() === 'success') return;
+        // An Error answer ends the list: "No Contacts found" is an empty one (res_pjsip's ami_show_contacts).
+        const message = field(response, 'message');
+        this.enqueue({ type: 'contacts-refused', actionId: contactsId, message });
+        if (!/no contacts found/i.test(message)) this.logger.error(`PJSIPShowContacts refused: ${message}`);
       })
-      .catch(failed('DeviceStateList'));
+      .catch(failed('PJSIPShowContacts'));
   }
 
   /** Reads RC_* from each adopted call's first channel, then lets the normaliser start it. */

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { AccountId, DialNumber, DomainError, UserName } from '@ringcloud/contracts-common';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { AmiActionFields, checkedAction } from '../ami/ami-headers';
-import { field, getvarValue } from '../ami/ami-message';
+import { field } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import { CallNormaliser, OriginateIntent } from '../calls/call-normaliser';
-import { DeviceStates, isReachableState } from '../calls/device-states';
+import { Registrations } from '../calls/registrations';
 import { ContextTemplate, renderDevice } from '../config/telephony-config';
 import { isDatabaseUnavailable } from '../infra/database';
 import { DirectoryEntry } from '../users/user-directory';
 
 export interface OriginateDeps {
   session: AmiSession;
-  devices: DeviceStates;
+  registrations: Registrations;
   normaliser: CallNormaliser;
   requests: {
     save(intent: OriginateIntent): Promise<void>;
@@ -23,10 +23,8 @@ export interface OriginateDeps {
   deviceTemplate: string;
   context: ContextTemplate;
   timeoutMs: number;
-  /** How long to wait for the device states of a fresh connection. */
+  /** How long to wait for the contact list of a fresh connection. */
   syncWaitMs: number;
-  /** Re-reads every device state from the PBX (DeviceStateList); true when done. */
-  refreshDevices(timeoutMs: number): Promise<boolean>;
   now?: () => number;
 }
 
@@ -59,7 +57,7 @@ export class OriginateService {
     if (entry && entry.accountId !== request.account_id) throw DomainError.badRequest('Unknown user');
 
     const device = renderDevice(this.deps.deviceTemplate, request.user);
-    if (!(await this.isReachable(device))) throw DomainError.badRequest(NO_DEVICE);
+    await this.checkRegistered(device);
 
     const src = entry?.num ?? request.user;
     const actionId = `rc-${randomUUID()}`;
@@ -104,20 +102,20 @@ export class OriginateService {
   }
 
   /**
-   * Whether the user's phone can be rung now. Asterisk is asked directly (`Getvar
-   * DEVICE_STATE(PJSIP/<user>)`, no channel: one cheap action, never stale); a PBX that cannot
-   * answer that (empty or UNKNOWN) is asked for its whole device list instead, and the tracked
-   * states decide.
+   * Refuses a user whose phone has no contact Asterisk would ring: the Originate would be
+   * "successfully queued" and fail 3 ms later (fixture 38). Answered from the contacts tracked
+   * since the last (re)connect, without a round trip to the PBX. Only PJSIP devices have
+   * contacts; another device template leaves the decision to Asterisk (a FAILED record).
    */
-  private async isReachable(device: string): Promise<boolean> {
-    const { session, devices } = this.deps;
-    const probed = await session
-      .action({ Action: 'Getvar', Variable: `DEVICE_STATE(${device})` })
-      .then(getvarValue, () => undefined);
-    if (probed && probed !== 'UNKNOWN') return isReachableState(probed);
-    if (!(await devices.whenSynced(this.deps.syncWaitMs))) throw DomainError.unavailable('the PBX state is not known yet; try again');
-    await this.deps.refreshDevices(this.deps.syncWaitMs);
-    return devices.isReachable(device);
+  private async checkRegistered(device: string): Promise<void> {
+    // PJSIP/<endpoint>[/<uri>] or PJSIP/<endpoint>@<...>: contacts belong to the endpoint.
+    const endpoint = /^PJSIP\/([^/@]+)/.exec(device)?.[1];
+    if (!endpoint) return;
+    const { registrations } = this.deps;
+    if (!registrations.isSynced && !(await registrations.whenSynced(this.deps.syncWaitMs))) {
+      throw DomainError.unavailable('the PBX state is not known yet; try again');
+    }
+    if (!registrations.isRegistered(endpoint)) throw DomainError.badRequest(NO_DEVICE);
   }
 
   private async undo(actionId: string): Promise<void> {

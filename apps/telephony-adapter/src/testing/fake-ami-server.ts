@@ -32,7 +32,7 @@ interface Connection {
 
 /**
  * A small AMI server for tests, speaking like the recorded Asterisk 22: the same banner, login
- * answers, list actions (CoreShowChannels, DeviceStateList) with `EventList` framing, Getvar,
+ * answers, list actions (CoreShowChannels, PJSIPShowContacts) with `EventList` framing, Getvar,
  * async Originate ("successfully queued"). Tests push events (or raw fixture bytes) to logged-in
  * clients, drop connections, or make it stop answering.
  */
@@ -42,12 +42,11 @@ export class FakeAmiServer {
   rawReceived = '';
   logins = 0;
   channels: CoreShowChannelItem[] = [];
-  devices: Record<string, string> = {};
+  /** Registered contacts: endpoint → ContactStatus (NonQualified, Reachable, Unreachable). */
+  contacts: Record<string, string> = {};
   vars: Record<string, Record<string, string>> = {};
   /** When false, actions other than Login get no response at all. */
   answerActions = true;
-  /** Getvar DEVICE_STATE(<device>) without a channel: answered from `devices` like Asterisk (INVALID when unknown), or '' when false. */
-  answerDeviceState = true;
   /** When false, Login gets no response (the client's login must time out). */
   answerLogin = true;
   onOriginate?: (action: AmiMessage, connection: { send(text: string): void }) => void;
@@ -102,6 +101,17 @@ export class FakeAmiServer {
       offset += size;
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /** A phone registers (or its qualify result changes): the contact and Asterisk's ContactStatus event. */
+  register(endpoint: string, status = 'NonQualified'): void {
+    this.contacts[endpoint] = status;
+    this.event({ Event: 'ContactStatus', Privilege: 'system,all', URI: contactUri(endpoint), ContactStatus: status, AOR: endpoint, EndpointName: endpoint, RoundtripUsec: '0' });
+  }
+
+  unregister(endpoint: string): void {
+    delete this.contacts[endpoint];
+    this.event({ Event: 'ContactStatus', Privilege: 'system,all', URI: contactUri(endpoint), ContactStatus: 'Removed', AOR: endpoint, EndpointName: endpoint, RoundtripUsec: '0' });
   }
 
   /** Closes every connection abruptly (like `POST /ami/drop` on the simulator). */
@@ -197,21 +207,32 @@ export class FakeAmiServer {
         }
         reply([['Event', 'CoreShowChannelsComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', String(this.channels.length)]]);
         return;
-      case 'devicestatelist': {
-        const devices = Object.entries(this.devices);
-        reply([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'Device State Changes will follow']]);
-        for (const [device, state] of devices) reply([['Event', 'DeviceStateChange'], ['ActionID', id], ['Device', device], ['State', state]]);
-        reply([['Event', 'DeviceStateListComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', String(devices.length)]]);
+      case 'pjsipshowcontacts': {
+        const contacts = Object.entries(this.contacts);
+        // res_pjsip's ami_show_contacts: an empty list is an error answer, not an empty list.
+        if (contacts.length === 0) {
+          reply([['Response', 'Error'], ['ActionID', id], ['Message', 'No Contacts found']]);
+          return;
+        }
+        reply([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'A listing of Contacts follows, presented as ContactList events']]);
+        for (const [endpoint, status] of contacts) {
+          reply([
+            ['Event', 'ContactList'],
+            ['ActionID', id],
+            ['ObjectType', 'contact'],
+            ['ObjectName', `${endpoint};@0123456789abcdef`],
+            ['Endpoint', endpoint],
+            ['Uri', contactUri(endpoint)],
+            ['QualifyFrequency', '60'],
+            ['Status', status],
+          ]);
+        }
+        reply([['Event', 'ContactListComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', String(contacts.length)]]);
         return;
       }
       case 'getvar': {
         // The client's `Variable: NAME` header parses as { NAME: '' }.
         const variable = typeof action.variable === 'object' ? Object.keys(action.variable)[0] : String(action.variable ?? '');
-        const device = /^DEVICE_STATE\((.+)\)$/.exec(variable)?.[1];
-        if (device && action.channel === undefined) {
-          reply([['Response', 'Success'], ['ActionID', id], ['Variable', variable], ['Value', this.answerDeviceState ? (this.devices[device] ?? 'INVALID') : '']]);
-          return;
-        }
         const value = this.vars[String(action.channel)]?.[variable];
         if (value === undefined) reply([['Response', 'Error'], ['ActionID', id], ['Message', 'No such channel']]);
         else reply([['Response', 'Success'], ['ActionID', id], ['Variable', variable], ['Value', value]]);
@@ -226,3 +247,5 @@ export class FakeAmiServer {
     }
   }
 }
+
+const contactUri = (endpoint: string) => `sip:${endpoint}@127.0.0.1:5070`;
