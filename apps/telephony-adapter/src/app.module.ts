@@ -165,7 +165,8 @@ export class AppModule {
       },
       {
         provide: ProvisioningService,
-        useFactory: (prisma: PrismaClient) => new ProvisioningService(prisma, context, config.pjsipTransport),
+        useFactory: (prisma: PrismaClient) =>
+          new ProvisioningService(prisma, context, { transport: config.pjsipTransport, qualifyFrequency: config.qualifyFrequency, inboundContext: config.inboundContext }),
         inject: [PRISMA],
       },
       {
@@ -178,11 +179,14 @@ export class AppModule {
         useFactory: (nc: NatsConnection, service: ProvisioningService, directory: UserDirectory, reloader: DialplanReloader) =>
           new ProvisioningConsumer(
             nc,
-            async (event) => {
-              const result = await service.apply(event);
-              if (result.status === 'applied') directory.remember(event.user, { accountId: event.account_id, num: event.num });
-              if (result.newContext) reloader.request();
-              return result;
+            {
+              user: async (event) => {
+                const result = await service.apply(event);
+                if (result.status === 'applied') directory.remember(event.user, { accountId: event.account_id, num: event.num });
+                if (result.newContext) reloader.request();
+                return result;
+              },
+              number: (event) => service.applyNumber(event),
             },
             new Logger('Provisioning'),
           ),

@@ -78,6 +78,8 @@ describe('telephony-adapter over NATS (end to end)', () => {
       ami: { host: '127.0.0.1', port: server.port, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200 },
       originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000 },
       recordingsDir: env.recordingsDir,
+      qualifyFrequency: 60,
+      inboundContext: 'from-pstn',
       recordingWaitMs: 3000,
       pjsipTransport: 'transport-udp',
       dialplanReload: true,

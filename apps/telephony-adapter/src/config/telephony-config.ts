@@ -44,6 +44,13 @@ export const TelephonyEnv = BaseEnv.extend({
   PBX_DIALPLAN_RELOAD: envFlag(true),
   /** PJSIP transport name written into ps_endpoints. */
   PJSIP_TRANSPORT: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('transport-udp'),
+  /**
+   * ps_aors.qualify_frequency (seconds) of every provisioned user. Asterisk raises ContactStatus
+   * events — how the adapter learns a phone registered — only for AORs that are qualified.
+   */
+  PJSIP_QUALIFY_FREQUENCY: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** The context the PSTN trunk delivers calls to (docker/asterisk: from-pstn); DID routes are written there. */
+  INBOUND_CONTEXT: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default('from-pstn'),
 }).superRefine((env, ctx) => {
   if (env.NODE_ENV === 'production' && env.AMI_SECRET === undefined) {
     ctx.addIssue({ code: 'custom', path: ['AMI_SECRET'], message: 'is required when NODE_ENV=production' });
@@ -72,6 +79,8 @@ export interface TelephonyConfig {
   recordingsDir: string;
   recordingWaitMs: number;
   pjsipTransport: string;
+  qualifyFrequency: number;
+  inboundContext: string;
   dialplanReload: boolean;
 }
 
@@ -104,6 +113,8 @@ export function loadTelephonyConfig(env: NodeJS.ProcessEnv = process.env, warn: 
     recordingsDir: path.resolve(parsed.RECORDINGS_DIR),
     recordingWaitMs: parsed.RECORDING_WAIT_MS,
     pjsipTransport: parsed.PJSIP_TRANSPORT,
+    qualifyFrequency: parsed.PJSIP_QUALIFY_FREQUENCY,
+    inboundContext: parsed.INBOUND_CONTEXT,
     dialplanReload: parsed.PBX_DIALPLAN_RELOAD,
   };
 }

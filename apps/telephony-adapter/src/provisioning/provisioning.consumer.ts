@@ -1,10 +1,15 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AckPolicy, ConsumerMessages, DeliverPolicy, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { firstIssueMessage } from '@ringcloud/contracts-common';
-import { USERS_EVENTS_STREAM, UserProvisioning } from '@ringcloud/contracts-users';
+import { NumberRouting, USERS_EVENTS_STREAM, UserProvisioning, UsersNumberAssigned, UsersNumberReleased } from '@ringcloud/contracts-users';
 import { ensureStream } from '@ringcloud/nest-nats';
 import { isDatabaseUnavailable } from '../infra/database';
-import { ProvisionResult } from './provisioning.service';
+
+/** What the consumer applies: users' states and inbound numbers' routes. */
+export interface ProvisioningHandlers {
+  user(event: UserProvisioning): Promise<{ status: string }>;
+  number(event: NumberRouting): Promise<{ status: string }>;
+}
 
 export const PROVISIONING_CONSUMER = 'telephony-adapter-provisioning';
 
@@ -28,7 +33,7 @@ export class ProvisioningConsumer {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly apply: (event: UserProvisioning) => Promise<ProvisionResult>,
+    private readonly handlers: ProvisioningHandlers,
     private readonly logger: ProvisioningLogger,
     private readonly options: { retryMs?: number; ackWaitMs?: number } = {},
   ) {}
@@ -92,21 +97,22 @@ export class ProvisioningConsumer {
     } catch {
       payload = undefined;
     }
-    const parsed = UserProvisioning.safeParse(payload);
+    const isNumber = message.subject === UsersNumberAssigned.subject || message.subject === UsersNumberReleased.subject;
+    const parsed = isNumber ? NumberRouting.safeParse(payload) : UserProvisioning.safeParse(payload);
     if (!parsed.success) {
       // Redelivering it would block every later event behind it.
       this.logger.error(`provisioning event #${message.seq} on ${message.subject} is malformed (${firstIssueMessage(parsed.error)}); skipped`);
       message.term(); // no reason text: nats-server < 2.10 ignores a +TERM that carries one
       return;
     }
-    const event = parsed.data;
+    const what = isNumber ? `number ${(parsed.data as NumberRouting).number}` : `user ${(parsed.data as UserProvisioning).user}`;
     try {
-      const result = await this.apply(event);
+      const result = isNumber ? await this.handlers.number(parsed.data as NumberRouting) : await this.handlers.user(parsed.data as UserProvisioning);
       await message.ackAck().catch(() => message.ack());
-      this.logger.debug?.(`user ${event.user} v${event.version} ${result.status}`);
+      this.logger.debug?.(`${what} v${parsed.data.version} ${result.status}`);
     } catch (err) {
       const why = isDatabaseUnavailable(err) ? 'database unavailable' : firstLine(err);
-      this.logger.warn(`provisioning user ${event.user} v${event.version} failed (${why}); will retry`);
+      this.logger.warn(`provisioning ${what} v${parsed.data.version} failed (${why}); will retry`);
       message.nak(this.options.retryMs ?? 1000);
     }
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UserProvisioning } from '@ringcloud/contracts-users';
+import { NumberRouting, UserProvisioning } from '@ringcloud/contracts-users';
 import { ContextTemplate } from '../config/telephony-config';
 import { Prisma, PrismaClient } from '../infra/database';
 
@@ -11,6 +11,49 @@ export interface ProvisionResult {
 
 /** The `Dial` data of a user's extension row; also how the adapter recognises its own rows. */
 export const dialData = (user: string) => `PJSIP/${user},30`;
+
+export interface DialplanStep {
+  priority: number;
+  app: string;
+  appdata: string;
+}
+
+/**
+ * A user's extension in the realtime dial plan (docker/asterisk/extensions.conf): ring the phone
+ * for 30 s; with voicemail on, a caller it did not reach (busy, no answer, not registered) leaves
+ * a message — the busy greeting when the phone was busy.
+ */
+export function extensionSteps(user: string, num: string, context: string, voicemail: boolean): DialplanStep[] {
+  const steps = [{ priority: 1, app: 'Dial', appdata: dialData(user) }];
+  if (voicemail) {
+    steps.push(
+      { priority: 2, app: 'VoiceMail', appdata: `${num}@${context},\${IF($["\${DIALSTATUS}" = "BUSY"]?b:u)}` },
+      { priority: 3, app: 'Hangup', appdata: '' },
+    );
+  }
+  return steps;
+}
+
+/**
+ * An inbound number's route in the trunk's context: file the call under the account, record it
+ * (inbound calls are recorded like click-to-call), then ring the user's extension.
+ */
+export function inboundSteps(accountContext: string, num: string): DialplanStep[] {
+  return [
+    { priority: 1, app: 'Set', appdata: `CDR(userfield)=${accountContext}` },
+    { priority: 2, app: 'MixMonitor', appdata: '${RECDIR}/${UNIQUEID}.wav' },
+    { priority: 3, app: 'Goto', appdata: `${accountContext},${num},1` },
+  ];
+}
+
+export interface ProvisioningOptions {
+  /** ps_endpoints.transport. */
+  transport: string;
+  /** ps_aors.qualify_frequency, seconds. */
+  qualifyFrequency: number;
+  /** The trunk's context, where inbound number routes live. */
+  inboundContext: string;
+}
 
 /**
  * Voicemail PIN: app_voicemail needs one, v1 has none (the box is reached from the user's own
@@ -30,7 +73,7 @@ export class ProvisioningService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly context: ContextTemplate,
-    private readonly transport: string,
+    private readonly options: ProvisioningOptions,
   ) {}
 
   async apply(event: UserProvisioning): Promise<ProvisionResult> {
@@ -45,11 +88,8 @@ export class ProvisioningService {
       const voicemail = event.voice_mail_box === 'on';
       await this.endpoint(tx, event, context, voicemail);
       if (current) await this.releaseOld(tx, event, current, voicemail);
-      await tx.extension.upsert({
-        where: { context_exten_priority: { context, exten: event.num, priority: 1 } },
-        create: { context, exten: event.num, priority: 1, app: 'Dial', appdata: dialData(event.user) },
-        update: { app: 'Dial', appdata: dialData(event.user) },
-      });
+      await writeSteps(tx, context, event.num, extensionSteps(event.user, event.num, context, voicemail));
+      if (current && current.num !== event.num) await this.followUser(tx, event.user, event.num);
       if (voicemail) {
         const box = { password: voicemailPin(event.sip.md5_cred), email: event.mail.slice(0, 80), attach: 'yes' };
         await tx.voicemail.upsert({
@@ -69,7 +109,7 @@ export class ProvisioningService {
   private async endpoint(tx: Prisma.TransactionClient, event: UserProvisioning, context: string, voicemail: boolean): Promise<void> {
     const id = event.user;
     const endpoint = {
-      transport: this.transport,
+      transport: this.options.transport,
       aors: id,
       auth: id,
       context,
@@ -87,8 +127,40 @@ export class ProvisioningService {
     await tx.psEndpoint.upsert({ where: { id }, create: { id, ...endpoint }, update: endpoint });
     const auth = { authType: 'md5', username: event.sip.username, realm: event.sip.realm, md5Cred: event.sip.md5_cred, password: null };
     await tx.psAuth.upsert({ where: { id }, create: { id, ...auth }, update: auth });
-    const aor = { maxContacts: 1, removeExisting: 'yes' };
+    const aor = { maxContacts: 1, removeExisting: 'yes', qualifyFrequency: this.options.qualifyFrequency };
     await tx.psAor.upsert({ where: { id }, create: { id, ...aor }, update: aor });
+  }
+
+  /**
+   * An inbound number's route, from its whole state (assigned to a user, or released): applied
+   * only when newer than what was applied, serialised per number. The route rings the user's
+   * extension as provisioned here (it follows later extension changes, see followUser); the
+   * event's `num` serves when the user is not provisioned yet.
+   */
+  async applyNumber(event: NumberRouting): Promise<{ status: 'applied' | 'stale' }> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`telephony-number:${event.number}`}))`;
+      const current = await tx.provisionedNumber.findUnique({ where: { number: event.number } });
+      if (current && current.version >= event.version) return { status: 'stale' as const };
+      const inbound = this.options.inboundContext;
+      await tx.extension.deleteMany({ where: { context: inbound, exten: event.number } });
+      if (event.account_id !== null && event.user !== null) {
+        const num = (await tx.provisionedUser.findUnique({ where: { user: event.user } }))?.num ?? event.num;
+        if (num) await writeSteps(tx, inbound, event.number, inboundSteps(this.context.render(event.account_id), num));
+      }
+      const state = { accountId: event.account_id, user: event.user, version: event.version, eventId: event.event_id, appliedAt: new Date() };
+      await tx.provisionedNumber.upsert({ where: { number: event.number }, create: { number: event.number, ...state }, update: state });
+      return { status: 'applied' as const };
+    });
+  }
+
+  /** The user's extension moved: the routes of the numbers that ring it move too. */
+  private async followUser(tx: Prisma.TransactionClient, user: string, num: string): Promise<void> {
+    const numbers = await tx.provisionedNumber.findMany({ where: { user, accountId: { not: null } } });
+    for (const n of numbers) {
+      await tx.extension.deleteMany({ where: { context: this.options.inboundContext, exten: n.number } });
+      await writeSteps(tx, this.options.inboundContext, n.number, inboundSteps(this.context.render(n.accountId!), num));
+    }
   }
 
   /** The extension row (if still this user's) and mailbox of the previous state, when they moved. */
@@ -101,10 +173,18 @@ export class ProvisioningService {
     const oldContext = this.context.render(current.accountId);
     const moved = current.num !== event.num || current.accountId !== event.account_id;
     if (moved) {
-      await tx.extension.deleteMany({ where: { context: oldContext, exten: current.num, priority: 1, appdata: dialData(event.user) } });
+      // Only if the extension is still this user's: another user may hold it by now.
+      const mine = await tx.extension.count({ where: { context: oldContext, exten: current.num, priority: 1, appdata: dialData(event.user) } });
+      if (mine > 0) await tx.extension.deleteMany({ where: { context: oldContext, exten: current.num } });
     }
     if (current.voicemail && (moved || !voicemail)) {
       await tx.voicemail.deleteMany({ where: { context: oldContext, mailbox: current.num } });
     }
   }
+}
+
+/** Replaces every priority of (context, exten) with `steps`. */
+async function writeSteps(tx: Prisma.TransactionClient, context: string, exten: string, steps: DialplanStep[]): Promise<void> {
+  await tx.extension.deleteMany({ where: { context, exten } });
+  await tx.extension.createMany({ data: steps.map((step) => ({ context, exten, ...step })) });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { USERS_EVENTS_STREAM, UserProvisioning, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
+import { NumberRouting, USERS_EVENTS_STREAM, UserProvisioning, UsersNumberAssigned, UsersNumberReleased, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
 import { ensureStream } from '@ringcloud/nest-nats';
 import { ContextTemplate } from '../config/telephony-config';
 import { TestEnv, eventually } from '../testing/test-env';
@@ -33,7 +33,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
 
   beforeAll(async () => {
     env = await TestEnv.start();
-    service = new ProvisioningService(env.prisma!, new ContextTemplate('acct-{account}'), 'transport-udp');
+    service = new ProvisioningService(env.prisma!, new ContextTemplate('acct-{account}'), { transport: 'transport-udp', qualifyFrequency: 60, inboundContext: 'from-pstn' });
   }, 60_000);
   afterAll(async () => env?.stop());
 
@@ -47,12 +47,13 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       extensions: (await p.extension.findMany({ orderBy: [{ context: 'asc' }, { exten: 'asc' }] })).map(({ id: _id, ...rest }) => rest),
       voicemail: (await p.voicemail.findMany({ orderBy: [{ context: 'asc' }, { mailbox: 'asc' }] })).map(({ uniqueid: _u, ...rest }) => rest),
       users: (await p.provisionedUser.findMany({ orderBy: { user: 'asc' } })).map(({ appliedAt: _a, eventId: _e, ...rest }) => rest),
+      numbers: (await p.provisionedNumber.findMany({ orderBy: { number: 'asc' } })).map(({ appliedAt: _a, eventId: _e, ...rest }) => rest),
     };
   }
 
   async function clear() {
     const p = env.prisma!;
-    await p.$transaction([p.psEndpoint.deleteMany(), p.psAuth.deleteMany(), p.psAor.deleteMany(), p.extension.deleteMany(), p.voicemail.deleteMany(), p.provisionedUser.deleteMany()]);
+    await p.$transaction([p.psEndpoint.deleteMany(), p.psAuth.deleteMany(), p.psAor.deleteMany(), p.extension.deleteMany(), p.voicemail.deleteMany(), p.provisionedUser.deleteMany(), p.provisionedNumber.deleteMany()]);
   }
 
   it('writes the realtime rows Asterisk reads for a new user', async () => {
@@ -76,7 +77,8 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     expect(s.auths).toEqual([
       expect.objectContaining({ id: '1679728441', authType: 'md5', username: '1679728441', realm: 'ringcloud', md5Cred: md5('1679728441:ringcloud:Str0ngPass'), password: null }),
     ]);
-    expect(s.aors).toEqual([expect.objectContaining({ id: '1679728441', maxContacts: 1, removeExisting: 'yes' })]);
+    // Qualified, so Asterisk reports the phone's registration (ContactStatus) — the adapter's only way to know it.
+    expect(s.aors).toEqual([expect.objectContaining({ id: '1679728441', maxContacts: 1, removeExisting: 'yes', qualifyFrequency: 60 })]);
     expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '401', priority: 1, app: 'Dial', appdata: 'PJSIP/1679728441,30' }]);
     expect(s.voicemail).toEqual([]);
   });
@@ -87,7 +89,12 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     await service.apply(event(user, 1));
     await service.apply(event(user, 2, { num: '402', voice_mail_box: 'on' }));
     let s = await snapshot();
-    expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` }]);
+    // Voicemail on: a caller the phone does not take reaches the mailbox (busy greeting when busy).
+    expect(s.extensions).toEqual([
+      { context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` },
+      { context: 'acct-1001', exten: '402', priority: 2, app: 'VoiceMail', appdata: '402@acct-1001,${IF($["${DIALSTATUS}" = "BUSY"]?b:u)}' },
+      { context: 'acct-1001', exten: '402', priority: 3, app: 'Hangup', appdata: '' },
+    ]);
     expect(s.endpoints[0]).toMatchObject({ mailboxes: '402@acct-1001', callerid: '"402" <402>' });
     expect(s.voicemail).toEqual([
       { context: 'acct-1001', mailbox: '402', password: voicemailPin(md5(`${user}:ringcloud:Str0ngPass`)), email: `${user}@example.com`, fullname: null, attach: 'yes' },
@@ -99,6 +106,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     await service.apply(event(user, 3, { num: '402', voice_mail_box: 'off' }, 'N3wPassword'));
     s = await snapshot();
     expect(s.voicemail).toEqual([]);
+    expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` }]);
     expect(s.endpoints[0].mailboxes).toBeNull();
     expect(s.auths[0].md5Cred).toBe(md5(`${user}:ringcloud:N3wPassword`));
     expect(s.users).toEqual([{ user, accountId: 1001, num: '402', voicemail: false, version: 3 }]);
@@ -117,7 +125,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     await clear();
     for (const e of history) await service.apply(e);
     const expected = await snapshot();
-    expect(expected.extensions.map((x) => [x.exten, x.appdata])).toEqual([
+    expect(expected.extensions.filter((x) => x.priority === 1).map((x) => [x.exten, x.appdata])).toEqual([
       ['401', `PJSIP/${b},30`],
       ['402', `PJSIP/${a},30`],
     ]);
@@ -152,6 +160,65 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     expect(s.extensions.map((x) => x.exten)).toEqual(['403']);
   });
 
+  describe('inbound numbers', () => {
+    const routing = (number: string, version: number, over: Partial<NumberRouting> = {}): NumberRouting => ({
+      event_id: randomUUID(),
+      occurred_at: new Date().toISOString(),
+      version,
+      number,
+      account_id: 1001,
+      user: '1679728460',
+      num: '460',
+      ...over,
+    });
+    const routes = async () =>
+      (await snapshot()).extensions.filter((x) => x.context === 'from-pstn').map((x) => [x.exten, x.priority, x.app, x.appdata]);
+
+    it('routes a number to its user: filed under the account, recorded, then the extension (voicemail included)', async () => {
+      await clear();
+      await service.apply(event('1679728460', 1, { num: '460' }));
+      expect(await service.applyNumber(routing('74951234567', 1))).toEqual({ status: 'applied' });
+      expect(await routes()).toEqual([
+        ['74951234567', 1, 'Set', 'CDR(userfield)=acct-1001'],
+        ['74951234567', 2, 'MixMonitor', '${RECDIR}/${UNIQUEID}.wav'],
+        ['74951234567', 3, 'Goto', 'acct-1001,460,1'],
+      ]);
+    });
+
+    it('follows the user to a new extension, moves on reassignment, goes on release — and ignores older states', async () => {
+      await clear();
+      await service.apply(event('1679728460', 1, { num: '460' }));
+      await service.apply(event('1679728461', 1, { num: '461', account_id: 1002 }));
+      await service.applyNumber(routing('74951234567', 1));
+      await service.apply(event('1679728460', 2, { num: '470' }));
+      expect((await routes()).at(-1)).toEqual(['74951234567', 3, 'Goto', 'acct-1001,470,1']);
+
+      await service.applyNumber(routing('74951234567', 2, { account_id: 1002, user: '1679728461', num: '461' }));
+      expect(await routes()).toEqual([
+        ['74951234567', 1, 'Set', 'CDR(userfield)=acct-1002'],
+        ['74951234567', 2, 'MixMonitor', '${RECDIR}/${UNIQUEID}.wav'],
+        ['74951234567', 3, 'Goto', 'acct-1002,461,1'],
+      ]);
+      // The first user's later extension change no longer touches it.
+      await service.apply(event('1679728460', 3, { num: '480' }));
+      expect((await routes()).at(-1)).toEqual(['74951234567', 3, 'Goto', 'acct-1002,461,1']);
+
+      expect(await service.applyNumber(routing('74951234567', 1))).toEqual({ status: 'stale' });
+      await service.applyNumber(routing('74951234567', 3, { account_id: null, user: null, num: null }));
+      expect(await routes()).toEqual([]);
+      expect((await snapshot()).numbers).toEqual([{ number: '74951234567', accountId: null, user: null, version: 3 }]);
+      // Assigned again later: the counter went on, so the new state applies.
+      await service.applyNumber(routing('74951234567', 4));
+      expect(await routes()).toHaveLength(3);
+    });
+
+    it('uses the number event\'s extension for a user not provisioned here yet', async () => {
+      await clear();
+      await service.applyNumber(routing('74959990000', 1, { user: '1679728499', num: '499' }));
+      expect((await routes()).at(-1)).toEqual(['74959990000', 3, 'Goto', 'acct-1001,499,1']);
+    });
+  });
+
   describe('durable consumer of USERS_EVENTS', () => {
     let consumer: ProvisioningConsumer | undefined;
     afterEach(async () => consumer?.stop());
@@ -170,11 +237,14 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       await publish(event(user, 2, { num: '402' }));
 
       const applied: number[] = [];
-      const apply = async (e: UserProvisioning) => {
-        applied.push(e.version);
-        return service.apply(e);
+      const handlers = {
+        user: async (e: UserProvisioning) => {
+          applied.push(e.version);
+          return service.apply(e);
+        },
+        number: (e: NumberRouting) => service.applyNumber(e),
       };
-      consumer = new ProvisioningConsumer(env.nc, apply, quiet, { retryMs: 50 });
+      consumer = new ProvisioningConsumer(env.nc, handlers, quiet, { retryMs: 50 });
       await consumer.start();
       await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 2);
       expect(applied).toEqual([1, 2]);
@@ -188,22 +258,53 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
 
       // A new process continues after the last ack: nothing is applied twice.
       await publish(event(user, 3, { num: '403' }));
-      consumer = new ProvisioningConsumer(env.nc, apply, quiet, { retryMs: 50 });
+      consumer = new ProvisioningConsumer(env.nc, handlers, quiet, { retryMs: 50 });
       await consumer.start();
       await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 3);
       expect(applied).toEqual([1, 2, 3]);
+    });
+
+    it('applies inbound number events from the same stream, in order with the users', async () => {
+      await clear();
+      await ensureStream(env.nc, USERS_EVENTS_STREAM);
+      const user = '1679728448';
+      const number = (version: number, over: Partial<NumberRouting> = {}): NumberRouting => ({
+        event_id: randomUUID(),
+        occurred_at: new Date().toISOString(),
+        version,
+        number: '74957770001',
+        account_id: 1001,
+        user,
+        num: '448',
+        ...over,
+      });
+      await publish(event(user, 1, { num: '448' }), UsersUserCreated.subject);
+      const js = jetstream(env.nc);
+      const assigned = number(1);
+      await js.publish(UsersNumberAssigned.subject, JSON.stringify(assigned), { msgID: assigned.event_id });
+      await js.publish(UsersNumberAssigned.subject, '{"number":"not routing"}');
+      const released = number(2, { account_id: null, user: null, num: null });
+      await js.publish(UsersNumberReleased.subject, JSON.stringify(released), { msgID: released.event_id });
+      consumer = new ProvisioningConsumer(env.nc, { user: (e) => service.apply(e), number: (e) => service.applyNumber(e) }, quiet, { retryMs: 50 });
+      await consumer.start();
+      await eventually(async () => (await env.prisma!.provisionedNumber.findUnique({ where: { number: '74957770001' } }))?.version === 2);
+      expect(await env.prisma!.extension.count({ where: { context: 'from-pstn' } })).toBe(0);
+      expect(await env.prisma!.provisionedUser.findUnique({ where: { user } })).toMatchObject({ num: '448' });
     });
 
     it('does not ack when the database fails, and applies the event once it works again', async () => {
       await clear();
       const user = '1679728447';
       let failures = 2;
-      const apply = async (e: UserProvisioning) => {
-        if (failures-- > 0) throw Object.assign(new Error('connection refused'), { code: 'P1001' });
-        return service.apply(e);
+      const handlers = {
+        user: async (e: UserProvisioning) => {
+          if (failures-- > 0) throw Object.assign(new Error('connection refused'), { code: 'P1001' });
+          return service.apply(e);
+        },
+        number: (e: NumberRouting) => service.applyNumber(e),
       };
       await publish(event(user, 1));
-      consumer = new ProvisioningConsumer(env.nc, apply, quiet, { retryMs: 50 });
+      consumer = new ProvisioningConsumer(env.nc, handlers, quiet, { retryMs: 50 });
       await consumer.start();
       await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 1);
       expect(failures).toBe(-1);
