@@ -1,0 +1,229 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { ConfFile, ConfSection, parseConf, parseDialplan, value, values } from '@ringcloud/asterisk-conf';
+import modules from './asterisk-22-modules.json';
+
+/**
+ * Checks an Asterisk configuration folder (docker/asterisk) for what a real Asterisk 22 showed
+ * going wrong with RingCloud's files, before anybody starts one: realtime-only sorcery types that
+ * hide pjsip.conf's objects (the trunk), modules left loading without a module they require,
+ * contexts used but never defined, realtime families not mapped in extconfig.conf, and an AMI user
+ * without the classes the telephony-adapter needs.
+ */
+
+export interface Finding {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+/** What the telephony-adapter relies on in the PBX's configuration. */
+export interface AdapterExpectations {
+  /** AMI user (AMI_USERNAME). */
+  amiUser: string;
+  /** The trunk's context, where the adapter writes inbound number routes (INBOUND_CONTEXT). */
+  inboundContext: string;
+  /** Contexts the adapter's rows and Originates name, generated at dial-plan load by #exec. */
+  generatedContext: RegExp;
+  /** Realtime families the adapter writes rows for. */
+  families: string[];
+}
+
+export const ADAPTER: AdapterExpectations = {
+  amiUser: 'crm',
+  inboundContext: 'from-pstn',
+  generatedContext: /^acct-[1-9][0-9]*$/,
+  families: ['ps_endpoints', 'ps_auths', 'ps_aors', 'extensions', 'voicemail'],
+};
+
+/**
+ * AMI classes the adapter needs. Events: ContactStatus, FullyBooted (system); channels, dials,
+ * bridges, OriginateResponse, DeviceStateChange (call); Cdr (cdr); Newexten, VarSet (dialplan).
+ * Actions: PJSIPShowContacts, CoreShowChannels (system); Getvar (call); Originate (originate);
+ * `dialplan reload` (command).
+ */
+const AMI_READ = ['system', 'call', 'cdr', 'dialplan'];
+const AMI_WRITE = ['system', 'call', 'originate', 'command'];
+
+type Files = Record<string, ConfFile & { text: string }>;
+
+const FILES = ['sorcery.conf', 'pjsip.conf', 'modules.conf', 'extensions.conf', 'extconfig.conf', 'res_pgsql.conf', 'manager.conf'];
+
+export function loadFolder(dir: string): Files {
+  const files: Files = {};
+  for (const name of FILES) {
+    const full = path.join(dir, name);
+    if (!existsSync(full)) continue;
+    const text = readFileSync(full, 'utf8');
+    files[name] = { ...parseConf(text), text };
+  }
+  return files;
+}
+
+export function checkFolder(dir: string, adapter: AdapterExpectations = ADAPTER): Finding[] {
+  return checkFiles(loadFolder(dir), adapter);
+}
+
+export function checkFiles(files: Files, adapter: AdapterExpectations = ADAPTER): Finding[] {
+  const findings: Finding[] = [];
+  for (const name of FILES) {
+    const file = files[name];
+    if (!file) findings.push({ file: name, message: 'missing' });
+    else for (const e of file.errors) findings.push({ file: name, line: e.line, message: e.message });
+  }
+  if (findings.length > 0) return findings;
+  return [
+    ...checkSorcery(files),
+    ...checkModules(files),
+    ...checkContexts(files, adapter),
+    ...checkFamilies(files, adapter),
+    ...checkManager(files, adapter),
+  ];
+}
+
+const section = (file: ConfFile, name: string): ConfSection | undefined => file.sections.find((s) => s.name === name);
+
+/** Every pjsip.conf object type mapped in sorcery.conf must be read from pjsip.conf before realtime. */
+export function checkSorcery(files: Files): Finding[] {
+  const findings: Finding[] = [];
+  const pjsipTypes = new Map<string, string[]>();
+  for (const s of files['pjsip.conf'].sections) {
+    const type = value(s, 'type');
+    if (type && !s.template) pjsipTypes.set(type, [...(pjsipTypes.get(type) ?? []), s.name]);
+  }
+  const mappings = section(files['sorcery.conf'], 'res_pjsip')?.entries ?? [];
+  for (const type of new Set(mappings.map((e) => e.key))) {
+    const objects = pjsipTypes.get(type);
+    if (!objects) continue;
+    const ofType = mappings.filter((e) => e.key === type);
+    const fromConfig = ofType.findIndex((e) => /^config\s*,\s*pjsip\.conf\s*,\s*criteria\s*=\s*type\s*=\s*(\S+)$/.test(e.value) && e.value.endsWith(`=${type}`));
+    const firstOther = ofType.findIndex((e) => !/^config\s*,/.test(e.value));
+    if (fromConfig < 0 || (firstOther >= 0 && firstOther < fromConfig)) {
+      findings.push({
+        file: 'sorcery.conf',
+        line: ofType[0].line,
+        message: `"${type}" is mapped without "${type} = config,pjsip.conf,criteria=type=${type}" first: pjsip.conf's ${type} objects (${objects.join(', ')}) would not exist`,
+      });
+    }
+  }
+  return findings;
+}
+
+const moduleName = (v: string) => v.trim().replace(/\.so$/, '');
+const REQUIRES: Record<string, string[]> = modules.requires;
+
+/** A module that loads must not require a module that does not (Asterisk: "missing dependency"). */
+export function checkModules(files: Files): Finding[] {
+  const findings: Finding[] = [];
+  const s = section(files['modules.conf'], 'modules');
+  if (!s) return [{ file: 'modules.conf', message: 'no [modules] section' }];
+  const autoload = /^(yes|true|on|1)$/i.test(value(s, 'autoload') ?? 'no');
+  const noload = new Set(values(s, 'noload').map(moduleName));
+  const listed = ['load', 'preload', 'require', 'preload-require'].flatMap((k) => s.entries.filter((e) => e.key.toLowerCase() === k));
+  for (const e of [...listed, ...s.entries.filter((x) => x.key.toLowerCase() === 'noload')]) {
+    if (!(moduleName(e.value) in REQUIRES)) findings.push({ file: 'modules.conf', line: e.line, message: `${e.value}: no such module in Asterisk 22` });
+  }
+  const loaded = autoload ? Object.keys(REQUIRES).filter((m) => !noload.has(m)) : listed.map((e) => moduleName(e.value));
+  const loads = new Set(loaded);
+  for (const m of loaded) {
+    for (const dep of REQUIRES[m] ?? []) {
+      if (dep in REQUIRES && !loads.has(dep)) {
+        const line = listed.find((e) => moduleName(e.value) === m)?.line ?? s.entries.find((e) => moduleName(e.value) === dep)?.line;
+        findings.push({ file: 'modules.conf', line, message: `${m} loads but requires ${dep}, which does not: "noload => ${m}.so" too, or load ${dep}` });
+      }
+    }
+  }
+  return findings;
+}
+
+/** Contexts named by endpoints, includes and literal Goto targets exist; the adapter's routes are reachable. */
+export function checkContexts(files: Files, adapter: AdapterExpectations): Finding[] {
+  const findings: Finding[] = [];
+  const plan = parseDialplan(files['extensions.conf'].text);
+  const generates = plan.directives.some((d) => d.kind === 'exec');
+  const defined = (name: string) => plan.contexts.has(name) || (generates && adapter.generatedContext.test(name));
+  const need = (name: string, file: string, line: number | undefined, why: string) => {
+    if (!name.includes('${') && !defined(name)) findings.push({ file, line, message: `context "${name}" (${why}) is not defined in extensions.conf` });
+  };
+  for (const s of files['pjsip.conf'].sections) {
+    if (value(s, 'type') !== 'endpoint') continue;
+    const ctx = s.entries.find((e) => e.key === 'context');
+    if (ctx) need(ctx.value, 'pjsip.conf', ctx.line, `endpoint ${s.name}`);
+  }
+  for (const ctx of plan.contexts.values()) {
+    for (const inc of ctx.includes) need(inc, 'extensions.conf', undefined, `included by ${ctx.name}`);
+    for (const ext of ctx.extensions) {
+      for (const step of ext.steps) {
+        const target = gotoContext(step.app, step.data);
+        if (target) need(target, 'extensions.conf', step.line, `${step.app} in ${ctx.name}`);
+      }
+    }
+  }
+  const inbound = plan.contexts.get(adapter.inboundContext);
+  if (!inbound) findings.push({ file: 'extensions.conf', message: `context "${adapter.inboundContext}" (the trunk's calls and the adapter's inbound routes) is not defined` });
+  else if (!inbound.switches.some((sw) => sw.module.toLowerCase() === 'realtime' && sw.data.split('@')[0] === adapter.inboundContext)) {
+    findings.push({ file: 'extensions.conf', message: `context "${adapter.inboundContext}" has no "switch => Realtime/${adapter.inboundContext}@extensions": inbound numbers would never be routed` });
+  }
+  return findings;
+}
+
+/** `Goto(ctx,exten,prio)`, `Gosub(ctx,exten,prio(...))`: the literal context of a three-part target. */
+function gotoContext(app: string, data: string): string | undefined {
+  const a = app.toLowerCase();
+  let target = data;
+  if (a === 'gotoif') target = data.split('?')[1]?.split(':')[0] ?? '';
+  else if (a !== 'goto' && a !== 'gosub') return undefined;
+  const parts = target.split('(')[0].split(',');
+  return parts.length === 3 ? parts[0].trim() : undefined;
+}
+
+/** Every realtime family that is used is mapped in extconfig.conf to a res_pgsql.conf connection. */
+export function checkFamilies(files: Files, adapter: AdapterExpectations): Finding[] {
+  const findings: Finding[] = [];
+  const settings = section(files['extconfig.conf'], 'settings');
+  const mapped = new Map((settings?.entries ?? []).map((e) => [e.key, e]));
+  const used = new Map<string, string>();
+  for (const e of section(files['sorcery.conf'], 'res_pjsip')?.entries ?? []) {
+    const m = /^realtime\s*,\s*(\S+)$/.exec(e.value);
+    if (m) used.set(m[1], `sorcery.conf ${e.key}`);
+  }
+  for (const ctx of parseDialplan(files['extensions.conf'].text).contexts.values()) {
+    for (const sw of ctx.switches) if (sw.module.toLowerCase() === 'realtime') used.set(sw.data.split('@')[1] || 'extensions', `switch in ${ctx.name}`);
+  }
+  for (const f of adapter.families) if (!used.has(f)) used.set(f, 'written by the telephony-adapter');
+  const connections = new Set(files['res_pgsql.conf'].sections.map((s) => s.name));
+  for (const [family, why] of used) {
+    const entry = mapped.get(family);
+    if (!entry) {
+      findings.push({ file: 'extconfig.conf', message: `realtime family "${family}" (${why}) is not mapped in [settings]` });
+      continue;
+    }
+    const [driver, connection] = entry.value.split(',').map((x) => x.trim());
+    if (driver !== 'pgsql') findings.push({ file: 'extconfig.conf', line: entry.line, message: `family "${family}" uses driver "${driver}", not pgsql` });
+    else if (!connections.has(connection)) findings.push({ file: 'extconfig.conf', line: entry.line, message: `family "${family}" names connection "${connection}", which res_pgsql.conf does not define` });
+  }
+  return findings;
+}
+
+/** The adapter's AMI user exists with the read and write classes it needs. */
+export function checkManager(files: Files, adapter: AdapterExpectations): Finding[] {
+  const user = section(files['manager.conf'], adapter.amiUser);
+  if (!user) return [{ file: 'manager.conf', message: `no [${adapter.amiUser}] user (AMI_USERNAME)` }];
+  const classes = (key: string) => new Set(values(user, key).flatMap((v) => v.split(',').map((c) => c.trim().toLowerCase())));
+  const findings: Finding[] = [];
+  for (const [key, needed] of [['read', AMI_READ], ['write', AMI_WRITE]] as const) {
+    const has = classes(key);
+    const missing = has.has('all') ? [] : needed.filter((c) => !has.has(c));
+    if (missing.length > 0) findings.push({ file: 'manager.conf', line: user.line, message: `[${adapter.amiUser}] ${key} lacks ${missing.join(', ')}` });
+  }
+  return findings;
+}
+
+/** `node -r ./tools/register.cjs tools/asterisk-config/check.ts [dir]` — exit 1 on findings. */
+if (require.main === module) {
+  const dir = process.argv[2] ?? path.join(__dirname, '../../docker/asterisk');
+  const findings = checkFolder(dir);
+  for (const f of findings) console.log(`${f.file}${f.line ? `:${f.line}` : ''}: ${f.message}`);
+  console.log(findings.length === 0 ? `${dir}: no problems found` : `${dir}: ${findings.length} problem(s)`);
+  process.exitCode = findings.length === 0 ? 0 : 1;
+}
