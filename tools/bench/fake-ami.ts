@@ -1,6 +1,6 @@
 /**
  * The smallest AMI server the telephony adapter will work with, for the replay baseline: the
- * banner, Login, empty CoreShowChannels / DeviceStateList lists (the adapter's resync after
+ * banner, Login, empty CoreShowChannels / PJSIPShowContacts lists (the adapter's resync after
  * login), and a plain Success for anything else. `replay(bytes)` then writes captured event
  * bytes to every logged-in client in one go, as fast as the socket takes them.
  */
@@ -90,9 +90,9 @@ export class FakeAmi {
         reply([['EventList', 'start'], ['Message', 'Channels will follow']]);
         socket.write(frame([['Event', 'CoreShowChannelsComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', '0']]));
         return;
-      case 'devicestatelist':
-        reply([['EventList', 'start'], ['Message', 'Device State Changes will follow']]);
-        socket.write(frame([['Event', 'DeviceStateListComplete'], ['ActionID', id], ['EventList', 'Complete'], ['ListItems', '0']]));
+      case 'pjsipshowcontacts':
+        // As res_pjsip answers an empty contact list.
+        socket.write(frame([['Response', 'Error'], ['ActionID', id], ['Message', 'No Contacts found']]));
         return;
       default:
         reply([['Message', 'OK']]);

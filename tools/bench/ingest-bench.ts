@@ -174,7 +174,7 @@ async function replay(stack: Stack, db: Client, stream: StreamCounter, captured:
       'the replay adapter to log in and resync',
       async () => {
         if (adapter.child.exitCode !== null) throw new Error(`replay adapter exited (log: ${adapter.logFile})`);
-        return fake.loggedIn > 0 && fake.actions.includes('coreshowchannels') && fake.actions.includes('devicestatelist');
+        return fake.loggedIn > 0 && fake.actions.includes('coreshowchannels') && fake.actions.includes('pjsipshowcontacts');
       },
       60_000,
     );
