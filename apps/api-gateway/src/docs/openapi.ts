@@ -48,7 +48,7 @@ without \`api_key\`/\`hash\`, parameters sorted. \`/v1/calls/channels/PJSIP/x\` 
 - **Digit fields** (\`num\`): a string of digits, or a whole JSON number (PHP clients send numbers); answered as strings.
 - **Disabled keys**: \`API key is disabled\` is told only to a caller whose hash is right (it knows the password);
   with a wrong hash the answer is \`Invalid hash\`.
-- **Path segments**: \`.\`, \`..\`, empty segments and undecodable escapes answer 404; one trailing slash is ignored.
+- **Path segments**: repeated slashes count as one and a trailing slash is ignored (as nginx merges them: \`//v1/users/…\` is \`/v1/users/…\`); \`.\`, \`..\` and undecodable escapes answer 404.
   A user name that is not a numeric user name → 404 \`User not found\` (as for another account's user).
 - **Methods**: only the route's own method; anything else (including HEAD and OPTIONS) → 405 with \`Allow\`.
 - **Unavailable backends** → 503 with \`Retry-After\` (never 500). Call and recording functions answer 503

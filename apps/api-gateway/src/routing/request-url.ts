@@ -19,10 +19,10 @@ export function parseRequestUrl(url: string): RequestUrl {
 
 function decodeSegments(rawPath: string): string[] | null {
   if (!rawPath.startsWith('/')) return null;
-  const raw = rawPath.slice(1).split('/');
-  // One trailing slash is forgiven (`/v1/users/`): clients often build URLs by concatenation.
-  if (raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
-  if (raw.length === 1 && raw[0] === '') return [];
+  // Repeated slashes are one, as nginx's merge_slashes makes them (`//v1/users/…` comes from a base
+  // URL ending in `/` joined with a rec_file path), and a trailing slash is forgiven (`/v1/users/`).
+  // Only raw slashes merge: an encoded `%2F` stays inside its segment.
+  const raw = rawPath.split('/').filter((part) => part !== '');
   const segments: string[] = [];
   for (const part of raw) {
     let decoded: string;
@@ -31,7 +31,8 @@ function decodeSegments(rawPath: string): string[] | null {
     } catch {
       return null; // `%`, `%zz`, invalid UTF-8
     }
-    // Empty and dot segments never name a resource; refusing them keeps traversal out of every handler.
+    // Empty (`%20`-free but decoded to '') and dot segments never name a resource; refusing them keeps
+    // traversal out of every handler.
     if (decoded === '' || decoded === '.' || decoded === '..') return null;
     segments.push(decoded);
   }

@@ -85,11 +85,22 @@ describe('v1 route table', () => {
     expect(resolve('GET', '/v1/calls/complite?days=2').canonicalPath).toBe('/v1/calls/complete');
   });
 
-  it('treats undecodable, empty and dot segments as unknown URLs', () => {
-    for (const url of ['/v1/users/%', '/v1/users/%zz', '/v1/users/%C3%28', '/v1//users', '/v1/users/..', '/v1/users/./1', 'v1/users']) {
+  it('treats undecodable and dot segments as unknown URLs', () => {
+    for (const url of ['/v1/users/%', '/v1/users/%zz', '/v1/users/%C3%28', '/v1/users/..', '/v1/users/./1', '/v1/users/%2e%2e/x', 'v1/users']) {
       expect([url, problem(() => resolve('GET', url)).status]).toEqual([url, 404]);
     }
     expect(resolve('GET', '/v1/users/').route.id).toBe('users.list');
+  });
+
+  it('merges repeated slashes like nginx (a base URL ending in / joined with a rec_file), but not encoded ones', () => {
+    expect(resolve('GET', '//v1//users').route.id).toBe('users.list');
+    const rec = resolve('GET', '//v1/users/1679728441/records//1795700987.2.wav');
+    expect([rec.route.id, rec.params, rec.canonicalPath]).toEqual([
+      'users.records.download',
+      { username: '1679728441', filename: '1795700987.2.wav' },
+      '/v1/users/1679728441/records/1795700987.2.wav',
+    ]);
+    expect(problem(() => resolve('GET', '/v1/users%2F%2F1679728441')).status).toBe(404);
   });
 });
 
