@@ -12,9 +12,12 @@ import { USERS_CONFIG, UsersConfig } from './config/users-config';
 import { AccountsHandler } from './handlers/accounts.handler';
 import { ApiKeysHandler } from './handlers/api-keys.handler';
 import { HealthHandler } from './handlers/health.handler';
+import { NumbersHandler } from './handlers/numbers.handler';
 import { UsersHandler } from './handlers/users.handler';
 import { PRISMA, createPrismaClient } from './infra/database';
 import { Resources } from './infra/resources';
+import { NumbersRepository } from './numbers/numbers.repository';
+import { NumbersService } from './numbers/numbers.service';
 import { JETSTREAM, NATS_CONNECTION, OUTBOX_SWEEP_MS, OutboxRelay, OutboxSignal } from './outbox/outbox-relay';
 import { OutboxRepository } from './outbox/outbox.repository';
 import { ApiKeySecrets } from './secrets/api-key-secrets';
@@ -43,14 +46,16 @@ export class AppModule {
       AccountsRepository,
       ApiKeysRepository,
       UsersRepository,
+      NumbersRepository,
       OutboxRepository,
       AccountsService,
       ApiKeysService,
       UsersService,
+      NumbersService,
     ];
     return {
       module: AppModule,
-      controllers: [UsersHandler, ApiKeysHandler, AccountsHandler, HealthHandler],
+      controllers: [UsersHandler, ApiKeysHandler, AccountsHandler, NumbersHandler, HealthHandler],
       providers,
     };
   }

@@ -12,6 +12,10 @@ import {
   UsersApiKeySetEnabled,
   UsersApiKeyVerify,
   UsersHealthPing,
+  UsersNumberAssign,
+  UsersNumberList,
+  UsersNumberReassign,
+  UsersNumberRelease,
   UsersUserCreate,
   UsersUserGet,
   UsersUserList,
@@ -174,6 +178,73 @@ describe('users-service over NATS (end to end)', () => {
     expect(await rpc.send(UsersApiKeyVerify.contract, { api_key: 'foo', hash: 'bar' })).toEqual({ ok: false, reason: 'unknown_key' });
   });
 
+  it('runs the number verbs over NATS and publishes each routing state to USERS_EVENTS', async () => {
+    await rpc.send(UsersApiKeyCreate.contract, { account_id: 6101, access: 'RW', create_account: true });
+    await rpc.send(UsersApiKeyCreate.contract, { account_id: 6102, access: 'RW', create_account: true });
+    const a1 = await rpc.send(UsersUserCreate.contract, { account_id: 6101, password: 'Str0ngPass', num: '501', mail: 'a1@example.com' });
+    const a2 = await rpc.send(UsersUserCreate.contract, { account_id: 6101, password: 'Str0ngPass', num: '502', mail: 'a2@example.com' });
+    const b1 = await rpc.send(UsersUserCreate.contract, { account_id: 6102, password: 'Str0ngPass', num: '503', mail: 'b1@example.com' });
+
+    // A leading + is accepted and dropped; the number is stored and sent as digits.
+    const assigned = await rpc.send(UsersNumberAssign.contract, { number: ' +74951234567 ', account_id: 6101, user: a1 });
+    expect(assigned).toEqual({ number: '74951234567', account_id: 6101, user: a1, num: '501', assigned_at: expect.any(String), updated_at: expect.any(String) });
+    await expect(rpc.send(UsersNumberAssign.contract, { number: '74951234567', account_id: 6101, user: a2 })).rejects.toEqual(
+      DomainError.badRequest('number 74951234567 is already assigned'),
+    );
+    await expect(rpc.send(UsersNumberAssign.contract, { number: '74951234568', account_id: 6101, user: b1 })).rejects.toEqual(
+      DomainError.badRequest(`user ${b1} not found in account 6101`),
+    );
+    expect(await rpc.send(UsersNumberList.contract, { account_id: 6101 })).toEqual([assigned]);
+
+    expect(await rpc.send(UsersNumberReassign.contract, { number: '74951234567', user: a2 })).toMatchObject({ user: a2, num: '502', account_id: 6101 });
+    expect(await rpc.send(UsersUserUpdateExtension.contract, { account_id: 6101, user: a2, num: '512' })).toBeNull();
+    expect(await rpc.send(UsersNumberReassign.contract, { number: '+74951234567', user: b1, account_id: 6102 })).toMatchObject({ user: b1, account_id: 6102 });
+    expect(await rpc.send(UsersNumberList.contract, { account_id: 6101 })).toEqual([]);
+    expect((await rpc.send(UsersNumberList.contract, {})).map((n) => n.number)).toContain('74951234567');
+    expect(await rpc.send(UsersNumberRelease.contract, { number: '74951234567' })).toBeNull();
+    await expect(rpc.send(UsersNumberRelease.contract, { number: '74951234567' })).rejects.toEqual(DomainError.notFound('number 74951234567 is not assigned'));
+    await expect(rpc.send(UsersNumberReassign.contract, { number: '74951234567', user: a1 })).rejects.toEqual(DomainError.notFound('number 74951234567 is not assigned'));
+    await expect(rpc.send(UsersNumberList.contract, { account_id: 6999 })).rejects.toEqual(DomainError.notFound('account 6999 not found'));
+
+    const events = await eventually(async () => {
+      const mine = (await env.numberEvents()).filter((m) => m.event.number === '74951234567');
+      return mine.length === 5 && mine;
+    });
+    expect(events.map((m) => [m.subject, m.event.version, m.event.account_id, m.event.user, m.event.num])).toEqual([
+      ['users.number.assigned', 1, 6101, a1, '501'],
+      ['users.number.assigned', 2, 6101, a2, '502'],
+      ['users.number.assigned', 3, 6101, a2, '512'],
+      ['users.number.assigned', 4, 6102, b1, '503'],
+      ['users.number.released', 5, null, null, null],
+    ]);
+    for (const m of events) expect(m.msgId).toBe(m.event.event_id);
+  });
+
+  it('refuses malformed number commands with BAD_REQUEST and a clear message', async () => {
+    const cases: Array<[string, unknown, string | RegExp]> = [
+      [UsersNumberAssign.subject, { number: '123', account_id: 6101, user: '1679728441' }, /number must be an E\.164 phone number/],
+      [UsersNumberAssign.subject, { number: '0495123456', account_id: 6101, user: '1679728441' }, /E\.164/],
+      [UsersNumberAssign.subject, { number: '+7 495 123', account_id: 6101, user: '1679728441' }, /E\.164/],
+      [UsersNumberAssign.subject, { number: '1234567890123456', account_id: 6101, user: '1679728441' }, /E\.164/],
+      [UsersNumberAssign.subject, { number: 74951234567, account_id: 6101, user: '1679728441' }, /number/],
+      [UsersNumberAssign.subject, { number: '74951234567', user: '1679728441' }, 'account_id is required'],
+      [UsersNumberAssign.subject, { number: '74951234567', account_id: 6101, user: 'abc' }, 'user must be a numeric user name'],
+      [UsersNumberAssign.subject, { number: '74951234567', account_id: 6101 }, 'user is required'],
+      [UsersNumberReassign.subject, { number: '74951234567', account_id: 0, user: '1679728441' }, /expected number to be >0/],
+      [UsersNumberReassign.subject, { number: '74951234567' }, 'user is required'],
+      [UsersNumberRelease.subject, {}, 'number is required'],
+      [UsersNumberRelease.subject, { number: '74951\r\n234567' }, /E\.164/],
+      [UsersNumberRelease.subject, null, /.+/],
+      [UsersNumberList.subject, { account_id: 'x' }, /expected number/],
+    ];
+    for (const [subject, payload, message] of cases) {
+      const answer = await rawError(subject, payload);
+      expect({ subject, payload, code: answer.code }).toEqual({ subject, payload, code: 'BAD_REQUEST' });
+      if (typeof message === 'string') expect(answer.message).toBe(message);
+      else expect(answer.message).toMatch(message);
+    }
+  });
+
   it('publishes the provisioning event of a user created over NATS', async () => {
     const user = await rpc.send(UsersUserCreate.contract, { account_id: 6001, password: 'Str0ngPass', num: '480', mail: 'ev@example.com' });
     const message = await eventually(async () => (await env.streamEvents()).find((m) => m.event.user === user));
@@ -206,5 +277,8 @@ describe('users-service with its database down', () => {
     await expect(rpc.send(UsersUserList.contract, { account_id: 1001, include_password: false })).rejects.toMatchObject(unavailable);
     await expect(rpc.send(UsersApiKeyVerify.contract, { api_key: '1001_abcdefghijklmnopqrstuvwx', hash: 'a'.repeat(32) })).rejects.toMatchObject(unavailable);
     await expect(rpc.send(UsersUserCreate.contract, { account_id: 1001, password: 'Str0ngPass', num: '401', mail: 'a@example.com' })).rejects.toMatchObject(unavailable);
+    await expect(rpc.send(UsersNumberList.contract, {})).rejects.toMatchObject(unavailable);
+    await expect(rpc.send(UsersNumberAssign.contract, { number: '74951234567', account_id: 1001, user: '1679728441' })).rejects.toMatchObject(unavailable);
+    await expect(rpc.send(UsersNumberRelease.contract, { number: '74951234567' })).rejects.toMatchObject(unavailable);
   });
 });

@@ -5,13 +5,22 @@ import { ApiKeysService } from './api-keys/api-keys.service';
 import { KeyChangeNotifier } from './api-keys/key-change-notifier';
 import type { UsersConfig } from './config/users-config';
 import { PrismaClient, createPrismaClient } from './infra/database';
+import { NumbersRepository } from './numbers/numbers.repository';
+import { NumbersService } from './numbers/numbers.service';
+import { NoopOutboxSignal } from './outbox/outbox-relay';
+import { OutboxRepository } from './outbox/outbox.repository';
 import { ApiKeySecrets } from './secrets/api-key-secrets';
 
-/** Accounts and API keys straight on the database, without Nest or NATS (CLI, start scripts, tests). */
+/**
+ * Accounts, API keys and inbound numbers straight on the database, without Nest or NATS (CLI,
+ * start scripts, tests). Number changes write their events to the outbox; a running
+ * users-service publishes them on its next sweep (OUTBOX_SWEEP_MS).
+ */
 export interface UsersCore {
   prisma: PrismaClient;
   accounts: AccountsService;
   apiKeys: ApiKeysService;
+  numbers: NumbersService;
   close(): Promise<void>;
 }
 
@@ -22,6 +31,7 @@ export function openUsersCore(config: Pick<UsersConfig, 'databaseUrl' | 'apiKeyP
     prisma,
     accounts: new AccountsService(accountsRepository),
     apiKeys: new ApiKeysService(new ApiKeysRepository(prisma), accountsRepository, new ApiKeySecrets(config.apiKeyPepper), notifier),
+    numbers: new NumbersService(new NumbersRepository(prisma), new OutboxRepository(prisma), new NoopOutboxSignal()),
     close: () => prisma.$disconnect(),
   };
 }

@@ -1,4 +1,5 @@
-import { UsersAccountList } from '@ringcloud/contracts-users';
+import { DomainError } from '@ringcloud/contracts-common';
+import { UsersAccountList, UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease } from '@ringcloud/contracts-users';
 import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
@@ -92,5 +93,122 @@ describe('admin API', () => {
     expect((await admin('POST', `/keys/${api_key}/delete`)).body).toEqual(successEnvelope(null));
     expect(fake.keys.has(api_key)).toBe(false);
     expect((await admin('DELETE', `/keys/${api_key}`)).body).toEqual(errorEnvelope('API key not found'));
+  });
+
+  describe('inbound numbers', () => {
+    let a1: string;
+    let a2: string;
+    let b1: string;
+    const numberCalls = () =>
+      [UsersNumberList, UsersNumberAssign, UsersNumberReassign, UsersNumberRelease].reduce((sum, c) => sum + fake.count(c.subject), 0);
+
+    beforeAll(() => {
+      fake.addAccount(3101);
+      fake.addAccount(3102);
+      a1 = fake.addUser(3101, '401');
+      a2 = fake.addUser(3101, '402');
+      b1 = fake.addUser(3102, '501');
+    });
+
+    it('assigns, lists (all, by query, by account), reassigns and releases', async () => {
+      const assigned = await admin('POST', '/numbers', { number: '+74951234567', account_id: 3101, user: a1 });
+      expect([assigned.status, assigned.body]).toEqual([
+        200,
+        successEnvelope({ number: '74951234567', account_id: 3101, user: a1, num: '401', assigned_at: expect.any(String), updated_at: expect.any(String) }),
+      ]);
+      expect((await admin('POST', '/numbers', { number: '12025550100', account_id: 3102, user: b1 })).status).toBe(200);
+
+      expect((await admin('GET', '/numbers')).body.data.map((n: any) => n.number)).toEqual(expect.arrayContaining(['74951234567', '12025550100']));
+      expect((await admin('GET', '/numbers?account_id=3101')).body).toEqual(successEnvelope([assigned.body.data]));
+      expect((await admin('GET', '/numbers?account_id=')).body.data.length).toBeGreaterThanOrEqual(2); // empty = absent
+      expect((await admin('GET', '/accounts/3102/numbers')).body).toEqual(successEnvelope([expect.objectContaining({ number: '12025550100', user: b1 })]));
+
+      const moved = await admin('POST', '/numbers/74951234567/reassign', { user: a2 });
+      expect(moved.body).toEqual(successEnvelope(expect.objectContaining({ number: '74951234567', account_id: 3101, user: a2, num: '402' })));
+      const across = await admin('POST', '/numbers/%2B74951234567/reassign', { user: b1, account_id: 3102 });
+      expect(across.body.data).toMatchObject({ account_id: 3102, user: b1 });
+
+      expect((await admin('POST', '/numbers/+74951234567/release')).body).toEqual(successEnvelope(null));
+      expect((await admin('DELETE', '/numbers/12025550100')).body).toEqual(successEnvelope(null));
+      expect((await admin('GET', '/accounts/3102/numbers')).body).toEqual(successEnvelope([]));
+    });
+
+    it('passes the service\'s refusals on: 400 taken / wrong user, 404 unassigned or unknown account, 503 unavailable', async () => {
+      await admin('POST', '/numbers', { number: '74951230000', account_id: 3101, user: a1 });
+      const taken = await admin('POST', '/numbers', { number: '74951230000', account_id: 3101, user: a2 });
+      expect([taken.status, taken.body]).toEqual([400, errorEnvelope('number 74951230000 is already assigned')]);
+      const foreign = await admin('POST', '/numbers', { number: '74951230001', account_id: 3101, user: b1 });
+      expect([foreign.status, foreign.body]).toEqual([400, errorEnvelope(`user ${b1} not found in account 3101`)]);
+      const reassignForeign = await admin('POST', '/numbers/74951230000/reassign', { user: b1 });
+      expect([reassignForeign.status, reassignForeign.body]).toEqual([400, errorEnvelope(`user ${b1} not found in account 3101`)]);
+      for (const [method, path, body] of [
+        ['POST', '/numbers/74951239999/release', undefined],
+        ['DELETE', '/numbers/74951239999', undefined],
+        ['POST', '/numbers/74951239999/reassign', { user: a1 }],
+      ] as const) {
+        const res = await admin(method, path, body);
+        expect([path, res.status, res.body]).toEqual([path, 404, errorEnvelope('number 74951239999 is not assigned')]);
+      }
+      expect(await admin('GET', '/accounts/3999/numbers')).toMatchObject({ status: 404, body: errorEnvelope('account 3999 not found') });
+      expect(await admin('GET', '/numbers?account_id=3999')).toMatchObject({ status: 404, body: errorEnvelope('account 3999 not found') });
+
+      fake.failNext.set(UsersNumberAssign.subject, DomainError.unavailable('users database is unavailable'));
+      const down = await admin('POST', '/numbers', { number: '74951230002', account_id: 3101, user: a1 });
+      expect([down.status, down.headers.get('retry-after')]).toEqual([503, '1']);
+    });
+
+    it('refuses bad input with 400 and malformed path numbers with 404, without asking the service', async () => {
+      const before = numberCalls();
+      const bad: Array<[string, string, unknown, string | RegExp]> = [
+        ['POST', '/numbers', { number: '123', account_id: 3101, user: a1 }, /^number must be an E\.164 phone number/],
+        ['POST', '/numbers', { number: 'abc', account_id: 3101, user: a1 }, /E\.164/],
+        ['POST', '/numbers', { number: '+0495123456', account_id: 3101, user: a1 }, /E\.164/],
+        ['POST', '/numbers', { number: 74951234567, account_id: 3101, user: a1 }, /number/],
+        ['POST', '/numbers', { account_id: 3101, user: a1 }, 'number is required'],
+        ['POST', '/numbers', { number: '74951234567', user: a1 }, 'account_id is required'],
+        ['POST', '/numbers', { number: '74951234567', account_id: 3101 }, 'user is required'],
+        ['POST', '/numbers', { number: '74951234567', account_id: 3101, user: 'bob' }, 'user must be a numeric user name'],
+        ['POST', '/numbers', undefined, 'number is required'],
+        ['POST', '/numbers', '{"number":', 'Malformed JSON body'],
+        ['POST', '/numbers', '[]', 'Body must be a JSON object'],
+        ['POST', '/numbers/74951234567/reassign', {}, 'user is required'],
+        ['POST', '/numbers/74951234567/reassign', { user: a1, account_id: 'x' }, /expected number/],
+        ['POST', '/numbers/74951234567/release', '{oops', 'Malformed JSON body'],
+        ['GET', '/numbers?account_id=abc', undefined, 'account_id must be a positive account number'],
+        ['GET', '/numbers?account_id=0', undefined, 'account_id must be a positive account number'],
+        ['GET', '/numbers?account_id=99999999999', undefined, 'account_id must be a positive account number'],
+        ['GET', '/numbers?account=3101', undefined, 'unknown parameter account'],
+        ['GET', '/numbers?account_id=3101&account_id=3102', undefined, 'parameter account_id is given more than once'],
+      ];
+      for (const [method, path, body, message] of bad) {
+        const res = await admin(method, path, body);
+        expect({ method, path, status: res.status, envelope: res.body?.status }).toEqual({ method, path, status: 400, envelope: 'error' });
+        if (typeof message === 'string') expect(res.body.message).toBe(message);
+        else expect(res.body.message).toMatch(message);
+      }
+      for (const path of ['/numbers/123/release', '/numbers/abc/reassign', '/numbers/0495123456', '/numbers/%2B%2B7495123456/release']) {
+        const res = await admin(path.split('/').length === 3 ? 'DELETE' : 'POST', path, path.endsWith('reassign') ? { user: a1 } : undefined);
+        expect([path, res.status, res.body]).toEqual([path, 404, errorEnvelope('Number not found')]);
+      }
+      expect((await admin('GET', '/accounts/abc/numbers')).body).toEqual(errorEnvelope('Account not found'));
+      expect(numberCalls()).toBe(before);
+    });
+
+    it('routes numbers like the rest: 405 with Allow, and the admin token first', async () => {
+      const put = await admin('PUT', '/numbers');
+      expect([put.status, put.headers.get('allow')]).toEqual([405, 'GET, POST']);
+      const get = await admin('GET', '/numbers/74951234567');
+      expect([get.status, get.headers.get('allow')]).toEqual([405, 'DELETE']);
+      expect((await admin('GET', '/numbers/74951234567/release')).headers.get('allow')).toBe('POST');
+
+      const before = numberCalls();
+      expect((await admin('GET', '/numbers', undefined, '')).body).toEqual(errorEnvelope('Admin token is not specified'));
+      const wrong = await admin('POST', '/numbers', { number: '74951234567', account_id: 3101, user: a1 }, 'nope');
+      expect([wrong.status, wrong.body]).toEqual([403, errorEnvelope('Invalid admin token')]);
+      expect((await admin('DELETE', '/numbers/74951234567', undefined, ADMIN_TOKEN, disabled.url)).body).toEqual(errorEnvelope('Admin API is disabled'));
+      // A bad query or body is not even read before the token is checked.
+      expect((await admin('GET', '/numbers?account_id=abc', undefined, 'nope')).status).toBe(403);
+      expect(numberCalls()).toBe(before);
+    });
   });
 });

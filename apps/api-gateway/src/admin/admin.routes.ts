@@ -6,6 +6,8 @@ import {
   ApiKeyInfo,
   ApiKeyString,
   ApiKeyWithPassword,
+  NumberInfo,
+  PhoneNumber,
   UsersAccountCreate,
   UsersAccountList,
   UsersApiKeyCreate,
@@ -13,16 +15,22 @@ import {
   UsersApiKeyList,
   UsersApiKeyRegenerate,
   UsersApiKeySetEnabled,
+  UsersNumberAssign,
+  UsersNumberList,
+  UsersNumberReassign,
+  UsersNumberRelease,
 } from '@ringcloud/contracts-users';
 
-export interface AdminCall<B = any> {
+export interface AdminCall<B = any, Q = any> {
   path: Record<string, string>;
   body: B;
+  /** The query string parsed with the route's `query` schema ({} for routes without one). */
+  query: Q;
 }
 
 /**
- * The operator's API for accounts and keys (spec section 4: keys are managed without touching the
- * database). Plain JSON bodies, the v1 envelope, no rate limit table; Bearer ADMIN_TOKEN.
+ * The operator's API for accounts, keys (spec section 4: keys are managed without touching the
+ * database) and inbound numbers. Plain JSON bodies, the v1 envelope, no rate limit table; Bearer ADMIN_TOKEN.
  */
 export interface AdminRoute {
   id: string;
@@ -31,6 +39,11 @@ export interface AdminRoute {
   summary: string;
   description?: string;
   body?: z.ZodType;
+  /**
+   * Query parameters, as strings (empty values count as absent); unknown ones are refused (400).
+   * Routes without it ignore the query string.
+   */
+  query?: z.ZodObject;
   response: z.ZodType;
   handle(call: AdminCall, deps: { rpc: RpcClient }): Promise<unknown>;
 }
@@ -44,9 +57,26 @@ const AccountIdText = z
 export const ADMIN_PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; description: string }> = {
   account_id: { schema: AccountIdText, notFound: 'Account not found', description: 'Account id, e.g. 1001.' },
   api_key: { schema: ApiKeyString, notFound: 'API key not found', description: 'API key, e.g. 1001_a1b2c3d4e5f6.' },
+  number: { schema: PhoneNumber, notFound: 'Number not found', description: 'Phone number, E.164 digits with or without the leading + (as %2B or raw), e.g. 74951234567.' },
 };
 
 const accountId = (call: AdminCall) => Number(call.path.account_id);
+
+const NOT_AN_ACCOUNT = 'account_id must be a positive account number';
+const NumbersQuery = z
+  .object({
+    account_id: z
+      .string()
+      .regex(/^[1-9][0-9]{0,9}$/, NOT_AN_ACCOUNT)
+      .refine((v) => Number(v) <= 2_147_483_647, NOT_AN_ACCOUNT)
+      .transform(Number)
+      .optional()
+      .describe("Only this account's numbers, e.g. 1001."),
+  })
+  .strict();
+
+/** POST /admin/v1/numbers/<number>/reassign: the number is in the path. */
+const ReassignBody = UsersNumberReassign.contract.request.omit({ number: true });
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   {
@@ -125,5 +155,65 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: 'Delete an API key (same as POST …/delete)',
     response: z.null(),
     handle: ({ path }, { rpc }) => rpc.send(UsersApiKeyDelete.contract, { api_key: path.api_key }),
+  },
+  {
+    id: 'admin.numbers.list',
+    method: 'GET',
+    path: '/admin/v1/numbers',
+    summary: 'List assigned inbound numbers',
+    description: "Every assigned number, or one account's with `?account_id=`, ordered by account and number, with the extension (`num`) of the user each one rings.",
+    query: NumbersQuery,
+    response: z.array(NumberInfo),
+    handle: ({ query }, { rpc }) => rpc.send(UsersNumberList.contract, query.account_id === undefined ? {} : { account_id: query.account_id }),
+  },
+  {
+    id: 'admin.numbers.list_account',
+    method: 'GET',
+    path: '/admin/v1/accounts/<account_id>/numbers',
+    summary: "List an account's inbound numbers",
+    response: z.array(NumberInfo),
+    handle: (call, { rpc }) => rpc.send(UsersNumberList.contract, { account_id: accountId(call) }),
+  },
+  {
+    id: 'admin.numbers.assign',
+    method: 'POST',
+    path: '/admin/v1/numbers',
+    summary: 'Assign an inbound number to a user',
+    description:
+      'A free number (E.164, the leading + optional; stored as digits) to a user of `account_id`. 400 when the number is ' +
+      'already assigned or the user is not one of the account\'s. Calls to the number then ring the user (the PBX is ' +
+      'told through the `users.number.assigned` event).',
+    body: UsersNumberAssign.contract.request,
+    response: NumberInfo,
+    handle: ({ body }, { rpc }) => rpc.send(UsersNumberAssign.contract, body),
+  },
+  {
+    id: 'admin.numbers.reassign',
+    method: 'POST',
+    path: '/admin/v1/numbers/<number>/reassign',
+    summary: 'Give an assigned number to another user',
+    description:
+      "To another user of the number's account, or with `account_id` to a user of that account (the number moves). " +
+      '404 when the number is not assigned; reassigning to the user it already rings changes nothing.',
+    body: ReassignBody,
+    response: NumberInfo,
+    handle: ({ path, body }, { rpc }) => rpc.send(UsersNumberReassign.contract, { ...body, number: path.number }),
+  },
+  {
+    id: 'admin.numbers.release',
+    method: 'POST',
+    path: '/admin/v1/numbers/<number>/release',
+    summary: 'Release an inbound number',
+    description: 'The number stops ringing anyone (`users.number.released`) and may be assigned again later. 404 when it is not assigned.',
+    response: z.null(),
+    handle: ({ path }, { rpc }) => rpc.send(UsersNumberRelease.contract, { number: path.number }),
+  },
+  {
+    id: 'admin.numbers.release_http',
+    method: 'DELETE',
+    path: '/admin/v1/numbers/<number>',
+    summary: 'Release an inbound number (same as POST …/release)',
+    response: z.null(),
+    handle: ({ path }, { rpc }) => rpc.send(UsersNumberRelease.contract, { number: path.number }),
   },
 ];

@@ -66,6 +66,11 @@ describe('API documentation', () => {
       const op = doc.paths[openApiPath(route.path)]?.[route.method.toLowerCase()];
       expect([route.id, op?.security]).toEqual([route.id, [{ admin_token: [] }]]);
     }
+    expect(doc.paths['/admin/v1/numbers'].get.parameters).toEqual([
+      expect.objectContaining({ name: 'account_id', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
+    ]);
+    expect(doc.paths['/admin/v1/numbers'].post.requestBody.content['application/json'].schema.required).toEqual(['number', 'account_id', 'user']);
+    expect(doc.paths['/admin/v1/numbers/{number}/reassign'].post.requestBody.content['application/json'].schema.required).toEqual(['user']);
     expect(doc.paths['/v1/users'].get['x-rate-limit']).toEqual({ id: 'users.list', requests: 2, per_seconds: 3 });
     expect(doc.paths['/v1/users/create'].post['x-rate-limit']).toEqual({ id: 'users.create', requests: 1, per_seconds: 60 });
     const create = doc.paths['/v1/users/create'].post.requestBody.content['application/json'].schema;

@@ -55,7 +55,7 @@ without \`api_key\`/\`hash\`, parameters sorted. \`/v1/calls/channels/PJSIP/x\` 
   \`Calls are not available yet\` until the calls service is deployed (after authentication and rate limiting).
 - **Recording download**: the file on success; on failure the error status with an empty body (v1 behaviour).
 - **X-Request-Id**: kept when the client sends a sane token (\`[A-Za-z0-9._:@-]{1,128}\`), else generated; always echoed.
-- **Admin API** (\`/admin/v1\`): account and key management for the platform operator ("personal cabinet" back end),
+- **Admin API** (\`/admin/v1\`): account, key and inbound number (DID) management for the platform operator ("personal cabinet" back end),
   \`Authorization: Bearer <ADMIN_TOKEN>\`; disabled (403 \`Admin API is disabled\`) when the server has no token.
   Plain JSON bodies (no \`params\` wrapper), the same envelope, not rate limited.
 `.trim();
@@ -155,6 +155,15 @@ function v1Operation(route: V1Route, limit: RateLimit, alias: boolean): Json {
   return op;
 }
 
+/** An admin route's query schema (a zod object of string parameters) as OpenAPI query parameters. */
+function queryParameters(query: AdminRoute['query']): Json[] {
+  if (!query) return [];
+  return Object.entries(query.shape).map(([name, field]) => {
+    const { description, ...schema } = schemaOf(field as z.ZodType, 'input');
+    return { name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success, description, schema };
+  });
+}
+
 function adminOperation(route: AdminRoute): Json {
   const op: Json = {
     operationId: route.id,
@@ -162,7 +171,7 @@ function adminOperation(route: AdminRoute): Json {
     summary: route.summary,
     description: route.description,
     security: [{ admin_token: [] }],
-    parameters: pathParameters(route.path, ADMIN_PATH_PARAMS),
+    parameters: [...pathParameters(route.path, ADMIN_PATH_PARAMS), ...queryParameters(route.query)],
     responses: {
       200: {
         description: 'Success.',
@@ -232,7 +241,7 @@ export function buildOpenApiDocument(
       { name: 'users', description: 'Employees and their SIP accounts.' },
       { name: 'calls', description: 'Calls and live channels.' },
       { name: 'recordings', description: 'Call recordings.' },
-      { name: 'admin', description: 'Accounts and API keys (operator API).' },
+      { name: 'admin', description: 'Accounts, API keys and inbound numbers (operator API).' },
       { name: 'health', description: 'Liveness and readiness.' },
     ],
     components: {

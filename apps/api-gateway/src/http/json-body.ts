@@ -38,6 +38,21 @@ export function readPlainBody(schema: z.ZodType, raw: unknown): unknown {
   return validate(schema, body);
 }
 
+/**
+ * Query parameters as an object of strings, validated by `schema` (a strict object refuses unknown
+ * ones). Empty values count as absent; a parameter given twice is refused rather than guessed.
+ */
+export function readQuery(schema: z.ZodType, query: URLSearchParams): unknown {
+  const values: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const [name, value] of query) {
+    if (seen.has(name)) throw HttpProblem.badRequest(`parameter ${name} is given more than once`);
+    seen.add(name);
+    if (value !== '') values[name] = value;
+  }
+  return validate(schema, values);
+}
+
 function validate(schema: z.ZodType, value: unknown): unknown {
   const result = schema.safeParse(value);
   if (!result.success) throw HttpProblem.badRequest(firstIssueMessage(result.error));

@@ -5,6 +5,7 @@ import { DomainError } from '@ringcloud/contracts-common';
 import {
   Account,
   ApiKeyInfo,
+  NumberInfo,
   UsersAccountCreate,
   UsersAccountList,
   UsersApiKeyChanged,
@@ -15,6 +16,10 @@ import {
   UsersApiKeySetEnabled,
   UsersApiKeyVerify,
   UsersHealthPing,
+  UsersNumberAssign,
+  UsersNumberList,
+  UsersNumberReassign,
+  UsersNumberRelease,
   UsersUserCreate,
   UsersUserGet,
   UsersUserList,
@@ -47,6 +52,8 @@ export class FakeUsers {
   readonly accounts = new Map<number, Account>();
   readonly keys = new Map<string, KeyRecord>();
   readonly users = new Map<string, Omit<V1User, 'password'> & { password: string }>();
+  /** Inbound numbers: released ones keep their entry (account/user null), as the real service keeps its row. */
+  readonly numbers = new Map<string, { account_id: number | null; user: string | null; assigned_at: string; updated_at: string }>();
   readonly calls = new Map<string, number>();
   /** Subject → error to answer once, to test the gateway's error mapping. */
   readonly failNext = new Map<string, DomainError>();
@@ -105,6 +112,19 @@ export class FakeUsers {
     const found = this.users.get(user);
     if (!found || found.account_id !== account_id) throw DomainError.notFound('User not found');
     return found;
+  }
+
+  numberInfo(number: string): NumberInfo {
+    const n = this.numbers.get(number);
+    if (!n || n.account_id === null || n.user === null) throw DomainError.notFound(`number ${number} is not assigned`);
+    return { number, account_id: n.account_id, user: n.user, num: this.users.get(n.user)!.num, assigned_at: n.assigned_at, updated_at: n.updated_at };
+  }
+
+  /** The user as a number's target: of `account_id`, else BAD_REQUEST (as the real service answers). */
+  numberTarget(account_id: number, user: string): string {
+    const found = this.users.get(user);
+    if (!found || found.account_id !== account_id) throw DomainError.badRequest(`user ${user} not found in account ${account_id}`);
+    return user;
   }
 
   /** Broadcast before replying (and flushed), as the real service must, so no gateway answers from a stale cache. */
@@ -187,6 +207,45 @@ class FakeUsersController {
   setVoicemail(@Payload() req: UsersUserSetVoicemail.Request): null {
     this.fake.hit(UsersUserSetVoicemail.subject);
     this.fake.userOf(req.account_id, req.user).voice_mail_box = req.enabled ? 'on' : 'off';
+    return null;
+  }
+
+  @Command(UsersNumberList.contract)
+  listNumbers(@Payload() req: UsersNumberList.Request): NumberInfo[] {
+    this.fake.hit(UsersNumberList.subject);
+    if (req.account_id !== undefined && !this.fake.accounts.has(req.account_id)) throw DomainError.notFound(`account ${req.account_id} not found`);
+    return [...this.fake.numbers]
+      .filter(([, n]) => n.account_id !== null && (req.account_id === undefined || n.account_id === req.account_id))
+      .map(([number]) => this.fake.numberInfo(number))
+      .sort((a, b) => a.account_id - b.account_id || a.number.localeCompare(b.number));
+  }
+
+  @Command(UsersNumberAssign.contract)
+  assignNumber(@Payload() req: UsersNumberAssign.Request): NumberInfo {
+    this.fake.hit(UsersNumberAssign.subject);
+    const user = this.fake.numberTarget(req.account_id, req.user);
+    if (this.fake.numbers.get(req.number)?.account_id) throw DomainError.badRequest(`number ${req.number} is already assigned`);
+    const now = new Date().toISOString();
+    this.fake.numbers.set(req.number, { account_id: req.account_id, user, assigned_at: now, updated_at: now });
+    return this.fake.numberInfo(req.number);
+  }
+
+  @Command(UsersNumberReassign.contract)
+  reassignNumber(@Payload() req: UsersNumberReassign.Request): NumberInfo {
+    this.fake.hit(UsersNumberReassign.subject);
+    const current = this.fake.numberInfo(req.number);
+    const account_id = req.account_id ?? current.account_id;
+    const user = this.fake.numberTarget(account_id, req.user);
+    const now = new Date().toISOString();
+    this.fake.numbers.set(req.number, { account_id, user, assigned_at: now, updated_at: now });
+    return this.fake.numberInfo(req.number);
+  }
+
+  @Command(UsersNumberRelease.contract)
+  releaseNumber(@Payload() req: UsersNumberRelease.Request): null {
+    this.fake.hit(UsersNumberRelease.subject);
+    this.fake.numberInfo(req.number);
+    this.fake.numbers.set(req.number, { account_id: null, user: null, assigned_at: '', updated_at: new Date().toISOString() });
     return null;
   }
 

@@ -1,13 +1,20 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { UsersApiKeyChanged } from '@ringcloud/contracts-users';
+import { NumberRouting, UsersApiKeyChanged } from '@ringcloud/contracts-users';
 import { AccountsRepository } from '../accounts/accounts.repository';
 import { ApiKeysRepository } from '../api-keys/api-keys.repository';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { NoopKeyChangeNotifier } from '../api-keys/key-change-notifier';
+import { NumbersRepository } from '../numbers/numbers.repository';
+import { NumbersService } from '../numbers/numbers.service';
+import { NoopOutboxSignal } from '../outbox/outbox-relay';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { ApiKeySecrets } from '../secrets/api-key-secrets';
-import { TEST_PEPPER, TestEnv } from '../testing/fixture';
+import { SipPasswordCipher } from '../secrets/sip-password-cipher';
+import { TEST_PEPPER, TEST_SIP_KEY, TestEnv } from '../testing/fixture';
+import { UsersRepository } from '../users/users.repository';
+import { UsersService } from '../users/users.service';
 import { runCli } from './cli';
 
 const WORKSPACE = path.resolve(__dirname, '../../../..');
@@ -114,6 +121,111 @@ describe('users CLI', () => {
     for (const k of second.keys) expect((await keys.verify({ api_key: k.api_key, hash: ApiKeySecrets.v1Hash(k.api_key, k.password) })).ok).toBe(true);
     for (const k of first.keys) expect((await keys.verify({ api_key: k.api_key, hash: ApiKeySecrets.v1Hash(k.api_key, k.password) })).ok).toBe(false);
     expect(await env.prisma.apiKey.count({ where: { accountId: 8100 } })).toBe(2);
+  });
+
+  describe('numbers', () => {
+    let users: UsersService;
+    const newUser = (account: number, num: string) => users.create({ account_id: account, password: 'Str0ngPass', num, mail: `n${num}@example.com` });
+    const routing = async (number: string) =>
+      (await env.prisma.outboxEvent.findMany({ where: { subject: { startsWith: 'users.number.' } } }))
+        .map((row) => ({ subject: row.subject, ...NumberRouting.parse(row.payload) }))
+        .filter((e) => e.number === number)
+        .sort((a, b) => a.version - b.version);
+
+    beforeAll(async () => {
+      const outbox = new OutboxRepository(env.prisma);
+      const numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, new NoopOutboxSignal());
+      users = new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', new NoopOutboxSignal(), numbers);
+      await env.prisma.account.createMany({ data: [{ id: 8201, name: 'N1' }, { id: 8202, name: 'N2' }], skipDuplicates: true });
+    });
+
+    it('`numbers assign --json` as a child process prints exactly one JSON line', async () => {
+      const user = await newUser(8201, '301');
+      const { stdout } = await run(
+        process.execPath,
+        ['-r', './tools/register.cjs', 'apps/users-service/src/cli/main.ts', 'numbers', 'assign', '--number', '+74957770001', '--account', '8201', '--user', user, '--json'],
+        { cwd: WORKSPACE, env: childEnv },
+      );
+      expect(stdout.endsWith('\n') && stdout.split('\n').filter(Boolean).length).toBe(1);
+      expect(JSON.parse(stdout)).toEqual({
+        number: '74957770001',
+        account_id: 8201,
+        user,
+        num: '301',
+        assigned_at: expect.any(String),
+        updated_at: expect.any(String),
+      });
+    }, 60_000);
+
+    it('assigns, lists, reassigns and releases, writing each routing event to the outbox', async () => {
+      const [a1, a2, b1] = [await newUser(8201, '311'), await newUser(8201, '312'), await newUser(8202, '313')];
+      const assigned = await cli('numbers', 'assign', '--number', '74957770010', '--account', '8201', '--user', a1);
+      expect(assigned).toMatchObject({ code: 0, err: [] });
+      expect(assigned.out).toEqual([expect.stringMatching(new RegExp(`^74957770010\taccount 8201\tuser ${a1}\text 311\tassigned \\d{4}-`))]);
+
+      const listed = await cli('numbers', 'list', '--account', '8201', '--json');
+      expect(listed.out).toHaveLength(1);
+      expect(JSON.parse(listed.out[0])).toEqual(expect.arrayContaining([expect.objectContaining({ number: '74957770010', user: a1, num: '311' })]));
+      expect((await cli('numbers', 'list')).out.join('\n')).toContain('74957770010\taccount 8201');
+      expect(await cli('numbers', 'list', '--account', '8202')).toMatchObject({ code: 0, out: ['no numbers'] });
+
+      const moved = JSON.parse((await cli('numbers', 'reassign', '--number', '74957770010', '--user', a2, '--json')).out[0]);
+      expect(moved).toMatchObject({ number: '74957770010', account_id: 8201, user: a2, num: '312' });
+      const across = await cli('numbers', 'reassign', '--number', '+74957770010', '--user', b1, '--account', '8202');
+      expect(across.out[0]).toContain(`account 8202\tuser ${b1}\text 313`);
+      expect(JSON.parse((await cli('numbers', 'release', '--number', '74957770010', '--json')).out[0])).toEqual({ released: '74957770010' });
+      expect(await cli('numbers', 'release', '--number', '74957770010')).toMatchObject({ code: 1, out: [], err: ['error: number 74957770010 is not assigned'] });
+
+      expect((await routing('74957770010')).map((e) => [e.subject, e.version, e.account_id, e.user, e.num])).toEqual([
+        ['users.number.assigned', 1, 8201, a1, '311'],
+        ['users.number.assigned', 2, 8201, a2, '312'],
+        ['users.number.assigned', 3, 8202, b1, '313'],
+        ['users.number.released', 4, null, null, null],
+      ]);
+    });
+
+    it('fails with exit code 1 and the reason when the service refuses', async () => {
+      const [a1, b1] = [await newUser(8201, '321'), await newUser(8202, '322')];
+      expect((await cli('numbers', 'assign', '--number', '74957770020', '--account', '8201', '--user', a1)).code).toBe(0);
+      expect(await cli('numbers', 'assign', '--number', '74957770020', '--account', '8201', '--user', a1)).toMatchObject({
+        code: 1,
+        out: [],
+        err: ['error: number 74957770020 is already assigned'],
+      });
+      expect(await cli('numbers', 'assign', '--number', '74957770021', '--account', '8201', '--user', b1, '--json')).toMatchObject({
+        code: 1,
+        out: [],
+        err: [`error: user ${b1} not found in account 8201`],
+      });
+      expect(await cli('numbers', 'reassign', '--number', '74957770022', '--user', a1)).toMatchObject({ code: 1, err: ['error: number 74957770022 is not assigned'] });
+      expect(await cli('numbers', 'list', '--account', '8999')).toMatchObject({ code: 1, err: ['error: account 8999 not found'] });
+    });
+
+    it('explains usage mistakes with exit code 2', async () => {
+      for (const argv of [
+        ['numbers', 'assign', '--account', '8201', '--user', '1679728441'],
+        ['numbers', 'assign', '--number', '123', '--account', '8201', '--user', '1679728441'],
+        ['numbers', 'assign', '--number', '74957770030', '--user', '1679728441'],
+        ['numbers', 'assign', '--number', '74957770030', '--account', '8201'],
+        ['numbers', 'assign', '--number', '74957770030', '--account', '8201', '--user', 'bob'],
+        ['numbers', 'reassign', '--number', '74957770030'],
+        ['numbers', 'reassign', '--number', '74957770030', '--user', '1679728441', '--account', 'x'],
+        ['numbers', 'release'],
+        ['numbers', 'release', '--number', 'abc'],
+        ['numbers', 'list', '--account', '-1'],
+        ['numbers', 'delete', '--number', '74957770030'],
+      ]) {
+        const result = await cli(...argv);
+        expect({ argv, code: result.code, out: result.out }).toEqual({ argv, code: 2, out: [] });
+        expect(result.err[0]).toMatch(/^error: /);
+      }
+      expect((await cli('numbers', 'release', '--number', 'abc')).err[0].split('\n')[0]).toBe(
+        'error: --number must be an E.164 phone number: 5 to 15 digits, optionally with a leading +',
+      );
+      expect((await cli('numbers', 'assign', '--number', '74957770030', '--account', '8201', '--user', 'bob')).err[0].split('\n')[0]).toBe(
+        'error: --user must be a numeric user name',
+      );
+    });
   });
 
   it('explains usage mistakes with exit code 2', async () => {

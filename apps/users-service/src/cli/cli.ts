@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { Access, AccountId, DomainError, firstIssueMessage } from '@ringcloud/contracts-common';
-import { ApiKeyInfo, ApiKeyString, UsersAccountCreate } from '@ringcloud/contracts-users';
+import { Access, AccountId, DomainError, UserName, firstIssueMessage } from '@ringcloud/contracts-common';
+import { ApiKeyInfo, ApiKeyString, NumberInfo, PhoneNumber, UsersAccountCreate } from '@ringcloud/contracts-users';
 import { BestEffortNatsNotifier } from '../api-keys/best-effort-notifier';
 import { loadUsersConfig } from '../config/users-config';
 import { UsersCore, openUsersCore } from '../users-core';
@@ -14,7 +14,13 @@ export const USAGE = `usage: npm run -s cli -- <verb> [options] [--json]
   keys list --account N
   keys disable|enable|delete|regenerate --key K
   keys ensure-demo [--account 1001]           (one RW + one RO key, passwords regenerated to show them)
+  numbers list [--account N]                  (assigned inbound numbers, all or one account's)
+  numbers assign --number X --account N --user U
+  numbers reassign --number X --user U [--account N]   (--account moves it to another account)
+  numbers release --number X
 --json prints exactly one JSON line on stdout.
+Numbers are E.164 (a leading + is optional). Their routing events go out through the outbox, published
+by a running users-service within OUTBOX_SWEEP_MS.
 env: USERS_DATABASE_URL, API_KEY_PEPPER (must match the service's), NATS_URL (key change broadcast, best effort)`;
 
 export interface CliIo {
@@ -30,6 +36,8 @@ const OPTIONS = {
   account: { type: 'string' },
   access: { type: 'string' },
   key: { type: 'string' },
+  number: { type: 'string' },
+  user: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -67,7 +75,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
   }
 }
 
-type Values = { id?: string; name?: string; account?: string; access?: string; key?: string };
+type Values = { id?: string; name?: string; account?: string; access?: string; key?: string; number?: string; user?: string };
 type Result = { json: unknown; text: string };
 
 async function dispatch(core: UsersCore, [noun, verb, ...extra]: string[], values: Values): Promise<Result> {
@@ -120,6 +128,28 @@ async function dispatch(core: UsersCore, [noun, verb, ...extra]: string[], value
         text: demo.keys.map((k) => `account ${demo.account_id} ${k.access} api_key=${k.api_key} password=${k.password}`).join('\n'),
       };
     }
+    case 'numbers list': {
+      const numbers = await core.numbers.list(values.account === undefined ? undefined : accountId(values.account, '--account'));
+      return { json: numbers, text: numbers.length ? numbers.map(numberLine).join('\n') : 'no numbers' };
+    }
+    case 'numbers assign': {
+      const number = phoneNumber(values.number);
+      const account = accountId(required(values.account, '--account'), '--account');
+      const info = await core.numbers.assign({ number, account_id: account, user: userName(values.user) });
+      return { json: info, text: numberLine(info) };
+    }
+    case 'numbers reassign': {
+      const number = phoneNumber(values.number);
+      const user = userName(values.user);
+      const account = values.account === undefined ? undefined : accountId(values.account, '--account');
+      const info = await core.numbers.reassign({ number, user, ...(account !== undefined && { account_id: account }) });
+      return { json: info, text: numberLine(info) };
+    }
+    case 'numbers release': {
+      const number = phoneNumber(values.number);
+      await core.numbers.release(number);
+      return { json: { released: number }, text: `number ${number} released` };
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -127,6 +157,10 @@ async function dispatch(core: UsersCore, [noun, verb, ...extra]: string[], value
 
 function keyLine(k: ApiKeyInfo): string {
   return `${k.api_key}\t${k.access}\t${k.enabled ? 'enabled' : 'disabled'}\tcreated ${k.created_at}\tpassword changed ${k.password_changed_at}`;
+}
+
+function numberLine(n: NumberInfo): string {
+  return `${n.number}\taccount ${n.account_id}\tuser ${n.user}\text ${n.num}\tassigned ${n.assigned_at}`;
 }
 
 function required(value: string | undefined, flag: string): string {
@@ -141,6 +175,14 @@ function accountId(value: string, flag: string): number {
 
 function apiKey(value: string | undefined): string {
   return parse(ApiKeyString, required(value, '--key'), '--key is not an API key (<account>_<random>)');
+}
+
+function phoneNumber(value: string | undefined): string {
+  return parse(PhoneNumber, required(value, '--number'), '--number must be an E.164 phone number: 5 to 15 digits, optionally with a leading +');
+}
+
+function userName(value: string | undefined): string {
+  return parse(UserName, required(value, '--user'), '--user must be a numeric user name');
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, message?: string): z.output<S> {

@@ -8,6 +8,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { freePort, startNatsServer } from '@ringcloud/testing';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { TEST_SIP_KEY, TestEnv, eventually, readStreamEvents } from '../testing/fixture';
+import { NumbersRepository } from '../numbers/numbers.repository';
+import { NumbersService } from '../numbers/numbers.service';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { OutboxRelay } from './outbox-relay';
@@ -38,8 +40,11 @@ describe('OutboxRelay (PostgreSQL + JetStream)', () => {
     return relay;
   }
 
-  const usersWith = (relay: OutboxRelay | undefined) =>
-    new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', relay ?? { eventsWritten: () => undefined });
+  const usersWith = (relay: OutboxRelay | undefined) => {
+    const signal = relay ?? { eventsWritten: () => undefined };
+    const numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, signal);
+    return new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', signal, numbers);
+  };
 
   it('publishes a created user to JetStream right after the commit, with msgID = event id', async () => {
     const relay = await relayOn(env.nats.url);

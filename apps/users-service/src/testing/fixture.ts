@@ -2,7 +2,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TestNats, startNatsServer } from '@ringcloud/testing';
-import { USERS_EVENTS_STREAM, UserProvisioning } from '@ringcloud/contracts-users';
+import { NumberRouting, USERS_EVENTS_STREAM, UserProvisioning } from '@ringcloud/contracts-users';
 import { UsersConfig } from '../config/users-config';
 import { PrismaClient, createPrismaClient } from '../infra/database';
 import { TestSchema, createTestSchema } from './test-database';
@@ -56,6 +56,10 @@ export class TestEnv {
   streamEvents(): Promise<StreamedEvent[]> {
     return readStreamEvents(this.nc);
   }
+
+  numberEvents(): Promise<StreamedNumberEvent[]> {
+    return readNumberEvents(this.nc);
+  }
 }
 
 export interface StreamedEvent {
@@ -65,19 +69,38 @@ export interface StreamedEvent {
   event: UserProvisioning;
 }
 
-/** Every message in the USERS_EVENTS stream, read back with an ordered JetStream consumer. */
+export interface StreamedNumberEvent {
+  subject: string;
+  seq: number;
+  msgId?: string;
+  event: NumberRouting;
+}
+
+const isNumberSubject = (subject: string) => subject.startsWith('users.number.');
+
+/** The user events (users.user.*) in the USERS_EVENTS stream, read back with an ordered JetStream consumer. */
 export async function readStreamEvents(nc: NatsConnection): Promise<StreamedEvent[]> {
+  return (await readStream(nc)).filter((m) => !isNumberSubject(m.subject)).map((m) => ({ ...m, event: UserProvisioning.parse(m.event) }));
+}
+
+/** The number routing events (users.number.*) in the USERS_EVENTS stream. */
+export async function readNumberEvents(nc: NatsConnection): Promise<StreamedNumberEvent[]> {
+  return (await readStream(nc)).filter((m) => isNumberSubject(m.subject)).map((m) => ({ ...m, event: NumberRouting.parse(m.event) }));
+}
+
+/** Every message in the USERS_EVENTS stream, read back with an ordered JetStream consumer. */
+async function readStream(nc: NatsConnection): Promise<Array<{ subject: string; seq: number; msgId?: string; event: unknown }>> {
   const jsm = await jetstreamManager(nc);
   const total = (await jsm.streams.info(USERS_EVENTS_STREAM.name)).state.messages;
   if (!total) return [];
   const consumer = await jetstream(nc).consumers.get(USERS_EVENTS_STREAM.name, { deliver_policy: DeliverPolicy.All });
-  const out: StreamedEvent[] = [];
+  const out: Array<{ subject: string; seq: number; msgId?: string; event: unknown }> = [];
   while (out.length < total) {
     const batch = await consumer.fetch({ max_messages: total - out.length, expires: 2000 });
     let got = 0;
     for await (const m of batch) {
       got++;
-      out.push({ subject: m.subject, seq: m.seq, msgId: m.headers?.get('Nats-Msg-Id'), event: UserProvisioning.parse(m.json()) });
+      out.push({ subject: m.subject, seq: m.seq, msgId: m.headers?.get('Nats-Msg-Id'), event: m.json() });
     }
     if (!got) break;
   }

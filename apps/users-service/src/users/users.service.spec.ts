@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UserProvisioning } from '@ringcloud/contracts-users';
+import { NumbersRepository } from '../numbers/numbers.repository';
+import { NumbersService } from '../numbers/numbers.service';
 import { NoopOutboxSignal } from '../outbox/outbox-relay';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { randomUserName } from '../secrets/random';
@@ -16,13 +18,16 @@ describe('UsersService (PostgreSQL)', () => {
 
   beforeAll(async () => {
     env = await TestEnv.start({ nats: false });
-    users = new UsersService(new UsersRepository(env.prisma), new OutboxRepository(env.prisma), new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', new NoopOutboxSignal());
+    const outbox = new OutboxRepository(env.prisma);
+    const signal = new NoopOutboxSignal();
+    const numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, signal);
+    users = new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', signal, numbers);
     await env.prisma.account.createMany({ data: [{ id: A, name: 'A' }, { id: B, name: 'B' }] });
   });
   afterAll(() => env.stop());
 
   const outboxFor = async (user: string) =>
-    (await env.prisma.outboxEvent.findMany({ orderBy: { createdAt: 'asc' } }))
+    (await env.prisma.outboxEvent.findMany({ where: { subject: { startsWith: 'users.user.' } }, orderBy: { createdAt: 'asc' } }))
       .map((row) => ({ subject: row.subject, id: row.id, payload: UserProvisioning.parse(row.payload) }))
       .filter((e) => e.payload.user === user);
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
 import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
 import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
+import { NumbersService } from '../numbers/numbers.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { OutboxSignal } from '../outbox/outbox-relay';
 import { randomUserName } from '../secrets/random';
@@ -25,7 +26,8 @@ const extensionTaken = (num: string) => DomainError.badRequest(`extension ${num}
 
 /**
  * Users (SIP accounts) of one account. Every change and its provisioning event are written in
- * one transaction (outbox), then the relay is nudged to publish.
+ * one transaction (outbox), then the relay is nudged to publish. An extension change also writes
+ * a new routing event for each of the user's inbound numbers.
  */
 @Injectable()
 export class UsersService {
@@ -38,6 +40,7 @@ export class UsersService {
     @Inject(SipPasswordCipher) private readonly cipher: SipPasswordCipher,
     @Inject(SIP_REALM) private readonly realm: string,
     private readonly outboxSignal: OutboxSignal,
+    private readonly numbers: NumbersService,
   ) {}
 
   /** Ordered by extension (numerically), then user name. */
@@ -113,6 +116,8 @@ export class UsersService {
         if (!row) throw userNotFound();
         const password = change.password ?? this.cipher.decrypt(row.sipPasswordEnc, row.username);
         await this.outbox.append(tx, provisioningEvent('updated', row, password, this.realm, changed));
+        // The user's row is locked by the update: its numbers' routes follow the new extension.
+        if (change.num !== undefined) await this.numbers.extensionChanged(tx, row.username, row.extension);
       });
     } catch (err) {
       if (change.num !== undefined && isUniqueViolationOn(err, 'extension')) throw extensionTaken(change.num);
