@@ -7,7 +7,8 @@ import { loadUsersConfig } from '../config/users-config';
 import { UsersCore, openUsersCore } from '../users-core';
 import { createApiKey, ensureDemoKeys } from './demo-keys';
 
-export const USAGE = `usage: npm run -s cli -- <verb> [options] [--json]
+export const USAGE = `usage: npm run -s cli -- <verb> [options] [--json]        (in a checkout)
+       node apps/users-service/src/cli/main.js <verb> …      (in the users-service image)
   accounts create [--id N] --name X
   accounts list
   keys create --account N --access RO|RW      (creates the account if missing)
