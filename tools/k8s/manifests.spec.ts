@@ -188,6 +188,18 @@ describe('images (docker/Dockerfile, docker/compile.cjs) and docker/compose.yaml
     expect([...imageFiles('api-gateway')].filter((f) => f.startsWith('apps/users-service/src/') || /\/testing\/|\.spec\.js$/.test(f))).toEqual([]);
   });
 
+  it('docker/README.md and k8s/README.md give the commands the container smoke test runs (certificate, first key)', () => {
+    // Loaded by path: the smoke test is a plain script outside every project.
+    const smoke = require(path.join(WORKSPACE_ROOT, 'tools/containers/smoke.cjs')) as { README_CERT: string[]; README_KEY: string[]; COMPOSE_FILE: string };
+    const dockerReadme = readFileSync(path.join(WORKSPACE_ROOT, 'docker/README.md'), 'utf8');
+    const composeCmd = (args: string[]) => `docker compose -f ${smoke.COMPOSE_FILE} ${args.join(' ')}`;
+    expect(dockerReadme).toContain(composeCmd(smoke.README_CERT));
+    expect(dockerReadme).toContain(composeCmd(smoke.README_KEY));
+    const [, , service, ...cli] = smoke.README_KEY; // exec -T users-service node apps/…
+    expect(readFileSync(path.join(WORKSPACE_ROOT, 'k8s/README.md'), 'utf8')).toContain(`kubectl -n ringcloud exec deploy/${service} -- ${cli.join(' ')}`);
+    expect(entryPointProblems('README', service, cli)).toEqual([]);
+  });
+
   it('compose runs the same entry points, builds each image with its own APP, and takes every third-party image from x-images', () => {
     expect(composeProblems(compose)).toEqual([]);
     expect(compose.services['users-service'].command).toEqual(['node', 'apps/users-service/src/main.js']);
