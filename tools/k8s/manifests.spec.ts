@@ -1,3 +1,4 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -204,6 +205,21 @@ describe('images (docker/Dockerfile, docker/compile.cjs) and docker/compose.yaml
     expect(composeProblems(compose)).toEqual([]);
     expect(compose.services['users-service'].command).toEqual(['node', 'apps/users-service/src/main.js']);
     expect(compose.services.migrations.command).toEqual(['node', 'tools/db/migrate.js']);
+  });
+
+  it('docker/selfsigned-cert.cjs makes a valid self-signed certificate for TLS_SAN, with Node alone', () => {
+    const { selfSigned } = require(path.join(WORKSPACE_ROOT, 'docker/selfsigned-cert.cjs')) as {
+      selfSigned(o: { san?: string; days?: number }): { cert: string; key: string };
+    };
+    const { cert, key } = selfSigned({ san: 'DNS:api.example.com,IP:127.0.0.1,IP:::1', days: 30 });
+    const x509 = new X509Certificate(cert);
+    expect(x509.subject).toBe('CN=api.example.com');
+    expect(x509.subjectAltName).toBe('DNS:api.example.com, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(x509.ca).toBe(true);
+    expect(x509.verify(x509.publicKey)).toBe(true);
+    expect(x509.checkPrivateKey(createPrivateKey(key))).toBe(true);
+    expect(Date.parse(x509.validTo) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(() => selfSigned({ san: 'URI:x' })).toThrow(/DNS:<name> or IP:<address>/);
   });
 
   it('catches a script the image lacks, another app\'s main, a wrong APP, a port the app does not serve, an unpinned image', () => {
