@@ -341,7 +341,7 @@ async function main() {
 
     if (healthy) await phase('a new user\'s journey through nginx over HTTPS (docker/README.md)', () => journey({ compose, cli, containerStates, httpsPort, httpPort, adminToken: env.ADMIN_TOKEN }));
   } finally {
-    if (KEEP) say(`SMOKE_KEEP=1: the stack stays up (${engine.compose.join(' ')} -p ${PROJECT} -f ${COMPOSE_FILE} --profile sim down -v)`);
+    if (KEEP) say(`SMOKE_KEEP=1: the stack stays up; remove it with: ${engine.compose.join(' ')} --env-file ${envFile} -p ${PROJECT} -f ${COMPOSE_FILE} --profile sim down -v && rm -r ${tmp}`);
     else {
       await phase('tear down (containers, networks, volumes)', async () => {
         const down = await compose(['down', '-v', '--remove-orphans', '-t', '10'], { timeoutMs: 300_000 });
@@ -353,7 +353,7 @@ async function main() {
         });
       });
     }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!KEEP) fs.rmSync(tmp, { recursive: true, force: true });
   }
 
   say('');
