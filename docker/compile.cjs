@@ -1,35 +1,64 @@
-// Build step of docker/Dockerfile: compiles one app (and the libs and tools/db it may use) from
-// TypeScript to CommonJS with swc — the same compiler and options as tools/register.cjs in
-// development — into OUT, keeping the workspace layout (paths relative to __dirname still hold).
-// @ringcloud/* imports are rewritten to relative paths, so the runtime needs neither swc nor
-// tsconfig-paths: `node -r ./tools/register.cjs apps/X/src/main.ts` becomes `node apps/X/src/main.js`.
+// Build step of docker/Dockerfile: lays out one app's image under OUT (copied to /app in the image).
+// TypeScript is compiled to CommonJS with swc — the same compiler and options as tools/register.cjs in
+// development — keeping the workspace layout (paths relative to __dirname still hold). @ringcloud/*
+// imports are rewritten to relative paths, so the runtime needs neither swc nor tsconfig-paths:
+// `node -r ./tools/register.cjs apps/X/src/main.ts` becomes `node apps/X/src/main.js`.
 //   node docker/compile.cjs <app> <out-dir>
-const { readdirSync, mkdirSync, writeFileSync } = require('node:fs');
+// `layout(app)` says what the image holds without building it: tools/k8s checks every command the
+// compose file and the Kubernetes manifests run against it (npm test has no container engine).
+const { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
-const { transformFileSync } = require('@swc/core');
 
 const root = path.resolve(__dirname, '..');
-const [app, outArg] = process.argv.slice(2);
-if (!app || !outArg) {
-  console.error('usage: node docker/compile.cjs <app> <out-dir>');
-  process.exit(64);
-}
-const out = path.resolve(outArg);
-const { paths } = require(path.join(root, 'tsconfig.base.json')).compilerOptions;
+const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator'];
 
-function* sources(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+/** Plain files every image carries as they are (container helpers). */
+const AS_IS = ['docker/healthcheck.cjs', 'docker/selfsigned-cert.cjs'];
+/** tools/db: only what `node tools/db/migrate.js` loads. */
+const TOOLS = ['tools/db/migrate.ts', 'tools/db/migrations.ts', 'tools/db/database-url.ts'];
+
+function* files(dir, accept) {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== 'node_modules') yield* sources(full);
-    else if (entry.isFile() && /\.ts$/.test(entry.name) && !/\.(spec|test)\.ts$|\.d\.ts$/.test(entry.name)) yield full;
+    // Test helpers (apps/*/src/testing, libs/testing) never run in an image.
+    if (entry.isDirectory() && !['node_modules', 'testing'].includes(entry.name)) yield* files(full, accept);
+    else if (entry.isFile() && accept(entry.name)) yield full;
   }
 }
+const isSource = (name) => /\.ts$/.test(name) && !/\.(spec|test)\.ts$|\.d\.ts$/.test(name);
+const rel = (file) => path.relative(root, file).split(path.sep).join('/');
 
-const roots = [path.join(root, 'apps', app, 'src'), path.join(root, 'libs'), path.join(root, 'tools', 'db')];
-let count = 0;
-for (const dir of roots) {
-  for (const file of sources(dir)) {
-    const { code } = transformFileSync(file, {
+/**
+ * What the image of `app` holds under /app (besides node_modules and package.json), as
+ * [{ target, source, kind: 'compile' | 'copy' }] with repository-relative paths.
+ */
+function layout(app) {
+  if (!APPS.includes(app)) throw new Error(`unknown app "${app}" (one of ${APPS.join(', ')})`);
+  const entries = [];
+  const compiled = (file) => entries.push({ source: rel(file), target: rel(file).replace(/\.ts$/, '.js'), kind: 'compile' });
+  const copied = (file) => entries.push({ source: rel(file), target: rel(file), kind: 'copy' });
+  for (const file of files(path.join(root, 'apps', app, 'src'), isSource)) compiled(file);
+  for (const file of files(path.join(root, 'libs'), isSource)) compiled(file);
+  for (const file of TOOLS) compiled(path.join(root, file));
+  // Every service's migrations, in Prisma's layout: `node tools/db/migrate.js` in any image migrates all.
+  for (const svc of APPS) for (const file of files(path.join(root, 'apps', svc, 'prisma', 'migrations'), () => true)) copied(file);
+  for (const file of AS_IS) copied(path.join(root, file));
+  return entries;
+}
+
+function build(app, out) {
+  const { transformFileSync } = require('@swc/core');
+  const { paths } = require(path.join(root, 'tsconfig.base.json')).compilerOptions;
+  const entries = layout(app);
+  for (const { source, target, kind } of entries) {
+    const dest = path.join(out, target);
+    mkdirSync(path.dirname(dest), { recursive: true });
+    if (kind === 'copy') {
+      copyFileSync(path.join(root, source), dest);
+      continue;
+    }
+    const { code } = transformFileSync(path.join(root, source), {
       swcrc: false,
       sourceMaps: false,
       module: { type: 'commonjs' },
@@ -41,10 +70,18 @@ for (const dir of roots) {
         paths,
       },
     });
-    const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
-    mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, code);
-    count++;
+    writeFileSync(dest, code);
   }
+  console.log(`compile.cjs: ${app}: ${entries.length} files → ${out}`);
 }
-console.log(`compile.cjs: ${app}: ${count} files → ${out}`);
+
+module.exports = { APPS, layout };
+
+if (require.main === module) {
+  const [app, outArg] = process.argv.slice(2);
+  if (!app || !outArg) {
+    console.error('usage: node docker/compile.cjs <app> <out-dir>');
+    process.exit(64);
+  }
+  build(app, path.resolve(outArg));
+}

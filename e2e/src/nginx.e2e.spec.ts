@@ -98,7 +98,8 @@ beforeAll(async () => {
   // nginx's workers drop root privileges: they must be able to reach the temp dirs inside.
   chmodSync(dir, 0o755);
   mkdirSync(path.join(dir, 'state'));
-  await run('sh', [path.join(NGINX_DIR, 'selfsigned.sh'), path.join(dir, 'tls')]);
+  // The compose stack's certificate maker (Node's crypto, no openssl), run the way its one-shot service runs it.
+  await run(process.execPath, [path.join(WORKSPACE_ROOT, 'docker', 'selfsigned-cert.cjs'), path.join(dir, 'tls')]);
 
   // The gateway's access log is at LOG_LEVEL=log; the e2e default (warn) would hide it.
   const stack = await startStack({ gateways: 2, env: { TRUST_PROXY: 'true', LOG_LEVEL: 'log' } });

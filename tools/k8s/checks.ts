@@ -322,3 +322,141 @@ export function secretProblems(objects: K8sObject[]): string[] {
   }
   return problems;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Images: what docker/Dockerfile puts in each app's image, from docker/compile.cjs's layout (the
+// same function the build runs), so that no manifest runs a script or serves a port the image lacks.
+
+interface ImageLayout {
+  APPS: string[];
+  layout(app: string): Array<{ source: string; target: string; kind: 'compile' | 'copy' }>;
+}
+// Loaded by path on purpose: the build script is plain CommonJS outside every project.
+const compileScript = (): ImageLayout => require(path.join(WORKSPACE_ROOT, 'docker', 'compile.cjs')) as ImageLayout;
+
+const layoutCache = new Map<string, Set<string>>();
+/** Files under /app in the image of `app` (besides node_modules and package.json). */
+export function imageFiles(app: string): Set<string> {
+  if (!layoutCache.has(app)) layoutCache.set(app, new Set(compileScript().layout(app).map((e) => e.target)));
+  return layoutCache.get(app)!;
+}
+
+/** The app whose image this is: ghcr.io/ringcloud/<app>:tag (k8s) or ringcloud/<app>:local (compose). */
+export function imageApp(image: string): string | undefined {
+  const app = /(?:^|\/)ringcloud\/([a-z0-9-]+)(?:[:@]|$)/.exec(image)?.[1];
+  return app && compileScript().APPS.includes(app) ? app : undefined;
+}
+
+/** TCP ports an app listens on in a given environment (each app's config defaults). */
+export function listenPorts(app: string, env: Record<string, string | undefined>): number[] {
+  const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
+  switch (app) {
+    case 'api-gateway':
+      return [port('PORT', 3000)];
+    case 'pbx-simulator':
+      return [port('SIM_AMI_PORT', 5038), port('SIM_CONTROL_PORT', 5039)];
+    default:
+      return port('METRICS_PORT', 9464) === 0 ? [] : [port('METRICS_PORT', 9464)];
+  }
+}
+
+/** `command` runs a script the image of `app` holds: its own main, tools/db/migrate.js, the CLI… */
+export function entryPointProblems(where: string, app: string, command: unknown): string[] {
+  if (!Array.isArray(command) || command.length === 0) return [`${where}: no command: name the image's entry point (node apps/${app}/src/main.js)`];
+  const [bin, script, ...args] = command.map(String);
+  if (bin !== 'node' || !script) return [`${where}: runs ${command.join(' ')}; the ${app} image runs node scripts`];
+  const files = imageFiles(app);
+  if (!files.has(script)) return [`${where}: ${script} is not in the ${app} image (docker/compile.cjs layout)`];
+  const main = /^apps\/([^/]+)\/src\/main\.js$/.exec(script);
+  if (main && main[1] !== app) return [`${where}: runs ${main[1]}'s main in the ${app} image`];
+  if (script === 'tools/db/migrate.js') {
+    return args
+      .filter((service) => ![...files].some((f) => f.startsWith(`apps/${service}/prisma/migrations/`)))
+      .map((service) => `${where}: migrates ${service}, whose migrations are not in the ${app} image`);
+  }
+  return [];
+}
+
+/** Every container running one of our images: its APP, command and declared ports fit that image. */
+export function imageLayoutProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const obj of objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))) {
+    const pod = podSpecOf(obj);
+    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+      const app = imageApp(String(c.image));
+      if (!app) continue;
+      const where = `${id(obj)} container ${c.name} (${c.image})`;
+      const declared = appOf(c);
+      if (declared && declared !== app) problems.push(`${where}: APP=${declared} in the ${app} image`);
+      problems.push(...entryPointProblems(where, app, c.command));
+      const runsMain = c.command?.[1] === `apps/${app}/src/main.js`;
+      const listens = runsMain ? listenPorts(app, resolveEnv(c, objects, where).values) : [];
+      for (const p of c.ports ?? []) {
+        if (!listens.includes(p.containerPort)) {
+          problems.push(`${where}: port ${p.name ?? ''} ${p.containerPort} is not one it listens on (${listens.join(', ') || 'none'})`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** docker/Dockerfile lays out /app with compile.cjs and its default command is an app's main. */
+export function dockerfileProblems(text = readFileSync(path.join(WORKSPACE_ROOT, 'docker', 'Dockerfile'), 'utf8')): string[] {
+  const problems: string[] = [];
+  const runtime = text.slice(text.search(/^FROM \S+ AS runtime$/m));
+  if (!/^FROM /m.test(runtime)) return ['docker/Dockerfile: no runtime stage'];
+  if (!/node docker\/compile\.cjs "\$\{APP\}" \/out/.test(text)) problems.push('docker/Dockerfile: the build stage does not run `node docker/compile.cjs "${APP}" /out`');
+  if (!/^WORKDIR \/app$/m.test(runtime)) problems.push('docker/Dockerfile: the runtime stage does not work in /app');
+  if (!/^COPY --from=build \S* ?\/out \.\/$/m.test(runtime)) problems.push('docker/Dockerfile: the runtime stage does not copy /out to /app');
+  const cmd = /^CMD (.+)$/m.exec(runtime)?.[1];
+  if (!cmd?.includes('exec node apps/${APP}/src/main.js')) problems.push(`docker/Dockerfile: CMD ${cmd} is not the app's main`);
+  for (const app of compileScript().APPS) if (!imageFiles(app).has(`apps/${app}/src/main.js`)) problems.push(`docker/Dockerfile: the ${app} image has no apps/${app}/src/main.js`);
+  return problems;
+}
+
+export interface ComposeFile {
+  services: Record<string, any>;
+  'x-images'?: Record<string, string>;
+}
+
+/** `${VAR:-default}` → default (compose's interpolation with nothing set). */
+export const composeDefault = (value: string): string => /^\$\{\w+:-([^}]+)\}$/.exec(value)?.[1] ?? value;
+
+/**
+ * docker/compose.yaml: our images run an entry point they hold, built with the APP of their name;
+ * every third-party image comes from `x-images` (pinned once).
+ */
+export function composeProblems(compose: ComposeFile): string[] {
+  const problems: string[] = [];
+  const pinned = new Set(Object.values(compose['x-images'] ?? {}));
+  if (!pinned.size) problems.push('docker/compose.yaml: no x-images (the pinned third-party images)');
+  for (const [name, svc] of Object.entries(compose.services)) {
+    const where = `compose service ${name}`;
+    const app = imageApp(String(svc.image));
+    if (!app) {
+      if (!pinned.has(svc.image)) problems.push(`${where}: image ${svc.image} is not one of x-images`);
+      continue;
+    }
+    if (svc.build?.args?.APP !== app) problems.push(`${where}: builds APP=${svc.build?.args?.APP} as the ${app} image`);
+    if (svc.build && !pinned.has(svc.build.args?.NODE_IMAGE)) problems.push(`${where}: NODE_IMAGE ${svc.build.args?.NODE_IMAGE} is not x-images' node`);
+    problems.push(...entryPointProblems(where, app, svc.command));
+  }
+  return problems;
+}
+
+/** Third-party images of the manifests that compose also runs (nats, postgres, redis): the same pins. */
+export function thirdPartyImageProblems(objects: K8sObject[], compose: ComposeFile): string[] {
+  const pinned = Object.values(compose['x-images'] ?? {}).map(composeDefault);
+  const problems: string[] = [];
+  for (const obj of objects) {
+    for (const c of podSpecOf(obj)?.containers ?? []) {
+      const image = String(c.image);
+      if (imageApp(image)) continue;
+      const repo = image.split(':')[0];
+      const same = pinned.find((p) => p.split(':')[0] === repo);
+      if (same && same !== image) problems.push(`${id(obj)}: ${image}, docker/compose.yaml pins ${same}`);
+    }
+  }
+  return problems;
+}

@@ -1,3 +1,4 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -5,7 +6,14 @@ import {
   WORKSPACE_ROOT,
   adapterProblems,
   appEnv,
+  composeProblems,
+  dockerfileProblems,
+  entryPointProblems,
   envProblems,
+  imageFiles,
+  imageLayoutProblems,
+  thirdPartyImageProblems,
+  type ComposeFile,
   PROBES,
   probeProblems,
   referenceProblems,
@@ -18,6 +26,7 @@ import { K8sObject, merge, podSpecOf, render } from './render';
 const K8S = path.join(WORKSPACE_ROOT, 'k8s');
 const rendered = { base: render(path.join(K8S, 'base')), dev: render(path.join(K8S, 'dev')), prod: render(path.join(K8S, 'prod')) };
 
+const compose = parse(readFileSync(path.join(WORKSPACE_ROOT, 'docker', 'compose.yaml'), 'utf8'), { merge: true }) as ComposeFile;
 const defaults = parse(readFileSync(path.join(K8S, 'env-defaults.yaml'), 'utf8')) as Record<string, string[]>;
 const prodSecretExample = Object.fromEntries(
   readFileSync(path.join(K8S, 'prod/secrets.example.env'), 'utf8')
@@ -51,6 +60,11 @@ describe.each(Object.keys(rendered) as Array<keyof typeof rendered>)('k8s/%s', (
 
   it('wires probes and scrape annotations to the apps\' real ports and paths', () => {
     expect(probeProblems(objects)).toEqual([]);
+  });
+
+  it('runs the entry points and serves the ports the images have (docker/compile.cjs layout), with the third-party images compose pins', () => {
+    expect(imageLayoutProblems(objects)).toEqual([]);
+    expect(thirdPartyImageProblems(objects, compose)).toEqual([]);
   });
 
   if (overlay !== 'base') {
@@ -161,6 +175,81 @@ describe('probe paths exist in the apps', () => {
     const gateway = source('apps/api-gateway/src/health/health.controller.ts');
     for (const p of [PROBES['api-gateway'].liveness, PROBES['api-gateway'].readiness]) expect(gateway).toContain(`@Get('${p.slice(1)}')`);
     expect(source('apps/pbx-simulator/src/control/control-server.ts')).toContain(`path: /^\\${PROBES['pbx-simulator'].liveness}$/`);
+  });
+});
+
+describe('images (docker/Dockerfile, docker/compile.cjs) and docker/compose.yaml', () => {
+  it('the Dockerfile lays /app out with compile.cjs, which holds every app\'s main, the migrations, the CLI and the helpers', () => {
+    expect(dockerfileProblems()).toEqual([]);
+    const files = imageFiles('users-service');
+    for (const f of ['apps/users-service/src/main.js', 'apps/users-service/src/cli/main.js', 'tools/db/migrate.js', 'docker/healthcheck.cjs', 'docker/selfsigned-cert.cjs']) {
+      expect(files.has(f)).toBe(true);
+    }
+    expect([...files].some((f) => /^apps\/calls-service\/prisma\/migrations\/.+\/migration\.sql$/.test(f))).toBe(true);
+    expect([...imageFiles('api-gateway')].filter((f) => f.startsWith('apps/users-service/src/') || /\/testing\/|\.spec\.js$/.test(f))).toEqual([]);
+  });
+
+  it('docker/README.md and k8s/README.md give the commands the container smoke test runs (certificate, first key)', () => {
+    // Loaded by path: the smoke test is a plain script outside every project.
+    const smoke = require(path.join(WORKSPACE_ROOT, 'tools/containers/smoke.cjs')) as { README_CERT: string[]; README_KEY: string[]; COMPOSE_FILE: string };
+    const dockerReadme = readFileSync(path.join(WORKSPACE_ROOT, 'docker/README.md'), 'utf8');
+    const composeCmd = (args: string[]) => `docker compose -f ${smoke.COMPOSE_FILE} ${args.join(' ')}`;
+    expect(dockerReadme).toContain(composeCmd(smoke.README_CERT));
+    expect(dockerReadme).toContain(composeCmd(smoke.README_KEY));
+    const [, , service, ...cli] = smoke.README_KEY; // exec -T users-service node apps/…
+    expect(readFileSync(path.join(WORKSPACE_ROOT, 'k8s/README.md'), 'utf8')).toContain(`kubectl -n ringcloud exec deploy/${service} -- ${cli.join(' ')}`);
+    expect(entryPointProblems('README', service, cli)).toEqual([]);
+  });
+
+  it('compose runs the same entry points, builds each image with its own APP, and takes every third-party image from x-images', () => {
+    expect(composeProblems(compose)).toEqual([]);
+    expect(compose.services['users-service'].command).toEqual(['node', 'apps/users-service/src/main.js']);
+    expect(compose.services.migrations.command).toEqual(['node', 'tools/db/migrate.js']);
+  });
+
+  it('docker/selfsigned-cert.cjs makes a valid self-signed certificate for TLS_SAN, with Node alone', () => {
+    const { selfSigned } = require(path.join(WORKSPACE_ROOT, 'docker/selfsigned-cert.cjs')) as {
+      selfSigned(o: { san?: string; days?: number }): { cert: string; key: string };
+    };
+    const { cert, key } = selfSigned({ san: 'DNS:api.example.com,IP:127.0.0.1,IP:::1', days: 30 });
+    const x509 = new X509Certificate(cert);
+    expect(x509.subject).toBe('CN=api.example.com');
+    expect(x509.subjectAltName).toBe('DNS:api.example.com, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(x509.ca).toBe(true);
+    expect(x509.verify(x509.publicKey)).toBe(true);
+    expect(x509.checkPrivateKey(createPrivateKey(key))).toBe(true);
+    expect(Date.parse(x509.validTo) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(() => selfSigned({ san: 'URI:x' })).toThrow(/DNS:<name> or IP:<address>/);
+  });
+
+  it('catches a script the image lacks, another app\'s main, a wrong APP, a port the app does not serve, an unpinned image', () => {
+    expect(entryPointProblems('x', 'api-gateway', ['node', 'apps/api-gateway/src/cli/main.js'])).toEqual(['x: apps/api-gateway/src/cli/main.js is not in the api-gateway image (docker/compile.cjs layout)']);
+    expect(entryPointProblems('x', 'api-gateway', ['node', 'apps/users-service/src/main.js'])).toEqual(['x: apps/users-service/src/main.js is not in the api-gateway image (docker/compile.cjs layout)']);
+    expect(entryPointProblems('x', 'api-gateway', ['sh', '-c', 'npm start'])).toEqual(['x: runs sh -c npm start; the api-gateway image runs node scripts']);
+    expect(entryPointProblems('x', 'users-service', ['node', 'tools/db/migrate.js', 'billing-service'])).toEqual(['x: migrates billing-service, whose migrations are not in the users-service image']);
+    expect(entryPointProblems('x', 'users-service', undefined)).toEqual([expect.stringContaining('no command')]);
+
+    const objects = clone(rendered.dev);
+    const users = appContainer(find(objects, 'Deployment', 'users-service'));
+    users.command = ['node', 'apps/users-service/src/main.ts'];
+    users.ports[0].containerPort = 9000;
+    appContainer(find(objects, 'Deployment', 'calls-service')).env.find((v: any) => v.name === 'APP').value = 'users-service';
+    expect(imageLayoutProblems(objects)).toEqual([
+      'Deployment/users-service container app (ghcr.io/ringcloud/users-service:dev): apps/users-service/src/main.ts is not in the users-service image (docker/compile.cjs layout)',
+      'Deployment/users-service container app (ghcr.io/ringcloud/users-service:dev): port metrics 9000 is not one it listens on (none)',
+      'Deployment/calls-service container app (ghcr.io/ringcloud/calls-service:dev): APP=users-service in the calls-service image',
+    ]);
+    (find(objects, 'Deployment', 'redis') as any).spec.template.spec.containers[0].image = 'redis:7-alpine';
+    expect(thirdPartyImageProblems(objects, compose)).toEqual([expect.stringMatching(/^Deployment\/redis: redis:7-alpine, docker\/compose.yaml pins redis:/)]);
+
+    const broken = structuredClone(compose);
+    broken.services.redis.image = 'redis:latest';
+    broken.services['calls-service'].build.args.APP = 'users-service';
+    expect(composeProblems(broken)).toEqual([
+      'compose service redis: image redis:latest is not one of x-images',
+      'compose service calls-service: builds APP=users-service as the calls-service image',
+    ]);
+    expect(dockerfileProblems('FROM x AS runtime\nWORKDIR /srv\nCMD ["node", "main.js"]\n')).toHaveLength(4);
   });
 });
 

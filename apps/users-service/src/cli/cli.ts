@@ -7,7 +7,8 @@ import { loadUsersConfig } from '../config/users-config';
 import { UsersCore, openUsersCore } from '../users-core';
 import { createApiKey, ensureDemoKeys } from './demo-keys';
 
-export const USAGE = `usage: npm run -s cli -- <verb> [options] [--json]
+export const USAGE = `usage: npm run -s cli -- <verb> [options] [--json]        (in a checkout)
+       node apps/users-service/src/cli/main.js <verb> …      (in the users-service image)
   accounts create [--id N] --name X
   accounts list
   keys create --account N --access RO|RW      (creates the account if missing)
@@ -60,6 +61,10 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
   try {
     const config = loadUsersConfig(env, (line) => io.err(`warning: ${line}`), ['API_KEY_PEPPER']);
     core = openUsersCore(config, new BestEffortNatsNotifier(config.natsUrl, (line) => io.err(`warning: ${line}`)));
+    // Connect (and start Prisma's query compiler) before any verb: done inside the first transaction, a
+    // fresh process on a busy machine can exceed the transaction's 2 s maxWait ("Unable to start a
+    // transaction in the given time"), as the container smoke test saw on a loaded 2-core machine.
+    await core.prisma.$queryRaw`SELECT 1`;
     const result = await dispatch(core, positionals, values);
     io.out(values.json ? JSON.stringify(result.json) : result.text);
     return 0;

@@ -6,7 +6,11 @@ import { runCli } from './cli';
 const toStderr = (message: unknown) => void process.stderr.write(`${String(message)}\n`);
 Logger.overrideLogger({ log: toStderr, warn: toStderr, error: toStderr, debug: () => undefined, verbose: () => undefined });
 
-/** `npm run -s cli -- <verbs>`: stdout carries only the result, everything else goes to stderr. */
+/**
+ * `npm run -s cli -- <verbs>` in a checkout; `node apps/users-service/src/cli/main.js <verbs>` in the
+ * users-service image (compiled by docker/compile.cjs). stdout carries only the result, everything else
+ * goes to stderr.
+ */
 runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
