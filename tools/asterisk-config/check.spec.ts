@@ -34,12 +34,40 @@ describe('the check fails on what real Asterisk showed (the configuration of the
   });
 
   it('a module left loading without the module it requires (res_pjsip_phoneprov_provider without res_phoneprov)', () => {
-    const problems = withFile('modules.conf', shipped('modules.conf').replace('noload => res_pjsip_phoneprov_provider.so\n', ''));
+    // The second lab's modules.conf: autoload with res_phoneprov left out.
+    const problems = withFile('modules.conf', '[modules]\nautoload = yes\npreload => res_config_pgsql.so\nnoload => chan_iax2.so\nnoload => res_phoneprov.so\n');
     expect(problems).toEqual(['modules.conf: res_pjsip_phoneprov_provider loads but requires res_phoneprov, which does not: "noload => res_pjsip_phoneprov_provider.so" too, or load res_phoneprov']);
   });
 
+  it('an explicit list that misses a module another one requires', () => {
+    const problems = withFile('modules.conf', shipped('modules.conf').replace('load => res_pjsip_pubsub.so\n', ''));
+    expect(problems).toEqual([
+      expect.stringMatching(/^modules.conf: chan_pjsip loads but requires res_pjsip_pubsub/),
+      expect.stringMatching(/^modules.conf: res_pjsip_mwi loads but requires res_pjsip_pubsub/),
+      expect.stringMatching(/^modules.conf: res_pjsip_mwi_body_generator loads but requires res_pjsip_pubsub/),
+    ]);
+  });
+
   it('a misspelt module', () => {
-    expect(withFile('modules.conf', shipped('modules.conf').replace('load => app_dial.so', 'load => app_dail.so'))).toEqual(['modules.conf: app_dail.so: no such module in Asterisk 22']);
+    expect(withFile('modules.conf', shipped('modules.conf').replace('load => app_dial.so', 'load => app_dail.so'))).toEqual([
+      'modules.conf: app_dail.so: no such module in Asterisk 22',
+      'modules.conf: app_dial is not loaded, but Dial in rc-outbound needs it',
+    ]);
+  });
+
+  it('a module the configuration uses but does not load (voicemail would fail quietly at the first unanswered call)', () => {
+    expect(withFile('modules.conf', shipped('modules.conf').replace(/^load => app_voicemail\.so.*$/m, ''))).toEqual([
+      "modules.conf: app_voicemail is not loaded, but VoiceMail in the adapter's realtime rows needs it",
+    ]);
+    expect(withFile('modules.conf', shipped('modules.conf').replace(/^load => func_logic\.so.*$/m, ''))).toEqual([
+      "modules.conf: func_logic is not loaded, but IF() in the adapter's realtime rows needs it",
+    ]);
+  });
+
+  it('#exec without execincludes (no account context would ever exist)', () => {
+    expect(withFile('asterisk.conf', '[options]\nverbose = 3\n')).toEqual([
+      'asterisk.conf: extensions.conf generates the account contexts with #exec, which needs "execincludes = yes" in [options]',
+    ]);
   });
 
   it('contexts used but not defined, and a trunk context that cannot route numbers', () => {

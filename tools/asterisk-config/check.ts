@@ -27,6 +27,9 @@ export interface AdapterExpectations {
   generatedContext: RegExp;
   /** Realtime families the adapter writes rows for. */
   families: string[];
+  /** Dial-plan applications and functions in the realtime rows the adapter writes (extensions, inbound routes). */
+  applications: string[];
+  functions: string[];
 }
 
 export const ADAPTER: AdapterExpectations = {
@@ -34,6 +37,8 @@ export const ADAPTER: AdapterExpectations = {
   inboundContext: 'from-pstn',
   generatedContext: /^acct-[1-9][0-9]*$/,
   families: ['ps_endpoints', 'ps_auths', 'ps_aors', 'extensions', 'voicemail'],
+  applications: ['Dial', 'VoiceMail', 'Hangup', 'Set', 'MixMonitor', 'Goto'],
+  functions: ['IF', 'CDR'],
 };
 
 /**
@@ -47,7 +52,7 @@ const AMI_WRITE = ['system', 'call', 'originate', 'command'];
 
 type Files = Record<string, ConfFile & { text: string }>;
 
-const FILES = ['sorcery.conf', 'pjsip.conf', 'modules.conf', 'extensions.conf', 'extconfig.conf', 'res_pgsql.conf', 'manager.conf'];
+const FILES = ['asterisk.conf', 'sorcery.conf', 'pjsip.conf', 'modules.conf', 'extensions.conf', 'extconfig.conf', 'res_pgsql.conf', 'manager.conf'];
 
 export function loadFolder(dir: string): Files {
   const files: Files = {};
@@ -75,6 +80,7 @@ export function checkFiles(files: Files, adapter: AdapterExpectations = ADAPTER)
   return [
     ...checkSorcery(files),
     ...checkModules(files),
+    ...checkModulesUsed(files, adapter),
     ...checkContexts(files, adapter),
     ...checkFamilies(files, adapter),
     ...checkManager(files, adapter),
@@ -111,21 +117,29 @@ export function checkSorcery(files: Files): Finding[] {
 
 const moduleName = (v: string) => v.trim().replace(/\.so$/, '');
 const REQUIRES: Record<string, string[]> = modules.requires;
+const APPLICATION_MODULE: Record<string, string> = Object.fromEntries(Object.entries(modules.applications).map(([k, v]) => [k.toLowerCase(), v]));
+const FUNCTION_MODULE: Record<string, string> = modules.functions;
+
+/** The modules modules.conf loads (autoload: every module Asterisk has but the noload ones). */
+function loadedModules(files: Files): Set<string> {
+  const s = section(files['modules.conf'], 'modules');
+  const autoload = /^(yes|true|on|1)$/i.test(value(s, 'autoload') ?? 'no');
+  const noload = new Set(values(s, 'noload').map(moduleName));
+  const listed = ['load', 'preload', 'require', 'preload-require'].flatMap((k) => values(s, k)).map(moduleName);
+  return new Set(autoload ? Object.keys(REQUIRES).filter((m) => !noload.has(m)) : listed);
+}
 
 /** A module that loads must not require a module that does not (Asterisk: "missing dependency"). */
 export function checkModules(files: Files): Finding[] {
   const findings: Finding[] = [];
   const s = section(files['modules.conf'], 'modules');
   if (!s) return [{ file: 'modules.conf', message: 'no [modules] section' }];
-  const autoload = /^(yes|true|on|1)$/i.test(value(s, 'autoload') ?? 'no');
-  const noload = new Set(values(s, 'noload').map(moduleName));
   const listed = ['load', 'preload', 'require', 'preload-require'].flatMap((k) => s.entries.filter((e) => e.key.toLowerCase() === k));
   for (const e of [...listed, ...s.entries.filter((x) => x.key.toLowerCase() === 'noload')]) {
     if (!(moduleName(e.value) in REQUIRES)) findings.push({ file: 'modules.conf', line: e.line, message: `${e.value}: no such module in Asterisk 22` });
   }
-  const loaded = autoload ? Object.keys(REQUIRES).filter((m) => !noload.has(m)) : listed.map((e) => moduleName(e.value));
-  const loads = new Set(loaded);
-  for (const m of loaded) {
+  const loads = loadedModules(files);
+  for (const m of loads) {
     for (const dep of REQUIRES[m] ?? []) {
       if (dep in REQUIRES && !loads.has(dep)) {
         const line = listed.find((e) => moduleName(e.value) === m)?.line ?? s.entries.find((e) => moduleName(e.value) === dep)?.line;
@@ -134,6 +148,43 @@ export function checkModules(files: Files): Finding[] {
     }
   }
   return findings;
+}
+
+/**
+ * Every module the configuration relies on is loaded: the dial plan's applications and functions
+ * (and those of the adapter's realtime rows), realtime drivers, sorcery back ends, the channel
+ * driver, CDRs on AMI. An explicit module list makes a forgotten app_voicemail fail quietly at the
+ * first call; this makes it fail here.
+ */
+export function checkModulesUsed(files: Files, adapter: AdapterExpectations): Finding[] {
+  const loaded = loadedModules(files);
+  const needed = new Map<string, string>();
+  const need = (module: string | undefined, why: string) => {
+    if (module && module !== 'core' && !needed.has(module)) needed.set(module, why);
+  };
+  const plan = parseDialplan(files['extensions.conf'].text);
+  need('pbx_config', 'extensions.conf');
+  const functionsIn = (text: string) => [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\(/g)].map((m) => m[1]);
+  for (const ctx of plan.contexts.values()) {
+    for (const sw of ctx.switches) if (sw.module.toLowerCase() === 'realtime') need('pbx_realtime', `switch in ${ctx.name}`);
+    for (const ext of ctx.extensions) {
+      for (const step of ext.steps) {
+        need(APPLICATION_MODULE[step.app.toLowerCase()], `${step.app} in ${ctx.name}`);
+        for (const fn of functionsIn(step.data)) need(FUNCTION_MODULE[fn], `${fn}() in ${ctx.name}`);
+      }
+    }
+  }
+  for (const app of adapter.applications) need(APPLICATION_MODULE[app.toLowerCase()], `${app} in the adapter's realtime rows`);
+  for (const fn of adapter.functions) need(FUNCTION_MODULE[fn], `${fn}() in the adapter's realtime rows`);
+  const mappings = section(files['sorcery.conf'], 'res_pjsip')?.entries ?? [];
+  if (mappings.some((e) => /^realtime\s*,/.test(e.value))) need('res_sorcery_realtime', 'sorcery.conf realtime mappings');
+  if (mappings.some((e) => /^config\s*,/.test(e.value))) need('res_sorcery_config', 'sorcery.conf config mappings');
+  if ((section(files['extconfig.conf'], 'settings')?.entries ?? []).some((e) => e.value.startsWith('pgsql'))) need('res_config_pgsql', 'extconfig.conf');
+  if (files['pjsip.conf'].sections.some((x) => value(x, 'type') === 'endpoint')) need('chan_pjsip', 'pjsip.conf endpoints');
+  need('cdr_manager', 'the adapter reads Cdr events');
+  return [...needed]
+    .filter(([module]) => !loaded.has(module))
+    .map(([module, why]) => ({ file: 'modules.conf', message: `${module} is not loaded, but ${why} needs it` }));
 }
 
 /** Contexts named by endpoints, includes and literal Goto targets exist; the adapter's routes are reachable. */
@@ -158,6 +209,9 @@ export function checkContexts(files: Files, adapter: AdapterExpectations): Findi
         if (target) need(target, 'extensions.conf', step.line, `${step.app} in ${ctx.name}`);
       }
     }
+  }
+  if (generates && !/^(yes|true|on|1)$/i.test(value(section(files['asterisk.conf'], 'options'), 'execincludes') ?? 'no')) {
+    findings.push({ file: 'asterisk.conf', message: 'extensions.conf generates the account contexts with #exec, which needs "execincludes = yes" in [options]' });
   }
   const inbound = plan.contexts.get(adapter.inboundContext);
   if (!inbound) findings.push({ file: 'extensions.conf', message: `context "${adapter.inboundContext}" (the trunk's calls and the adapter's inbound routes) is not defined` });

@@ -62,11 +62,14 @@ function intentsOf(name: string): OriginateIntent[] {
     }));
 }
 
-/** The second lab's users (fixtures 30–38): account 999999, named endpoints. */
+/** The labs' users: the second lab's (fixtures 30–38: account 999999, named endpoints) and the third's. */
 const LAB_DIRECTORY: Record<string, { accountId: number; num: string }> = {
   labtest: { accountId: 999999, num: '901' },
   labtest2: { accountId: 999999, num: '902' },
   labtest4: { accountId: 999999, num: '904' },
+  // The third lab's (40–45): account 1001.
+  '5683032995': { accountId: 1001, num: '901' },
+  '8416832583': { accountId: 1001, num: '902' },
 };
 
 function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
@@ -302,6 +305,52 @@ describe('CallNormaliser on real Asterisk with the shipped configuration (fixtur
     const out = run('38-originate-user-not-registered');
     expect(kinds(out)).toEqual(['started', 'ended', 'cdr']);
     expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'FAILED', direction: 'outgoing', dst: '79101234567', account_id: 999999 });
+  });
+});
+
+describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers (fixtures 40–45)', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = ['40-voicemail-no-answer', '41-voicemail-busy', '42-inbound-did-answered', '43-inbound-did-voicemail', '45-originate-registered-qualified'];
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  it('40/41 voicemail after no answer / busy: the first CDR (the Dial\'s) decides, not the mailbox\'s ANSWERED one', () => {
+    expect(one(normalise(events.get('40-voicemail-no-answer')!), 'cdr').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', disposition: 'NO ANSWER', account_id: 1001 });
+    expect(one(normalise(events.get('41-voicemail-busy')!), 'cdr').payload).toMatchObject({ direction: 'internal', disposition: 'BUSY' });
+  });
+
+  it('42 a call to an inbound number: incoming, filed under the account by the route, to the extension that rang, recorded', () => {
+    const out = normalise(events.get('42-inbound-did-answered')!);
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'incoming', src: '74950001122', account_id: 1001 });
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', src: '74950001122', dst: '901', user: '5683032995', disposition: 'ANSWERED', account_id: 1001 });
+    expect(out.filter((o) => o.kind === 'recording')).toHaveLength(1);
+  });
+
+  it('43 an inbound number to voicemail: incoming, NO ANSWER for the user, recorded', () => {
+    const out = normalise(events.get('43-inbound-did-voicemail')!);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', dst: '902', disposition: 'NO ANSWER', account_id: 1001 });
+  });
+
+  it("45 an originate the adapter did not send: the dialled number, never the originated channel's `s`", () => {
+    const out = normalise(events.get('45-originate-registered-qualified')!);
+    expect(one(out, 'cdr').payload.dst).not.toBe('s');
+    expect(one(out, 'cdr').payload.dst).toMatch(/^\d+$/);
+  });
+
+  it('a phone that is not registered: Dial() fails, the mailbox answers — the user did not answer', () => {
+    const ev = (headers: Record<string, string>): AmiMessage => parseFrames(amiFrame(headers))[0];
+    const n = new CallNormaliser({ node: 'pbx1', now: () => T0 });
+    const a = { Channel: 'PJSIP/5683032995-00000001', Uniqueid: '1.1', Linkedid: '1.1', Context: 'acct-1001', Exten: '902', CallerIDNum: '901' };
+    n.handle(ev({ Event: 'Newchannel', ChannelStateDesc: 'Ring', ...a }));
+    n.handle(ev({ Event: 'Newexten', Application: 'Dial', AppData: 'PJSIP/8416832583,30', ...a }));
+    n.handle(ev({ Event: 'VarSet', Variable: 'DIALSTATUS', Value: 'CHANUNAVAIL', ...a }));
+    n.handle(ev({ Event: 'Newexten', Application: 'VoiceMail', AppData: '902@acct-1001,u', ...a }));
+    n.handle(ev({ Event: 'Newstate', ChannelStateDesc: 'Up', ...a }));
+    n.handle(ev({ Event: 'Hangup', Cause: '16', ...a }));
+    const out = n.handle(ev({ Event: 'Cdr', UniqueID: '1.1', Disposition: 'ANSWERED', DestinationChannel: '', LastApplication: 'VoiceMail', Duration: '16', BillableSeconds: '14' }));
+    expect(one(out, 'cdr').payload.disposition).toBe('NO ANSWER');
   });
 });
 

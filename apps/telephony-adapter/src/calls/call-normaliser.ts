@@ -117,13 +117,19 @@ const DISPOSITIONS: Record<string, Disposition> = {
 };
 
 /**
- * The CDR's disposition, corrected where Dial() knew better: a trunk that never answered the
- * INVITE (SIP timer B, 408) is `NO ANSWER` in the CDR but `CHANUNAVAIL` in DIALSTATUS — nobody
- * was reached, so FAILED (fixture 35).
+ * The CDR's disposition, corrected where Dial() knew better:
+ * - a trunk that never answered the INVITE (SIP timer B, 408) is `NO ANSWER` in the CDR but
+ *   `CHANUNAVAIL` in DIALSTATUS — nobody was reached, so FAILED (fixture 35);
+ * - a Dial() that could not create the callee's channel (a phone that is not registered) and a dial
+ *   plan that went on to VoiceMail() give one CDR, ANSWERED by the mailbox, without a
+ *   DestinationChannel — the user did not answer: NO ANSWER.
  */
-function dispositionOf(cdrDisposition: string, dialStatus: string | undefined): Disposition {
+function dispositionOf(cdrDisposition: string, dialStatus: string | undefined, destinationChannel = ''): Disposition {
   const disposition = DISPOSITIONS[cdrDisposition.toUpperCase()] ?? 'FAILED';
-  return disposition === 'NO ANSWER' && dialStatus === 'CHANUNAVAIL' ? 'FAILED' : disposition;
+  if (dialStatus !== 'CHANUNAVAIL') return disposition;
+  if (disposition === 'NO ANSWER') return 'FAILED';
+  if (disposition === 'ANSWERED' && !destinationChannel) return 'NO ANSWER';
+  return disposition;
 }
 
 /** OriginateResponse `Reason` of a failed originate → disposition and Q.850 cause. */
@@ -534,7 +540,8 @@ export class CallNormaliser {
       call.account ??= intent?.accountId ?? primaryAccount;
       call.user ??= intent?.user ?? pjsipUser ?? null;
       call.src = intent?.src ?? (known(primary?.callerIdNum) || call.user || '');
-      call.dst = intent?.num ?? call.originateExten ?? (primaryAccount !== null ? known(primary?.exten) : '');
+      // An originated channel sits at exten `s` until OriginateResponse names the dialled number (or the CDR does).
+      call.dst = intent?.num ?? call.originateExten ?? (primaryAccount !== null && primary?.exten !== 's' ? known(primary?.exten) : '');
     } else if (primaryAccount !== null && pjsipUser) {
       // A phone in the account's context dialled: another extension (internal) or out.
       call.account ??= primaryAccount;
@@ -643,7 +650,7 @@ export class CallNormaliser {
         end_time: field(message, 'endtime') || localDateTime(this.now()),
         duration: Math.max(0, Number.parseInt(field(message, 'duration'), 10) || 0),
         billsec: Math.max(0, Number.parseInt(field(message, 'billableseconds'), 10) || 0),
-        disposition: dispositionOf(field(message, 'disposition'), call.dialStatus),
+        disposition: dispositionOf(field(message, 'disposition'), call.dialStatus, field(message, 'destinationchannel')),
         uniqueid,
       },
     });
