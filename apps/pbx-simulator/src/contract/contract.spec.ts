@@ -7,6 +7,7 @@ import { startSimulator } from '../simulator';
 import { TestSchema, createRealtimeSchema } from '../testing/realtime-schema';
 import { compareMessages } from './compare';
 import { ReplayResult, replay } from './replay';
+import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
 /**
@@ -17,6 +18,7 @@ import { Transcript, deviceStateClient, loadFixture, parseRawServerStream, parse
 
 const SCALE = 0.4;
 const USER = '1679728441';
+
 
 const TIMED = [
   '00-login-failure',
@@ -56,6 +58,7 @@ async function run(name: string, registered: boolean): Promise<ReplayResult> {
     answerDelayMs: 1000 * SCALE,
     talkMs: 3000 * SCALE,
     autoRegister: registered,
+    ...FIRST_LAB,
     logger: memoryLogger(),
   });
   try {
@@ -71,8 +74,8 @@ beforeAll(async () => {
   db = await createRealtimeSchema();
   // The phone of scenarios 20-22 as the recording's realtime rows described it.
   await db.query(
-    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid)
-     VALUES ($1, 'transport-udp', $1, $1, 'agents-rt', 'all', 'ulaw', 'no', 'rfc4733', 'yes', 'no', 'yes', $2)`,
+    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid, media_address, bind_rtp_to_media_address)
+     VALUES ($1, 'transport-udp', $1, $1, 'agents-rt', 'all', 'ulaw', 'no', 'rfc4733', 'yes', 'no', 'yes', $2, '127.0.0.1', 'yes')`,
     [USER, `"Agent ${USER}" <${USER}>`],
   );
   await db.query(`INSERT INTO ps_auths (id, auth_type, username, password) VALUES ($1, 'userpass', $1, 'Secret-1')`, [USER]);
