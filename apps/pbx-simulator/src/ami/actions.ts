@@ -84,7 +84,8 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
         priority,
         timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30000,
         callerId: parseCallerId(m.get('CallerID')),
-        variables: parseVariables(m),
+        // astman_get_variables: every Variable header's pairs, prepended (the VarSets come in reverse order, fixture 32).
+        variables: parseVariables(m).reverse(),
         actionId: m.get('ActionID'),
       };
       if (truthy(m.get('Async'))) {

@@ -114,8 +114,6 @@ export class Channel {
   rtpStatsDone = false;
   /** Periodic RTCPSent reports while the channel has media. */
   rtcpTimer?: NodeJS.Timeout;
-  /** chan_pjsip's device state never saw this outgoing trunk channel answer (fixture 32): it counts as ringing. */
-  deviceStateStaysRinging = false;
   /** The phone behind this channel hangs up by itself once the call it placed was answered (internal calls). */
   hangsUpAfterTalk = false;
   /** Realtime rows this channel carries for itself (the deprecated `to_user` inbound call). */

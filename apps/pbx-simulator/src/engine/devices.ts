@@ -151,8 +151,7 @@ export class DeviceStates {
     let busy = false;
     for (const ch of this.liveChannels()) {
       if (ch.tech !== 'PJSIP' || ch.device !== `PJSIP/${user}`) continue;
-      // The recorded device state of an answered outgoing trunk channel never left RINGING (32): see README.
-      const state = ch.state === ChannelState.Up && ch.deviceStateStaysRinging ? ChannelState.Ringing : ch.state;
+      const state = ch.state;
       if (state === ChannelState.Ringing) ringing = true;
       else if (state === ChannelState.Busy) busy = true;
       else if (state === ChannelState.Up || state === ChannelState.Ring) inUse = true;

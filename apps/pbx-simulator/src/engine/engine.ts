@@ -121,6 +121,7 @@ export class CallEngine {
   private readonly destroyedResolvers = new Map<Channel, () => void>();
   private readonly techSeq: Record<Tech, number> = { Local: 0, PJSIP: 0 };
   private uniqueSeq = 0;
+  private callIdSeq = 0;
 
   constructor(readonly config: EngineConfig) {
     this.clock = config.clock;
@@ -630,7 +631,6 @@ export class CallEngine {
     this.ring(ch);
     if (number.startsWith('555')) return;
     if ((await this.clock.sleep(this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
-    ch.deviceStateStaysRinging = true;
     this.answer(ch);
     ch.notify('answer');
     if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'aborted' || ch.gone) return;
@@ -791,8 +791,10 @@ export class CallEngine {
       await this.destroy(tc);
       if (tc.localPeer && tc.localLinked) await this.whenGone(tc.localPeer);
       const now = this.now();
-      this.setVar(caller, 'ANSWEREDTIME', String(Math.floor((now - answeredAt) / 1000)));
-      this.setVar(caller, 'ANSWEREDTIME_MS', String(Math.floor(now - answeredAt)));
+      // app_dial measures ANSWEREDTIME from the caller channel's own answer (fixture 32: leg A answered 1 s before B).
+      const talkedSince = caller.answeredAt ?? answeredAt;
+      this.setVar(caller, 'ANSWEREDTIME', String(Math.floor((now - talkedSince) / 1000)));
+      this.setVar(caller, 'ANSWEREDTIME_MS', String(Math.floor(now - talkedSince)));
       this.setVar(caller, 'DIALEDTIME', String(Math.floor((now - caller.createdAt) / 1000)));
       this.setVar(caller, 'DIALEDTIME_MS', String(Math.floor(now - caller.createdAt)));
       this.setVar(caller, 'DIALSTATUS', 'ANSWER');
@@ -951,6 +953,11 @@ export class CallEngine {
 
   // ---------------------------------------------------------------- calls injected by the control API
 
+  /** The Call-ID of an INVITE a simulated phone or the PSTN sent (SIPp's form, `<n>-<pid>@<ip>`); Asterisk's own are UUIDs. */
+  private remoteCallId(): string {
+    return `${++this.callIdSeq}-${process.pid}@127.0.0.1`;
+  }
+
   /**
    * A call from the PSTN arrives on the trunk: `PJSIP/trunk-…` in the trunk endpoint's context
    * (from-pstn) with the dialled number as exten (fixture 37). `virtualRows` are realtime rows
@@ -960,6 +967,7 @@ export class CallEngine {
     const trunk = [...this.config.pjsip.endpoints.values()].find((e) => e.context) ?? this.config.pjsip.endpoints.values().next().value;
     if (!trunk) throw new Error('no trunk endpoint in pjsip.conf');
     const ch = this.createPjsip(trunk, ChannelState.Ring, to);
+    ch.sipCallId = this.remoteCallId();
     ch.callerId = { num: from, name: '' };
     ch.virtualRows = virtualRows;
     this.announce(ch);
@@ -974,6 +982,7 @@ export class CallEngine {
    */
   async internalCall(endpoint: EndpointRow, num: string): Promise<Channel> {
     const ch = this.createPjsip(endpoint, ChannelState.Ring, num);
+    ch.sipCallId = this.remoteCallId();
     ch.hangsUpAfterTalk = true;
     this.announce(ch);
     this.setVar(ch, 'SIPDOMAIN', '127.0.0.1');
