@@ -55,7 +55,7 @@ function intentsOf(name: string): OriginateIntent[] {
       actionId: o.actionId,
       callId: o.variables.RC_CALL_ID,
       accountId: Number(/^acct-(\d+)$/.exec(o.context)?.[1] ?? 0),
-      user: /^PJSIP\/(\d+)$/.exec(o.channel)?.[1] ?? /^Local\/(\d+)@/.exec(o.channel)![1],
+      user: /^PJSIP\/([^/@]+)$/.exec(o.channel)?.[1] ?? /^Local\/(\d+)@/.exec(o.channel)![1],
       num: o.exten,
       src: o.callerIdNum,
       at: T0,

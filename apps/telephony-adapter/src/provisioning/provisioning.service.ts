@@ -87,7 +87,8 @@ export class ProvisioningService {
     await tx.psEndpoint.upsert({ where: { id }, create: { id, ...endpoint }, update: endpoint });
     const auth = { authType: 'md5', username: event.sip.username, realm: event.sip.realm, md5Cred: event.sip.md5_cred, password: null };
     await tx.psAuth.upsert({ where: { id }, create: { id, ...auth }, update: auth });
-    const aor = { maxContacts: 1, removeExisting: 'yes' };
+    // qualify_frequency: Asterisk reports a phone registered after start as reachable only once it qualifies it (issue 7).
+    const aor = { maxContacts: 1, removeExisting: 'yes', qualifyFrequency: 60 };
     await tx.psAor.upsert({ where: { id }, create: { id, ...aor }, update: aor });
   }
 
