@@ -165,7 +165,8 @@ export class ControlServer {
         [
           { app: 'Set', data: `CDR(userfield)=${account}` },
           { app: 'MixMonitor', data: '${RECDIR}/${UNIQUEID}.wav' },
-          { app: 'Goto', data: `${account},${did},1` },
+          // The account's context exists once the adapter's `dialplan reload` arrived; until then the user is dialled directly.
+          this.engine.dialplan.hasContext(account) ? { app: 'Goto', data: `${account},${did},1` } : { app: 'Dial', data: `PJSIP/${ep.id},30` },
         ],
       ],
     ]);
