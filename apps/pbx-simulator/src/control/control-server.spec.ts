@@ -65,6 +65,14 @@ describe('control API', () => {
     expect((await call('POST', '/trunk/up')).body).toEqual({ up: true });
   });
 
+  it('writes recordings only inside RECORDINGS_DIR, whatever path the dial plan names', () => {
+    const root = sim.recordingsDir;
+    expect(sim.engine.recordingTarget('/var/spool/asterisk/monitor/1.2.wav')).toBe(path.join(root, '1.2.wav'));
+    expect(sim.engine.recordingTarget('/var/spool/asterisk/monitor/day/1.2.wav')).toBe(path.join(root, 'day', '1.2.wav'));
+    expect(sim.engine.recordingTarget('/var/spool/asterisk/monitor/../../../etc/x.wav')).toBe(path.join(root, 'x.wav'));
+    expect(sim.engine.recordingTarget('/tmp/elsewhere/y.wav')).toBe(path.join(root, 'y.wav'));
+  });
+
   it('lists an empty mailbox', async () => {
     expect((await call('GET', '/voicemail/acct-9/201')).body).toEqual({ context: 'acct-9', mailbox: '201', messages: [] });
   });

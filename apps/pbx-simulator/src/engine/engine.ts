@@ -366,13 +366,15 @@ export class CallEngine {
   async destroy(ch: Channel, opts: { waitForLocalPeer?: boolean } = {}): Promise<void> {
     if (ch.gone) return this.whenGone(ch);
     ch.gone = true;
+    // The moment of the hangup: what the CDR and the recording measure (writing the file takes wall time).
+    const endedAt = this.now();
     // The file is complete before anything else about the hangup is published.
     if (ch.recording) {
       // The recording holds the conversation: from the bridge for a call that dialled someone,
       // from the answer (or MixMonitor, if later) for one that talked without dialling.
       const self = ch.answeredAt === undefined ? undefined : Math.max(ch.recording.startedAt, ch.answeredAt);
       const talkFrom = ch.dialled ? ch.bridgedAt : self;
-      const seconds = talkFrom === undefined ? 0 : Math.max(0, this.now() - talkFrom) / 1000;
+      const seconds = talkFrom === undefined ? 0 : Math.max(0, endedAt - talkFrom) / 1000;
       try {
         await writeRecording(this.recordingTarget(ch.recording.file), seconds);
       } catch (err) {
@@ -406,7 +408,7 @@ export class CallEngine {
     const chain = this.cdrs.get(ch);
     if (chain) {
       this.cdrs.delete(ch);
-      for (const record of chain.finish(ch, this.now())) this.pub.emit('Cdr', 'cdr,all', cdrHeaders(record));
+      for (const record of chain.finish(ch, endedAt)) this.pub.emit('Cdr', 'cdr,all', cdrHeaders(record));
     }
     this.deviceChanged(ch, true);
     this.destroyedResolvers.get(ch)?.();
@@ -538,9 +540,14 @@ export class CallEngine {
    * folder); the simulator writes it at the same place under RECORDINGS_DIR (else by file name).
    */
   recordingTarget(file: string): string {
-    const recdir = this.globals.RECDIR;
-    if (recdir && file.startsWith(`${recdir.replace(/\/+$/, '')}/`)) return path.join(this.config.recordingsDir, file.slice(recdir.replace(/\/+$/, '').length + 1));
-    return path.join(this.config.recordingsDir, path.basename(file));
+    const root = this.config.recordingsDir;
+    const recdir = (this.globals.RECDIR ?? '').replace(/\/+$/, '');
+    if (recdir && file.startsWith(`${recdir}/`)) {
+      const target = path.resolve(root, file.slice(recdir.length + 1));
+      // Never outside RECORDINGS_DIR, whatever the dial plan says.
+      if (target.startsWith(`${root}${path.sep}`)) return target;
+    }
+    return path.join(root, path.basename(file));
   }
 
   recordingPath(ch: Channel): string {

@@ -23,7 +23,9 @@ export async function voicemail(engine: CallEngine, ch: Channel, data: string): 
   // Options (u/b: which greeting) change nothing here: no greeting is played.
   const [boxSpec = ''] = data.split(',');
   const [mailbox, context = 'default'] = boxSpec.split('@').map((p) => p.trim());
-  const box = mailbox ? await engine.realtime.findMailbox(context, mailbox) : undefined;
+  // Names become folders of the spool: nothing that could leave it.
+  const safe = (n: string) => /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,79}$/.test(n) && !n.includes('..');
+  const box = mailbox && safe(mailbox) && safe(context) ? await engine.realtime.findMailbox(context, mailbox) : undefined;
   if (!box) {
     engine.log.warn(`${ch.name}: VoiceMail: no mailbox ${mailbox}@${context}`);
     engine.setVar(ch, 'VMSTATUS', 'FAILED');
