@@ -22,9 +22,12 @@ import type { ServerMessage } from './transcript';
  * and 35: 5/Ringing): either is accepted there. Nothing else about them is relaxed.
  *
  * Content. Both messages must have the same header names in the same order and the same values,
- * except: ids (Uniqueid/Linkedid, channel sequence numbers, bridge ids, session ids) may differ
- * but must map one-to-one for the whole transcript; times and durations are compared loosely
- * or not at all (listed below with the reason).
+ * except: ids (Uniqueid/Linkedid, channel sequence numbers, bridge ids, session ids, and the SIP
+ * Call-IDs phones chose, SIPp's `<n>-<pid>@<ip>`) may differ but must map one-to-one for the whole
+ * transcript; times and durations are compared loosely or not at all (listed below with the
+ * reason); measurements of the media and the network are compared by form: `RTPAUDIOQOS*`
+ * variables must carry the same fields (any numbers), a measured `RoundtripUsec` must be a
+ * measurement (N/A and 0 stay exact).
  *
  * Not compared at all: `RTCPSent` events (class reporting, second lab). They are res_rtp_asterisk's
  * media reports every 5 s while RTP flows: SSRCs, packet counts, NTP times and addresses of the
