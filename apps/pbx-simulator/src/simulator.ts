@@ -134,7 +134,7 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     await repo.probe();
     realtime = repo;
   } else {
-    log.warn('no TELEPHONY_DATABASE_URL: serving only the built-in dial plan');
+    log.warn('no TELEPHONY_DATABASE_URL: the dial plan runs without realtime rows or endpoints');
     realtime = new EmptyRealtimeRepository();
   }
 

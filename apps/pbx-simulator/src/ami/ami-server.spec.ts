@@ -66,7 +66,7 @@ describe('AMI server', () => {
   });
 
   it('says one warning when no realtime database is configured', () => {
-    expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual(['warn no TELEPHONY_DATABASE_URL: serving only the built-in dial plan']);
+    expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual(['warn no TELEPHONY_DATABASE_URL: the dial plan runs without realtime rows or endpoints']);
   });
 
   it('refuses actions before login and answers a failed login then hangs up', async () => {

@@ -116,7 +116,7 @@ export class PgRealtimeRepository implements RealtimeRepository {
 
   /**
    * Runs a query; when the database or the tables are missing it logs one warning and answers
-   * "nothing there", so the simulator keeps serving the built-in dial plan.
+   * "nothing there", so the simulator keeps running the dial plan without realtime rows.
    */
   private async query(sql: string, params: unknown[]): Promise<Row[]> {
     return (await this.tryQuery(sql, params)) ?? [];
