@@ -235,7 +235,7 @@ export class EmptyRealtimeRepository implements RealtimeRepository {
   async extensionRows(): Promise<ExtensionRow[]> {
     return [];
   }
-  async extensionRowsAt(): Promise<ExtensionRow[]> {
+  async extensionRowsAt(_context: string, _priority: number): Promise<ExtensionRow[]> {
     return [];
   }
   async accountContexts(): Promise<string[]> {
