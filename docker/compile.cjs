@@ -44,6 +44,8 @@ function layout(app) {
   // Every service's migrations, in Prisma's layout: `node tools/db/migrate.js` in any image migrates all.
   for (const svc of APPS) for (const file of files(path.join(root, 'apps', svc, 'prisma', 'migrations'), () => true)) copied(file);
   for (const file of AS_IS) copied(path.join(root, file));
+  // The simulator executes the shipped Asterisk configuration (its dial plan, trunk, AMI classes).
+  if (app === 'pbx-simulator') for (const file of files(path.join(root, 'docker', 'asterisk'), (n) => !n.endsWith('.md'))) copied(file);
   return entries;
 }
 

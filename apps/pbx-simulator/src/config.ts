@@ -20,6 +20,15 @@ const SimulatorEnv = z.object({
   SIM_TIME_SCALE: z.coerce.number().positive().max(100).default(DEFAULT_CONFIG.timeScale),
   SIM_AUTO_REGISTER: envFlag(DEFAULT_CONFIG.autoRegister),
   SIM_PROVISIONING_POLL_MS: ms(DEFAULT_CONFIG.provisioningPollMs),
+  SIM_QUALIFY_DELAY_MS: ms(DEFAULT_CONFIG.qualifyDelayMs),
+  /** Asterisk configuration folder (extensions.conf, pjsip.conf, manager.conf): docker/asterisk. */
+  SIM_ASTERISK_CONF_DIR: z.string().min(1).default(DEFAULT_CONFIG.confDir),
+  /** Another extensions.conf than the folder's. */
+  SIM_DIALPLAN: z.string().optional(),
+  /** The AMI user's read classes instead of manager.conf's (`all`, or `system,call,...`). */
+  SIM_AMI_READ: z.string().optional(),
+  SIM_CEL: envFlag(DEFAULT_CONFIG.cel),
+  SIM_VOICEMAIL_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default(DEFAULT_CONFIG.logLevel),
 });
 
@@ -40,6 +49,12 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
     timeScale: e.SIM_TIME_SCALE,
     autoRegister: e.SIM_AUTO_REGISTER,
     provisioningPollMs: e.SIM_PROVISIONING_POLL_MS,
+    qualifyDelayMs: e.SIM_QUALIFY_DELAY_MS,
+    confDir: e.SIM_ASTERISK_CONF_DIR,
+    dialplanFile: e.SIM_DIALPLAN || undefined,
+    amiRead: e.SIM_AMI_READ || undefined,
+    cel: e.SIM_CEL,
+    voicemailDir: e.SIM_VOICEMAIL_DIR || undefined,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -8,7 +8,7 @@ import { TestAmiClient } from './testing/ami-client';
 import { TEST_DATABASE_URL } from './testing/realtime-schema';
 
 describe('simulator start-up', () => {
-  it('runs the fixture dial plan with one warning when the realtime tables are missing', async () => {
+  it('runs the shipped dial plan and the trunk with one warning when the realtime tables are missing', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pbx-nodb-'));
     const log = memoryLogger();
     const url = new URL(TEST_DATABASE_URL);
@@ -18,9 +18,11 @@ describe('simulator start-up', () => {
     try {
       await ami.action('Originate', { Channel: 'PJSIP/100000001', Context: 'acct-1', Exten: '79101234567', Priority: '1', Async: 'true', ActionID: 'p' });
       expect((await ami.waitEvent('OriginateResponse', { ActionID: 'p' })).get('Response')).toBe('Failure');
-      await ami.action('Originate', { Channel: 'Local/100@agents', Context: 'acct-1001', Exten: '79101234567', Priority: '1', Async: 'true', ActionID: 'l' });
+      // docker/asterisk/extensions.conf: rc-outbound dials the number through the trunk (the simulated PSTN answers).
+      await ami.action('Originate', { Channel: 'Local/79101234567@rc-outbound', Context: 'rc-unrouted', Exten: '1', Priority: '1', Async: 'true', ActionID: 'l' });
       expect((await ami.waitEvent('OriginateResponse', { ActionID: 'l' })).get('Response')).toBe('Success');
-      expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual([expect.stringMatching(/^warn realtime tables unavailable \(relation .* does not exist\); serving only the built-in dial plan$/)]);
+      expect((await ami.waitEvent('DialBegin', { DialString: '79101234567@trunk' })).get('DestChannel')).toMatch(/^PJSIP\/trunk-[0-9a-f]{8}$/);
+      expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual([expect.stringMatching(/^warn realtime tables unavailable \(relation .* does not exist\); serving the dial plan without realtime rows$/)]);
     } finally {
       ami.close();
       await sim.stop();
@@ -29,8 +31,10 @@ describe('simulator start-up', () => {
   });
 
   it('reads its settings from the environment and refuses bad ones', () => {
-    const c = loadSimulatorConfig({ SIM_AMI_PORT: '6038', SIM_TIME_SCALE: '0.1', SIM_AUTO_REGISTER: 'false', TELEPHONY_DATABASE_URL: '' });
-    expect(c).toMatchObject({ amiPort: 6038, controlPort: 5039, timeScale: 0.1, autoRegister: false, databaseUrl: undefined, username: 'crm', secret: 'crmsecret' });
+    const c = loadSimulatorConfig({ SIM_AMI_PORT: '6038', SIM_TIME_SCALE: '0.1', SIM_AUTO_REGISTER: 'false', TELEPHONY_DATABASE_URL: '', SIM_QUALIFY_DELAY_MS: '50', SIM_CEL: 'true' });
+    expect(c).toMatchObject({ amiPort: 6038, controlPort: 5039, timeScale: 0.1, autoRegister: false, databaseUrl: undefined, username: 'crm', secret: 'crmsecret', qualifyDelayMs: 50, cel: true });
+    expect(c.confDir).toMatch(/docker\/asterisk$/);
+    expect(loadSimulatorConfig({})).toMatchObject({ qualifyDelayMs: 200, cel: false, dialplanFile: undefined, amiRead: undefined });
     expect(() => loadSimulatorConfig({ SIM_TIME_SCALE: '0' })).toThrow(/SIM_TIME_SCALE/);
     expect(() => loadSimulatorConfig({ SIM_AMI_PORT: 'x' })).toThrow(/SIM_AMI_PORT/);
   });

@@ -24,13 +24,19 @@ export function parseVariables(msg: AmiMessage): [string, string][] {
 export function createActions(engine: CallEngine): Record<string, ActionHandler> {
   const seconds = (ch: Channel) => Math.max(0, Math.floor((engine.now() - ch.createdAt) / 1000));
 
-  /** `${DEVICE_STATE(PJSIP/<user>)}` as Asterisk answers it without a channel; other variables are empty. */
+  /**
+   * `${DEVICE_STATE(PJSIP/<user>)}` as Asterisk answers it without a channel: the cached state,
+   * else what chan_pjsip computes now (INVALID for an unknown endpoint); globals by name; other
+   * variables are empty.
+   */
   const channelless = async (variable: string): Promise<string> => {
     const device = /^DEVICE_STATE\((.+)\)$/.exec(variable)?.[1];
-    if (!device) return '';
+    if (!device) return engine.globals[variable] ?? '';
     const user = /^PJSIP\/(.+)$/.exec(device)?.[1];
-    if (user === undefined) return engine.devices.snapshot().find(([d]) => d === device)?.[1] ?? 'UNKNOWN';
-    return (await engine.realtime.findEndpoint(user)) ? engine.devices.pjsipState(user) : 'INVALID';
+    if (user === undefined) return engine.devices.cached(device) ?? 'UNKNOWN';
+    const cached = engine.devices.cached(device);
+    if (cached !== undefined) return cached;
+    return (await engine.findEndpoint(user)) ? engine.devices.pjsipState(user) : 'INVALID';
   };
 
   const originateResponse = (req: OriginateRequest, o: OriginateOutcome) => {
@@ -78,7 +84,8 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
         priority,
         timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30000,
         callerId: parseCallerId(m.get('CallerID')),
-        variables: parseVariables(m),
+        // astman_get_variables: every Variable header's pairs, prepended (the VarSets come in reverse order, fixture 32).
+        variables: parseVariables(m).reverse(),
         actionId: m.get('ActionID'),
       };
       if (truthy(m.get('Async'))) {
@@ -181,9 +188,10 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
       s.send([['Event', 'StatusComplete'], ...actionId, ['EventList', 'Complete'], ['ListItems', String(list.length)], ['Items', String(list.length)]]);
     },
 
-    command: (s, m) => {
+    command: async (s, m) => {
       const command = (m.get('Command') ?? '').trim().replace(/\s+/g, ' ');
       let output: string[];
+      let after: (() => Promise<void>) | undefined;
       if (command === 'core show channels concise') {
         output = engine
           .list()
@@ -191,8 +199,9 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
             [ch.name, ch.context, ch.exten, ch.priority, stateDesc(ch.state), ch.appl, ch.data, ch.callerId.num, ch.accountCode, '', 3, seconds(ch), ch.bridge?.id ?? '', ch.uniqueid].join('!'),
           );
       } else if (command === 'dialplan reload') {
-        // Realtime contexts are re-read on every call here: nothing to reload.
+        // The reply comes first, then the reload's VarSets of the globals (fixture 30).
         output = ['Dialplan reloaded.'];
+        after = () => engine.reloadDialplan();
       } else if (command === 'core show version') {
         output = ['Asterisk 22.10.1 (RingCloud PBX simulator)'];
       } else if (command === 'core show uptime seconds') {
@@ -201,13 +210,14 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
         output = [`No such command '${command}' (type 'core show help ${command}' for other possible commands)`];
       }
       s.respond(m, 'Success', [['Message', 'Command output follows'], ...output.map((line): Header => ['Output', line])]);
+      await after?.();
     },
 
     devicestatelist: async (s, m) => {
       const actionId = idHeader(m);
-      const rows: [string, string][] = [];
-      for (const ep of await engine.realtime.listEndpoints()) rows.push([`PJSIP/${ep.id}`, engine.devices.pjsipState(ep.id)]);
-      rows.push(...engine.devices.snapshot());
+      // The device state cache: a device Asterisk never computed (an endpoint provisioned after
+      // start whose phone raised no event) is not listed (fixture 30).
+      const rows = engine.devices.snapshot();
       s.respond(m, 'Success', [['EventList', 'start'], ['Message', 'Device State Changes will follow']]);
       for (const [device, state] of rows) s.send([['Event', 'DeviceStateChange'], ...actionId, ['Device', device], ['State', state]]);
       s.send([['Event', 'DeviceStateListComplete'], ...actionId, ['EventList', 'Complete'], ['ListItems', String(rows.length)]]);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { memoryLogger } from '../log';
 import { RunningSimulator, startSimulator } from '../simulator';
+import { FIRST_LAB } from '../testing/first-lab';
 import { TestAmiClient } from '../testing/ami-client';
 import { loadFixture } from '../contract/transcript';
 
@@ -48,7 +49,7 @@ function exchange(bytes: string, ms = 300): Promise<{ text: string; closed: bool
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ amiPort: 0, controlPort: 0, databaseUrl: undefined, recordingsDir: dir, timeScale: 0.05, logger: log });
+  sim = await startSimulator({ amiPort: 0, controlPort: 0, databaseUrl: undefined, recordingsDir: dir, timeScale: 0.05, ...FIRST_LAB, logger: log });
 });
 
 afterEach(() => clients.splice(0).forEach((c) => c.close()));
@@ -65,7 +66,7 @@ describe('AMI server', () => {
   });
 
   it('says one warning when no realtime database is configured', () => {
-    expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual(['warn no TELEPHONY_DATABASE_URL: serving only the built-in dial plan']);
+    expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual(['warn no TELEPHONY_DATABASE_URL: the dial plan runs without realtime rows or endpoints']);
   });
 
   it('refuses actions before login and answers a failed login then hangs up', async () => {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Header } from './protocol';
 import { AmiMessage } from './protocol';
 import type { ActionHandler, AmiSession } from './session';
+import type { Contact } from '../engine/devices';
 import type { CallEngine } from '../engine/engine';
 import type { EndpointRow, Row } from '../realtime/repository';
 
@@ -27,33 +27,10 @@ const DEVICE_STATE_TEXT: Record<string, string> = {
   INVALID: 'Invalid',
 };
 
-/** The simulated phone's registration: a contact as a SIP phone on this host would leave it. */
-interface Contact {
-  aor: string;
-  id: string;
-  uri: string;
-  callId: string;
-  userAgent: string;
-  expires: number;
-  viaAddr: string;
-  viaPort: string;
-}
+const contactOf = (engine: CallEngine, ep: EndpointRow): Contact | undefined => engine.registrations.contact(ep.id);
 
-function contactOf(engine: CallEngine, ep: EndpointRow): Contact | undefined {
-  if (!engine.registrations.isRegistered(ep.id)) return undefined;
-  const aor = (ep.aors ?? ep.id).split(',')[0].trim();
-  const hash = createHash('md5').update(`contact:${ep.id}`).digest('hex');
-  return {
-    aor,
-    id: `${aor};@${hash}`,
-    uri: `sip:${ep.id}@127.0.0.1:5070`,
-    callId: `${hash.slice(0, 8)}@127.0.0.1`,
-    userAgent: 'RingCloud PBX simulator phone',
-    expires: Math.floor(engine.registrations.registeredSince(ep.id, engine.startedAt) / 1000) + 3600,
-    viaAddr: '127.0.0.1',
-    viaPort: '5071',
-  };
-}
+/** RoundtripUsec as res_pjsip prints it: the last OPTIONS' round trip once reachable, else N/A. */
+const rtt = (c: Contact) => (c.status === 'Reachable' ? String(c.rttUsec) : 'N/A');
 
 function endpointDetail(engine: CallEngine, ep: EndpointRow): Header[] {
   const r = ep.raw;
@@ -123,7 +100,7 @@ function endpointDetail(engine: CallEngine, ep: EndpointRow): Header[] {
     ['RtpTimeoutHold', '0'],
     ['SuppressMohOnSendonly', 'false'],
     ['UsePtime', 'false'],
-    ['MediaAddress', '127.0.0.1'],
+    ['MediaAddress', str(r.media_address)],
     ['VoicemailExtension', ''],
     ['RtpTimeout', '0'],
     ['StirShaken', 'no'],
@@ -168,7 +145,7 @@ function endpointDetail(engine: CallEngine, ep: EndpointRow): Header[] {
     ['DirectMediaGlareMitigation', 'none'],
     ['TrustIdInbound', 'false'],
     ['StirShakenProfile', ''],
-    ['BindRtpToMediaAddress', 'true'],
+    ['BindRtpToMediaAddress', yesNo(r.bind_rtp_to_media_address, false)],
     ['DisableDirectMediaOnNat', 'false'],
     ['MediaEncryption', 'no'],
     ['MediaUseReceivedTransport', 'false'],
@@ -212,7 +189,8 @@ function authDetail(auth: Row, endpoint: string): Header[] {
     ['ObjectType', 'auth'],
     ['ObjectName', str(auth.id)],
     ['OauthSecret', ''],
-    ['PasswordDigest', ''],
+    // res_pjsip prints an md5 credential as the password digest (fixtures 30, 31).
+    ['PasswordDigest', str(auth.auth_type) === 'md5' && str(auth.md5_cred) ? `MD5:${str(auth.md5_cred)}` : ''],
     ['SupportedAlgorithmsUas', 'MD5'],
     ['RefreshToken', ''],
     ['Username', str(auth.username)],
@@ -297,14 +275,14 @@ function contactStatusDetail(c: Contact, endpoint: string): Header[] {
     ['RegExpire', String(c.expires)],
     ['ViaAddress', `${c.viaAddr}:${c.viaPort}`],
     ['CallID', c.callId],
-    ['Status', 'NonQualified'],
-    ['RoundtripUsec', 'N/A'],
+    ['Status', c.status],
+    ['RoundtripUsec', rtt(c)],
     ['EndpointName', endpoint],
     ['ID', c.id],
     ['AuthenticateQualify', '0'],
     ['OutboundProxy', ''],
     ['Path', ''],
-    ['QualifyFrequency', '0'],
+    ['QualifyFrequency', String(c.qualifyFrequency)],
     ['QualifyTimeout', '3.000'],
     ['Qualify2xxOnly', '0'],
   ];
@@ -325,12 +303,12 @@ function contactList(c: Contact, endpoint: string): Header[] {
     ['ViaPort', c.viaPort],
     ['AuthenticateQualify', 'no'],
     ['Uri', c.uri],
-    ['QualifyFrequency', '0'],
+    ['QualifyFrequency', String(c.qualifyFrequency)],
     ['UserAgent', c.userAgent],
     ['ExpirationTime', String(c.expires)],
     ['OutboundProxy', ''],
-    ['Status', 'NonQualified'],
-    ['RoundtripUsec', 'N/A'],
+    ['Status', c.status],
+    ['RoundtripUsec', rtt(c)],
   ];
 }
 
@@ -342,11 +320,8 @@ const ids = (m: AmiMessage): Header[] => {
 export function pjsipActions(engine: CallEngine): Record<string, ActionHandler> {
   return {
     pjsipshowcontacts: async (s: AmiSession, m: AmiMessage) => {
-      const contacts: [Contact, string][] = [];
-      for (const ep of await engine.realtime.listEndpoints()) {
-        const c = contactOf(engine, ep);
-        if (c) contacts.push([c, ep.id]);
-      }
+      // ami_show_contacts: every contact sorcery knows (registered ones; permanent contacts are not listed).
+      const contacts: [Contact, string][] = engine.registrations.all().map((c) => [c, c.endpoint]);
       if (contacts.length === 0) {
         // res_pjsip's message carries its own "\n", so the reply ends "found\n\r\n\r\n" (scenario 21's bytes).
         const actionId = m.get('ActionID');
@@ -361,7 +336,7 @@ export function pjsipActions(engine: CallEngine): Record<string, ActionHandler> 
     pjsipshowendpoint: async (s: AmiSession, m: AmiMessage) => {
       const name = m.get('Endpoint');
       if (!name) return s.respond(m, 'Error', [['Message', 'Endpoint parameter missing.']]);
-      const ep = await engine.realtime.findEndpoint(name);
+      const ep = await engine.findEndpoint(name);
       if (!ep) return s.respond(m, 'Error', [['Message', `Unable to retrieve endpoint ${name}`]]);
       const contact = contactOf(engine, ep);
       const events: Header[][] = [[['Event', 'EndpointDetail'], ...ids(m), ...endpointDetail(engine, ep)]];
@@ -371,7 +346,7 @@ export function pjsipActions(engine: CallEngine): Record<string, ActionHandler> 
       }
       if (ep.transport) events.push([['Event', 'TransportDetail'], ...ids(m), ...transportDetail(ep.transport, ep.id)]);
       for (const aorId of str(ep.aors).split(',').map((a) => a.trim()).filter(Boolean)) {
-        const aor = await engine.realtime.findAor(aorId);
+        const aor = await engine.phones.findAor(aorId);
         if (aor) events.push([['Event', 'AorDetail'], ...ids(m), ...aorDetail(aor, contact?.aor === aorId ? contact : undefined, ep.id)]);
       }
       if (contact) events.push([['Event', 'ContactStatusDetail'], ...ids(m), ...contactStatusDetail(contact, ep.id)]);

@@ -7,7 +7,7 @@ import { AmiMessage, AmiParser, Header, OversizeMessageError, serialize } from '
 export const BANNER = 'Asterisk Call Manager/11.0.0';
 
 /** Event classes of manager.conf (`read =`), for `Events:` masks. */
-const CLASSES = ['system', 'call', 'log', 'verbose', 'command', 'agent', 'user', 'config', 'dtmf', 'reporting', 'cdr', 'dialplan', 'originate', 'agi', 'cc', 'aoc', 'test', 'security', 'message'];
+export const CLASSES = ['system', 'call', 'log', 'verbose', 'command', 'agent', 'user', 'config', 'dtmf', 'reporting', 'cdr', 'dialplan', 'originate', 'agi', 'cc', 'aoc', 'test', 'security', 'message'];
 
 /** `on`, `off`, or a list of classes → the set of classes to deliver. */
 export function parseEventMask(mask: string | undefined, current: Set<string>): Set<string> {
@@ -26,6 +26,8 @@ export interface SessionHost {
   /** Delay before answering a failed login, wall ms (Asterisk waits about a second). */
   authFailureDelayMs: number;
   actions: Record<string, ActionHandler>;
+  /** manager.conf `read =` of the user: classes outside it are never delivered. */
+  readClasses?: Set<string>;
   log: Logger;
   onLogin(session: AmiSession): void;
   onClose(session: AmiSession): void;
@@ -124,7 +126,9 @@ export class AmiSession {
 
   /** Delivers an engine event if this session is logged in and its mask allows the class. */
   deliver(event: AmiEvent, wire?: string): void {
-    if (this.authenticated && this.events.has(event.category)) this.writeRaw(wire ?? serialize(event.headers));
+    if (!this.authenticated || !this.events.has(event.category)) return;
+    if (this.host.readClasses && !this.host.readClasses.has(event.category)) return;
+    this.writeRaw(wire ?? serialize(event.headers));
   }
 
   async login(msg: AmiMessage): Promise<void> {

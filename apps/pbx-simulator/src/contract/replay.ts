@@ -14,7 +14,14 @@ export interface ReplayResult {
  * recorded time × `scale`, and collects what comes back until the server closes the connection
  * (Logoff, failed login) or `settleMs` after the last message was sent.
  */
-export function replay(port: number, client: Recorded[], scale: number, settleMs = 400): Promise<ReplayResult> {
+/** Something the outside world does during a recording (a phone registers, a call arrives), at its recorded time. */
+export interface SideAction {
+  /** Seconds since the connection opened, as in the recording. */
+  t: number;
+  run(): void | Promise<void>;
+}
+
+export function replay(port: number, client: Recorded[], scale: number, settleMs = 400, side: SideAction[] = []): Promise<ReplayResult> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let raw = '';
@@ -39,6 +46,7 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
         last = Math.max(last, at);
         timers.push(setTimeout(() => socket.write(m.wire), at));
       }
+      for (const a of side) timers.push(setTimeout(() => void Promise.resolve(a.run()).catch((err) => reject(err)), a.t * scale * 1000));
       timers.push(setTimeout(finish, last + settleMs));
     });
   });

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { AmiServer } from '../ami/server';
 import type { PhoneBehaviour } from '../engine/devices';
 import type { CallEngine } from '../engine/engine';
+import { listMailbox } from '../engine/voicemail';
+import { virtualKey } from '../dialplan/dialplan';
 import type { Logger } from '../log';
 
 /** An error the client caused: answered with its status and `{error}`. */
@@ -19,6 +21,8 @@ const MAX_BODY = 64 * 1024;
 const USER = /^[A-Za-z0-9_.-]{1,64}$/;
 const NUMBER = /^\+?[0-9]{2,20}$/;
 const EXTEN = /^[0-9*#]{1,20}$/;
+const SIP_URI = /^sips?:[A-Za-z0-9_.!~*'()&=+$,;?\/%-]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[A-Za-z0-9=_.-]*)*$/;
+const CONTEXT = /^(?!\.)[A-Za-z0-9_.-]{1,80}$/;
 const BEHAVIOURS: PhoneBehaviour[] = ['answer', 'busy', 'no_answer'];
 
 type Json = Record<string, unknown>;
@@ -45,6 +49,9 @@ export class ControlServer {
       { method: 'POST', path: /^\/devices\/([^/]+)\/unregister$/, handler: (p, b) => this.register(p[0], false, b) },
       { method: 'POST', path: /^\/calls\/inbound$/, handler: (_p, b) => this.inbound(b) },
       { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.internal(b) },
+      { method: 'GET', path: /^\/trunk$/, handler: async () => ({ status: 200, body: { up: this.engine.trunk.up } }) },
+      { method: 'POST', path: /^\/trunk\/(up|down)$/, handler: async (p) => this.setTrunk(p[0] === 'up') },
+      { method: 'GET', path: /^\/voicemail\/([^/]+)\/([^/]+)$/, handler: (p) => this.mailbox(p[0], p[1]) },
       { method: 'POST', path: /^\/ami\/drop$/, handler: async () => ({ status: 200, body: { dropped: this.ami.dropAll() } }) },
     ];
     this.server = http.createServer((req, res) => void this.serve(req, res));
@@ -118,23 +125,64 @@ export class ControlServer {
 
   private async register(user: string, registered: boolean, body: Json) {
     const ep = await this.endpoint(user, 'user');
-    const behaviour = body.behaviour ?? 'answer';
+    const behaviour = body.behaviour ?? this.engine.registrations.behaviour(ep.id);
     if (!BEHAVIOURS.includes(behaviour as PhoneBehaviour)) throw new HttpError(400, `behaviour must be one of ${BEHAVIOURS.join(', ')}`);
-    this.engine.registrations.set(ep.id, registered, behaviour as PhoneBehaviour, this.engine.now());
-    this.engine.devices.pjsipChanged(ep.id);
+    if (registered) {
+      const { uri, user_agent: userAgent, expires } = body;
+      if (uri !== undefined && (typeof uri !== 'string' || uri.length > 200 || !SIP_URI.test(uri))) throw new HttpError(400, 'uri must be a SIP URI like sip:user@127.0.0.1:5060');
+      if (userAgent !== undefined && (typeof userAgent !== 'string' || userAgent.length > 100 || /[\r\n]/.test(userAgent))) throw new HttpError(400, 'user_agent must be a short single-line string');
+      if (expires !== undefined && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 1 || expires > 86_400)) throw new HttpError(400, 'expires must be 1 to 86400 seconds');
+      await this.engine.phones.register(ep, { behaviour: behaviour as PhoneBehaviour, uri: uri as string | undefined, userAgent: userAgent as string | undefined, expires: expires as number | undefined });
+    } else {
+      this.engine.registrations.setBehaviour(ep.id, behaviour as PhoneBehaviour);
+      this.engine.phones.unregister(ep.id);
+    }
     this.log.log(`device PJSIP/${ep.id} ${registered ? 'registered' : 'unregistered'}`);
-    return { status: 200, body: { user: ep.id, registered, behaviour, state: this.engine.devices.pjsipState(ep.id) } };
+    const state = this.engine.devices.deviceState(`PJSIP/${ep.id}`);
+    return { status: 200, body: { user: ep.id, registered, behaviour, state } };
   }
 
+  /**
+   * A call from the PSTN through the trunk to `to` (a number: from-pstn routes it by its DID rows,
+   * an unassigned one ends in rc-unrouted). Deprecated: `to_user` instead of `to` rings that
+   * user as if its extension number had DID rows (userfield, recording, Goto its extension).
+   */
   private async inbound(body: Json) {
     const from = body.from;
     if (typeof from !== 'string' || !NUMBER.test(from)) throw new HttpError(400, 'from must be 2 to 20 digits with an optional leading +');
-    if (typeof body.to_user !== 'string') throw new HttpError(400, 'to_user must be a SIP user name');
+    if (body.to !== undefined) {
+      if (typeof body.to !== 'string' || !NUMBER.test(body.to)) throw new HttpError(400, 'to must be 2 to 20 digits with an optional leading +');
+      const ch = await this.engine.inboundCall(from, body.to);
+      return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid } };
+    }
+    if (typeof body.to_user !== 'string') throw new HttpError(400, 'to (a number) or to_user (deprecated) is required');
     const ep = await this.endpoint(body.to_user, 'to_user');
     const account = accountContext(ep.context);
     const did = (await this.engine.realtime.extensionOf(account, ep.id)) ?? (ep.callerid?.match(/<([^>]+)>/)?.[1] || ep.id);
-    const ch = await this.engine.inboundCall(from, ep, account, did);
+    const rows = new Map([
+      [
+        virtualKey('from-pstn', did),
+        [
+          { app: 'Set', data: `CDR(userfield)=${account}` },
+          { app: 'MixMonitor', data: '${RECDIR}/${UNIQUEID}.wav' },
+          // The account's context exists once the adapter's `dialplan reload` arrived; until then the user is dialled directly.
+          this.engine.dialplan.hasContext(account) ? { app: 'Goto', data: `${account},${did},1` } : { app: 'Dial', data: `PJSIP/${ep.id},30` },
+        ],
+      ],
+    ]);
+    const ch = await this.engine.inboundCall(from, did, rows);
     return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid, did } };
+  }
+
+  private async setTrunk(up: boolean) {
+    this.engine.trunk.up = up;
+    this.log.log(`trunk ${up ? 'up' : 'down: INVITEs to the PSTN go unanswered'}`);
+    return { status: 200, body: { up } };
+  }
+
+  private async mailbox(context: string, mailbox: string) {
+    if (!CONTEXT.test(context) || !CONTEXT.test(mailbox)) throw new HttpError(400, 'context and mailbox must be names');
+    return { status: 200, body: { context, mailbox, messages: await listMailbox(this.engine.config.voicemailDir, context, mailbox) } };
   }
 
   private async internal(body: Json) {
@@ -144,6 +192,7 @@ export class ControlServer {
     const ep = await this.endpoint(body.from_user, 'from_user');
     if (!this.engine.registrations.isRegistered(ep.id)) throw new HttpError(409, `device PJSIP/${ep.id} is not registered`);
     const account = accountContext(ep.context);
+    // An extension of the account (its realtime rows), not an outside number.
     if ((await this.engine.realtime.extensionRows(account, toNum)).length === 0) throw new HttpError(404, `no extension ${toNum} in ${account}`);
     const ch = await this.engine.internalCall(ep, toNum);
     return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid } };

@@ -1,6 +1,9 @@
-import type { Channel } from '../engine/channel';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DialplanContext, parseDialplan } from '@ringcloud/asterisk-conf';
+import type { Logger } from '../log';
 import type { RealtimeRepository } from '../realtime/repository';
-import { bestMatch } from './pattern';
+import { bestMatch, matches } from './pattern';
 
 /** One priority of an extension: an application and its (not yet substituted) argument. */
 export interface Step {
@@ -8,187 +11,157 @@ export interface Step {
   data: string;
 }
 
-interface ExtensionDef {
-  pattern: string;
-  steps: Step[];
+/** Rows a channel carries for itself in a realtime family (the deprecated `to_user` inbound call). */
+export type VirtualRows = Map<string, Step[]>;
+
+export const virtualKey = (context: string, exten: string) => `${context}\u0000${exten}`;
+
+/** What a channel looking up a step can offer the realtime switch. */
+export interface LookupChannel {
+  virtualRows?: VirtualRows;
 }
 
-const s = (app: string, data = ''): Step => ({ app, data });
-
-/**
- * The dial plan the transcripts were recorded with (fixtures/ami/dialplan-used.conf), verbatim.
- * `same => n` priorities become consecutive array entries.
- */
-export const FIXTURE_DIALPLAN: Record<string, ExtensionDef[]> = {
-  agents: [
-    { pattern: '_X.', steps: [s('NoOp', 'Agent ${EXTEN} picks up'), s('Answer'), s('Playtones', '440/300,0/700'), s('Wait', '30'), s('Hangup')] },
-    { pattern: '_4XX', steps: [s('NoOp', 'Agent ${EXTEN} busy'), s('Busy', '5')] },
-    { pattern: '_5XX', steps: [s('NoOp', 'Agent ${EXTEN} rings, no answer'), s('Ringing'), s('Wait', '60'), s('Hangup')] },
-  ],
-  'acct-1001': [
-    { pattern: '_000.', steps: [s('NoOp', 'B ${EXTEN} busy for acct-1001'), s('Set', 'CDR(userfield)=acct-1001'), s('Busy', '3'), s('Hangup')] },
-    {
-      pattern: '_999.',
-      steps: [s('NoOp', 'B ${EXTEN} congestion for acct-1001'), s('Set', 'CDR(userfield)=acct-1001'), s('Congestion', '3'), s('Hangup')],
-    },
-    {
-      pattern: '_X.',
-      steps: [
-        s('NoOp', 'Outbound ${EXTEN} for acct-1001 RC_CALL_ID=${RC_CALL_ID}'),
-        s('Set', 'CDR(userfield)=acct-1001'),
-        s('MixMonitor', '${RECDIR}/${UNIQUEID}.wav'),
-        s('Answer'),
-        s('Wait', '3'),
-        s('Hangup'),
-      ],
-    },
-  ],
-  'acct-1002': [
-    {
-      pattern: '_X.',
-      steps: [
-        s('NoOp', 'Outbound ${EXTEN} for acct-1002 RC_CALL_ID=${RC_CALL_ID}'),
-        s('Set', 'CDR(userfield)=acct-1002'),
-        s('MixMonitor', '${RECDIR}/${UNIQUEID}.wav'),
-        s('Dial', 'Local/${EXTEN}@pstn-sim,30'),
-        s('Hangup'),
-      ],
-    },
-  ],
-  'pstn-sim': [
-    { pattern: '_000.', steps: [s('Busy', '3')] },
-    { pattern: '_999.', steps: [s('Congestion', '3')] },
-    { pattern: '_X.', steps: [s('NoOp', 'Party B ${EXTEN} answers'), s('Answer'), s('Wait', '3'), s('Hangup')] },
-  ],
-  'caller-sim': [{ pattern: '_X.', steps: [s('NoOp', 'External caller ${EXTEN} is on the line'), s('Answer'), s('Wait', '8'), s('Hangup')] }],
-  'from-pstn': [
-    {
-      pattern: '74957770000',
-      steps: [
-        s('NoOp', 'Inbound queue call from ${CALLERID(num)}'),
-        s('Set', 'CDR(userfield)=acct-1001'),
-        s('Answer'),
-        s('Queue', 'support,,,,30'),
-        s('Hangup'),
-      ],
-    },
-    {
-      pattern: '_X.',
-      steps: [
-        s('NoOp', 'Inbound call from ${CALLERID(num)} to DID ${EXTEN}'),
-        s('Set', 'CDR(userfield)=acct-1001'),
-        s('MixMonitor', '${RECDIR}/${UNIQUEID}.wav'),
-        s('Dial', 'Local/100@agents,20'),
-        s('Hangup'),
-      ],
-    },
-  ],
-};
-
-/** The fixture's queue (queues.conf is not in the fixtures; DeviceStateList and QueueMemberStatus show it). */
-export const QUEUES: Record<string, { members: { interface: string; name: string }[] }> = {
-  support: { members: [{ interface: 'Local/100@agents', name: 'Agent 100' }] },
-};
-
-/** Seconds as a dial plan argument: 3000 ms → "3", 1500 ms → "1.5". */
-export const seconds = (ms: number) => String(Math.round(ms) / 1000);
-
-/**
- * The realtime side (issue 3): party B of provisioned accounts and external callers. These are
- * what an operator's extensions.conf would hold next to `switch => Realtime`; the simulator
- * builds them with the configured talk time.
- */
-function realtimeHelpers(talkMs: number): Record<string, ExtensionDef[]> {
-  return {
-    'pstn-rt': [
-      { pattern: '_000.', steps: [s('Busy', '3')] },
-      { pattern: '_999.', steps: [s('Congestion', '3')] },
-      { pattern: '_555.', steps: [s('NoOp', 'Party B ${EXTEN} does not answer'), s('Ringing'), s('Wait', '60'), s('Hangup')] },
-      // Answer() itself takes half a second: the conversation lasts talkMs in all.
-      { pattern: '_[+0-9].', steps: [s('NoOp', 'Party B ${EXTEN} answers'), s('Answer'), s('Wait', seconds(Math.max(0, talkMs - 500))), s('Hangup')] },
-    ],
-    // The external caller of POST /calls/inbound: stays on the line until the employee's phone hangs up.
-    'caller-rt': [{ pattern: '_[+0-9].', steps: [s('NoOp', 'External caller ${EXTEN} is on the line'), s('Answer'), s('Wait', '3600'), s('Hangup')] }],
-  };
-}
-
-const recordSteps = (account: string): Step[] => [s('Set', `CDR(userfield)=${account}`), s('MixMonitor', '${RECDIR}/${UNIQUEID}.wav')];
+/** The script extensions.conf runs through `#exec` to generate one context per account. */
+const CONTEXTS_SCRIPT = 'ringcloud-contexts.sh';
+/** ringcloud-contexts.sh: `SELECT DISTINCT context FROM ps_endpoints WHERE context ~ '^acct-[1-9][0-9]{0,9}$'`. */
+export const ACCOUNT_CONTEXT = /^acct-[1-9][0-9]{0,9}$/;
 
 export interface DialplanOptions {
-  /** Talk time of a realtime party B, in PBX milliseconds. */
-  talkMs: number;
+  /** extensions.conf to load (its `#include`s are read relative to it). */
+  file: string;
+  realtime: RealtimeRepository;
+  log: Logger;
 }
 
 /**
- * Where a channel goes: the fixture dial plan first (it is what Asterisk's extensions.conf held),
- * then the realtime `acct-<N>` contexts of provisioned accounts, re-read on every lookup as
- * Asterisk does.
+ * The dial plan as pbx_config loads extensions.conf: contexts with their extensions, switches
+ * and includes, `[globals]`, and what `#exec ringcloud-contexts.sh` would print (one
+ * `[acct-N]` per account with endpoints: `switch => Realtime/acct-N@extensions`,
+ * `include => rc-outbound`) — computed from ps_endpoints at load and at every `dialplan reload`,
+ * exactly when Asterisk runs the script. A step is looked up per priority, as Asterisk does:
+ * the context's own extensions first, then its switches (the realtime `extensions` rows, re-read
+ * each time), then its includes, depth first.
  */
 export class Dialplan {
-  private readonly staticContexts: Record<string, ExtensionDef[]>;
+  private contexts = new Map<string, DialplanContext>();
+  private globalVars: Record<string, string> = {};
 
-  constructor(
-    private readonly realtime: RealtimeRepository,
-    options: DialplanOptions,
-  ) {
-    this.staticContexts = { ...FIXTURE_DIALPLAN, ...realtimeHelpers(options.talkMs) };
+  constructor(private readonly options: DialplanOptions) {}
+
+  get globals(): Readonly<Record<string, string>> {
+    return this.globalVars;
   }
 
-  isStaticContext(context: string): boolean {
-    return context in this.staticContexts;
+  get file(): string {
+    return this.options.file;
   }
 
-  async contextExists(context: string): Promise<boolean> {
-    if (this.isStaticContext(context)) return true;
-    return /^acct-\d+$/.test(context) && (await this.realtime.hasContext(context));
+  /** (Re)reads the file and regenerates the account contexts; returns the globals in file order. */
+  async load(): Promise<[string, string][]> {
+    const contexts = new Map<string, DialplanContext>();
+    const globals: [string, string][] = [];
+    await this.loadFile(this.options.file, contexts, globals, 0);
+    this.contexts = contexts;
+    this.globalVars = Object.fromEntries(globals);
+    return globals;
   }
 
-  /** The steps `exten` runs in `context` (priority 1 first), or undefined when nothing matches. */
-  async resolve(context: string, exten: string, ch?: Channel): Promise<Step[] | undefined> {
-    if (context === 'from-pstn' && ch?.inboundRoute) {
-      const { account, user } = ch.inboundRoute;
-      return [s('NoOp', 'Inbound call from ${CALLERID(num)} to DID ${EXTEN}'), ...recordSteps(account), s('Dial', `PJSIP/${user},30`), s('Hangup')];
+  private async loadFile(file: string, contexts: Map<string, DialplanContext>, globals: [string, string][], depth: number): Promise<void> {
+    const plan = parseDialplan(await readFile(file, 'utf8'));
+    for (const e of plan.errors) this.options.log.warn(`${file}:${e.line}: ${e.message}`);
+    for (const [k, v] of Object.entries(plan.globals)) globals.push([k, v]);
+    for (const ctx of plan.contexts.values()) merge(contexts, ctx);
+    for (const d of plan.directives) {
+      if (d.kind === 'exec' && path.basename(d.argument.split(/\s+/)[0]) === CONTEXTS_SCRIPT) {
+        for (const name of (await this.options.realtime.accountContexts()).filter((c) => ACCOUNT_CONTEXT.test(c)).sort()) {
+          merge(contexts, { name, extensions: [], includes: ['rc-outbound'], switches: [{ module: 'Realtime', data: `${name}@extensions`, line: d.line }] });
+        }
+      } else if ((d.kind === 'include' || d.kind === 'tryinclude') && depth < 8) {
+        const target = path.resolve(path.dirname(file), d.argument);
+        await this.loadFile(target, contexts, globals, depth + 1).catch((err: Error) => {
+          if (d.kind === 'include') this.options.log.warn(`${file}:${d.line}: #include ${d.argument}: ${err.message}`);
+        });
+      } else this.options.log.warn(`${file}:${d.line}: #${d.kind} ${d.argument} is not run by the simulator`);
     }
-    const defs = this.staticContexts[context];
-    if (defs) return bestMatch(defs, exten)?.steps;
-    if (!/^acct-\d+$/.test(context)) return undefined;
-    const rows = await this.realtime.extensionRows(context, exten);
-    if (rows.length > 0) {
-      return [
-        s('NoOp', `Internal call to \${EXTEN} for ${context} RC_CALL_ID=\${RC_CALL_ID}`),
-        ...recordSteps(context),
-        ...rows.map((r) => s(r.app, r.appdata)),
-        s('Hangup'),
-      ];
+  }
+
+  /** Contexts as loaded (Asterisk knows no context the file or the last reload did not define). */
+  hasContext(context: string): boolean {
+    return this.contexts.has(context);
+  }
+
+  contextNames(): string[] {
+    return [...this.contexts.keys()];
+  }
+
+  /** The step at context/exten/priority, or undefined when the dial plan has none. */
+  async find(context: string, exten: string, priority: number, ch?: LookupChannel): Promise<Step | undefined> {
+    return this.search(context, exten, priority, new Set(), ch);
+  }
+
+  /** `exists(context, exten, 1)`: whether a call can start there. */
+  async exists(context: string, exten: string, ch?: LookupChannel): Promise<boolean> {
+    return (await this.find(context, exten, 1, ch)) !== undefined;
+  }
+
+  private async search(name: string, exten: string, priority: number, seen: Set<string>, ch?: LookupChannel): Promise<Step | undefined> {
+    if (seen.has(name)) return undefined;
+    seen.add(name);
+    const ctx = this.contexts.get(name);
+    if (!ctx) return undefined;
+    const candidates = ctx.extensions.filter((e) => matches(e.pattern, exten));
+    while (candidates.length > 0) {
+      const best = bestMatch(candidates, exten)!;
+      const step = best.steps.find((s) => s.priority === priority);
+      if (step) return { app: step.app, data: step.data };
+      candidates.splice(candidates.indexOf(best), 1);
     }
-    if (!/^[+0-9]{2,}$/.test(exten) || !(await this.realtime.hasContext(context))) return undefined;
-    return [
-      s('NoOp', `Outbound \${EXTEN} for ${context} RC_CALL_ID=\${RC_CALL_ID}`),
-      ...recordSteps(context),
-      s('Dial', 'Local/${EXTEN}@pstn-rt,30'),
-      s('Hangup'),
-    ];
+    for (const sw of ctx.switches) {
+      if (sw.module.toLowerCase() !== 'realtime') continue;
+      const step = await this.realtimeSwitch(sw.data, exten, priority, ch);
+      if (step) return step;
+    }
+    for (const include of ctx.includes) {
+      const step = await this.search(include, exten, priority, seen, ch);
+      if (step) return step;
+    }
+    return undefined;
+  }
+
+  /**
+   * pbx_realtime: `Realtime/<context>@<family>` reads the row (context, exten, priority), or the
+   * first `_pattern` row of that priority that matches. The family is the table's name here
+   * (extconfig.conf maps `extensions` to table `extensions`).
+   */
+  private async realtimeSwitch(data: string, exten: string, priority: number, ch?: LookupChannel): Promise<Step | undefined> {
+    const [where] = data.split('/');
+    const [context, family = 'extensions'] = where.split('@');
+    const own = ch?.virtualRows?.get(virtualKey(context, exten));
+    if (own) return own[priority - 1];
+    if (family !== 'extensions') return undefined;
+    const rows = await this.options.realtime.extensionRowsAt(context, priority);
+    const row = rows.find((r) => r.exten === exten) ?? rows.find((r) => r.exten.startsWith('_') && matches(r.exten, exten));
+    return row ? { app: row.app, data: row.appdata } : undefined;
   }
 }
 
-/** `${EXTEN}`, `${UNIQUEID}`, `${CALLERID(num)}` and channel variables, as pbx substitution does. */
-export function substitute(text: string, ch: Channel, globals: Record<string, string>): string {
-  return text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
-    switch (name) {
-      case 'EXTEN':
-        return ch.exten;
-      case 'CONTEXT':
-        return ch.context;
-      case 'UNIQUEID':
-        return ch.uniqueid;
-      case 'CHANNEL':
-        return ch.name;
-      case 'CALLERID(num)':
-        return ch.callerId.num;
-      case 'CALLERID(name)':
-        return ch.callerId.name;
-      default:
-        return ch.vars.get(name) ?? globals[name] ?? '';
-    }
-  });
+function merge(contexts: Map<string, DialplanContext>, ctx: DialplanContext): void {
+  const existing = contexts.get(ctx.name);
+  if (!existing) {
+    contexts.set(ctx.name, { name: ctx.name, extensions: [...ctx.extensions], includes: [...ctx.includes], switches: [...ctx.switches] });
+    return;
+  }
+  existing.extensions.push(...ctx.extensions);
+  existing.includes.push(...ctx.includes);
+  existing.switches.push(...ctx.switches);
 }
+
+/** Queues the dial plan's Queue() can use (queues.conf is not read: only the first lab's was known). */
+export interface QueueDef {
+  members: { interface: string; name: string }[];
+}
+
+/** The first lab's queue (fixtures 00–22: DeviceStateList and QueueMemberStatus show it). */
+export const FIXTURE_QUEUES: Record<string, QueueDef> = {
+  support: { members: [{ interface: 'Local/100@agents', name: 'Agent 100' }] },
+};

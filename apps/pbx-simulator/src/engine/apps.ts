@@ -1,9 +1,12 @@
-import { QUEUES } from '../dialplan/dialplan';
 import { Channel, ChannelState } from './channel';
 import type { CallEngine } from './engine';
+import { voicemail } from './voicemail';
 
-/** 'continue' to the next priority, or 'hangup' to end the dial plan (the app returned -1). */
-export type AppResult = 'continue' | 'hangup';
+/**
+ * 'continue' to the next priority, 'hangup' to end the dial plan (the app returned -1), 'jump'
+ * when the app moved the channel itself (Goto).
+ */
+export type AppResult = 'continue' | 'hangup' | 'jump';
 
 export type App = (engine: CallEngine, ch: Channel, data: string) => Promise<AppResult>;
 
@@ -13,6 +16,7 @@ const CANONICAL: Record<string, string> = {
   busy: 'Busy',
   congestion: 'Congestion',
   dial: 'Dial',
+  goto: 'Goto',
   hangup: 'Hangup',
   mixmonitor: 'MixMonitor',
   noop: 'NoOp',
@@ -20,6 +24,7 @@ const CANONICAL: Record<string, string> = {
   queue: 'Queue',
   ringing: 'Ringing',
   set: 'Set',
+  voicemail: 'VoiceMail',
   wait: 'Wait',
 };
 
@@ -37,6 +42,11 @@ async function refuse(engine: CallEngine, ch: Channel, data: string, cause: numb
     ch.hangupCause = cause;
     engine.setState(ch, ChannelState.Busy);
     engine.indicate(ch, what);
+    if (ch.tech === 'PJSIP') {
+      // chan_pjsip answers the INVITE with 486/503 at once, which ends the session (fixture 37).
+      ch.techCause = what === 'busy' ? 486 : 503;
+      engine.requestHangup(ch, cause, 'HangupRequest');
+    }
   }
   await pause(engine, ch, data === '' ? 3600 : Number(data));
   return 'hangup';
@@ -82,6 +92,10 @@ export const APPS: Record<string, App> = {
   },
 
   /** Starts recording into the file named by the argument (written when the channel hangs up). */
+  goto: async (engine, ch, data) => goto(engine, ch, data),
+
+  voicemail: async (engine, ch, data) => voicemail(engine, ch, data),
+
   mixmonitor: async (engine, ch, data) => {
     const file = data.split(',')[0] || engine.recordingPath(ch);
     engine.setVar(ch, 'MIXMONITOR_FILENAME', file);
@@ -95,13 +109,28 @@ export const APPS: Record<string, App> = {
   queue: async (engine, ch, data) => queue(engine, ch, data),
 };
 
+/** Goto([[context,]exten,]priority): the next step is looked up there. */
+async function goto(engine: CallEngine, ch: Channel, data: string): Promise<AppResult> {
+  const parts = data.split(',').map((p) => p.trim());
+  const [context, exten, priority] = parts.length >= 3 ? parts : parts.length === 2 ? [ch.context, parts[0], parts[1]] : [ch.context, ch.exten, parts[0]];
+  const p = Number(priority);
+  if (!Number.isInteger(p) || p < 1) {
+    engine.log.warn(`${ch.name}: Goto(${data}): priority must be a number here`);
+    return 'hangup';
+  }
+  ch.context = context;
+  ch.exten = exten;
+  ch.priority = p;
+  return 'jump';
+}
+
 /**
  * Queue(name,...) with the fixture's single static member (ringall): the events of scenario 11
  * (QueueCallerJoin, AgentCalled, AgentConnect, AgentComplete, QueueCallerLeave).
  */
 async function queue(engine: CallEngine, caller: Channel, data: string): Promise<AppResult> {
   const name = data.split(',')[0];
-  const member = QUEUES[name]?.members[0];
+  const member = engine.config.queues[name]?.members[0];
   if (!member) {
     engine.setVar(caller, 'QUEUESTATUS', 'JOINEMPTY');
     return 'continue';

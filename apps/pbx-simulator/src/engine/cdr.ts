@@ -86,6 +86,25 @@ export class CdrChain {
     this.current.userfield = value;
   }
 
+  /** CDR(<field>) as the dial plan reads it. */
+  read(field: string): string {
+    const r = this.current;
+    const values: Record<string, string> = {
+      userfield: r.userfield,
+      accountcode: r.accountCode,
+      src: r.src,
+      dst: r.dst,
+      dcontext: r.dcontext,
+      channel: r.channel,
+      dstchannel: r.dstchannel,
+      lastapp: r.lastapp,
+      lastdata: r.lastdata,
+      uniqueid: r.uniqueid,
+      disposition: r.disposition ?? '',
+    };
+    return values[field] ?? '';
+  }
+
   /** This channel started dialling `dest`. */
   onDialBegin(dest: Channel): void {
     this.current.dstchannel = dest.name;
@@ -127,7 +146,8 @@ export class CdrChain {
 
 export function cdrHeaders(r: CdrRecord): Header[] {
   const end = r.end ?? r.start;
-  const answered = r.disposition === 'ANSWERED' && r.answer !== undefined;
+  // billsec counts from the answer whatever the disposition (fixture 34: NO ANSWER, 60 s billed on leg A).
+  const answered = r.answer !== undefined;
   return [
     ['AccountCode', r.accountCode],
     ['Source', r.src],

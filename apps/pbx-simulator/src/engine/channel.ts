@@ -38,6 +38,7 @@ export const CAUSE_TEXT: Record<number, string> = {
   20: 'Subscriber absent',
   21: 'Call Rejected',
   34: 'Circuit/channel congestion',
+  38: 'Network out of order',
 };
 
 export type Tech = 'Local' | 'PJSIP';
@@ -105,9 +106,22 @@ export class Channel {
   deviceInvalid = false;
   /** The SIP Call-ID of a PJSIP channel (BRIDGEPVTCALLID on its bridge peer). */
   sipCallId?: string;
-  /** Internal routing for calls the control API injects (never shown on AMI). */
-  inboundRoute?: { account: string; user: string };
+  /** The SIP status behind this channel's hangup (Hangup/HangupRequest `TechCause`), once known. */
+  techCause = 0;
+  /** The PJSIP endpoint of a PJSIP channel. */
+  endpoint?: import('../realtime/repository').EndpointRow;
+  /** RTPAUDIOQOS* were set (at the far end's BYE, or at hangup). */
+  rtpStatsDone = false;
+  /** Periodic RTCPSent reports while the channel has media. */
+  rtcpTimer?: NodeJS.Timeout;
+  /** The phone behind this channel hangs up by itself once the call it placed was answered (internal calls). */
+  hangsUpAfterTalk = false;
+  /** Realtime rows this channel carries for itself (the deprecated `to_user` inbound call). */
+  virtualRows?: import('../dialplan/dialplan').VirtualRows;
   private readonly abort = new AbortController();
+  private answeredResolve?: () => void;
+  /** Resolves when the channel is answered. */
+  readonly answered = new Promise<void>((r) => (this.answeredResolve = r));
 
   constructor(
     readonly name: string,
@@ -131,6 +145,10 @@ export class Channel {
   notify(what: Indication): void {
     if (this.onIndication) this.onIndication(what);
     else this.pendingIndications.push(what);
+  }
+
+  markAnswered(): void {
+    this.answeredResolve?.();
   }
 
   requestHangup(cause: number): void {

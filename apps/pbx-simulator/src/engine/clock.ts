@@ -22,6 +22,11 @@ export class SimClock {
     return ms / this.scale;
   }
 
+  /** PBX milliseconds → wall milliseconds. */
+  toWall(ms: number): number {
+    return ms * this.scale;
+  }
+
   /**
    * Resolves after `ms` of PBX time with 'elapsed', or early with 'aborted' when the signal fires
    * (a hangup interrupting Wait(), a Dial being cancelled...).

@@ -1,34 +1,82 @@
-import { QUEUES } from '../dialplan/dialplan';
+import type { QueueDef } from '../dialplan/dialplan';
 import { Channel, ChannelState } from './channel';
 import type { Publisher } from './publisher';
 
 /** How a simulated SIP phone reacts to an incoming INVITE. */
 export type PhoneBehaviour = 'answer' | 'busy' | 'no_answer';
 
+/** Contact status labels as res_pjsip prints them (pjsip_options.c status_map). */
+export type ContactState = 'NonQualified' | 'Reachable' | 'Unreachable';
+
+/** A registered contact (what a phone's REGISTER leaves in Asterisk's astdb). */
+export interface Contact {
+  endpoint: string;
+  aor: string;
+  /** `<aor>;@<md5>`: the contact's sorcery id. */
+  id: string;
+  uri: string;
+  userAgent: string;
+  callId: string;
+  viaAddr: string;
+  viaPort: string;
+  /** Epoch seconds when the registration expires. */
+  expires: number;
+  /** The AOR's qualify_frequency when the phone registered (seconds; 0 = no OPTIONS). */
+  qualifyFrequency: number;
+  status: ContactState;
+  /** Round trip of the last OPTIONS, µs (0 before the first one). */
+  rttUsec: number;
+}
+
 /**
- * Which SIP phones are registered. Real phones REGISTER; here every provisioned endpoint counts as
- * registered unless the control API said otherwise (SIM_AUTO_REGISTER=true), or none does.
+ * Which SIP phones have a contact (are registered) and how each answers. A contact is created by
+ * a REGISTER (the control API, or auto-registration of provisioned endpoints) and removed by an
+ * unregister; a phone unregistered through the control API stays so (auto-registration leaves it
+ * alone) until it registers again.
  */
 export class Registrations {
-  private readonly explicit = new Map<string, { registered: boolean; behaviour: PhoneBehaviour; since: number }>();
+  private readonly contacts = new Map<string, Contact>();
+  private readonly behaviours = new Map<string, PhoneBehaviour>();
+  private readonly optedOut = new Set<string>();
 
-  constructor(private readonly autoRegister: boolean) {}
+  constructor(readonly autoRegister: boolean) {}
+
+  contact(user: string): Contact | undefined {
+    return this.contacts.get(user);
+  }
 
   isRegistered(user: string): boolean {
-    return this.explicit.get(user)?.registered ?? this.autoRegister;
+    return this.contacts.has(user);
+  }
+
+  /** Auto-registration applies to this endpoint (on, and not unregistered by hand). */
+  autoRegisters(user: string): boolean {
+    return this.autoRegister && !this.optedOut.has(user);
   }
 
   behaviour(user: string): PhoneBehaviour {
-    return this.explicit.get(user)?.behaviour ?? 'answer';
+    return this.behaviours.get(user) ?? 'answer';
   }
 
-  /** Epoch ms of the registration (for the contact's expiry), when registered. */
-  registeredSince(user: string, fallback: number): number {
-    return this.explicit.get(user)?.since ?? fallback;
+  setBehaviour(user: string, behaviour: PhoneBehaviour): void {
+    this.behaviours.set(user, behaviour);
   }
 
-  set(user: string, registered: boolean, behaviour: PhoneBehaviour, now: number): void {
-    this.explicit.set(user, { registered, behaviour, since: now });
+  add(contact: Contact): void {
+    this.optedOut.delete(contact.endpoint);
+    this.contacts.set(contact.endpoint, contact);
+  }
+
+  remove(user: string, byHand: boolean): Contact | undefined {
+    if (byHand) this.optedOut.add(user);
+    const c = this.contacts.get(user);
+    this.contacts.delete(user);
+    return c;
+  }
+
+  /** Every contact, in registration order (PJSIPShowContacts). */
+  all(): Contact[] {
+    return [...this.contacts.values()];
   }
 }
 
@@ -43,12 +91,15 @@ interface MemberStats {
 }
 
 /**
- * Device states as Asterisk publishes them (DeviceStateChange) and the queue-member status that
- * follows them. Local devices publish on every state change and hangup of one of their channels
- * (duplicates included, as recorded); PJSIP devices publish only real changes.
+ * Device states as Asterisk publishes them (DeviceStateChange) and the cache DeviceStateList
+ * reports, with the queue-member status that follows them. Local devices publish on every state
+ * change and hangup of one of their channels (duplicates included, as recorded). A PJSIP device
+ * is recomputed when one of its channels changes state or hangs up, when a dialled channel's
+ * ringing is indicated to it, and when its endpoint goes on or off line; it publishes only when
+ * the result differs from the cache. A device is in the cache once it was computed (or seeded:
+ * endpoints that existed at start, config endpoints, queues), as in Asterisk.
  */
 export class DeviceStates {
-  /** The device state cache DeviceStateList reports. */
   private readonly cache = new Map<string, string>();
   private readonly members = new Map<string, MemberStats>();
   /** Last state seen per queue member device: QueueMemberStatus follows changes only. */
@@ -56,16 +107,27 @@ export class DeviceStates {
 
   constructor(
     private readonly pub: Publisher,
-    private readonly registrations: Registrations,
+    /** Whether a PJSIP endpoint is on line (res_pjsip's endpoint state). */
+    private readonly online: (user: string) => boolean,
     private readonly liveChannels: () => Iterable<Channel>,
     private readonly loginTime: number,
+    private readonly queues: Record<string, QueueDef>,
   ) {
-    for (const [queue, q] of Object.entries(QUEUES)) {
+    for (const [queue, q] of Object.entries(queues)) {
       for (const m of q.members) {
         this.members.set(m.interface, { queue, name: m.name, callsTaken: 0, lastCall: 0, inCall: false });
         this.memberState.set(m.interface, 'NOT_INUSE');
       }
     }
+  }
+
+  /** Puts a device in the cache without an event (what Asterisk computed before anyone listened). */
+  seed(device: string, state: string): void {
+    this.cache.set(device, state);
+  }
+
+  cached(device: string): string | undefined {
+    return this.cache.get(device);
   }
 
   /** A Local channel changed state (Newstate) or hung up. */
@@ -76,29 +138,43 @@ export class DeviceStates {
     this.publish(ch.device, state);
   }
 
-  /** A PJSIP channel changed state or hung up, or its endpoint (un)registered. */
+  /** Recomputes `PJSIP/<user>` and publishes it when it changed. */
   pjsipChanged(user: string): void {
     const state = this.pjsipState(user);
     if (this.cache.get(`PJSIP/${user}`) !== state) this.publish(`PJSIP/${user}`, state);
   }
 
+  /** chan_pjsip_devicestate: the endpoint's state, then its channels' states aggregated. */
   pjsipState(user: string): string {
     let ringing = false;
     let inUse = false;
+    let busy = false;
     for (const ch of this.liveChannels()) {
       if (ch.tech !== 'PJSIP' || ch.device !== `PJSIP/${user}`) continue;
-      if (ch.state === ChannelState.Ringing) ringing = true;
-      else if (ch.state === ChannelState.Up || ch.state === ChannelState.Ring || ch.state === ChannelState.Busy) inUse = true;
+      const state = ch.state;
+      if (state === ChannelState.Ringing) ringing = true;
+      else if (state === ChannelState.Busy) busy = true;
+      else if (state === ChannelState.Up || state === ChannelState.Ring) inUse = true;
     }
     if (ringing && inUse) return 'RINGINUSE';
     if (ringing) return 'RINGING';
+    if (busy) return 'BUSY';
     if (inUse) return 'INUSE';
-    return this.registrations.isRegistered(user) ? 'NOT_INUSE' : 'UNAVAILABLE';
+    return this.online(user) ? 'NOT_INUSE' : 'UNAVAILABLE';
+  }
+
+  /** DEVICE_STATE(): the cached state, else computed now (not cached: Asterisk asks the driver). */
+  deviceState(device: string): string | undefined {
+    const hit = this.cache.get(device);
+    if (hit !== undefined) return hit;
+    const user = /^PJSIP\/(.+)$/.exec(device)?.[1];
+    return user === undefined ? undefined : this.pjsipState(user);
   }
 
   /** A provisioned endpoint was removed: its phone can no longer be reached. */
   pjsipRemoved(user: string): void {
-    this.publish(`PJSIP/${user}`, 'UNAVAILABLE');
+    const cached = this.cache.get(`PJSIP/${user}`);
+    if (cached !== undefined && cached !== 'UNAVAILABLE') this.publish(`PJSIP/${user}`, 'UNAVAILABLE');
     this.cache.delete(`PJSIP/${user}`);
   }
 
@@ -151,40 +227,13 @@ export class DeviceStates {
     m.lastCall = Math.floor(now / 1000);
   }
 
-  /** Every cached device and its state (queue bookkeeping devices included, as Asterisk lists them). */
+  /** The cache as DeviceStateList lists it (queue bookkeeping devices included, as Asterisk lists them). */
   snapshot(): [string, string][] {
-    const rows: [string, string][] = [];
-    for (const [queue, q] of Object.entries(QUEUES)) {
+    const rows: [string, string][] = [...this.cache];
+    for (const [queue, q] of Object.entries(this.queues)) {
       for (const m of q.members) rows.push([`Queue:${queue}_pause_${m.interface}`, 'NOT_INUSE']);
       rows.push([`Queue:${queue}_avail`, 'INUSE']);
     }
-    for (const [device, state] of this.cache) if (!device.startsWith('PJSIP/')) rows.push([device, state]);
     return rows;
-  }
-}
-
-/**
- * Real phones REGISTER soon after they are provisioned. With auto-registration on, an endpoint
- * that appears in ps_endpoints is announced like a registration (DeviceStateChange NOT_INUSE), and
- * one that disappears as UNAVAILABLE. Endpoints present at start are registered silently.
- */
-export class ProvisioningWatcher {
-  private known?: Set<string>;
-
-  constructor(
-    private readonly listIds: () => Promise<string[] | undefined>,
-    private readonly registrations: Registrations,
-    private readonly devices: DeviceStates,
-  ) {}
-
-  async poll(): Promise<void> {
-    const ids = await this.listIds();
-    if (ids === undefined) return; // table unreadable: nothing is known to have changed
-    const now = new Set(ids);
-    if (this.known) {
-      for (const id of now) if (!this.known.has(id) && this.registrations.isRegistered(id)) this.devices.pjsipChanged(id);
-      for (const id of this.known) if (!now.has(id)) this.devices.pjsipRemoved(id);
-    }
-    this.known = now;
   }
 }

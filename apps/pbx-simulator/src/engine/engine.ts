@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Dialplan, Step, substitute } from '../dialplan/dialplan';
+import type { Header } from '../ami/protocol';
+import { Dialplan, QueueDef, VirtualRows } from '../dialplan/dialplan';
+import { substitute as substituteText } from '../dialplan/substitute';
 import type { Logger } from '../log';
+import type { PjsipConfig } from '../realtime/config-objects';
 import type { EndpointRow, RealtimeRepository } from '../realtime/repository';
 import { APPS, AppResult, canonicalApp } from './apps';
 import { Bridge } from './bridge';
@@ -9,6 +12,7 @@ import { CdrChain, cdrHeaders } from './cdr';
 import { Channel, ChannelState, Indication, PartyId, Tech, parseCallerId } from './channel';
 import { SimClock } from './clock';
 import { DeviceStates, Registrations } from './devices';
+import { Phones } from './phones';
 import { EventSink, Publisher } from './publisher';
 import { writeRecording } from './recording';
 
@@ -17,13 +21,34 @@ export interface EngineConfig {
   sink: EventSink;
   realtime: RealtimeRepository;
   registrations: Registrations;
-  /** Absolute directory MixMonitor writes to (`${RECDIR}`). */
+  /** extensions.conf the dial plan is loaded from. */
+  dialplanFile: string;
+  /** pjsip.conf's static objects (the trunk). */
+  pjsip: PjsipConfig;
+  /** Queues Queue() knows (queues.conf is not read). */
+  queues: Record<string, QueueDef>;
+  /** Channel Event Logging on AMI (cel_manager): off unless the PBX has a cel.conf. */
+  cel: boolean;
+  /** Absolute directory MixMonitor writes to (the dial plan's `${RECDIR}` maps here). */
   recordingsDir: string;
-  /** How long a simulated phone rings before it answers, in PBX ms. */
+  /** app_voicemail's spool: `<dir>/<context>/<mailbox>/INBOX/msgNNNN.wav`. */
+  voicemailDir: string;
+  /** How long a simulated phone (or the PSTN) rings before it answers, in PBX ms. */
   answerDelayMs: number;
-  /** How long a realtime party B (or an answering phone) talks, in PBX ms. */
+  /** How long a party that answered talks before hanging up, in PBX ms. */
   talkMs: number;
+  /** PBX ms from a REGISTER to the first OPTIONS (qualify) of an AOR with qualify_frequency. */
+  qualifyDelayMs: number;
   log: Logger;
+}
+
+/** SIP timer B (64 × T1 = 32 s): an INVITE nobody answers fails with 408 (fixture 35). */
+export const TIMER_B_MS = 32_000;
+
+/** chan_pjsip's hangup_cause2sip: the SIP status a Q.850 cause is sent as (`TechCause`). */
+export function causeToSip(cause: number): number {
+  const map: Record<number, number> = { 1: 404, 2: 404, 3: 404, 17: 486, 18: 408, 19: 480, 20: 480, 21: 403, 22: 410, 23: 302, 27: 502, 28: 484, 29: 501, 31: 480, 34: 503, 38: 500, 41: 500, 42: 503, 58: 488, 66: 503, 127: 500 };
+  return map[cause] ?? 0;
 }
 
 export interface OriginateRequest {
@@ -46,6 +71,14 @@ export interface OriginateOutcome {
 }
 
 type Outcome = Indication | 'timeout' | 'hangup' | 'cancel';
+
+/** A dialled channel hung up before answering: DialEnd status and DIALSTATUS by its cause (app_dial handle_cause). */
+function failedDial(cause: number): { end: string; status: string } {
+  if (cause === 17) return { end: 'BUSY', status: 'BUSY' };
+  if (cause === 34 || cause === 42) return { end: 'CONGESTION', status: 'CONGESTION' };
+  if (cause === 16 || cause === 19 || cause === 0) return { end: 'NOANSWER', status: 'NOANSWER' };
+  return { end: 'NOANSWER', status: 'CHANUNAVAIL' };
+}
 
 /** Reasons of OriginateResponse: the last control frame seen (AST_CONTROL_*). */
 const REASON: Record<string, number> = { answer: 4, busy: 5, congestion: 8, timeout: 3, hangup: 1, cancel: 0 };
@@ -76,8 +109,11 @@ export class CallEngine {
   readonly pub: Publisher;
   readonly devices: DeviceStates;
   readonly dialplan: Dialplan;
+  readonly phones: Phones;
   readonly clock: SimClock;
   readonly startedAt: number;
+  /** The SIP trunk's far end (the PSTN): down = INVITEs go unanswered. */
+  readonly trunk = { up: true };
   private readonly channels = new Map<string, Channel>();
   private readonly cdrs = new Map<Channel, CdrChain>();
   private readonly linkedCount = new Map<string, number>();
@@ -85,15 +121,44 @@ export class CallEngine {
   private readonly destroyedResolvers = new Map<Channel, () => void>();
   private readonly techSeq: Record<Tech, number> = { Local: 0, PJSIP: 0 };
   private uniqueSeq = 0;
-  private readonly globals: Record<string, string>;
+  private callIdSeq = 0;
 
   constructor(readonly config: EngineConfig) {
     this.clock = config.clock;
     this.startedAt = config.clock.now();
-    this.pub = new Publisher(config.sink, config.clock);
-    this.devices = new DeviceStates(this.pub, config.registrations, () => this.channels.values(), this.startedAt);
-    this.dialplan = new Dialplan(config.realtime, { talkMs: config.talkMs });
-    this.globals = { RECDIR: config.recordingsDir };
+    this.pub = new Publisher(config.sink, config.clock, config.cel);
+    this.phones = new Phones({
+      pub: this.pub,
+      clock: config.clock,
+      registrations: config.registrations,
+      realtime: config.realtime,
+      pjsip: config.pjsip,
+      qualifyDelayMs: config.qualifyDelayMs,
+      log: config.log,
+    });
+    this.devices = new DeviceStates(this.pub, (user) => this.phones.online(user), () => this.channels.values(), this.startedAt, config.queues);
+    this.phones.devices = this.devices;
+    for (const [device, state] of this.phones.startupDevices()) this.devices.seed(device, state);
+    this.dialplan = new Dialplan({ file: config.dialplanFile, realtime: config.realtime, log: config.log });
+  }
+
+  /** Loads the dial plan (at start nobody listens: the globals are set silently). */
+  async init(): Promise<void> {
+    await this.dialplan.load();
+  }
+
+  /** `dialplan reload`: the file and the account contexts again, and a VarSet per global (Channel none). */
+  async reloadDialplan(): Promise<void> {
+    for (const [name, value] of await this.dialplan.load()) this.pub.globalVarSet(name, value);
+  }
+
+  get globals(): Readonly<Record<string, string>> {
+    return this.dialplan.globals;
+  }
+
+  /** Endpoint by id: pjsip.conf objects first, then realtime. */
+  findEndpoint(id: string): Promise<EndpointRow | undefined> {
+    return this.phones.findEndpoint(id);
   }
 
   get log(): Logger {
@@ -110,6 +175,11 @@ export class CallEngine {
 
   now(): number {
     return this.clock.now();
+  }
+
+  /** The PBX stops: every channel is hung up (their flows end; nobody listens any more). */
+  shutdown(): void {
+    for (const ch of this.channels.values()) ch.requestHangup(16);
   }
 
   /** Runs a call flow without waiting for it; a bug in it is logged, never left unhandled. */
@@ -155,6 +225,7 @@ export class CallEngine {
     ch.callerId = parseCallerId(endpoint.callerid ?? undefined) ?? { num: '', name: '' };
     ch.accountCode = endpoint.accountcode ?? '';
     ch.sipCallId = randomUUID();
+    ch.endpoint = endpoint;
     return ch;
   }
 
@@ -193,6 +264,49 @@ export class CallEngine {
     this.cdrOf(ch)?.onAnswer(ch.answeredAt);
     this.pub.cel(ch, 'ANSWER');
     this.setState(ch, ChannelState.Up);
+    if (ch.tech === 'PJSIP') this.startRtcp(ch);
+    ch.markAnswered();
+  }
+
+  /** res_rtp_asterisk reports every 5 s while media flows (RTCPSent, class reporting): SR while sending, then RR. */
+  private startRtcp(ch: Channel): void {
+    const ssrc = `0x${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
+    const peerSsrc = `0x${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
+    let n = 0;
+    const tick = () => {
+      if (ch.gone) return;
+      n++;
+      const sent = n * 250;
+      const report: Header[] = [
+        ['To', '127.0.0.1:17100'],
+        ['From', '127.0.0.1:10000'],
+        ['MES', '88.1'],
+        ['SSRC', ssrc],
+        ['PT', n <= 2 ? '200(SR)' : '201(RR)'],
+        ['ReportCount', '1'],
+        ...(n <= 2
+          ? ([
+              ['SentNTP', (this.now() / 1000).toFixed(6)],
+              ['SentRTP', String(sent * 160)],
+              ['SentPackets', String(sent)],
+              ['SentOctets', String(sent * 160)],
+            ] as Header[])
+          : []),
+        ['Report0SourceSSRC', peerSsrc],
+        ['Report0FractionLost', '0'],
+        ['Report0CumulativeLost', '0'],
+        ['Report0HighestSequence', String(1000 + sent)],
+        ['Report0SequenceNumberCycles', '0'],
+        ['Report0IAJitter', '3'],
+        ['Report0LSR', '0'],
+        ['Report0DLSR', '0.0000'],
+      ];
+      this.pub.rtcpSent(ch, report);
+      ch.rtcpTimer = setTimeout(tick, this.clock.toWall(5000));
+      ch.rtcpTimer.unref();
+    };
+    ch.rtcpTimer = setTimeout(tick, this.clock.toWall(5000));
+    ch.rtcpTimer.unref();
   }
 
   /** Sets the running application and publishes Newexten (and the CDR's last application). */
@@ -227,6 +341,18 @@ export class CallEngine {
     ch.requestHangup(cause);
   }
 
+  /**
+   * The far end of a PJSIP channel ended the call (BYE, or a final failure response with its
+   * SIP status as `techCause`): the media statistics are set first (and mirrored as *BRIDGED on
+   * the bridge peer), then HangupRequest.
+   */
+  remoteHangup(ch: Channel, cause: number, techCause = 0): void {
+    if (ch.gone || ch.hangupRequested) return;
+    if (techCause) ch.techCause = techCause;
+    if (ch.tech === 'PJSIP' && ch.answeredAt !== undefined) this.rtpStats(ch);
+    this.requestHangup(ch, cause, 'HangupRequest');
+  }
+
   /** Resolves once the channel is gone. */
   whenGone(ch: Channel): Promise<void> {
     return this.destroyed.get(ch) ?? Promise.resolve();
@@ -240,15 +366,17 @@ export class CallEngine {
   async destroy(ch: Channel, opts: { waitForLocalPeer?: boolean } = {}): Promise<void> {
     if (ch.gone) return this.whenGone(ch);
     ch.gone = true;
+    // The moment of the hangup: what the CDR and the recording measure (writing the file takes wall time).
+    const endedAt = this.now();
     // The file is complete before anything else about the hangup is published.
     if (ch.recording) {
       // The recording holds the conversation: from the bridge for a call that dialled someone,
       // from the answer (or MixMonitor, if later) for one that talked without dialling.
       const self = ch.answeredAt === undefined ? undefined : Math.max(ch.recording.startedAt, ch.answeredAt);
       const talkFrom = ch.dialled ? ch.bridgedAt : self;
-      const seconds = talkFrom === undefined ? 0 : Math.max(0, this.now() - talkFrom) / 1000;
+      const seconds = talkFrom === undefined ? 0 : Math.max(0, endedAt - talkFrom) / 1000;
       try {
-        await writeRecording(ch.recording.file, seconds);
+        await writeRecording(this.recordingTarget(ch.recording.file), seconds);
       } catch (err) {
         this.log.error(`recording ${ch.recording.file} failed: ${(err as Error).message}`);
       }
@@ -260,7 +388,12 @@ export class CallEngine {
       // After a bridged Dial() the caller's teardown is the longer one: its Local peer goes first.
       if (opts.waitForLocalPeer) await this.whenGone(peer);
     }
-    if (ch.tech === 'PJSIP' && ch.answeredAt !== undefined) this.rtpStats(ch);
+    if (ch.tech === 'PJSIP') {
+      clearTimeout(ch.rtcpTimer);
+      if (ch.answeredAt !== undefined) this.rtpStats(ch);
+      // chan_pjsip sends the hangup cause as a SIP status (hangup_cause2sip): TechCause.
+      if (!ch.techCause) ch.techCause = causeToSip(ch.hangupCause);
+    }
     this.channels.delete(ch.name);
     this.pub.hangup(ch);
     const app = { application: ch.outgoingAppl, appData: ch.outgoingAppl ? '(Outgoing Line)' : '' };
@@ -275,7 +408,7 @@ export class CallEngine {
     const chain = this.cdrs.get(ch);
     if (chain) {
       this.cdrs.delete(ch);
-      for (const record of chain.finish(ch, this.now())) this.pub.emit('Cdr', 'cdr,all', cdrHeaders(record));
+      for (const record of chain.finish(ch, endedAt)) this.pub.emit('Cdr', 'cdr,all', cdrHeaders(record));
     }
     this.deviceChanged(ch, true);
     this.destroyedResolvers.get(ch)?.();
@@ -284,34 +417,49 @@ export class CallEngine {
     this.destroyed.delete(ch);
   }
 
-  /** The media statistics chan_pjsip sets when an answered channel hangs up. */
+  /**
+   * The media statistics chan_pjsip sets when an answered channel's session ends, each mirrored
+   * as <NAME>BRIDGED on the channel it is bridged with (fixtures 32, 36). Once per channel.
+   */
   private rtpStats(ch: Channel): void {
+    if (ch.rtpStatsDone) return;
+    ch.rtpStatsDone = true;
+    const peer = ch.bridge?.members.find((m) => m !== ch);
     const ssrc = Math.floor(Math.random() * 2 ** 31);
     const z = '000.000000';
     const stat = (name: string, pad: number) =>
       ['min', 'max', 'avg', 'stdev'].flatMap((k) => [`${' '.repeat(pad)}${k}rx${name}=${z};`]).join('') +
       ['min', 'max', 'avg', 'stdev'].flatMap((k) => [`${' '.repeat(pad)}${k}tx${name}=${z};`]).join('');
-    this.setVar(ch, 'RTPAUDIOQOS', `ssrc=${ssrc};themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000`);
-    this.setVar(ch, 'RTPAUDIOQOSJITTER', stat('jitter', 0));
-    this.setVar(ch, 'RTPAUDIOQOSLOSS', stat('lost', 2));
-    this.setVar(ch, 'RTPAUDIOQOSRTT', ['min', 'max', 'avg', 'stdev'].map((k) => `     ${k}rtt=${z};`).join(''));
-    this.setVar(ch, 'RTPAUDIOQOSMES', stat('mes', 3));
+    const vars: [string, string][] = [
+      ['RTPAUDIOQOS', `ssrc=${ssrc};themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000`],
+      ['RTPAUDIOQOSJITTER', stat('jitter', 0)],
+      ['RTPAUDIOQOSLOSS', stat('lost', 2)],
+      ['RTPAUDIOQOSRTT', ['min', 'max', 'avg', 'stdev'].map((k) => `     ${k}rtt=${z};`).join('')],
+      ['RTPAUDIOQOSMES', stat('mes', 3)],
+    ];
+    for (const [name, value] of vars) {
+      this.setVar(ch, name, value);
+      if (peer) this.setVar(peer, `${name}BRIDGED`, value);
+    }
   }
 
   // ---------------------------------------------------------------- dial plan
 
-  /** Runs the dial plan from context/exten/priority until it ends, then hangs the channel up. */
-  async runPbx(ch: Channel, context: string, exten: string, priority = 1, steps?: Step[]): Promise<void> {
+  /**
+   * Runs the dial plan from context/exten/priority until it ends, then hangs the channel up. Each
+   * priority is looked up when it is reached (a realtime row changed meanwhile is seen, as in
+   * Asterisk); Goto moves the channel elsewhere.
+   */
+  async runPbx(ch: Channel, context: string, exten: string, priority = 1): Promise<void> {
     ch.context = context;
     ch.exten = exten;
     ch.priority = priority;
     try {
-      const plan = steps ?? (await this.dialplan.resolve(context, exten, ch));
-      for (let p = priority; plan && p <= plan.length && !ch.hangupRequested; p++) {
-        ch.priority = p;
-        const step = plan[p - 1];
+      while (!ch.hangupRequested) {
+        const step = await this.dialplan.find(ch.context, ch.exten, ch.priority, ch);
+        if (!step) break;
         const app = canonicalApp(step.app);
-        this.execute(ch, app, substitute(step.data, ch, this.globals));
+        this.execute(ch, app, this.substitute(step.data, ch));
         const run = APPS[app.toLowerCase()];
         let result: AppResult;
         if (!run) {
@@ -319,6 +467,7 @@ export class CallEngine {
           result = 'hangup';
         } else result = await run(this, ch, ch.data);
         if (result === 'hangup') break;
+        if (result === 'continue') ch.priority++;
       }
     } catch (err) {
       this.log.error(`${ch.name}: dial plan failed: ${(err as Error).stack ?? err}`);
@@ -336,12 +485,73 @@ export class CallEngine {
     await this.destroy(ch, { waitForLocalPeer: opts.waitForLocalPeer ?? ch.waitLocalPeerOnHangup });
   }
 
+  /** Substitutes `${...}` and `$[...]` in the context of a channel (its variables, built-ins, functions, globals). */
   substitute(text: string, ch: Channel): string {
-    return substitute(text, ch, this.globals);
+    return substituteText(text, {
+      lookup: (name) => this.variable(ch, name),
+      call: (name, args) => this.func(ch, name, args),
+      warn: (m) => this.log.debug(`${ch.name}: ${m}`),
+    });
+  }
+
+  private variable(ch: Channel, name: string): string | undefined {
+    switch (name) {
+      case 'EXTEN':
+        return ch.exten;
+      case 'CONTEXT':
+        return ch.context;
+      case 'PRIORITY':
+        return String(ch.priority);
+      case 'UNIQUEID':
+        return ch.uniqueid;
+      case 'CHANNEL':
+        return ch.name;
+      case 'HANGUPCAUSE':
+        return String(ch.hangupCause);
+    }
+    return ch.vars.get(name) ?? this.globals[name];
+  }
+
+  /** The dial plan functions the simulator has: CALLERID, CONNECTEDLINE, CDR (read), DEVICE_STATE, LEN. */
+  private func(ch: Channel, name: string, args: string): string | undefined {
+    const arg = args.trim();
+    switch (name) {
+      case 'CALLERID':
+      case 'CONNECTEDLINE': {
+        const p = name === 'CALLERID' ? ch.callerId : ch.connected;
+        if (/^(num|number)$/i.test(arg)) return p.num;
+        if (/^name$/i.test(arg)) return p.name;
+        if (/^all$/i.test(arg)) return `"${p.name}" <${p.num}>`;
+        if (name === 'CALLERID' && /^ani$/i.test(arg)) return ch.ani;
+        return undefined;
+      }
+      case 'CDR':
+        return this.cdrOf(ch)?.read(arg.split(',')[0].toLowerCase()) ?? '';
+      case 'DEVICE_STATE':
+        return this.devices.deviceState(arg) ?? 'UNKNOWN';
+      case 'LEN':
+        return String(args.length);
+    }
+    return undefined;
+  }
+
+  /**
+   * Where MixMonitor's file really goes: the dial plan names it under `${RECDIR}` (the PBX's
+   * folder); the simulator writes it at the same place under RECORDINGS_DIR (else by file name).
+   */
+  recordingTarget(file: string): string {
+    const root = this.config.recordingsDir;
+    const recdir = (this.globals.RECDIR ?? '').replace(/\/+$/, '');
+    if (recdir && file.startsWith(`${recdir}/`)) {
+      const target = path.resolve(root, file.slice(recdir.length + 1));
+      // Never outside RECORDINGS_DIR, whatever the dial plan says.
+      if (target.startsWith(`${root}${path.sep}`)) return target;
+    }
+    return path.join(root, path.basename(file));
   }
 
   recordingPath(ch: Channel): string {
-    return path.join(this.config.recordingsDir, `${ch.uniqueid}.wav`);
+    return path.join(this.globals.RECDIR ?? this.config.recordingsDir, `${ch.uniqueid}.wav`);
   }
 
   // ---------------------------------------------------------------- dialling
@@ -380,7 +590,7 @@ export class CallEngine {
   /**
    * A simulated SIP phone receiving an INVITE: 180 Ringing at once, then answer after the
    * configured delay (or 486 Busy, or ringing until cancelled). A phone that answered a call
-   * dialled to it hangs up (BYE) after the talk time.
+   * dialled to it hangs up (BYE) after the talk time unless the caller is the one who hangs up.
    */
   ringPhone(ch: Channel, user: string, hangUpAfterTalk: boolean): void {
     this.background(this.phone(ch, user, hangUpAfterTalk), `phone ${user}`);
@@ -390,19 +600,48 @@ export class CallEngine {
     const behaviour = this.registrations.behaviour(user);
     if ((await this.clock.sleep(2, ch.signal)) === 'aborted' || ch.gone) return;
     if (behaviour === 'busy') {
-      ch.hangupCause = 17;
-      ch.notify('busy');
+      // 486 Busy Here: the channel is hung up with cause 17 (as the trunk's 486 in fixture 33).
+      this.remoteHangup(ch, 17, 486);
       return;
     }
-    ch.notify('ringing');
-    this.setState(ch, ChannelState.Ringing);
+    this.ring(ch);
     if (behaviour === 'no_answer') return;
     if ((await this.clock.sleep(this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
     this.answer(ch);
     ch.notify('answer');
     if (!hangUpAfterTalk) return;
     if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'aborted' || ch.gone) return;
-    this.requestHangup(ch, 16, 'HangupRequest');
+    this.remoteHangup(ch, 16);
+  }
+
+  /** 180 Ringing on an outgoing channel: Newstate Ringing, then the dialler hears it. */
+  private ring(ch: Channel): void {
+    this.setState(ch, ChannelState.Ringing);
+    ch.notify('ringing');
+  }
+
+  /**
+   * The PSTN behind the trunk, answering an INVITE for `number` (the SIPp "PSTN" of the second
+   * lab): `000…` 486 Busy Here, `999…` 503 Service Unavailable, `555…` rings until cancelled,
+   * anything else rings, answers after the answer delay and hangs up (BYE) after the talk time.
+   * With the trunk down nothing answers: SIP timer B ends the attempt with 408 after 32 s.
+   */
+  private async pstn(ch: Channel, number: string): Promise<void> {
+    if (!this.trunk.up) {
+      if ((await this.clock.sleep(TIMER_B_MS, ch.signal)) === 'aborted' || ch.gone) return;
+      this.remoteHangup(ch, 18, 408);
+      return;
+    }
+    if ((await this.clock.sleep(3, ch.signal)) === 'aborted' || ch.gone) return;
+    if (number.startsWith('000')) return this.remoteHangup(ch, 17, 486);
+    if (number.startsWith('999')) return this.remoteHangup(ch, 34, 503);
+    this.ring(ch);
+    if (number.startsWith('555')) return;
+    if ((await this.clock.sleep(this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
+    this.answer(ch);
+    ch.notify('answer');
+    if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'aborted' || ch.gone) return;
+    this.remoteHangup(ch, 16);
   }
 
   // ---------------------------------------------------------------- Originate
@@ -424,7 +663,7 @@ export class CallEngine {
 
   private async originateLocal(req: OriginateRequest, resource: string, report: (o: OriginateOutcome) => void): Promise<void> {
     const [exten, context] = resource.split('@');
-    const valid = (await this.dialplan.resolve(context, exten)) !== undefined;
+    const valid = await this.dialplan.exists(context, exten);
     const [one, two] = this.createLocalPair(exten, context);
     this.announce(one);
     this.announce(two);
@@ -456,9 +695,10 @@ export class CallEngine {
   }
 
   private async originatePjsip(req: OriginateRequest, user: string, report: (o: OriginateOutcome) => void): Promise<void> {
-    const endpoint = await this.realtime.findEndpoint(user);
-    // An unknown or unregistered endpoint cannot be called: Asterisk queues the originate, then fails it.
-    if (!endpoint || !this.registrations.isRegistered(user)) return report({ success: false, reason: 0 });
+    const endpoint = await this.findEndpoint(user);
+    // No such endpoint, or no contact to send the INVITE to: Asterisk queues the originate, then
+    // fails it at once (fixture 38: "Could not create dialog to invalid URI").
+    if (!endpoint || !this.phones.reachableForCalls(endpoint)) return report({ success: false, reason: 0 });
     const ch = this.createPjsip(endpoint, ChannelState.Down, 's');
     this.announce(ch);
     ch.outgoingAppl = 'AppDial2';
@@ -484,7 +724,7 @@ export class CallEngine {
 
   private async awaitLegA(req: OriginateRequest, legA: Channel, report: (o: OriginateOutcome) => void): Promise<void> {
     const onRinging = () => this.pub.dialState(undefined, legA, 'RINGING');
-    const outcome = await this.waitOutcome(legA, req.timeoutMs, onRinging);
+    let outcome = await this.waitOutcome(legA, req.timeoutMs, onRinging);
     if (outcome === 'answer') {
       this.pub.dialEnd(undefined, legA, 'ANSWER');
       this.cdrOf(legA)?.onDialledEnd('ANSWER');
@@ -492,6 +732,9 @@ export class CallEngine {
       await this.runPbx(legA, req.context, req.exten, req.priority);
       return;
     }
+    // Refused by the far end (486, 503): the control frame the originate saw last.
+    if (outcome === 'hangup' && legA.hangupCause === 17) outcome = 'busy';
+    else if (outcome === 'hangup' && legA.hangupCause === 34) outcome = 'congestion';
     if (outcome === 'busy' || outcome === 'congestion') {
       const status = outcome === 'busy' ? 'BUSY' : 'CONGESTION';
       this.pub.dialEnd(undefined, legA, status);
@@ -507,7 +750,7 @@ export class CallEngine {
 
   // ---------------------------------------------------------------- Dial()
 
-  /** Dial(Local/x@ctx,timeout) or Dial(PJSIP/user,timeout) from `caller`'s dial plan. */
+  /** Dial(Local/x@ctx,timeout), Dial(PJSIP/user,timeout) or Dial(PJSIP/number@trunk,timeout) from `caller`'s dial plan. */
   async dial(caller: Channel, data: string): Promise<AppResult> {
     const [target = '', timeoutText = ''] = data.split(',');
     const timeoutMs = Number(timeoutText) > 0 ? Number(timeoutText) * 1000 : undefined;
@@ -523,15 +766,30 @@ export class CallEngine {
     }
     caller.dialled = true;
     const dialStart = this.now();
-    const outcome = await this.waitOutcome(tc, timeoutMs, () => this.pub.dialState(caller, tc, 'RINGING'), caller.signal);
+    let rang = false;
+    const onRinging = () => {
+      if (!rang) {
+        rang = true;
+        const ms = Math.floor(this.now() - dialStart);
+        this.setVar(caller, 'RINGTIME', String(Math.floor(ms / 1000)));
+        this.setVar(caller, 'RINGTIME_MS', String(ms));
+      }
+      this.pub.dialState(caller, tc, 'RINGING');
+      // chan_pjsip indicates the ringing to the caller's phone: its device state is recomputed.
+      if (caller.tech === 'PJSIP') this.devices.pjsipChanged(caller.device.slice('PJSIP/'.length));
+    };
+    const outcome = await this.waitOutcome(tc, timeoutMs, onRinging, caller.signal);
     if (outcome === 'answer') {
-      if (caller.state !== ChannelState.Up) this.answer(caller);
       this.setVar(caller, 'DIALSTATUS', 'ANSWER');
       this.setVar(caller, 'DIALEDPEERNAME', tc.name);
       this.setVar(caller, 'DIALEDPEERNUMBER', resource);
       // app_dial moves the answered channel off its extension before announcing the answer.
       tc.exten = '';
       this.pub.dialEnd(caller, tc, 'ANSWER');
+      if (caller.state !== ChannelState.Up) {
+        this.answer(caller);
+        this.indicate(caller, 'answer');
+      }
       caller.celDialStatus = 'ANSWER';
       const answeredAt = this.now();
       this.cdrOf(caller)?.onDialEnd(caller, 'ANSWER', answeredAt);
@@ -540,8 +798,10 @@ export class CallEngine {
       await this.destroy(tc);
       if (tc.localPeer && tc.localLinked) await this.whenGone(tc.localPeer);
       const now = this.now();
-      this.setVar(caller, 'ANSWEREDTIME', String(Math.floor((now - answeredAt) / 1000)));
-      this.setVar(caller, 'ANSWEREDTIME_MS', String(Math.floor(now - answeredAt)));
+      // app_dial measures ANSWEREDTIME from the caller channel's own answer (fixture 32: leg A answered 1 s before B).
+      const talkedSince = caller.answeredAt ?? answeredAt;
+      this.setVar(caller, 'ANSWEREDTIME', String(Math.floor((now - talkedSince) / 1000)));
+      this.setVar(caller, 'ANSWEREDTIME_MS', String(Math.floor(now - talkedSince)));
       this.setVar(caller, 'DIALEDTIME', String(Math.floor((now - caller.createdAt) / 1000)));
       this.setVar(caller, 'DIALEDTIME_MS', String(Math.floor(now - caller.createdAt)));
       this.setVar(caller, 'DIALSTATUS', 'ANSWER');
@@ -549,17 +809,25 @@ export class CallEngine {
       caller.waitLocalPeerOnHangup = true;
       return 'hangup';
     }
-    const status = { busy: 'BUSY', congestion: 'CONGESTION', timeout: 'NOANSWER', hangup: 'CHANUNAVAIL', cancel: 'CANCEL', ringing: 'NOANSWER' }[outcome];
-    if (outcome !== 'hangup') this.pub.dialEnd(caller, tc, status);
+    let end: string;
+    let status: string;
+    if (outcome === 'hangup') {
+      // The far end refused or never answered (486, 503, 408...): its cause becomes the caller's.
+      ({ end, status } = failedDial(tc.hangupCause));
+      if (tc.hangupCause && !caller.hangupCause) caller.hangupCause = tc.hangupCause;
+    } else {
+      status = { busy: 'BUSY', congestion: 'CONGESTION', timeout: 'NOANSWER', cancel: 'CANCEL', ringing: 'NOANSWER' }[outcome];
+      end = status;
+    }
+    this.pub.dialEnd(caller, tc, end);
     caller.celDialStatus = status;
-    if (outcome === 'timeout' || outcome === 'cancel') tc.hangupCause = outcome === 'timeout' ? 19 : 16;
+    // Dial gives up on an unanswered channel without a cause (fixture 34: Hangup Cause 0).
+    if (outcome === 'timeout') tc.hangupCause = tc.hangupCause || 0;
+    if (outcome === 'cancel') tc.hangupCause = tc.hangupCause || 16;
     tc.requestHangup(tc.hangupCause);
     await this.destroy(tc);
-    if (outcome === 'timeout') {
-      this.setVar(caller, 'DIALEDTIME', String(Math.floor((this.now() - dialStart) / 1000)));
-    }
     this.setVar(caller, 'DIALSTATUS', status);
-    this.cdrOf(caller)?.onDialEnd(caller, status, this.now());
+    this.cdrOf(caller)?.onDialEnd(caller, end, this.now());
     return outcome === 'cancel' ? 'hangup' : 'continue';
   }
 
@@ -567,7 +835,7 @@ export class CallEngine {
   private async createDialled(caller: Channel, tech: string, resource: string): Promise<Channel | undefined> {
     if (tech.toLowerCase() === 'local') {
       const [exten = '', context = ''] = resource.split('@');
-      if (!exten || !context || !(await this.dialplan.resolve(context, exten))) return undefined;
+      if (!exten || !context || !(await this.dialplan.exists(context, exten))) return undefined;
       const [one, two] = this.createLocalPair(exten, context, caller.linkedid, caller.accountCode);
       one.hasCdr = false;
       this.announce(one);
@@ -588,29 +856,51 @@ export class CallEngine {
       return one;
     }
     if (tech.toUpperCase() === 'PJSIP') {
-      const endpoint = await this.realtime.findEndpoint(resource);
-      if (!endpoint || !this.registrations.isRegistered(resource)) return undefined;
+      // PJSIP/<endpoint> calls the endpoint's contact; PJSIP/<number>@<endpoint> sends the number in the request URI.
+      const at = resource.lastIndexOf('@');
+      const endpointId = at >= 0 ? resource.slice(at + 1) : resource;
+      const number = at >= 0 ? resource.slice(0, at) : undefined;
+      const endpoint = await this.findEndpoint(endpointId);
+      if (!endpoint || !this.phones.reachableForCalls(endpoint)) return undefined;
       const tc = this.createPjsip(endpoint, ChannelState.Down, 's', caller.linkedid);
       tc.hasCdr = false;
       this.announce(tc);
       this.setVar(tc, 'DIALEDPEERNUMBER', resource);
       this.presentCaller(caller, tc, 'AppDial');
       this.pub.dialBegin(caller, tc, resource);
+      // The outgoing channel's identity is the caller's connected line from now on.
+      caller.connected = { ...tc.callerId };
+      this.pub.newConnectedLine(caller);
       this.cdrOf(caller)?.onDialBegin(tc);
-      this.ringPhone(tc, resource, true);
+      if (endpoint.fromConfig) this.background(this.pstn(tc, number ?? ''), `pstn ${number}`);
+      else this.ringPhone(tc, endpointId, !caller.hangsUpAfterTalk);
       return tc;
     }
     return undefined;
   }
 
-  /** What Dial() sets on the outgoing channel: the caller's exten as number, the caller as connected line. */
+  /**
+   * What Dial() sets on the outgoing channel (app_dial.c): when the channel driver gave it no
+   * caller number, the caller's exten as number and the caller's connected name as name (else
+   * only a missing name); the caller's account code; the caller as connected line.
+   */
   presentCaller(caller: Channel, tc: Channel, appl: 'AppDial' | 'AppQueue'): void {
     tc.exten = caller.exten;
-    tc.callerId = { num: caller.exten, name: caller.callerId.name };
+    let callerChanged = false;
+    if (!tc.callerId.num) {
+      tc.callerId = { num: caller.exten, name: caller.connected.name || caller.callerId.name };
+      callerChanged = true;
+    } else if (!tc.callerId.name && caller.connected.name) {
+      tc.callerId = { ...tc.callerId, name: caller.connected.name };
+      callerChanged = true;
+    }
+    const oldAccount = tc.accountCode;
+    tc.accountCode = caller.accountCode;
     tc.connected = { ...caller.callerId };
     tc.outgoingAppl = appl;
     this.execute(tc, appl, '(Outgoing Line)');
-    this.pub.newCallerid(tc);
+    if (callerChanged) this.pub.newCallerid(tc);
+    if (oldAccount !== tc.accountCode) this.pub.newAccountCode(tc, oldAccount);
     this.pub.newConnectedLine(tc);
   }
 
@@ -670,38 +960,48 @@ export class CallEngine {
 
   // ---------------------------------------------------------------- calls injected by the control API
 
-  /**
-   * An external caller rings a provisioned user (scenario 10's shape): a Local caller channel
-   * answers at once and enters from-pstn, which records the call and dials PJSIP/<user>.
-   */
-  async inboundCall(from: string, endpoint: EndpointRow, account: string, did: string): Promise<Channel> {
-    const [one, two] = this.createLocalPair(from, 'caller-rt');
-    one.inboundRoute = { account, user: endpoint.id };
-    this.announce(one);
-    this.announce(two);
-    one.outgoingAppl = 'AppDial2';
-    this.execute(one, 'AppDial2', '(Outgoing Line)');
-    const id = { num: from, name: '' };
-    this.applyOriginateCallerId(one, id);
-    two.callerId = { ...one.connected };
-    two.connected = { ...one.callerId };
-    this.pub.newCallerid(two);
-    this.pub.newConnectedLine(two);
-    one.localLinked = two.localLinked = true;
-    this.pub.localBridge(one, two, 'caller-rt', from);
-    this.pub.dialBegin(undefined, one, `${from}@caller-rt`);
-    this.background(this.runPbx(two, 'caller-rt', from, 1), two.name);
-    const leg: OriginateRequest = { channel: `Local/${from}@caller-rt`, context: 'from-pstn', exten: did, priority: 1, timeoutMs: 30_000, callerId: id, variables: [] };
-    this.background(this.awaitLegA(leg, one, () => undefined), one.name);
-    return one;
+  /** The Call-ID of an INVITE a simulated phone or the PSTN sent (SIPp's form, `<n>-<pid>@<ip>`); Asterisk's own are UUIDs. */
+  private remoteCallId(): string {
+    return `${++this.callIdSeq}-${process.pid}@127.0.0.1`;
   }
 
-  /** A registered phone dials an extension of its account (its INVITE arrives in its context). */
+  /**
+   * A call from the PSTN arrives on the trunk: `PJSIP/trunk-…` in the trunk endpoint's context
+   * (from-pstn) with the dialled number as exten (fixture 37). `virtualRows` are realtime rows
+   * the call carries for itself (the deprecated `to_user` form).
+   */
+  async inboundCall(from: string, to: string, virtualRows?: VirtualRows): Promise<Channel> {
+    const trunk = [...this.config.pjsip.endpoints.values()].find((e) => e.context) ?? this.config.pjsip.endpoints.values().next().value;
+    if (!trunk) throw new Error('no trunk endpoint in pjsip.conf');
+    const ch = this.createPjsip(trunk, ChannelState.Ring, to);
+    ch.sipCallId = this.remoteCallId();
+    ch.callerId = { num: from, name: '' };
+    ch.virtualRows = virtualRows;
+    this.announce(ch);
+    this.setVar(ch, 'SIPDOMAIN', '127.0.0.1');
+    this.background(this.runPbx(ch, ch.context, to, 1), ch.name);
+    return ch;
+  }
+
+  /**
+   * A registered phone dials an extension of its account: its INVITE arrives in its context
+   * (fixture 36). The phone hangs up (BYE) after the talk time once the call is answered.
+   */
   async internalCall(endpoint: EndpointRow, num: string): Promise<Channel> {
     const ch = this.createPjsip(endpoint, ChannelState.Ring, num);
+    ch.sipCallId = this.remoteCallId();
+    ch.hangsUpAfterTalk = true;
     this.announce(ch);
-    this.devices.pjsipChanged(endpoint.id);
+    this.setVar(ch, 'SIPDOMAIN', '127.0.0.1');
     this.background(this.runPbx(ch, ch.context, num, 1), ch.name);
+    this.background(
+      (async () => {
+        await Promise.race([ch.answered, this.whenGone(ch)]);
+        if (ch.gone || ch.answeredAt === undefined) return;
+        if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'elapsed') this.remoteHangup(ch, 16);
+      })(),
+      `caller ${ch.name}`,
+    );
     return ch;
   }
 }

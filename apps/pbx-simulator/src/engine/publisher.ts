@@ -26,6 +26,8 @@ export class Publisher {
   constructor(
     private readonly sink: EventSink,
     private readonly clock: SimClock,
+    /** cel_manager is loaded (cel.conf): the first lab had it, docker/asterisk has no cel.conf. */
+    private readonly celEnabled = true,
   ) {}
 
   emit(name: string, privilege: string, headers: Header[]): void {
@@ -78,16 +80,46 @@ export class Publisher {
     this.emit('DialEnd', 'call,all', [...(caller?.snapshot() ?? []), ...dest.snapshot('Dest'), ['DialStatus', status]]);
   }
 
+  /** `TechCause`: the SIP status behind a PJSIP channel's hangup, once the channel has one. */
+  private techCause(ch: Channel): Header[] {
+    return ch.techCause ? [['TechCause', String(ch.techCause)]] : [];
+  }
+
   hangupRequest(ch: Channel, cause: number): void {
-    this.emit('HangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)]]);
+    this.emit('HangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)], ...this.techCause(ch)]);
   }
 
   softHangupRequest(ch: Channel, cause: number): void {
-    this.emit('SoftHangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)]]);
+    this.emit('SoftHangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)], ...this.techCause(ch)]);
   }
 
   hangup(ch: Channel): void {
-    this.emit('Hangup', 'call,all', [...ch.snapshot(), ['Cause', String(ch.hangupCause)], ['Cause-txt', CAUSE_TEXT[ch.hangupCause] ?? 'Unknown']]);
+    this.emit('Hangup', 'call,all', [...ch.snapshot(), ['Cause', String(ch.hangupCause)], ['Cause-txt', CAUSE_TEXT[ch.hangupCause] ?? 'Unknown'], ...this.techCause(ch)]);
+  }
+
+  newAccountCode(ch: Channel, old: string): void {
+    this.emit('NewAccountCode', 'call,all', [...ch.snapshot(), ['OldAccountCode', old]]);
+  }
+
+  /** A global variable set (dial plan load/reload): no channel. */
+  globalVarSet(variable: string, value: string): void {
+    this.emit('VarSet', 'dialplan,all', [['Channel', 'none'], ['Uniqueid', 'none'], ['Variable', variable], ['Value', value]]);
+  }
+
+  /** res_rtp_asterisk's RTCP report for a channel with media (class reporting). */
+  rtcpSent(ch: Channel, report: Header[]): void {
+    this.emit('RTCPSent', 'reporting,all', [...ch.snapshot(), ...report]);
+  }
+
+  /** app_voicemail's MWI update (manager_mwi.c), with the channel that left the message. */
+  messageWaiting(ch: Channel | undefined, mailbox: string, newMessages: number, oldMessages: number): void {
+    this.emit('MessageWaiting', 'call,all', [
+      ...(ch ? ch.snapshot() : []),
+      ['Mailbox', mailbox],
+      ['Waiting', newMessages + oldMessages > 0 ? '1' : '0'],
+      ['New', String(newMessages)],
+      ['Old', String(oldMessages)],
+    ]);
   }
 
   mixMonitorStart(ch: Channel): void {
@@ -128,6 +160,7 @@ export class Publisher {
 
   /** Channel Event Logging record (cel_manager). */
   cel(ch: Channel, eventName: string, opts: { application?: string; appData?: string; peer?: string; extra?: string } = {}): void {
+    if (!this.celEnabled) return;
     this.emit('CEL', 'call,all', [
       ['EventName', eventName],
       ['AccountCode', ch.accountCode],

@@ -5,12 +5,14 @@ import type { AmiMessage } from '../ami/protocol';
 import { memoryLogger } from '../log';
 import { RunningSimulator, startSimulator } from '../simulator';
 import { TestAmiClient } from '../testing/ami-client';
-import { TestSchema, createRealtimeSchema, provisionUser } from '../testing/realtime-schema';
+import { TestSchema, assignDid, createRealtimeSchema, provisionUser } from '../testing/realtime-schema';
 import { wavDuration } from './recording';
 
 /**
- * Calls of provisioned users (the realtime tables, issue 3): outgoing originates, inbound calls
- * from the PSTN and internal calls, with the CDRs, device states and recordings they produce.
+ * Calls of provisioned users with the shipped dial plan (docker/asterisk: rc-outbound to the
+ * trunk, from-pstn by DID rows, acct-N from the realtime rows): outgoing originates, inbound
+ * calls from the PSTN, internal calls and voicemail, with the CDRs, device states and
+ * recordings they produce. Phones provisioned before the start, with qualify_frequency 60.
  */
 
 const SCALE = 0.05;
@@ -19,6 +21,7 @@ const ACCOUNT = 7;
 const ALICE = '700000001'; // extension 101
 const BOB = '700000002'; // extension 102
 const CAROL = '700000003'; // extension 103, never registered in these tests
+const DID = '74951234567'; // routed to Bob (102)
 
 let db: TestSchema;
 let sim: RunningSimulator;
@@ -45,12 +48,18 @@ async function callRecords(prefix: string): Promise<{ hangup: AmiMessage; cdrs: 
 
 const cdrOf = (cdrs: AmiMessage[], channelPrefix: string) => cdrs.filter((c) => c.get('Channel')!.startsWith(channelPrefix));
 
-/** The recording covers the conversation the CDR bills (timer drift on a loaded machine moves both alike). */
-function expectRecordingOfBilledCall(uniqueid: string, cdr: { get(name: string): string | undefined }): void {
+/**
+ * The recording covers the conversation the CDR bills (timer drift on a loaded machine moves both
+ * alike). `ringing`: seconds the far end rang after the recorded channel was answered (billed,
+ * not recorded: an originate's leg A is billed from its own answer, the PSTN rings 1 s).
+ */
+function expectRecordingOfBilledCall(uniqueid: string, cdr: { get(name: string): string | undefined }, ringing = 0): void {
   const billed = Number(cdr.get('BillableSeconds'));
   const recorded = recordingSeconds(uniqueid);
-  expect(Math.abs(billed - TALK_S)).toBeLessThanOrEqual(1);
-  expect(recorded).toBeGreaterThanOrEqual(billed - 0.05);
+  expect(Math.abs(billed - ringing - TALK_S)).toBeLessThanOrEqual(1);
+  expect(Math.abs(recorded - TALK_S)).toBeLessThan(0.5);
+  // Whole seconds billed (floored), fractions recorded.
+  expect(recorded).toBeGreaterThanOrEqual(billed - ringing - 0.05);
   expect(recorded).toBeLessThan(billed + 1);
 }
 
@@ -64,6 +73,7 @@ beforeAll(async () => {
   await provisionUser(db, { user: ALICE, account: ACCOUNT, num: '101' });
   await provisionUser(db, { user: BOB, account: ACCOUNT, num: '102', voicemail: true });
   await provisionUser(db, { user: CAROL, account: ACCOUNT, num: '103' });
+  await assignDid(db, { did: DID, account: ACCOUNT, num: '102' });
   sim = await startSimulator({
     amiPort: 0,
     controlPort: 0,
@@ -74,6 +84,8 @@ beforeAll(async () => {
     talkMs: TALK_S * 1000 * SCALE,
     autoRegister: true,
     provisioningPollMs: 100,
+    qualifyDelayMs: 200,
+    voicemailDir: path.join(recordings, 'voicemail'),
     logger: memoryLogger(),
   });
   expect((await control(`/devices/${CAROL}/unregister`)).status).toBe(200);
@@ -105,7 +117,7 @@ const originate = (user: string, num: string, actionId: string) =>
   });
 
 describe('realtime calls', () => {
-  it('originates to a provisioned phone, dials the number as party B and records the conversation', async () => {
+  it('originates to a provisioned phone, dials the number through the trunk and records the conversation', async () => {
     expect((await originate(ALICE, '79101234567', 'out-1')).get('Message')).toBe('Originate successfully queued');
     const answered = await ami.waitEvent('OriginateResponse', { ActionID: 'out-1' });
     expect(answered.get('Response')).toBe('Success');
@@ -114,34 +126,61 @@ describe('realtime calls', () => {
     await ami.waitEvent('VarSet', { Channel: answered.get('Channel')!, Variable: 'RC_CALL_ID', Value: 'out-1' });
     await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${ALICE}`, State: 'INUSE' });
     await ami.waitEvent('MixMonitorStart', { Channel: answered.get('Channel')! });
+    expect((await ami.waitEvent('DialBegin', { Channel: answered.get('Channel')! })).get('DialString')).toBe('79101234567@trunk');
 
     const { hangup, cdrs, wavAtHangup } = await callRecords(`PJSIP/${ALICE}-`);
+    expect(cdrs).toHaveLength(1);
     const [cdr] = cdrOf(cdrs, `PJSIP/${ALICE}-`);
     expect(cdr.get('Source')).toBe('101');
     expect(cdr.get('Destination')).toBe('79101234567');
     expect(cdr.get('DestinationContext')).toBe(`acct-${ACCOUNT}`);
-    expect(cdr.get('DestinationChannel')).toMatch(/^Local\/79101234567@pstn-rt-/);
+    expect(cdr.get('DestinationChannel')).toMatch(/^PJSIP\/trunk-[0-9a-f]{8}$/);
+    expect(cdr.get('LastData')).toBe('PJSIP/79101234567@trunk,60');
     expect(cdr.get('Disposition')).toBe('ANSWERED');
     expect(cdr.get('UserField')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('AccountCode')).toBe(String(ACCOUNT));
-    expect(Math.abs(Number(cdr.get('BillableSeconds')) - TALK_S)).toBeLessThanOrEqual(1);
+    // The PSTN hung up (BYE): its channel asked first.
+    expect(ami.eventsNamed('HangupRequest', { Channel: /^PJSIP\/trunk-/, Linkedid: hangup.get('Linkedid')! })).toHaveLength(1);
     // Complete when the Hangup event arrived: the size seen then is the final size.
     expect(wavAtHangup).toBe(statSync(path.join(recordings, `${hangup.get('Uniqueid')}.wav`)).size);
-    expectRecordingOfBilledCall(hangup.get('Uniqueid')!, cdr);
+    expectRecordingOfBilledCall(hangup.get('Uniqueid')!, cdr, 1);
+    // Qualified and reachable: back to NOT_INUSE (without qualify it would fall back to UNAVAILABLE).
     await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${ALICE}`, State: 'NOT_INUSE' });
   });
 
   it.each([
-    ['000', 'BUSY', 'BUSY'],
-    ['999', 'CONGESTION', 'CONGESTION'],
-    ['555', 'NOANSWER', 'NO ANSWER'],
-  ])('gives party B %s the dial status %s', async (prefix, dialStatus, disposition) => {
+    ['000', 'BUSY', 'BUSY', '17'],
+    ['999', 'CONGESTION', 'CONGESTION', '34'],
+    ['555', 'NOANSWER', 'NO ANSWER', '16'],
+  ])('gives party B %s the dial status %s, and a second Cdr from Hangup()', async (prefix, dialStatus, disposition, cause) => {
     await originate(ALICE, `${prefix}79101234567`, `b-${prefix}`);
     const answered = await ami.waitEvent('OriginateResponse', { ActionID: `b-${prefix}` });
-    const dialEnd = await ami.waitEvent('DialEnd', { Channel: answered.get('Channel')! }, 5000);
+    const dialEnd = await ami.waitEvent('DialEnd', { Channel: answered.get('Channel')! }, 6000);
     expect(dialEnd.get('DialStatus')).toBe(dialStatus);
-    const { cdrs } = await callRecords(answered.get('Channel')!);
-    expect(cdrOf(cdrs, answered.get('Channel')!).map((c) => c.get('Disposition'))).toEqual([disposition, 'ANSWERED']);
+    const { hangup, cdrs } = await callRecords(answered.get('Channel')!);
+    const mine = cdrOf(cdrs, answered.get('Channel')!);
+    expect(mine.map((c) => [c.get('Disposition'), c.get('LastApplication'), c.get('UniqueID')])).toEqual([
+      [disposition, 'Dial', hangup.get('Uniqueid')],
+      ['ANSWERED', 'Hangup', hangup.get('Uniqueid')],
+    ]);
+    expect(hangup.get('Cause')).toBe(cause);
+  });
+
+  it('gives up on a trunk that does not answer after SIP timer B (408), as NO ANSWER', async () => {
+    await control('/trunk/down');
+    try {
+      await originate(ALICE, '79101234567', 'down');
+      const answered = await ami.waitEvent('OriginateResponse', { ActionID: 'down' });
+      const request = await ami.waitEvent('HangupRequest', { Channel: /^PJSIP\/trunk-/, Linkedid: answered.get('Uniqueid')! }, 5000);
+      expect([request.get('Cause'), request.get('TechCause')]).toEqual(['18', '408']);
+      expect((await ami.waitEvent('DialEnd', { Channel: answered.get('Channel')! })).get('DialStatus')).toBe('NOANSWER');
+      await ami.waitEvent('VarSet', { Channel: answered.get('Channel')!, Variable: 'DIALSTATUS', Value: 'CHANUNAVAIL' });
+      const { hangup, cdrs } = await callRecords(answered.get('Channel')!);
+      expect([hangup.get('Cause'), hangup.get('TechCause')]).toEqual(['18', '408']);
+      expect(cdrOf(cdrs, answered.get('Channel')!).map((c) => c.get('Disposition'))).toEqual(['NO ANSWER', 'ANSWERED']);
+    } finally {
+      await control('/trunk/up');
+    }
   });
 
   it('fails the originate to an unregistered phone the way Asterisk does', async () => {
@@ -155,25 +194,38 @@ describe('realtime calls', () => {
     ]);
   });
 
-  it('rings a phone from the PSTN through from-pstn, with the account in the CDR userfield', async () => {
-    const res = await control('/calls/inbound', { from: '79161234567', to_user: BOB });
+  it.each([
+    ['a number with DID rows', { to: DID }, DID],
+    ['the deprecated to_user form', { to_user: BOB }, '102'],
+  ])('rings a phone from the PSTN through the trunk: %s', async (_name, target, dialled) => {
+    const res = await control('/calls/inbound', { from: '79161234567', ...target });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { channel: string; uniqueid: string; did?: string };
-    expect(body.did).toBe('102');
+    const body = (await res.json()) as { channel: string; uniqueid: string };
+    expect(body.channel).toMatch(/^PJSIP\/trunk-[0-9a-f]{8}$/);
+    const created = await ami.waitEvent('Newchannel', { Channel: body.channel });
+    expect([created.get('Context'), created.get('Exten'), created.get('CallerIDNum')]).toEqual(['from-pstn', dialled, '79161234567']);
     await ami.waitEvent('DialBegin', { DestChannel: new RegExp(`^PJSIP/${BOB}-`) });
     await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${BOB}`, State: 'RINGING' });
     const { cdrs } = await callRecords(body.channel);
     const [cdr] = cdrOf(cdrs, body.channel);
     expect(cdr.get('Source')).toBe('79161234567');
     expect(cdr.get('Destination')).toBe('102');
-    expect(cdr.get('DestinationContext')).toBe('from-pstn');
+    expect(cdr.get('DestinationContext')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('UserField')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('DestinationChannel')).toMatch(new RegExp(`^PJSIP/${BOB}-`));
     expect(cdr.get('Disposition')).toBe('ANSWERED');
     expectRecordingOfBilledCall(body.uniqueid, cdr);
   });
 
-  it('connects an extension to another inside the account context', async () => {
+  it('sends a call to a number no account owns to rc-unrouted: Congestion, 503', async () => {
+    const res = await control('/calls/inbound', { from: '74950001122', to: '74950000000' });
+    const body = (await res.json()) as { channel: string };
+    const { hangup, cdrs } = await callRecords(body.channel);
+    expect([hangup.get('Cause'), hangup.get('TechCause')]).toEqual(['34', '503']);
+    expect(cdrs.map((c) => [c.get('Disposition'), c.get('LastApplication'), c.get('UserField')])).toEqual([['CONGESTION', 'Congestion', '']]);
+  });
+
+  it('connects an extension to another inside the account context, unrecorded, the caller hanging up', async () => {
     const res = await control('/calls/internal', { from_user: ALICE, to_num: '102' });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { channel: string; uniqueid: string; did?: string };
@@ -183,9 +235,13 @@ describe('realtime calls', () => {
     expect(cdr.get('Destination')).toBe('102');
     expect(cdr.get('DestinationContext')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('DestinationChannel')).toMatch(new RegExp(`^PJSIP/${BOB}-`));
-    expect(cdr.get('UserField')).toBe(`acct-${ACCOUNT}`);
+    expect(cdr.get('LastData')).toBe(`PJSIP/${BOB},30`);
+    expect(cdr.get('UserField')).toBe('');
     expect(cdr.get('Disposition')).toBe('ANSWERED');
-    expectRecordingOfBilledCall(body.uniqueid, cdr);
+    expect(Math.abs(Number(cdr.get('BillableSeconds')) - TALK_S)).toBeLessThanOrEqual(1);
+    expect(ami.eventsNamed('HangupRequest', { Channel: body.channel })).toHaveLength(1);
+    expect(ami.eventsNamed('MixMonitorStart', { Channel: body.channel })).toHaveLength(0);
+    expect(existsSync(path.join(recordings, `${body.uniqueid}.wav`))).toBe(false);
   });
 
   it('dials an unregistered extension as CHANUNAVAIL', async () => {
@@ -196,8 +252,39 @@ describe('realtime calls', () => {
     expect(cdrOf(cdrs, body.channel)[0].get('Disposition')).toBe('FAILED');
   });
 
-  it('follows registrations in device states, DeviceStateList and PJSIPShowContacts', async () => {
+  it.each([
+    ['no_answer', 'u'],
+    ['busy', 'b'],
+  ] as const)('leaves a voicemail when the phone does not take the call (%s: greeting %s)', async (behaviour, option) => {
+    await control(`/devices/${BOB}/register`, { behaviour });
+    try {
+      const before = (await (await fetch(`http://127.0.0.1:${sim.controlPort}/voicemail/acct-${ACCOUNT}/102`)).json()) as { messages: unknown[] };
+      const res = await control('/calls/inbound', { from: '79165550000', to: DID });
+      const body = (await res.json()) as { channel: string };
+      const vm = await ami.waitEvent('Newexten', { Channel: body.channel, Application: 'VoiceMail' }, 5000);
+      expect(vm.get('AppData')).toBe(`102@acct-${ACCOUNT},${option}`);
+      const mwi = await ami.waitEvent('MessageWaiting', { Channel: body.channel }, 5000);
+      expect([mwi.get('Mailbox'), mwi.get('Waiting'), mwi.get('New'), mwi.get('Old')]).toEqual([`102@acct-${ACCOUNT}`, '1', String(before.messages.length + 1), '0']);
+      await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'VMSTATUS', Value: 'SUCCESS' });
+      await callRecords(body.channel);
+      const after = (await (await fetch(`http://127.0.0.1:${sim.controlPort}/voicemail/acct-${ACCOUNT}/102`)).json()) as {
+        messages: { file: string; seconds: number; callerid: string }[];
+      };
+      expect(after.messages).toHaveLength(before.messages.length + 1);
+      const msg = after.messages.at(-1)!;
+      expect(msg.file).toBe(path.join(recordings, 'voicemail', `acct-${ACCOUNT}`, '102', 'INBOX', `msg${String(before.messages.length).padStart(4, '0')}.wav`));
+      expect(msg.callerid).toBe('"" <79165550000>');
+      expect(Math.abs(wavDuration(readFileSync(msg.file)) - TALK_S)).toBeLessThan(1);
+    } finally {
+      await control(`/devices/${BOB}/register`, { behaviour: 'answer' });
+    }
+  });
+
+  it('follows registrations in contact events, device states, DeviceStateList and PJSIPShowContacts', async () => {
     expect((await control(`/devices/${BOB}/unregister`)).status).toBe(200);
+    // Qualified and reachable until now (pjsip_options.c: Removed, then the endpoint goes off line).
+    await ami.waitEvent('PeerStatus', { Peer: `PJSIP/${BOB}`, PeerStatus: 'Unreachable' });
+    await ami.waitEvent('ContactStatus', { AOR: BOB, ContactStatus: 'Removed', RoundtripUsec: '0' });
     await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${BOB}`, State: 'UNAVAILABLE' });
     const list = await ami.action('DeviceStateList', { ActionID: 'dsl' });
     expect(list.get('EventList')).toBe('start');
@@ -205,9 +292,10 @@ describe('realtime calls', () => {
     const states = Object.fromEntries(ami.eventsNamed('DeviceStateChange', { ActionID: 'dsl' }).map((e) => [e.get('Device'), e.get('State')]));
     expect(states[`PJSIP/${ALICE}`]).toBe('NOT_INUSE');
     expect(states[`PJSIP/${BOB}`]).toBe('UNAVAILABLE');
+    expect(states['PJSIP/trunk']).toBe('NOT_INUSE');
     await ami.action('PJSIPShowContacts', { ActionID: 'pc' });
     await ami.waitEvent('ContactListComplete', { ActionID: 'pc' });
-    expect(ami.eventsNamed('ContactList', { ActionID: 'pc' }).map((e) => e.get('Endpoint'))).toEqual([ALICE]);
+    expect(ami.eventsNamed('ContactList', { ActionID: 'pc' }).map((e) => [e.get('Endpoint'), e.get('Status'), e.get('QualifyFrequency')])).toEqual([[ALICE, 'Reachable', '60']]);
     const detail = await ami.action('PJSIPShowEndpoint', { Endpoint: BOB, ActionID: 'pe' });
     expect(detail.get('Response')).toBe('Success');
     const endpoint = await ami.waitEvent('EndpointDetail', { ActionID: 'pe' });
@@ -215,7 +303,11 @@ describe('realtime calls', () => {
     expect(endpoint.get('Mailboxes')).toBe(`102@acct-${ACCOUNT}`);
     expect(endpoint.get('DeviceState')).toBe('Unavailable');
     expect((await ami.waitEvent('AuthDetail', { ActionID: 'pe' })).get('AuthType')).toBe('md5');
-    expect((await control(`/devices/${BOB}/register`, { behaviour: 'answer' })).status).toBe(200);
+    expect((await ami.waitEvent('AorDetail', { ActionID: 'pe' })).get('ContactsRegistered')).toBe('0');
+    expect((await control(`/devices/${BOB}/register`, { behaviour: 'answer', uri: 'sip:bob@127.0.0.1:5180', user_agent: 'test-phone' })).status).toBe(200);
+    await ami.waitEvent('ContactStatus', { AOR: BOB, ContactStatus: 'NonQualified', URI: 'sip:bob@127.0.0.1:5180' });
+    await ami.waitEvent('PeerStatus', { Peer: `PJSIP/${BOB}`, PeerStatus: 'Reachable' });
+    await ami.waitEvent('ContactStatus', { AOR: BOB, ContactStatus: 'Reachable' });
     await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${BOB}`, State: 'NOT_INUSE' });
   });
 
@@ -229,16 +321,27 @@ describe('realtime calls', () => {
       const hangup = await ami.waitEvent('Hangup', { Channel: new RegExp(`^PJSIP/${BOB}-`) });
       expect(hangup.get('Cause')).toBe('19');
     } finally {
-      await control(`/devices/${BOB}/register`);
+      await control(`/devices/${BOB}/register`, { behaviour: 'answer' });
     }
   });
 
-  it('announces a newly provisioned phone as registered, and a removed one as unavailable', async () => {
+  it('registers newly provisioned phones as Asterisk shows them: qualified, or silently', async () => {
     const DAVE = '700000004';
+    const ERIN = '700000005';
     await provisionUser(db, { user: DAVE, account: ACCOUNT, num: '104' });
-    await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${DAVE}`, State: 'NOT_INUSE' }, 3000);
-    await db.query('DELETE FROM ps_endpoints WHERE id = $1', [DAVE]);
-    await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${DAVE}`, State: 'UNAVAILABLE' }, 3000);
+    await provisionUser(db, { user: ERIN, account: ACCOUNT, num: '105', qualify: null });
+    const first = await ami.waitEvent('ContactStatus', { AOR: DAVE }, 10_000);
+    expect([first.get('ContactStatus'), first.get('RoundtripUsec')]).toEqual(['NonQualified', '0']);
+    await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${DAVE}`, State: 'NOT_INUSE' }, 10_000);
+    // Without qualify_frequency: registered (the contact is there), but no event and UNAVAILABLE (fixture 30).
+    await ami.action('PJSIPShowContacts', { ActionID: 'pc2' });
+    await ami.waitEvent('ContactListComplete', { ActionID: 'pc2' });
+    expect(ami.eventsNamed('ContactList', { ActionID: 'pc2' }).map((e) => e.get('Endpoint'))).toContain(ERIN);
+    expect((await ami.action('Getvar', { Variable: `DEVICE_STATE(PJSIP/${ERIN})` })).get('Value')).toBe('UNAVAILABLE');
+    expect(ami.events.filter((e) => e.get('ActionID') === undefined && e.headers.some(([, v]) => v.includes(ERIN)))).toEqual([]);
+    await db.query('DELETE FROM ps_endpoints WHERE id = ANY($1)', [[DAVE, ERIN]]);
+    await ami.waitEvent('ContactStatus', { AOR: DAVE, ContactStatus: 'Removed' }, 10_000);
+    await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${DAVE}`, State: 'UNAVAILABLE' }, 10_000);
     expect(ami.eventsNamed('DeviceStateChange', { Device: `PJSIP/${ALICE}` })).toEqual([]);
   });
 
@@ -252,5 +355,20 @@ describe('realtime calls', () => {
     } finally {
       await control(`/devices/${BOB}/register`);
     }
+  });
+
+  it('reloads the dial plan over AMI: the globals as VarSet, a new account context', async () => {
+    await provisionUser(db, { user: '700000009', account: 8, num: '201' });
+    const before = await ami.action('Originate', { Channel: 'Local/201@acct-8', Context: 'acct-8', Exten: '201', Priority: '1', Async: 'true', ActionID: 'pre' });
+    expect(before.get('Response')).toBe('Success');
+    expect((await ami.waitEvent('OriginateResponse', { ActionID: 'pre' })).get('Response')).toBe('Failure');
+    const reload = await ami.action('Command', { Command: 'dialplan reload' });
+    expect(reload.get('Output')).toBe('Dialplan reloaded.');
+    const vars = [await ami.waitEvent('VarSet', { Variable: 'RECDIR', Channel: 'none' }), await ami.waitEvent('VarSet', { Variable: 'TRUNK', Channel: 'none' })];
+    expect(vars.map((v) => [v.get('Uniqueid'), v.get('Value')])).toEqual([
+      ['none', '/var/spool/asterisk/monitor'],
+      ['none', 'trunk'],
+    ]);
+    expect(sim.engine.dialplan.hasContext('acct-8')).toBe(true);
   });
 });

@@ -20,6 +20,8 @@ export interface EndpointRow {
   transport: string | null;
   allow: string | null;
   raw: Row;
+  /** A pjsip.conf object rather than a realtime row (the trunk). */
+  fromConfig?: boolean;
 }
 
 export interface ExtensionRow {
@@ -30,19 +32,33 @@ export interface ExtensionRow {
   appdata: string;
 }
 
+export interface MailboxRow {
+  context: string;
+  mailbox: string;
+  password: string;
+  email: string | null;
+  attach: string | null;
+}
+
 export interface RealtimeRepository {
   findEndpoint(id: string): Promise<EndpointRow | undefined>;
   listEndpoints(): Promise<EndpointRow[]>;
   /** Every endpoint id, or undefined when the table could not be read (not the same as none). */
   endpointIds(): Promise<string[] | undefined>;
+  /** Every endpoint, or undefined when the table could not be read. */
+  listEndpointsOrUndefined(): Promise<EndpointRow[] | undefined>;
   findAuth(id: string): Promise<Row | undefined>;
   findAor(id: string): Promise<Row | undefined>;
   /** Rows of one extension, by priority. */
   extensionRows(context: string, exten: string): Promise<ExtensionRow[]>;
+  /** Every row of one priority in a context (the realtime switch: exact exten, then `_patterns`). */
+  extensionRowsAt(context: string, priority: number): Promise<ExtensionRow[]>;
+  /** Contexts of ps_endpoints (what ringcloud-contexts.sh selects, before its filter). */
+  accountContexts(): Promise<string[]>;
+  /** app_voicemail's realtime mailbox (table `voicemail`). */
+  findMailbox(context: string, mailbox: string): Promise<MailboxRow | undefined>;
   /** The extension (exten) whose row dials `PJSIP/<user>` in `context`. */
   extensionOf(context: string, user: string): Promise<string | undefined>;
-  /** true when some endpoint or extension row uses this context. */
-  hasContext(context: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -62,6 +78,8 @@ function toEndpoint(r: Row): EndpointRow {
     raw: r,
   };
 }
+
+const toExtension = (r: Row): ExtensionRow => ({ context: String(r.context), exten: String(r.exten), priority: Number(r.priority), app: String(r.app), appdata: String(r.appdata ?? '') });
 
 /** `postgresql://…/db?schema=telephony` → a pg connection string and the schema name. */
 export function parseDatabaseUrl(url: string): { connectionString: string; schema: string } {
@@ -98,7 +116,7 @@ export class PgRealtimeRepository implements RealtimeRepository {
 
   /**
    * Runs a query; when the database or the tables are missing it logs one warning and answers
-   * "nothing there", so the simulator keeps serving the built-in dial plan.
+   * "nothing there", so the simulator keeps running the dial plan without realtime rows.
    */
   private async query(sql: string, params: unknown[]): Promise<Row[]> {
     return (await this.tryQuery(sql, params)) ?? [];
@@ -115,7 +133,7 @@ export class PgRealtimeRepository implements RealtimeRepository {
       const message = (err as Error).message;
       if (!this.reported.has(message)) {
         this.reported.add(message);
-        this.log.warn(`realtime tables unavailable (${message}); serving only the built-in dial plan`);
+        this.log.warn(`realtime tables unavailable (${message}); serving the dial plan without realtime rows`);
       }
       return undefined;
     }
@@ -136,6 +154,10 @@ export class PgRealtimeRepository implements RealtimeRepository {
     return (await this.query(`SELECT * FROM ${this.table('ps_endpoints')} ORDER BY id LIMIT 10000`, [])).map(toEndpoint);
   }
 
+  async listEndpointsOrUndefined(): Promise<EndpointRow[] | undefined> {
+    return (await this.tryQuery(`SELECT * FROM ${this.table('ps_endpoints')} ORDER BY id LIMIT 10000`, []))?.map(toEndpoint);
+  }
+
   async endpointIds(): Promise<string[] | undefined> {
     return (await this.tryQuery(`SELECT id FROM ${this.table('ps_endpoints')}`, []))?.map((r) => String(r.id));
   }
@@ -153,7 +175,26 @@ export class PgRealtimeRepository implements RealtimeRepository {
       `SELECT context, exten, priority, app, appdata FROM ${this.table('extensions')} WHERE context = $1 AND exten = $2 ORDER BY priority`,
       [context, exten],
     );
-    return rows.map((r) => ({ context: String(r.context), exten: String(r.exten), priority: Number(r.priority), app: String(r.app), appdata: String(r.appdata ?? '') }));
+    return rows.map(toExtension);
+  }
+
+  async extensionRowsAt(context: string, priority: number): Promise<ExtensionRow[]> {
+    const rows = await this.query(
+      `SELECT context, exten, priority, app, appdata FROM ${this.table('extensions')} WHERE context = $1 AND priority = $2 ORDER BY exten`,
+      [context, priority],
+    );
+    return rows.map(toExtension);
+  }
+
+  async accountContexts(): Promise<string[]> {
+    const rows = await this.query(`SELECT DISTINCT context FROM ${this.table('ps_endpoints')} WHERE context IS NOT NULL ORDER BY 1`, []);
+    return rows.map((r) => String(r.context));
+  }
+
+  async findMailbox(context: string, mailbox: string): Promise<MailboxRow | undefined> {
+    const rows = await this.query(`SELECT * FROM ${this.table('voicemail')} WHERE context = $1 AND mailbox = $2`, [context, mailbox]);
+    const r = rows[0];
+    return r ? { context: String(r.context), mailbox: String(r.mailbox), password: String(r.password ?? ''), email: text(r.email), attach: text(r.attach) } : undefined;
   }
 
   async extensionOf(context: string, user: string): Promise<string | undefined> {
@@ -162,14 +203,6 @@ export class PgRealtimeRepository implements RealtimeRepository {
       [context, `PJSIP/${user}`, `PJSIP/${user},%`],
     );
     return rows[0] ? String(rows[0].exten) : undefined;
-  }
-
-  async hasContext(context: string): Promise<boolean> {
-    const rows = await this.query(
-      `SELECT 1 FROM ${this.table('ps_endpoints')} WHERE context = $1 UNION ALL SELECT 1 FROM ${this.table('extensions')} WHERE context = $1 LIMIT 1`,
-      [context],
-    );
-    return rows.length > 0;
   }
 
   async close(): Promise<void> {
@@ -190,6 +223,9 @@ export class EmptyRealtimeRepository implements RealtimeRepository {
   async endpointIds(): Promise<string[]> {
     return [];
   }
+  async listEndpointsOrUndefined(): Promise<EndpointRow[]> {
+    return [];
+  }
   async findAuth(): Promise<undefined> {
     return undefined;
   }
@@ -199,11 +235,17 @@ export class EmptyRealtimeRepository implements RealtimeRepository {
   async extensionRows(): Promise<ExtensionRow[]> {
     return [];
   }
-  async extensionOf(): Promise<undefined> {
+  async extensionRowsAt(_context: string, _priority: number): Promise<ExtensionRow[]> {
+    return [];
+  }
+  async accountContexts(): Promise<string[]> {
+    return [];
+  }
+  async findMailbox(): Promise<undefined> {
     return undefined;
   }
-  async hasContext(): Promise<boolean> {
-    return false;
+  async extensionOf(): Promise<undefined> {
+    return undefined;
   }
   async close(): Promise<void> {}
 }

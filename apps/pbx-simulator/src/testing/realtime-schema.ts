@@ -24,7 +24,8 @@ export async function createRealtimeSchema(): Promise<TestSchema> {
     CREATE TABLE ps_endpoints (
       id varchar(255) PRIMARY KEY, transport varchar(40), aors varchar(2048), auth varchar(255), context varchar(40),
       disallow varchar(200), allow varchar(200), direct_media varchar(40), dtmf_mode varchar(40), force_rport varchar(40),
-      rewrite_contact varchar(40), rtp_symmetric varchar(40), callerid varchar(40), mailboxes varchar(40), accountcode varchar(80));
+      rewrite_contact varchar(40), rtp_symmetric varchar(40), callerid varchar(40), mailboxes varchar(40), accountcode varchar(80),
+      media_address varchar(40), bind_rtp_to_media_address varchar(40));
     CREATE TABLE ps_auths (
       id varchar(255) PRIMARY KEY, auth_type varchar(40), nonce_lifetime integer, md5_cred varchar(40), password varchar(80),
       realm varchar(255), username varchar(255));
@@ -34,6 +35,9 @@ export async function createRealtimeSchema(): Promise<TestSchema> {
     CREATE TABLE extensions (
       id bigserial PRIMARY KEY, context varchar(40) NOT NULL, exten varchar(40) NOT NULL, priority integer NOT NULL,
       app varchar(40) NOT NULL, appdata varchar(256) NOT NULL, UNIQUE (context, exten, priority));
+    CREATE TABLE voicemail (
+      uniqueid serial PRIMARY KEY, context varchar(80) NOT NULL, mailbox varchar(80) NOT NULL, password varchar(80) NOT NULL,
+      fullname varchar(80), email varchar(80), attach varchar(40), UNIQUE (context, mailbox));
   `);
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set('schema', schema);
@@ -50,15 +54,35 @@ export async function createRealtimeSchema(): Promise<TestSchema> {
   };
 }
 
-/** Provisions one user the way the telephony-adapter does (issue 3's shared facts). */
-export async function provisionUser(db: TestSchema, p: { user: string; account: number; num: string; voicemail?: boolean }): Promise<void> {
+/** The VoiceMail row's data (docker/asterisk/extensions.conf): busy greeting when the Dial was busy. */
+export const voicemailData = (num: string, context: string) => `${num}@${context},\${IF($["\${DIALSTATUS}" = "BUSY"]?b:u)}`;
+
+/**
+ * Provisions one user the way the telephony-adapter writes the rows (issue 7): ps_endpoints,
+ * ps_auths (md5), ps_aors (max_contacts 1, remove_existing, qualify_frequency), the extension
+ * rows (1 Dial; with voicemail 2 VoiceMail, 3 Hangup) and the mailbox.
+ */
+export async function provisionUser(db: TestSchema, p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null }): Promise<void> {
   const ctx = `acct-${p.account}`;
   await db.query(
-    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, callerid, mailboxes, accountcode)
-     VALUES ($1, 'transport-udp', $2, $3, $4, 'all', 'ulaw', $5, $6, $7)`,
+    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid, mailboxes, accountcode)
+     VALUES ($1, 'transport-udp', $2, $3, $4, 'all', 'ulaw,alaw', 'no', 'rfc4733', 'yes', 'yes', 'yes', $5, $6, $7)`,
     [p.user, p.user, p.user, ctx, `"${p.num}" <${p.num}>`, p.voicemail ? `${p.num}@${ctx}` : null, String(p.account)],
   );
   await db.query(`INSERT INTO ps_auths (id, auth_type, username, realm, md5_cred) VALUES ($1, 'md5', $2, 'ringcloud', md5($3))`, [p.user, p.user, `${p.user}:ringcloud:secret`]);
-  await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing) VALUES ($1, 1, 'yes')`, [p.user]);
+  await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing, qualify_frequency) VALUES ($1, 1, 'yes', $2)`, [p.user, p.qualify === undefined ? 60 : p.qualify]);
   await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 1, 'Dial', $3)`, [ctx, p.num, `PJSIP/${p.user},30`]);
+  if (p.voicemail) {
+    await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 2, 'VoiceMail', $3), ($1, $2, 3, 'Hangup', '')`, [ctx, p.num, voicemailData(p.num, ctx)]);
+    await db.query(`INSERT INTO voicemail (context, mailbox, password, email, attach) VALUES ($1, $2, '123456', $3, 'yes')`, [ctx, p.num, `${p.num}@example.com`]);
+  }
+}
+
+/** An inbound number (DID) routed to a user's extension, as the adapter writes it (context from-pstn). */
+export async function assignDid(db: TestSchema, p: { did: string; account: number; num: string }): Promise<void> {
+  const ctx = `acct-${p.account}`;
+  await db.query(
+    `INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ('from-pstn', $1, 1, 'Set', $2), ('from-pstn', $1, 2, 'MixMonitor', '\${RECDIR}/\${UNIQUEID}.wav'), ('from-pstn', $1, 3, 'Goto', $3)`,
+    [p.did, `CDR(userfield)=${ctx}`, `${ctx},${p.num},1`],
+  );
 }
