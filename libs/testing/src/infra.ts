@@ -27,6 +27,36 @@ export async function createTestDatabase(prefix = 'ringcloud_test'): Promise<{ n
   };
 }
 
+/**
+ * Creates the database of `databaseUrl` when it does not exist yet (a fresh machine has only
+ * `postgres`); tests that keep their schemas in a shared test database call it first.
+ */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  url.searchParams.delete('schema');
+  const probe = new Client({ connectionString: url.toString() });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error; // 3D000: database does not exist
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const name = decodeURIComponent(url.pathname.slice(1));
+  const adminUrl = new URL(url.toString());
+  adminUrl.pathname = '/postgres';
+  const admin = new Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P04') throw error; // 42P04: created meanwhile by a parallel test
+  } finally {
+    await admin.end();
+  }
+}
+
 /** `postgresql://…/db` + `?schema=x` */
 export function withSchema(databaseUrl: string, schema: string): string {
   const url = new URL(databaseUrl);

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { ensureDatabase } from '@ringcloud/testing';
 
 /**
  * Test helper: a uniquely named PostgreSQL schema holding Asterisk's realtime tables (the subset
@@ -16,6 +17,7 @@ export interface TestSchema {
 
 export async function createRealtimeSchema(): Promise<TestSchema> {
   const schema = `pbxsim_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await ensureDatabase(TEST_DATABASE_URL);
   const client = new Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   await client.query(`CREATE SCHEMA "${schema}"`);
