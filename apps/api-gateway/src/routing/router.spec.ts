@@ -56,6 +56,15 @@ describe('v1 route table', () => {
       'calls.originate': '1/5',
       'calls.complete': '1/5',
       'calls.active': '1/5',
+      'webhooks.create': '1/5',
+      'webhooks.list': '1/1',
+      'webhooks.get': '1/1',
+      'webhooks.update': '1/1',
+      'webhooks.delete': '1/1',
+      'webhooks.rotate_secret': '1/5',
+      'webhooks.deliveries.list': '1/1',
+      'webhooks.deliveries.retry': '1/1',
+      'events.list': '1/1',
     });
     for (const route of V1_ROUTES) expect([route.id, route.access]).toEqual([route.id, route.method === 'GET' ? 'RO' : 'RW']);
   });

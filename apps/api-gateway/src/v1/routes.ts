@@ -32,6 +32,7 @@ import { RateLimit } from '../config';
 import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
+import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -96,6 +97,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
     notFound: 'Channel not found',
     description: 'Channel name, e.g. PJSIP/1679728441-00000012; the `/` may be sent raw or as %2F.',
   },
+  ...WEBHOOK_PATH_PARAMS,
 };
 
 const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
@@ -300,6 +302,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     response: z.array(ActiveCall),
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
+  ...WEBHOOK_ROUTES,
 ];
 
 export const DEFAULT_LIMITS: ReadonlyMap<string, RateLimit> = new Map(V1_ROUTES.map((r) => [r.id, r.limit]));
