@@ -7,7 +7,6 @@ export interface Head {
   accountId: number;
   url: string;
   enabled: boolean;
-  lockedBy: string | null;
   secret: string;
   previousSecret: string | null;
   previousSecretUntil: Date | null;
@@ -69,14 +68,6 @@ export class DeliveriesRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Extends the lease before an attempt; false when this replica no longer holds it. */
-  async renew(subscriptionId: string, owner: string, leaseMs: number): Promise<boolean> {
-    const count = await this.prisma.$executeRaw`
-      UPDATE subscriptions SET locked_until = now() + (${leaseMs}::int * interval '1 millisecond')
-       WHERE id = ${subscriptionId} AND locked_by = ${owner}`;
-    return count === 1;
-  }
-
   async release(subscriptionId: string, owner: string): Promise<void> {
     await this.prisma.$executeRaw`
       UPDATE subscriptions SET locked_until = NULL, locked_by = NULL WHERE id = ${subscriptionId} AND locked_by = ${owner}`;
@@ -87,16 +78,24 @@ export class DeliveriesRepository {
     await this.prisma.$executeRaw`UPDATE subscriptions SET locked_until = NULL, locked_by = NULL WHERE locked_by = ${owner}`;
   }
 
-  async head(subscriptionId: string): Promise<Head | null> {
+  /**
+   * Extends this replica's lease and reads the subscription's oldest pending delivery, in one
+   * statement; null when the lease is no longer this replica's.
+   */
+  async renewAndHead(subscriptionId: string, owner: string, leaseMs: number): Promise<Head | null> {
     const rows = await this.prisma.$queryRaw<any[]>`
-      SELECT s.id AS subscription_id, s.account_id, s.url, s.enabled, s.locked_by, s.secret, s.previous_secret, s.previous_secret_until,
+      WITH s AS (
+        UPDATE subscriptions SET locked_until = now() + (${leaseMs}::int * interval '1 millisecond')
+         WHERE id = ${subscriptionId} AND locked_by = ${owner}
+        RETURNING id, account_id, url, enabled, secret, previous_secret, previous_secret_until
+      )
+      SELECT s.id AS subscription_id, s.account_id, s.url, s.enabled, s.secret, s.previous_secret, s.previous_secret_until,
              d.id AS delivery_id, d.event_id, d.attempts, d.step, d.next_attempt_at <= now() AS due, e.body
-        FROM subscriptions s
+        FROM s
         LEFT JOIN LATERAL (
           SELECT * FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending' ORDER BY d.event_seq LIMIT 1
         ) d ON true
-        LEFT JOIN events e ON e.seq = d.event_seq
-       WHERE s.id = ${subscriptionId}`;
+        LEFT JOIN events e ON e.seq = d.event_seq`;
     const r = rows[0];
     if (!r) return null;
     return {
@@ -104,7 +103,6 @@ export class DeliveriesRepository {
       accountId: r.account_id,
       url: r.url,
       enabled: r.enabled,
-      lockedBy: r.locked_by,
       secret: r.secret,
       previousSecret: r.previous_secret,
       previousSecretUntil: r.previous_secret_until,
@@ -114,29 +112,31 @@ export class DeliveriesRepository {
     };
   }
 
-  /** Writes an attempt's outcome (and disables the subscription when it is given up), if still pending. */
+  /**
+   * Writes an attempt's outcome if the delivery is still pending, and disables the subscription
+   * when it is given up — one statement, so both or neither.
+   */
   async record(subscriptionId: string, deliveryId: string, outcome: Outcome): Promise<void> {
     const status = outcome.status ?? null;
     const error = outcome.kind === 'delivered' ? null : outcome.error.slice(0, 500);
-    await this.prisma.$transaction(async (tx) => {
-      if (outcome.kind === 'delivered' || outcome.kind === 'failed') {
-        await tx.$executeRaw`
-          UPDATE deliveries SET status = ${outcome.kind}, attempts = attempts + 1, last_attempt_at = now(),
-                 response_status = ${status}, latency_ms = ${outcome.latencyMs}, error = ${error}
-           WHERE id = ${deliveryId} AND status = 'pending'`;
-      } else {
-        await tx.$executeRaw`
-          UPDATE deliveries SET attempts = attempts + 1, step = step + 1, last_attempt_at = now(),
-                 next_attempt_at = now() + (${Math.round(outcome.waitMs)}::int * interval '1 millisecond'),
-                 response_status = ${status}, latency_ms = ${outcome.latencyMs}, error = ${error}
-           WHERE id = ${deliveryId} AND status = 'pending'`;
-      }
-      if (outcome.kind === 'failed') {
-        await tx.$executeRaw`
-          UPDATE subscriptions SET enabled = false, disabled_reason = ${outcome.disableReason}, updated_at = now()
-           WHERE id = ${subscriptionId}`;
-      }
-    });
+    if (outcome.kind === 'retry') {
+      await this.prisma.$executeRaw`
+        UPDATE deliveries SET attempts = attempts + 1, step = step + 1, last_attempt_at = now(),
+               next_attempt_at = now() + (${Math.round(outcome.waitMs)}::int * interval '1 millisecond'),
+               response_status = ${status}, latency_ms = ${outcome.latencyMs}, error = ${error}
+         WHERE id = ${deliveryId} AND status = 'pending'`;
+      return;
+    }
+    const disableReason = outcome.kind === 'failed' ? outcome.disableReason : null;
+    await this.prisma.$executeRaw`
+      WITH d AS (
+        UPDATE deliveries SET status = ${outcome.kind}, attempts = attempts + 1, last_attempt_at = now(),
+               response_status = ${status}, latency_ms = ${outcome.latencyMs}, error = ${error}
+         WHERE id = ${deliveryId} AND status = 'pending'
+        RETURNING id
+      )
+      UPDATE subscriptions SET enabled = false, disabled_reason = ${disableReason}, updated_at = now()
+       WHERE id = ${subscriptionId} AND ${disableReason}::text IS NOT NULL AND EXISTS (SELECT 1 FROM d)`;
   }
 
   async list(subscriptionId: string, limit: number): Promise<DeliveryRow[]> {

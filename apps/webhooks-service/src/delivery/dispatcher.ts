@@ -103,9 +103,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private async runLane(subscriptionId: string): Promise<void> {
     try {
       while (!this.stopping) {
-        const head = await this.repository.head(subscriptionId);
-        if (!head?.delivery || !head.delivery.due || !head.enabled || head.lockedBy !== this.owner) break;
-        if (!(await this.repository.renew(subscriptionId, this.owner, this.leaseMs))) break;
+        const head = await this.repository.renewAndHead(subscriptionId, this.owner, this.leaseMs);
+        if (!head?.delivery || !head.delivery.due || !head.enabled) break;
         const outcome = await this.attempt(head);
         await this.repository.record(subscriptionId, head.delivery.id, outcome);
       }

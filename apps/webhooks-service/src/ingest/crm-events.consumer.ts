@@ -7,6 +7,7 @@ import { WEBHOOKS_CONFIG, WebhooksConfig } from '../config/webhooks-config';
 import { Dispatcher } from '../delivery/dispatcher';
 import { NATS_CONNECTION } from '../infra/resources';
 import { EventsRepository } from './events.repository';
+import { IngestLock } from './ingest-lock';
 
 const nanos = (ms: number) => ms * 1_000_000;
 /** How long one pull waits for messages: also the longest a shutdown waits for the pull in progress. */
@@ -15,10 +16,15 @@ const BATCH = 200;
 /** A batch that could not be stored is handed back and tried again after this long. */
 const RETRY_DELAY_MS = 1000;
 
+/** How often a standby replica tries to become the ingester. */
+const STANDBY_POLL_MS = 1000;
+
 /**
- * The durable pull consumer of CRM_EVENTS (every replica pulls from the same durable). Each pull
- * is stored in one transaction and acknowledged only after the commit, so an event is never lost:
- * what a crash or an outage leaves unacknowledged is redelivered and de-duplicated by id.
+ * The durable pull consumer of CRM_EVENTS. One replica at a time pulls (IngestLock), so events are
+ * stored in stream order; each pull is stored in one transaction and acknowledged only after the
+ * commit, so an event is never lost: a batch that cannot be stored is tried again, in place, until
+ * it is (nothing newer is pulled meanwhile, so the order holds); what a crash leaves unacknowledged
+ * is redelivered and de-duplicated by id.
  */
 @Injectable()
 export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -27,6 +33,7 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
   private loop?: Promise<void>;
   private wake?: () => void;
   private markReady!: () => void;
+  private readonly lock: IngestLock;
   /** Resolves once the stream and the durable exist and pulling has started (or on shutdown). */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
@@ -35,7 +42,9 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
     private readonly events: EventsRepository,
     private readonly dispatcher: Dispatcher,
-  ) {}
+  ) {
+    this.lock = new IngestLock(config.databaseUrl);
+  }
 
   onApplicationBootstrap(): void {
     this.loop = this.run();
@@ -45,7 +54,13 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     this.stopping = true;
     this.wake?.();
     await this.loop;
+    await this.lock.release();
     this.markReady();
+  }
+
+  /** Whether this replica is the one pulling CRM_EVENTS now. */
+  get ingesting(): boolean {
+    return this.lock.held;
   }
 
   private async run(): Promise<void> {
@@ -54,6 +69,12 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     while (!this.stopping) {
       try {
         consumer ??= await this.setUp();
+        if (!(await this.lock.tryAcquire())) {
+          // Another replica ingests; this one is ready all the same (it delivers and answers).
+          this.markReady();
+          await this.sleep(STANDBY_POLL_MS);
+          continue;
+        }
         // One pull at a time, never cancelled: stopping means "do not pull again".
         const messages = await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS });
         this.markReady();
@@ -111,14 +132,24 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
       }
     }
     if (!valid.length) return;
-    try {
-      const { deliveries } = await this.events.store(valid.map((v) => v.event));
-      for (const { msg } of valid) msg.ack();
-      if (deliveries) this.dispatcher.wake();
-    } catch (err) {
-      this.logger.warn(`storing ${valid.length} CRM events failed, they will be redelivered: ${(err as Error).message}`);
-      for (const { msg } of valid) msg.nak(RETRY_DELAY_MS);
-      await this.sleep(RETRY_DELAY_MS);
+    for (let failures = 0; ; failures++) {
+      try {
+        const { deliveries } = await this.events.store(valid.map((v) => v.event));
+        for (const { msg } of valid) msg.ack();
+        if (deliveries) this.dispatcher.wake();
+        if (failures) this.logger.log('storing CRM events again');
+        return;
+      } catch (err) {
+        if (failures === 0) this.logger.warn(`storing ${valid.length} CRM events failed, trying again: ${(err as Error).message}`);
+        // Lost the ingest lock, or shutting down: hand them back (redelivered to the next ingester).
+        if (this.stopping || !this.lock.held) {
+          for (const { msg } of valid) msg.nak(RETRY_DELAY_MS);
+          return;
+        }
+        // Still ours: keep them unacknowledged a while longer and try again.
+        for (const { msg } of valid) msg.working();
+        await this.sleep(Math.min(RETRY_DELAY_MS * 2 ** failures, 10_000));
+      }
     }
   }
 

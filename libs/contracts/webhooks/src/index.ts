@@ -42,7 +42,7 @@ export const WebhookEvents = z
   })
   .min(1, eventsMessage)
   .max(WEBHOOK_EVENT_FILTERS.length, eventsMessage)
-  .transform((events) => (events.includes('*') ? ['*'] : [...new Set(events)]));
+  .transform((events): Array<(typeof WEBHOOK_EVENT_FILTERS)[number]> => (events.includes('*') ? ['*'] : [...new Set(events)]));
 
 export const WebhookDescription = z
   .string({ error: 'description must be a string' })
