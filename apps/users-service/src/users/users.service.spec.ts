@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { UserProvisioning } from '@ringcloud/contracts-users';
 import { NumbersRepository } from '../numbers/numbers.repository';
 import { NumbersService } from '../numbers/numbers.service';
-import { NoopOutboxSignal } from '../outbox/outbox-relay';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { NoopOutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { randomUserName } from '../secrets/random';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { TEST_SIP_KEY, TestEnv } from '../testing/fixture';
@@ -18,7 +17,7 @@ describe('UsersService (PostgreSQL)', () => {
 
   beforeAll(async () => {
     env = await TestEnv.start({ nats: false });
-    const outbox = new OutboxRepository(env.prisma);
+    const outbox = new OutboxStore(env.prisma);
     const signal = new NoopOutboxSignal();
     const numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, signal);
     users = new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', signal, numbers);

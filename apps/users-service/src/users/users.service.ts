@@ -3,8 +3,7 @@ import { DomainError } from '@ringcloud/contracts-common';
 import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
 import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
 import { NumbersService } from '../numbers/numbers.service';
-import { OutboxRepository } from '../outbox/outbox.repository';
-import { OutboxSignal } from '../outbox/outbox-relay';
+import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { randomUserName } from '../secrets/random';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { ALL_FIELDS, ChangedField, provisioningEvent } from './user-events';
@@ -36,7 +35,7 @@ export class UsersService {
 
   constructor(
     private readonly users: UsersRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxStore,
     @Inject(SipPasswordCipher) private readonly cipher: SipPasswordCipher,
     @Inject(SIP_REALM) private readonly realm: string,
     private readonly outboxSignal: OutboxSignal,
