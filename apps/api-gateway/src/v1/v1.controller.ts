@@ -2,7 +2,6 @@ import { All, Controller, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { success } from '../http/envelope';
 import { FileAnswer, sendFile } from '../http/file-answer';
-import { WithHeaders } from '../http/with-headers';
 import { V1Pipeline } from './v1.pipeline';
 
 /**
@@ -15,12 +14,8 @@ export class V1Controller {
 
   @All(['v1', 'v1/*'])
   async handle(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    let data = await this.pipeline.run(request, reply);
+    const data = await this.pipeline.run(request, reply);
     if (data instanceof FileAnswer) return sendFile(request, reply, data);
-    if (data instanceof WithHeaders) {
-      reply.headers(data.headers);
-      data = data.data;
-    }
     reply.status(200).send(success(data));
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NEXT_CURSOR_HEADER } from '@ringcloud/contracts-common';
 import { CrmEvent } from '@ringcloud/contracts-events';
 import {
   CreateWebhookParams,
@@ -22,8 +23,7 @@ import {
 } from '@ringcloud/contracts-webhooks';
 import type { RateLimit } from '../config';
 import { readQuery } from '../http/json-body';
-import { WithHeaders } from '../http/with-headers';
-import type { V1Route } from './routes';
+import type { ResponseHeaderDoc, V1Route } from './routes';
 
 /**
  * Webhooks and the event feed (docs/events.md): each function maps to one webhooks-service
@@ -44,6 +44,12 @@ function ownQuery(schema: z.ZodType, query: URLSearchParams) {
   own.delete('hash');
   return readQuery(schema, own) as any;
 }
+
+const FEED_NEXT_CURSOR: ResponseHeaderDoc = {
+  name: NEXT_CURSOR_HEADER,
+  description: 'The id of the last event of a full page when more follow: pass it as `after` for the next page.',
+  schema: { type: 'string' },
+};
 
 const SECRET_NOTE =
   '`secret` (`whsec_…`) is shown only in this answer: receivers verify the `webhook-signature` header with it (Standard Webhooks).';
@@ -157,9 +163,11 @@ export const WEBHOOK_ROUTES: readonly V1Route[] = [
       { name: 'limit', description: 'How many, 1–1000 (default 100).', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
     ],
     response: z.array(CrmEvent),
-    handle: async ({ key, query }, { rpc }) => {
+    responseHeaders: [FEED_NEXT_CURSOR],
+    handle: async ({ key, query, setHeader }, { rpc }) => {
       const page = await rpc.send(WebhooksEventList.contract, { account_id: key.account_id, ...ownQuery(EventsQuery, query) });
-      return new WithHeaders(page.events, page.next_cursor ? { 'X-Next-Cursor': page.next_cursor } : {});
+      if (page.next_cursor) setHeader(NEXT_CURSOR_HEADER, page.next_cursor);
+      return page.events;
     },
   },
 ];
