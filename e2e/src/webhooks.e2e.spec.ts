@@ -293,6 +293,10 @@ describe('restarts', () => {
     const hook = await createWebhook(client, '/restart');
     const service = world.stack.processes.find((p) => p.name === 'webhooks-service')!;
     expect(await service.stop('SIGTERM', 10_000)).toBe(0);
+    // Meanwhile the webhook functions answer 503 with Retry-After (never a 500).
+    const down = await client.get('/v1/webhooks');
+    expectError(down, 503);
+    expect(down.headers.get('retry-after')).toBe('1');
 
     const events = await publish(...Array.from({ length: 20 }, (_, i) => crmEvent(account, i % 2 ? 'call.ringing' : 'call.started', { call_id: `r${i}`, sequence: 0 })));
     await sleep(300);
