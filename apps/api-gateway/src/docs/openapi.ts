@@ -241,6 +241,7 @@ export function buildOpenApiDocument(
       { name: 'users', description: 'Employees and their SIP accounts.' },
       { name: 'calls', description: 'Calls and live channels.' },
       { name: 'recordings', description: 'Call recordings.' },
+      { name: 'keys', description: "The account owner's API keys (v1 extension, RW keys, own account only)." },
       { name: 'admin', description: 'Accounts, API keys and inbound numbers (operator API).' },
       { name: 'health', description: 'Liveness and readiness.' },
     ],
