@@ -108,7 +108,7 @@ describe('the account page in a browser', () => {
     // A string, not a function: the test's compiler would turn import() into require().
     expect(await page.evaluate(`import('/account/md5.js').then((m) => m.md5(${JSON.stringify(sample)}))`)).toBe(md5(sample));
     await shot('01-sign-in');
-  });
+  }, 120_000);
 
   it('refuses a read-only key, then signs in with the RW key by keyboard alone, storing nothing', async () => {
     const ro = await world.admin.createKey(accountId, 'RO');
@@ -138,7 +138,7 @@ describe('the account page in a browser', () => {
     expect(await context.cookies()).toEqual([]);
     expect(await page.content()).not.toContain(owner.credentials.password);
     await shot('02-keys');
-  });
+  }, 120_000);
 
   it('creates a key (password shown once, copied on click) that works over HTTP; regenerates it; disables it (403)', async () => {
     await page.getByLabel('Read-write (RW)').check();
@@ -186,7 +186,7 @@ describe('the account page in a browser', () => {
     await page.getByRole('button', { name: `Disable ${owner.credentials.api_key} (this session)` }).click();
     await waitFor('lock-out refused', async () => (/at least one enabled RW key/.test((await alert().textContent()) ?? '') ? true : undefined), WAIT_MS);
     expect(await page.locator('#sign-in-panel').isHidden()).toBe(true);
-  });
+  }, 180_000);
 
   it('lists the users with their phones’ registration state', async () => {
     await page.getByRole('button', { name: 'Users', exact: true }).click();
@@ -212,7 +212,7 @@ describe('the account page in a browser', () => {
     );
     expect(await page.locator('#status').textContent()).toContain('Playing the recording');
     await shot('06-calls');
-  });
+  }, 120_000);
 
   it('shows the webhooks panel', async () => {
     await page.getByRole('button', { name: 'Webhooks', exact: true }).click();
