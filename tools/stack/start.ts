@@ -78,6 +78,7 @@ async function main(): Promise<void> {
       '',
       'RingCloud API is up.',
       `  gateway   ${base}   (API docs: ${base}/docs)`,
+      `  page      ${base}/account   (sign in with the RW key and password below)`,
       `  account   ${DEMO_ACCOUNT}`,
       `  api_key   ${demo.api_key}   (RW)`,
       `  password  ${demo.password}`,
