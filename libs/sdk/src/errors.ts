@@ -56,6 +56,8 @@ export class ForbiddenError extends RingCloudApiError {}
 export class NotFoundError extends RingCloudApiError {}
 /** 405: the URL exists with another method. */
 export class MethodNotAllowedError extends RingCloudApiError {}
+/** 409: a request with the same `Idempotency-Key` is still running (the SDK waits and retries it). */
+export class ConflictError extends RingCloudApiError {}
 /** 413: the body is over the server's limit. */
 export class PayloadTooLargeError extends RingCloudApiError {}
 /** 429: the rate limit (per key and exact URL); `retryAfter` says when to try again. */
@@ -70,6 +72,7 @@ const BY_STATUS: Record<number, new (d: ApiErrorDetails) => RingCloudApiError> =
   403: ForbiddenError,
   404: NotFoundError,
   405: MethodNotAllowedError,
+  409: ConflictError,
   413: PayloadTooLargeError,
   429: RateLimitError,
   503: ServiceUnavailableError,

@@ -159,7 +159,8 @@ export class Transport {
 
     const policy: RetryPolicy = options.retry === false ? { ...this.retry, maxAttempts: 1 } : { ...this.retry, ...options.retry };
     // Safe to send again even if the first attempt ran: reads, and writes the server de-duplicates.
-    const repeatable = method === 'GET' || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key');
+    const hasKey = Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key');
+    const repeatable = method === 'GET' || hasKey;
     const started = Date.now();
     const path = url.pathname;
 
@@ -185,7 +186,10 @@ export class Transport {
       }
 
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-      const retriable = response.status === 429 || (response.status === 503 && repeatable && policy.retryUnavailable);
+      // 429: refused before anything ran. 503: a backend is down. 409: the same Idempotency-Key is still
+      // running elsewhere — the retry gets its kept answer.
+      const retriable =
+        response.status === 429 || ((response.status === 503 || (response.status === 409 && hasKey)) && repeatable && policy.retryUnavailable);
       if (retriable) {
         // A little jitter so clients refused together do not come back together.
         const delay = (retryAfter ?? (policy.baseDelayMs * 2 ** (attempt - 1)) / 1000) * 1000 + Math.floor(Math.random() * 100);

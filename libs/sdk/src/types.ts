@@ -47,9 +47,9 @@ export interface RetryPolicy {
   /** The whole budget for one call, waits included. Default 60 000 ms. */
   maxElapsedMs: number;
   /**
-   * Also retry 503 (a backend unavailable) and network errors — only for requests that are safe to
-   * repeat: GETs, and POSTs carrying an `Idempotency-Key`. Default true. 429 is always retried: a
-   * rate-limited request was refused before the function ran.
+   * Also retry 503 (a backend unavailable), network errors and 409 (the same `Idempotency-Key` still
+   * running) — only for requests that are safe to repeat: GETs, and POSTs carrying an `Idempotency-Key`.
+   * Default true. 429 is always retried: a rate-limited request was refused before the function ran.
    */
   retryUnavailable: boolean;
   /** Wait when an answer has no `Retry-After` (doubles per attempt). Default 1 000 ms. */
