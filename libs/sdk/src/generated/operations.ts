@@ -5,7 +5,7 @@ import type { DownloadedFile, OperationSpec, RequestOptions } from '../types.js'
 
 /** Every served operation: method, path template, authentication, parameters. */
 export const OPERATIONS = {
-  "users.list": { method: "GET", path: "/v1/users", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
+  "users.list": { method: "GET", path: "/v1/users", aliases: [], auth: "key", access: "RO", pathParams: [], query: ["limit","cursor"], body: "none", download: false },
   "users.create": { method: "POST", path: "/v1/users/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "users.get": { method: "GET", path: "/v1/users/{username}", aliases: [], auth: "key", access: "RO", pathParams: ["username"], query: [], body: "none", download: false },
   "users.update_password": { method: "POST", path: "/v1/users/{username}/update_password", aliases: [], auth: "key", access: "RW", pathParams: ["username"], query: [], body: "params", download: false },
@@ -45,7 +45,14 @@ export type OperationId = keyof typeof OPERATIONS;
 export interface Operations {
   /** List the account's users — `GET /v1/users` (any key). */
   "users.list": {
-    input: Record<string, never>;
+    input: {
+      query?: {
+        /** Page size, 1–1000. Without it the whole list is answered (v1). The next page's cursor comes in `X-Next-Cursor`. */
+        limit?: number;
+        /** The `X-Next-Cursor` of the previous page, unchanged (opaque); needs `limit`. */
+        cursor?: string | number;
+      };
+    };
     result: Array<{
       account_id: number;
       user: string;
