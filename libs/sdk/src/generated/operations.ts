@@ -20,6 +20,23 @@ export const OPERATIONS = {
   "calls.originate": { method: "POST", path: "/v1/calls", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "calls.complete": { method: "GET", path: "/v1/calls/complete", aliases: ["/v1/calls/complite"], auth: "key", access: "RO", pathParams: [], query: ["days","num"], body: "none", download: false },
   "calls.active": { method: "GET", path: "/v1/calls/active", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
+  "keys.list": { method: "GET", path: "/v1/keys", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "none", download: false },
+  "keys.create": { method: "POST", path: "/v1/keys/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
+  "keys.get": { method: "GET", path: "/v1/keys/{key}", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "none", download: false },
+  "keys.regenerate": { method: "POST", path: "/v1/keys/{key}/regenerate", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "params", download: false },
+  "keys.disable": { method: "POST", path: "/v1/keys/{key}/disable", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "params", download: false },
+  "keys.enable": { method: "POST", path: "/v1/keys/{key}/enable", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "params", download: false },
+  "keys.delete": { method: "POST", path: "/v1/keys/{key}/delete", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "params", download: false },
+  "users.registrations": { method: "GET", path: "/v1/users/registrations", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
+  "webhooks.create": { method: "POST", path: "/v1/webhooks/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
+  "webhooks.list": { method: "GET", path: "/v1/webhooks", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
+  "webhooks.get": { method: "GET", path: "/v1/webhooks/{webhook_id}", aliases: [], auth: "key", access: "RO", pathParams: ["webhook_id"], query: [], body: "none", download: false },
+  "webhooks.update": { method: "POST", path: "/v1/webhooks/{webhook_id}/update", aliases: [], auth: "key", access: "RW", pathParams: ["webhook_id"], query: [], body: "params", download: false },
+  "webhooks.delete": { method: "POST", path: "/v1/webhooks/{webhook_id}/delete", aliases: [], auth: "key", access: "RW", pathParams: ["webhook_id"], query: [], body: "params", download: false },
+  "webhooks.rotate_secret": { method: "POST", path: "/v1/webhooks/{webhook_id}/rotate_secret", aliases: [], auth: "key", access: "RW", pathParams: ["webhook_id"], query: [], body: "params", download: false },
+  "webhooks.deliveries.list": { method: "GET", path: "/v1/webhooks/{webhook_id}/deliveries", aliases: [], auth: "key", access: "RO", pathParams: ["webhook_id"], query: ["limit"], body: "none", download: false },
+  "webhooks.deliveries.retry": { method: "POST", path: "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", aliases: [], auth: "key", access: "RW", pathParams: ["webhook_id","delivery_id"], query: [], body: "params", download: false },
+  "events.list": { method: "GET", path: "/v1/events", aliases: [], auth: "key", access: "RO", pathParams: [], query: ["after","limit"], body: "none", download: false },
   "admin.accounts.create": { method: "POST", path: "/admin/v1/accounts", aliases: [], auth: "admin", pathParams: [], query: [], body: "json", download: false },
   "admin.accounts.list": { method: "GET", path: "/admin/v1/accounts", aliases: [], auth: "admin", pathParams: [], query: [], body: "none", download: false },
   "admin.keys.create": { method: "POST", path: "/admin/v1/accounts/{account_id}/keys", aliases: [], auth: "admin", pathParams: ["account_id"], query: [], body: "json", download: false },
@@ -206,6 +223,262 @@ export interface Operations {
       dst: string;
       seconds: number;
       status: "current";
+    }>;
+  };
+  /** List the account's API keys — `GET /v1/keys` (RW key). */
+  "keys.list": {
+    input: Record<string, never>;
+    result: Array<{
+      api_key: string;
+      access: "RO" | "RW";
+      enabled: boolean;
+      created_at: string;
+      password_changed_at: string;
+      last_used_at: string | null;
+    }>;
+  };
+  /** Create an API key — `POST /v1/keys/create` (RW key). */
+  "keys.create": {
+    input: {
+      params: {
+        access: "RO" | "RW";
+      };
+    };
+    result: {
+      api_key: string;
+      password: string;
+      access: "RO" | "RW";
+    };
+  };
+  /** One API key — `GET /v1/keys/{key}` (RW key). */
+  "keys.get": {
+    input: {
+      path: { key: string | number };
+    };
+    result: {
+      api_key: string;
+      access: "RO" | "RW";
+      enabled: boolean;
+      created_at: string;
+      password_changed_at: string;
+      last_used_at: string | null;
+    };
+  };
+  /** Regenerate a key's password — `POST /v1/keys/{key}/regenerate` (RW key). */
+  "keys.regenerate": {
+    input: {
+      path: { key: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: {
+      api_key: string;
+      password: string;
+      access: "RO" | "RW";
+    };
+  };
+  /** Disable an API key — `POST /v1/keys/{key}/disable` (RW key). */
+  "keys.disable": {
+    input: {
+      path: { key: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: {
+      api_key: string;
+      access: "RO" | "RW";
+      enabled: boolean;
+      created_at: string;
+      password_changed_at: string;
+      last_used_at: string | null;
+    };
+  };
+  /** Enable an API key — `POST /v1/keys/{key}/enable` (RW key). */
+  "keys.enable": {
+    input: {
+      path: { key: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: {
+      api_key: string;
+      access: "RO" | "RW";
+      enabled: boolean;
+      created_at: string;
+      password_changed_at: string;
+      last_used_at: string | null;
+    };
+  };
+  /** Delete an API key — `POST /v1/keys/{key}/delete` (RW key). */
+  "keys.delete": {
+    input: {
+      path: { key: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: null;
+  };
+  /** Registration state of the account's users' phones — `GET /v1/users/registrations` (any key). */
+  "users.registrations": {
+    input: Record<string, never>;
+    result: Array<{
+      user: string;
+      num: string;
+      registered: boolean;
+    }>;
+  };
+  /** Create a webhook — `POST /v1/webhooks/create` (RW key). */
+  "webhooks.create": {
+    input: {
+      params: {
+        url: string;
+        events: Array<"*" | "call.started" | "call.ringing" | "call.answered" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted">;
+        description?: string | null;
+      };
+    };
+    result: {
+      id: string;
+      url: string;
+      events: Array<string>;
+      enabled: boolean;
+      description: string | null;
+      disabled_reason: string | null;
+      created_at: string;
+      updated_at: string;
+      secret: string;
+    };
+  };
+  /** List the account's webhooks — `GET /v1/webhooks` (any key). */
+  "webhooks.list": {
+    input: Record<string, never>;
+    result: Array<{
+      id: string;
+      url: string;
+      events: Array<string>;
+      enabled: boolean;
+      description: string | null;
+      disabled_reason: string | null;
+      created_at: string;
+      updated_at: string;
+    }>;
+  };
+  /** One webhook — `GET /v1/webhooks/{webhook_id}` (any key). */
+  "webhooks.get": {
+    input: {
+      path: { webhook_id: string | number };
+    };
+    result: {
+      id: string;
+      url: string;
+      events: Array<string>;
+      enabled: boolean;
+      description: string | null;
+      disabled_reason: string | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** Change a webhook — `POST /v1/webhooks/{webhook_id}/update` (RW key). */
+  "webhooks.update": {
+    input: {
+      path: { webhook_id: string | number };
+      params: {
+        url?: string;
+        events?: Array<"*" | "call.started" | "call.ringing" | "call.answered" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted">;
+        enabled?: boolean;
+        description?: string | null;
+      };
+    };
+    result: {
+      id: string;
+      url: string;
+      events: Array<string>;
+      enabled: boolean;
+      description: string | null;
+      disabled_reason: string | null;
+      created_at: string;
+      updated_at: string;
+    };
+  };
+  /** Delete a webhook — `POST /v1/webhooks/{webhook_id}/delete` (RW key). */
+  "webhooks.delete": {
+    input: {
+      path: { webhook_id: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: null;
+  };
+  /** Rotate a webhook's signing secret — `POST /v1/webhooks/{webhook_id}/rotate_secret` (RW key). */
+  "webhooks.rotate_secret": {
+    input: {
+      path: { webhook_id: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: {
+      id: string;
+      url: string;
+      events: Array<string>;
+      enabled: boolean;
+      description: string | null;
+      disabled_reason: string | null;
+      created_at: string;
+      updated_at: string;
+      secret: string;
+    };
+  };
+  /** A webhook's deliveries, newest first — `GET /v1/webhooks/{webhook_id}/deliveries` (any key). */
+  "webhooks.deliveries.list": {
+    input: {
+      path: { webhook_id: string | number };
+      query?: {
+        /** How many, 1–1000 (default 100). */
+        limit?: number;
+      };
+    };
+    result: Array<{
+      id: string;
+      event_id: string;
+      type: string;
+      status: "pending" | "delivered" | "failed";
+      attempt: number;
+      time: string;
+      next_attempt_at: string | null;
+      response_status: number | null;
+      latency_ms: number | null;
+      error: string | null;
+    }>;
+  };
+  /** Send a delivery again — `POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry` (RW key). */
+  "webhooks.deliveries.retry": {
+    input: {
+      path: { webhook_id: string | number; delivery_id: string | number };
+      params?: Record<string, unknown>;
+    };
+    result: {
+      id: string;
+      event_id: string;
+      type: string;
+      status: "pending" | "delivered" | "failed";
+      attempt: number;
+      time: string;
+      next_attempt_at: string | null;
+      response_status: number | null;
+      latency_ms: number | null;
+      error: string | null;
+    };
+  };
+  /** The account's events, oldest first — `GET /v1/events` (any key). */
+  "events.list": {
+    input: {
+      query?: {
+        /** An event id: only events stored after it. */
+        after?: string | number;
+        /** How many, 1–1000 (default 100). */
+        limit?: number;
+      };
+    };
+    result: Array<{
+      id: string;
+      type: "call.started" | "call.ringing" | "call.answered" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted";
+      timestamp: string;
+      account_id: number;
+      data: Record<string, unknown>;
     }>;
   };
   /** Create an account — `POST /admin/v1/accounts` (operator API, adminToken). */
@@ -422,6 +695,23 @@ export const OPERATION_METHODS = {
   "calls.originate": "callsOriginate",
   "calls.complete": "callsComplete",
   "calls.active": "callsActive",
+  "keys.list": "keysList",
+  "keys.create": "keysCreate",
+  "keys.get": "keysGet",
+  "keys.regenerate": "keysRegenerate",
+  "keys.disable": "keysDisable",
+  "keys.enable": "keysEnable",
+  "keys.delete": "keysDelete",
+  "users.registrations": "usersRegistrations",
+  "webhooks.create": "webhooksCreate",
+  "webhooks.list": "webhooksList",
+  "webhooks.get": "webhooksGet",
+  "webhooks.update": "webhooksUpdate",
+  "webhooks.delete": "webhooksDelete",
+  "webhooks.rotate_secret": "webhooksRotateSecret",
+  "webhooks.deliveries.list": "webhooksDeliveriesList",
+  "webhooks.deliveries.retry": "webhooksDeliveriesRetry",
+  "events.list": "eventsList",
   "admin.accounts.create": "adminAccountsCreate",
   "admin.accounts.list": "adminAccountsList",
   "admin.keys.create": "adminKeysCreate",
@@ -522,6 +812,91 @@ export abstract class GeneratedOperations {
   /** Active calls — `GET /v1/calls/active` (any key). */
   callsActive(input: Operations["calls.active"]['input'] = {}, options?: RequestOptions): Promise<Operations["calls.active"]['result']> {
     return this.invoke("calls.active", input, options);
+  }
+
+  /** List the account's API keys — `GET /v1/keys` (RW key). */
+  keysList(input: Operations["keys.list"]['input'] = {}, options?: RequestOptions): Promise<Operations["keys.list"]['result']> {
+    return this.invoke("keys.list", input, options);
+  }
+
+  /** Create an API key — `POST /v1/keys/create` (RW key). */
+  keysCreate(input: Operations["keys.create"]['input'], options?: RequestOptions): Promise<Operations["keys.create"]['result']> {
+    return this.invoke("keys.create", input, options);
+  }
+
+  /** One API key — `GET /v1/keys/{key}` (RW key). */
+  keysGet(input: Operations["keys.get"]['input'], options?: RequestOptions): Promise<Operations["keys.get"]['result']> {
+    return this.invoke("keys.get", input, options);
+  }
+
+  /** Regenerate a key's password — `POST /v1/keys/{key}/regenerate` (RW key). */
+  keysRegenerate(input: Operations["keys.regenerate"]['input'], options?: RequestOptions): Promise<Operations["keys.regenerate"]['result']> {
+    return this.invoke("keys.regenerate", input, options);
+  }
+
+  /** Disable an API key — `POST /v1/keys/{key}/disable` (RW key). */
+  keysDisable(input: Operations["keys.disable"]['input'], options?: RequestOptions): Promise<Operations["keys.disable"]['result']> {
+    return this.invoke("keys.disable", input, options);
+  }
+
+  /** Enable an API key — `POST /v1/keys/{key}/enable` (RW key). */
+  keysEnable(input: Operations["keys.enable"]['input'], options?: RequestOptions): Promise<Operations["keys.enable"]['result']> {
+    return this.invoke("keys.enable", input, options);
+  }
+
+  /** Delete an API key — `POST /v1/keys/{key}/delete` (RW key). */
+  keysDelete(input: Operations["keys.delete"]['input'], options?: RequestOptions): Promise<Operations["keys.delete"]['result']> {
+    return this.invoke("keys.delete", input, options);
+  }
+
+  /** Registration state of the account's users' phones — `GET /v1/users/registrations` (any key). */
+  usersRegistrations(input: Operations["users.registrations"]['input'] = {}, options?: RequestOptions): Promise<Operations["users.registrations"]['result']> {
+    return this.invoke("users.registrations", input, options);
+  }
+
+  /** Create a webhook — `POST /v1/webhooks/create` (RW key). */
+  webhooksCreate(input: Operations["webhooks.create"]['input'], options?: RequestOptions): Promise<Operations["webhooks.create"]['result']> {
+    return this.invoke("webhooks.create", input, options);
+  }
+
+  /** List the account's webhooks — `GET /v1/webhooks` (any key). */
+  webhooksList(input: Operations["webhooks.list"]['input'] = {}, options?: RequestOptions): Promise<Operations["webhooks.list"]['result']> {
+    return this.invoke("webhooks.list", input, options);
+  }
+
+  /** One webhook — `GET /v1/webhooks/{webhook_id}` (any key). */
+  webhooksGet(input: Operations["webhooks.get"]['input'], options?: RequestOptions): Promise<Operations["webhooks.get"]['result']> {
+    return this.invoke("webhooks.get", input, options);
+  }
+
+  /** Change a webhook — `POST /v1/webhooks/{webhook_id}/update` (RW key). */
+  webhooksUpdate(input: Operations["webhooks.update"]['input'], options?: RequestOptions): Promise<Operations["webhooks.update"]['result']> {
+    return this.invoke("webhooks.update", input, options);
+  }
+
+  /** Delete a webhook — `POST /v1/webhooks/{webhook_id}/delete` (RW key). */
+  webhooksDelete(input: Operations["webhooks.delete"]['input'], options?: RequestOptions): Promise<Operations["webhooks.delete"]['result']> {
+    return this.invoke("webhooks.delete", input, options);
+  }
+
+  /** Rotate a webhook's signing secret — `POST /v1/webhooks/{webhook_id}/rotate_secret` (RW key). */
+  webhooksRotateSecret(input: Operations["webhooks.rotate_secret"]['input'], options?: RequestOptions): Promise<Operations["webhooks.rotate_secret"]['result']> {
+    return this.invoke("webhooks.rotate_secret", input, options);
+  }
+
+  /** A webhook's deliveries, newest first — `GET /v1/webhooks/{webhook_id}/deliveries` (any key). */
+  webhooksDeliveriesList(input: Operations["webhooks.deliveries.list"]['input'], options?: RequestOptions): Promise<Operations["webhooks.deliveries.list"]['result']> {
+    return this.invoke("webhooks.deliveries.list", input, options);
+  }
+
+  /** Send a delivery again — `POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry` (RW key). */
+  webhooksDeliveriesRetry(input: Operations["webhooks.deliveries.retry"]['input'], options?: RequestOptions): Promise<Operations["webhooks.deliveries.retry"]['result']> {
+    return this.invoke("webhooks.deliveries.retry", input, options);
+  }
+
+  /** The account's events, oldest first — `GET /v1/events` (any key). */
+  eventsList(input: Operations["events.list"]['input'] = {}, options?: RequestOptions): Promise<Operations["events.list"]['result']> {
+    return this.invoke("events.list", input, options);
   }
 
   /** Create an account — `POST /admin/v1/accounts` (operator API, adminToken). */
