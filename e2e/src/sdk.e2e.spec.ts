@@ -3,21 +3,32 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { CRM_EVENTS_STREAM, CrmEvent as StreamEvent, crmEventId, crmEventSubject } from '@ringcloud/contracts-events';
 import {
   BadRequestError,
   CompletedCall,
   ForbiddenError,
   NotFoundError,
+  OPERATIONS,
   RateLimitError,
   RingCloud,
   RingCloudNetworkError,
+  WebhookVerificationError,
+  WebhookVerifier,
 } from '@ringcloud/sdk';
-import { WORKSPACE_ROOT } from '@ringcloud/testing';
+import { WORKSPACE_ROOT, WebhookReceiver, eventually } from '@ringcloud/testing';
 import { newAccountId, useStack } from './support';
 
-// @ringcloud/sdk against the real processes (gateway, users, calls, telephony adapter, PBX simulator).
+// @ringcloud/sdk against the real processes (gateway, users, calls, telephony adapter, PBX simulator,
+// webhooks-service). Rate limits are the real ones: the SDK waits out every 429 by itself.
 const run = promisify(execFile);
-const world = useStack({ telephony: true });
+const world = useStack({ telephony: true, webhooks: true, env: { WEBHOOKS_POLL_MS: '100', WEBHOOKS_RETRY_SCHEDULE_MS: '300,600' } });
+
+/** Tests of extension routes run once the served document (hence the generated table) has them. */
+const whenServed = (...ids: string[]) => (ids.every((id) => Object.hasOwn(OPERATIONS, id)) ? it : it.skip);
 
 /** A client with a fresh key (v1 limits are per key and URL: a key per scenario keeps them apart). */
 async function sdk(account: number, access: 'RO' | 'RW' = 'RW', extra: Partial<ConstructorParameters<typeof RingCloud>[0]> = {}) {
@@ -174,5 +185,180 @@ describe('@ringcloud/sdk on the real stack', () => {
       expect(existsSync(path.join(app, 'call.wav'))).toBe(true);
       expect(readFileSync(path.join(app, 'call.wav')).subarray(0, 4).toString()).toBe('RIFF');
     }, 150_000);
+  });
+
+  describe('events extension', () => {
+    const receiver = new WebhookReceiver();
+    let nc: NatsConnection;
+    let js: JetStreamClient;
+    let seq = 0;
+    beforeAll(async () => {
+      await receiver.start();
+      nc = await connect({ servers: world.stack.nats.url });
+      js = jetstream(nc);
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.info(CRM_EVENTS_STREAM.name).catch(() =>
+        jsm.streams.add({ name: CRM_EVENTS_STREAM.name, subjects: [...CRM_EVENTS_STREAM.subjects], duplicate_window: 120_000_000_000 }),
+      );
+    }, 30_000);
+    afterAll(async () => {
+      await nc?.close();
+      await receiver.stop();
+    });
+
+    /** Events as the producers publish them to CRM_EVENTS (the producers' contract). */
+    async function publish(account: number, ...types: StreamEvent['type'][]): Promise<StreamEvent[]> {
+      const events = types.map((type) => ({
+        id: crmEventId(`sdk-e2e:${process.pid}:${Date.now()}:${++seq}`),
+        type,
+        timestamp: new Date().toISOString(),
+        account_id: account,
+        data: type.startsWith('user.') ? { account_id: account, user: '1679728441' } : { call_id: `c${seq}`, sequence: 0 },
+      }));
+      for (const event of events) await js.publish(crmEventSubject(account), JSON.stringify(event), { msgID: event.id });
+      return events;
+    }
+
+    const delivered = (path: string, eventId: string, count = 1) =>
+      eventually(() => {
+        const got = receiver.at(path).filter((r) => r.headers['webhook-id'] === eventId);
+        return got.length >= count && got;
+      }, 20_000, `delivery of ${eventId} to ${path}`);
+
+    whenServed('webhooks.create', 'webhooks.rotate_secret', 'webhooks.deliveries.retry')(
+      'webhooks: deliveries verify with the SDK verifier, through a secret rotation and a retry; CRUD and typed errors',
+      async () => {
+        const account = newAccountId();
+        const rc = await sdk(account);
+        const hook = await rc.webhooks.create({ url: receiver.url('/sdk'), events: ['*'], description: 'sdk e2e' });
+        expect(hook).toMatchObject({ url: receiver.url('/sdk'), events: ['*'], enabled: true, secret: expect.stringMatching(/^whsec_/) });
+
+        const [first] = await publish(account, 'user.created');
+        const [got] = await delivered('/sdk', first.id);
+        const verified = new WebhookVerifier(hook.secret).verify(got.body, got.headers);
+        expect(verified).toMatchObject({ id: first.id, payload: first });
+        const stranger = new WebhookVerifier(`whsec_${Buffer.alloc(24, 7).toString('base64')}`);
+        expect(() => stranger.verify(got.body, got.headers)).toThrow(WebhookVerificationError);
+        expect(() => new WebhookVerifier(hook.secret).verify(got.body.replace('user.created', 'user.deleted'), got.headers)).toThrow(WebhookVerificationError);
+
+        // After a rotation both secrets sign (two v1 signatures): receivers on either secret accept.
+        const rotated = await rc.webhooks.rotateSecret(hook.id);
+        expect(rotated.secret).not.toBe(hook.secret);
+        const [second] = await publish(account, 'call.ringing');
+        const [got2] = await delivered('/sdk', second.id);
+        expect(String(got2.headers['webhook-signature']).split(' ')).toHaveLength(2);
+        for (const secret of [hook.secret, rotated.secret]) expect(new WebhookVerifier(secret).verify(got2.body, got2.headers).id).toBe(second.id);
+
+        const deliveries = await eventually(async () => {
+          const list = await rc.webhooks.deliveries(hook.id);
+          return list.length === 2 && list.every((d) => d.status === 'delivered') && list;
+        }, 20_000, 'both deliveries recorded');
+        expect(deliveries.map((d) => d.event_id)).toEqual([second.id, first.id]);
+        expect(await rc.webhooks.deliveries(hook.id, { limit: 1 })).toHaveLength(1);
+        await rc.webhooks.retryDelivery(hook.id, deliveries[1].id);
+        const again = await delivered('/sdk', first.id, 2);
+        expect(new WebhookVerifier(rotated.secret).verify(again[1].body, again[1].headers).payload).toEqual(first);
+
+        expect((await rc.webhooks.list()).map((w) => w.id)).toEqual([hook.id]);
+        expect(await rc.webhooks.update(hook.id, { enabled: false, description: 'paused' })).toMatchObject({ enabled: false, description: 'paused' });
+        expect(await rc.webhooks.get(hook.id)).toMatchObject({ enabled: false });
+        const refused = await caught(rc.webhooks.create({ url: 'ftp://example.com/x', events: ['*'] }));
+        expect(refused).toBeInstanceOf(BadRequestError);
+        await rc.webhooks.delete(hook.id);
+        expect(await caught(rc.webhooks.get(hook.id))).toMatchObject({ status: 404, apiMessage: 'Webhook not found' });
+        const reader = await sdk(account, 'RO');
+        expect(await caught(reader.webhooks.create({ url: receiver.url('/ro'), events: ['*'] }))).toMatchObject({ status: 403, apiMessage: 'API key is read-only' });
+      },
+      90_000,
+    );
+
+    whenServed('events.list')('the event feed: every event in order, from a cursor, and followed live', async () => {
+      const account = newAccountId();
+      const rc = await sdk(account);
+      const published = await publish(account, 'user.created', 'call.started', 'call.ringing');
+      const ids = published.map((e) => e.id);
+      const all = await eventually(async () => {
+        const seen: string[] = [];
+        for await (const event of rc.events.iterate({ limit: 2 })) seen.push(event.id);
+        return seen.length === 3 && seen;
+      }, 20_000, 'the feed');
+      expect(all).toEqual(ids);
+      const page = await rc.events.list({ limit: 2 });
+      expect([page.items.map((e) => e.id), page.nextCursor]).toEqual([ids.slice(0, 2), ids[1]]);
+      const afterFirst: string[] = [];
+      for await (const event of rc.events.iterate({ after: ids[0] })) afterFirst.push(event.id);
+      expect(afterFirst).toEqual(ids.slice(1));
+      expect(await caught(rc.events.list({ after: 'evt_unknown' }))).toBeInstanceOf(BadRequestError);
+
+      // follow: waits for the next event, then the caller stops it
+      const controller = new AbortController();
+      const followed: string[] = [];
+      const following = (async () => {
+        for await (const event of rc.events.iterate({ after: ids[2], follow: true, pollIntervalMs: 300 }, { signal: controller.signal })) {
+          followed.push(event.id);
+          controller.abort(new Error('enough'));
+        }
+      })().catch((err) => err);
+      await new Promise((r) => setTimeout(r, 500));
+      const [late] = await publish(account, 'user.updated');
+      expect(await following).toEqual(new Error('enough'));
+      expect(followed).toEqual([late.id]);
+    }, 90_000);
+
+    whenServed('users.delete')('deletes a user: it is gone for the API, a second delete is a 404', async () => {
+      const account = newAccountId();
+      const { user } = await newUser(account);
+      const rc = await sdk(account);
+      await rc.users.delete(user);
+      expect(await caught(rc.users.get(user))).toBeInstanceOf(NotFoundError);
+      expect(await caught(rc.users.delete(user))).toMatchObject({ status: 404 });
+    });
+
+    whenServed('calls.get')('follows an originated call by its X-Call-Id, with its external_id', async () => {
+      const account = newAccountId();
+      const { user, num } = await newUser(account);
+      const rc = await sdk(account);
+      let placed;
+      for (const deadline = Date.now() + 30_000; !placed; ) {
+        placed = await rc.calls.originate({ user, num: '79101234567', external_id: 'crm-42' }).catch(async (err) => {
+          if (!(err instanceof BadRequestError && /registered/.test(err.apiMessage)) || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        });
+      }
+      expect(placed.callId).toEqual(expect.any(String));
+      const done = await eventually(async () => {
+        const call = await rc.calls.get(placed.callId!);
+        return call.state === 'completed' && call;
+      }, 45_000, 'the call completed');
+      expect(done).toMatchObject({ call_id: placed.callId, external_id: 'crm-42', direction: 'outgoing', dst: '79101234567', disposition: 'ANSWERED' });
+      const listed = await completedCall(rc, (c) => c.call_id === placed.callId);
+      expect(listed).toMatchObject({ src: num, external_id: 'crm-42' });
+      const stranger = await sdk(newAccountId());
+      expect(await caught(stranger.calls.get(placed.callId!))).toBeInstanceOf(NotFoundError);
+    }, 120_000);
+
+    const idempotent = ((OPERATIONS['calls.originate'] as { headers?: readonly string[] }).headers ?? []).includes('Idempotency-Key');
+    (idempotent ? it : it.skip)('originate with the same Idempotency-Key twice: the first answer replayed, one call', async () => {
+      const account = newAccountId();
+      const { user, num } = await newUser(account);
+      const rc = await sdk(account);
+      const key = `sdk-e2e-${process.pid}-${Date.now()}`;
+      let placed;
+      for (const deadline = Date.now() + 30_000; !placed; ) {
+        // a refused originate (phone not registered yet) is not kept: the same key may try again
+        placed = await rc.calls.originate({ user, num: '79101234568' }, { idempotencyKey: key }).catch(async (err) => {
+          if (!(err instanceof BadRequestError && /registered/.test(err.apiMessage)) || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        });
+      }
+      expect(placed).toMatchObject({ idempotencyKey: key, replayed: false });
+      // within the 1-per-5-s limit: a replay is not rate limited
+      const replay = await rc.calls.originate({ user, num: '79101234568' }, { idempotencyKey: key, retry: false });
+      expect(replay).toMatchObject({ idempotencyKey: key, replayed: true, callId: placed.callId });
+      expect(await caught(rc.calls.originate({ user, num: '79101234569' }, { idempotencyKey: key, retry: false }))).toBeInstanceOf(BadRequestError);
+      await completedCall(rc, (c) => c.src === num);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await rc.calls.completed({ days: 1, num })).filter((c) => c.dst === '79101234568')).toHaveLength(1);
+    }, 120_000);
   });
 });

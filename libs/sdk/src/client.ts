@@ -11,11 +11,6 @@ import type {
   Page,
   RequestOptions,
   RetryPolicy,
-  Webhook,
-  WebhookCreateParams,
-  WebhookDelivery,
-  WebhookUpdateParams,
-  WebhookWithSecret,
 } from './types.js';
 
 export interface RingCloudOptions {
@@ -50,6 +45,21 @@ export type OriginateParams = Operations['calls.originate']['input']['params'] &
   /** Your own tag for the call (≤ 64 printable ASCII characters), echoed in its events and details. */
   external_id?: string;
 };
+
+/** A webhook subscription (`disabled_reason` says why the server disabled it: 410, retries exhausted). */
+export type Webhook = Operations['webhooks.get']['result'];
+/** Returned by create and rotate_secret only: the signing secret `whsec_<base64>` is never shown again. */
+export type WebhookWithSecret = Operations['webhooks.create']['result'];
+export type WebhookCreateParams = Operations['webhooks.create']['input']['params'];
+export type WebhookUpdateParams = Operations['webhooks.update']['input']['params'];
+/** One delivery of an event to a webhook (`GET /v1/webhooks/<id>/deliveries`, newest first). */
+export type WebhookDelivery = Operations['webhooks.deliveries.list']['result'][number];
+/** An API key as its account's owner sees it (never a password). */
+export type ApiKeyInfo = Operations['keys.get']['result'];
+/** A key with its password: answered by create and regenerate only. */
+export type ApiKeyWithPassword = Operations['keys.create']['result'];
+/** Whether a user's phone is registered (the PBX can ring it). */
+export type UserRegistration = Operations['users.registrations']['result'][number];
 
 /** Writes the server de-duplicates by `Idempotency-Key` (docs/events.md): the SDK sends one by default. */
 const IDEMPOTENT = new Set(['POST /v1/calls', 'POST /v1/users/create']);
@@ -151,6 +161,8 @@ export class RingCloud extends GeneratedOperations {
       this.usersUpdateEmail({ path: { username: user }, params: { mail } }, options),
     setVoicemail: (user: string | number, on: boolean, options?: RequestOptions) =>
       on ? this.usersVoiceMailBoxOn({ path: { username: user } }, options) : this.usersVoiceMailBoxOff({ path: { username: user } }, options),
+    /** Whether each user's phone is registered (the PBX can ring it; originate needs it). */
+    registrations: (options?: RequestOptions): Promise<UserRegistration[]> => this.usersRegistrations({}, options),
     /** Removes the user and deprovisions its phone; its call records and recordings stay. */
     delete: async (user: string | number, options?: RequestOptions): Promise<unknown> =>
       (await this.post('/v1/users/delete', { user: String(user) }, options)).data,
@@ -211,32 +223,46 @@ export class RingCloud extends GeneratedOperations {
     channel: (name: string, options?: RequestOptions): Promise<ChannelInfo> => this.callsChannelsGet({ path: { channel: name } }, options),
   };
 
-  /** Webhook subscriptions (RW keys): signed deliveries of the account's events. */
+  /** Webhook subscriptions (RW keys to change them): signed deliveries of the account's events. */
   readonly webhooks = {
-    /** The answer holds `secret` (`whsec_…`), shown only here and on rotation: store it for WebhookVerifier. */
-    create: async (params: WebhookCreateParams, options?: RequestOptions): Promise<WebhookWithSecret> =>
-      (await this.post<WebhookWithSecret>('/v1/webhooks/create', params, options)).data,
-    list: async (options?: RequestOptions): Promise<Webhook[]> => (await this.get<Webhook[]>('/v1/webhooks', undefined, options)).data,
-    get: async (id: string, options?: RequestOptions): Promise<Webhook> => (await this.get<Webhook>(`/v1/webhooks/${seg(id)}`, undefined, options)).data,
-    update: async (id: string, params: WebhookUpdateParams, options?: RequestOptions): Promise<Webhook> =>
-      (await this.post<Webhook>(`/v1/webhooks/${seg(id)}/update`, params, options)).data,
-    delete: async (id: string, options?: RequestOptions): Promise<unknown> => (await this.post(`/v1/webhooks/${seg(id)}/delete`, undefined, options)).data,
+    /** The answer holds `secret` (`whsec_…`), shown only here and on rotation: keep it for WebhookVerifier. */
+    create: (params: WebhookCreateParams, options?: RequestOptions): Promise<WebhookWithSecret> => this.webhooksCreate({ params }, options),
+    list: (options?: RequestOptions): Promise<Webhook[]> => this.webhooksList({}, options),
+    get: (id: string, options?: RequestOptions): Promise<Webhook> => this.webhooksGet({ path: { webhook_id: id } }, options),
+    /** Change url, events, description, or `enabled` (re-enabling one the server disabled). */
+    update: (id: string, params: WebhookUpdateParams, options?: RequestOptions): Promise<Webhook> =>
+      this.webhooksUpdate({ path: { webhook_id: id }, params }, options),
+    delete: (id: string, options?: RequestOptions): Promise<null> => this.webhooksDelete({ path: { webhook_id: id } }, options),
     /** A new secret; the old one keeps signing too for 24 h (receivers verify with both meanwhile). */
-    rotateSecret: async (id: string, options?: RequestOptions): Promise<WebhookWithSecret> =>
-      (await this.post<WebhookWithSecret>(`/v1/webhooks/${seg(id)}/rotate_secret`, undefined, options)).data,
-    /** Delivery attempts, newest first. */
-    deliveries: async (id: string, options?: RequestOptions): Promise<WebhookDelivery[]> =>
-      (await this.get<WebhookDelivery[]>(`/v1/webhooks/${seg(id)}/deliveries`, undefined, options)).data,
-    retryDelivery: async (id: string, deliveryId: string, options?: RequestOptions): Promise<unknown> =>
-      (await this.post(`/v1/webhooks/${seg(id)}/deliveries/${seg(deliveryId)}/retry`, undefined, options)).data,
+    rotateSecret: (id: string, options?: RequestOptions): Promise<WebhookWithSecret> =>
+      this.webhooksRotateSecret({ path: { webhook_id: id } }, options),
+    /** Delivery attempts, newest first (`limit` 1–1000, default 100). */
+    deliveries: (id: string, query: { limit?: number } = {}, options?: RequestOptions): Promise<WebhookDelivery[]> =>
+      this.webhooksDeliveriesList({ path: { webhook_id: id }, query }, options),
+    /** Delivers the delivery's event again now. */
+    retryDelivery: (id: string, deliveryId: string, options?: RequestOptions) =>
+      this.webhooksDeliveriesRetry({ path: { webhook_id: id, delivery_id: deliveryId } }, options),
+  };
+
+  /** The account's API keys, as its owner manages them (RW keys; always the caller's own account). */
+  readonly keys = {
+    list: (options?: RequestOptions): Promise<ApiKeyInfo[]> => this.keysList({}, options),
+    get: (apiKey: string, options?: RequestOptions): Promise<ApiKeyInfo> => this.keysGet({ path: { key: apiKey } }, options),
+    /** A new key and its password — shown only in this answer. */
+    create: (access: 'RO' | 'RW', options?: RequestOptions): Promise<ApiKeyWithPassword> => this.keysCreate({ params: { access } }, options),
+    /** A new password for the key (shown only in this answer); the old one stops working at once. */
+    regenerate: (apiKey: string, options?: RequestOptions): Promise<ApiKeyWithPassword> => this.keysRegenerate({ path: { key: apiKey } }, options),
+    disable: (apiKey: string, options?: RequestOptions): Promise<ApiKeyInfo> => this.keysDisable({ path: { key: apiKey } }, options),
+    enable: (apiKey: string, options?: RequestOptions): Promise<ApiKeyInfo> => this.keysEnable({ path: { key: apiKey } }, options),
+    delete: (apiKey: string, options?: RequestOptions) => this.keysDelete({ path: { key: apiKey } }, options),
   };
 
   /** The event feed: the same events as the webhooks, kept 7 days, to catch up after downtime. */
   readonly events = {
     /** Events after `after` (an event id; omit for the oldest kept), `limit` 1–1000. */
     list: async (query: { after?: string; limit?: number } = {}, options?: RequestOptions): Promise<Page<CrmEvent>> => {
-      const res = await this.get<CrmEvent[]>('/v1/events', query, options);
-      return { items: res.data, nextCursor: res.nextCursor };
+      const res = await this.callOperation('events.list', { query }, options);
+      return { items: res.data as CrmEvent[], nextCursor: res.nextCursor };
     },
     /**
      * Every event after `after`, in order. With `follow`, it keeps polling (every `pollIntervalMs`,

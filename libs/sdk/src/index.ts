@@ -8,6 +8,14 @@ export type {
   RecordingEntry,
   CreateUserParams,
   OriginateParams,
+  Webhook,
+  WebhookWithSecret,
+  WebhookCreateParams,
+  WebhookUpdateParams,
+  WebhookDelivery,
+  ApiKeyInfo,
+  ApiKeyWithPassword,
+  UserRegistration,
 } from './client.js';
 export { v1Hash, accountIdOfKey } from './auth.js';
 export { Transport, DEFAULT_RETRY, SDK_VERSION, parseRetryAfter } from './transport.js';
