@@ -10,6 +10,7 @@ import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { KeyChangeListener } from './auth/key-change.listener';
 import { RedisProvider } from './rate-limit/redis.provider';
 import { RateLimiter } from './rate-limit/rate-limiter';
+import { IdempotencyStore } from './idempotency/idempotency-store';
 import { V1Pipeline } from './v1/v1.pipeline';
 import { RecordingStore } from './recordings/recording-store';
 import { V1Controller } from './v1/v1.controller';
@@ -39,6 +40,7 @@ export class GatewayModule {
         { provide: APP_FILTER, useClass: GatewayErrorFilter },
         RedisProvider,
         RateLimiter,
+        IdempotencyStore,
         ApiKeyAuthenticator,
         KeyChangeListener,
         RecordingStore,

@@ -56,6 +56,7 @@ describe('v1 route table', () => {
       'calls.originate': '1/5',
       'calls.complete': '1/5',
       'calls.active': '1/5',
+      'users.delete': '1/5', // issue 9
     });
     for (const route of V1_ROUTES) expect([route.id, route.access]).toEqual([route.id, route.method === 'GET' ? 'RO' : 'RW']);
   });

@@ -34,6 +34,7 @@ import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
+import { USERS_DELETE_ROUTES } from './users-delete.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -96,6 +97,11 @@ export interface V1Route {
   query?: readonly QueryParamDoc[];
   /** Headers the handler may set with `call.setHeader` (documented per route). */
   responseHeaders?: readonly ResponseHeaderDoc[];
+  /**
+   * Honours the `Idempotency-Key` request header (issue 9): the same key and params within 24 h
+   * replay the first answer instead of running the command again (see idempotency/).
+   */
+  idempotent?: boolean;
   /** Spec section 2: a file download answers errors with an empty body. */
   fileDownload?: boolean;
   handle(call: V1Call, deps: V1Deps): Promise<unknown>;
@@ -160,6 +166,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     description: 'Returns the new user name as `data`.',
     limit: perSeconds(60),
     access: 'RW',
+    idempotent: true,
     params: CreateUserParams,
     response: z.string(),
     handle: ({ key, params }, { rpc }) => rpc.send(UsersUserCreate.contract, { account_id: key.account_id, ...params }),
@@ -293,6 +300,7 @@ export const V1_ROUTES: readonly V1Route[] = [
       "Rings the user's own phone first, then dials `num` and bridges the two.",
     limit: perSeconds(5),
     access: 'RW',
+    idempotent: true,
     params: OriginateParams,
     response: z.literal('Originate successfully queued'),
     handle: async ({ key, params }, { rpc }) =>
@@ -325,6 +333,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     response: z.array(ActiveCall),
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
+  ...USERS_DELETE_ROUTES,
 ];
 
 export const DEFAULT_LIMITS: ReadonlyMap<string, RateLimit> = new Map(V1_ROUTES.map((r) => [r.id, r.limit]));
