@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { connect as connectTcp } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { V1Client, waitFor } from '@ringcloud/testing';
+import { RunningProcess, V1Client, freePort, spawnProcess, waitFor } from '@ringcloud/testing';
 import { expectError, expectSuccess, newAccountId, sleep, useStack } from './support';
 
 /**
@@ -122,6 +123,50 @@ describe('Idempotency-Key', () => {
     // A late retry with the same key is still the same answer, and places nothing.
     const late = await postWith(rw, '/v1/calls', { user, num: dst }, { 'Idempotency-Key': key });
     expect([late.status, late.text, late.headers.get('idempotent-replayed')]).toEqual([200, answers[0].text, 'true']);
+  });
+});
+
+describe('Idempotency-Key while Redis is down (a gateway on a Redis of its own)', () => {
+  let redis: RunningProcess;
+  let port: number;
+  const startRedis = async () => {
+    redis = spawnProcess('redis', '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    await waitFor('redis', () => new Promise<boolean>((resolve) => {
+      const socket = connectTcp(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    }));
+  };
+  afterAll(async () => redis?.stop('SIGKILL', 2000));
+
+  it('answers 503 with Retry-After and creates nothing; once Redis is back the same key runs once', async () => {
+    port = await freePort();
+    await startRedis();
+    const gateway = await world.stack.addGateway({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    const account = newAccountId();
+    const rw = world.clientFor(await world.admin.createKey(account, 'RW'));
+    const via = new V1Client(gateway.url, rw.credentials);
+    const params = { password: 'Passw0rd42', num: '901', mail: 'r@example.com' };
+    await redis.stop('SIGKILL', 2000);
+    const down = await postWith(via, '/v1/users/create', params, { 'Idempotency-Key': 'while-down' });
+    expectError(down, 503, 'Service is temporarily unavailable');
+    expect(down.headers.get('retry-after')).toBe('1');
+    expect(expectSuccess(await rw.get('/v1/users'))).toEqual([]);
+
+    await startRedis();
+    const ok = await waitFor('gateway reconnected to Redis', async () => {
+      const res = await postWith(via, '/v1/users/create', params, { 'Idempotency-Key': 'while-down' });
+      return res.status === 503 ? undefined : res;
+    }, 20_000);
+    const user = expectSuccess(ok);
+    const replay = await postWith(via, '/v1/users/create', params, { 'Idempotency-Key': 'while-down' });
+    expect([replay.body?.data, replay.headers.get('idempotent-replayed')]).toEqual([user, 'true']);
+    await sleep(1100);
+    expect(expectSuccess(await rw.get('/v1/users')).map((u: any) => u.user)).toEqual([user]);
+    await gateway.process.stop();
   });
 });
 
