@@ -16,6 +16,8 @@ import { RecordingStore } from '../recordings/recording-store';
 import { IdempotencyStore, RecordedAnswer } from '../idempotency/idempotency-store';
 import { BUSY_MESSAGE, MISMATCH_MESSAGE, REPLAYED_HEADER, paramsFingerprint, readIdempotencyKey } from '../idempotency/idempotency-key';
 import { toErrorAnswer } from '../http/error-answer';
+import { AccountKeys } from '../keys/account-keys';
+import { KeyUsage } from '../keys/key-usage';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
 
 /**
@@ -38,8 +40,10 @@ export class V1Pipeline {
     rpc: RpcClient,
     recordings: RecordingStore,
     private readonly idempotency: IdempotencyStore,
+    accountKeys: AccountKeys,
+    private readonly keyUsage: KeyUsage,
   ) {
-    this.deps = { rpc, recordings };
+    this.deps = { rpc, recordings, accountKeys };
   }
 
   /** Runs the request and returns the success `data`. */
@@ -51,6 +55,7 @@ export class V1Pipeline {
     if (route.fileDownload) markFileDownload(request);
 
     const key = await this.authenticator.authenticate(url.query);
+    this.keyUsage.touch(key.api_key, key.account_id);
     if (route.access === 'RW' && key.access !== 'RW') throw HttpProblem.forbidden(AuthMessage.ReadOnly);
 
     const limitedUrl = `${request.method} ${match.canonicalPath}?${canonicalQuery(url.query)}`;
