@@ -61,8 +61,8 @@ without \`api_key\`/\`hash\`, parameters sorted. \`/v1/calls/channels/PJSIP/x\` 
   (per account and function) with the same params within 24 h answers the first answer again — status, body and
   headers such as \`X-Call-Id\` — with \`Idempotent-Replayed: true\`, without running the function again and without
   counting against the rate limit. A duplicate sent while the first is running waits for it (409 after 30 s).
-  The same key with other params → 400. Answers that a retry may change (5xx, 429, refusals before the function ran)
-  are not kept. Redis unavailable → 503 and nothing runs. Ignored on other functions.
+  The same key with other params → 400. Only successes are kept: after any error the same key runs again.
+  Redis unavailable → 503 and nothing runs. Ignored on other functions.
 - **X-Request-Id**: kept when the client sends a sane token (\`[A-Za-z0-9._:@-]{1,128}\`), else generated; always echoed.
 - **Admin API** (\`/admin/v1\`): account, key and inbound number (DID) management for the platform operator ("personal cabinet" back end),
   \`Authorization: Bearer <ADMIN_TOKEN>\`; disabled (403 \`Admin API is disabled\`) when the server has no token.

@@ -4,11 +4,10 @@ import Redis from 'ioredis';
 import { GatewayConfig } from '../config';
 import { GATEWAY_CONFIG, REDIS } from '../tokens';
 
-/** The answer a replay repeats: a success's data, or an error's status and message; the route's own headers. */
+/** The answer a replay repeats: a success's data and the route's own headers (X-Call-Id). */
 export interface RecordedAnswer {
-  status: number;
-  data?: unknown;
-  message?: string;
+  status: 200;
+  data: unknown;
   headers: Record<string, string>;
 }
 
@@ -71,8 +70,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Idempotency-Key records in Redis, scoped by account + route + key. The first request claims the
  * key atomically (one Lua script, so exactly one of N concurrent duplicates on any number of
- * gateways runs); the others wait for its answer and replay it. An answer that must not be kept
- * (5xx, 429, a refusal before the command ran) frees the key, so a retry runs again.
+ * gateways runs); the others wait for its answer and replay it. Only a success is kept: an error
+ * frees the key, so a retry runs again (and a duplicate that was waiting runs then).
  */
 @Injectable()
 export class IdempotencyStore {

@@ -15,7 +15,6 @@ import { RATE_LIMITS } from '../tokens';
 import { RecordingStore } from '../recordings/recording-store';
 import { IdempotencyStore, RecordedAnswer } from '../idempotency/idempotency-store';
 import { BUSY_MESSAGE, MISMATCH_MESSAGE, REPLAYED_HEADER, paramsFingerprint, readIdempotencyKey } from '../idempotency/idempotency-key';
-import { toErrorAnswer } from '../http/error-answer';
 import { AccountKeys } from '../keys/account-keys';
 import { KeyUsage } from '../keys/key-usage';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
@@ -77,23 +76,21 @@ export class V1Pipeline {
     if (begin.kind === 'busy') throw new HttpProblem(409, BUSY_MESSAGE, { 'Retry-After': '1' });
     if (begin.kind === 'replay') return replay(begin.answer, reply);
 
-    // First with this key. Refusals before the command (429, 400 on params) free the key; the
-    // command's answer is kept unless it is one a retry may change (5xx, 429).
-    let commandRan = false;
+    // First with this key. Only a success is kept: an error means nothing was done (a refusal, or a
+    // 5xx the client should retry), so it frees the key and a retry with it runs again — e.g. an
+    // originate refused while the phone was not registered yet.
     try {
       await this.applyLimit(route, key, limitedUrl, reply);
-      const data = await this.execute(route, key, match.params, url.query, request.body, reply, () => (commandRan = true));
+      const data = await this.execute(route, key, match.params, url.query, request.body, reply);
       await this.finishQuietly(begin.claim, { status: 200, data, headers: routeHeaders(route, reply) });
       return data;
     } catch (err) {
-      const answer = toErrorAnswer(err);
-      const keep = commandRan && answer.status < 500 && answer.status !== 429;
-      await this.finishQuietly(begin.claim, keep ? { status: answer.status, message: answer.message, headers: {} } : null);
+      await this.finishQuietly(begin.claim, null);
       throw err;
     }
   }
 
-  /** Path and params (404/400), then the route's handler; `commandStarts` is told when the handler runs. */
+  /** Path and params (404/400), then the route's handler. */
   private async execute(
     route: V1Route,
     key: VerifiedKey,
@@ -101,12 +98,10 @@ export class V1Pipeline {
     query: URLSearchParams,
     body: unknown,
     reply: FastifyReply,
-    commandStarts?: () => void,
   ): Promise<unknown> {
     const path = validatePathParams(rawPath);
     const params = readV1Params(route.params, body);
     const headers: Record<string, string> = {};
-    commandStarts?.();
     const data = await route.handle({ key, path, params, query, setHeader: headerSetter(route, headers) }, this.deps);
     // Only a successful answer carries them: a handler that sets one and then fails leaves none.
     reply.headers(headers);
@@ -152,8 +147,7 @@ function routeHeaders(route: V1Route, reply: FastifyReply): Record<string, strin
 /** The first answer again, marked as a replay. */
 function replay(answer: RecordedAnswer, reply: FastifyReply): unknown {
   reply.headers({ ...answer.headers, [REPLAYED_HEADER]: 'true' });
-  if (answer.status === 200) return answer.data;
-  throw new HttpProblem(answer.status, answer.message ?? '');
+  return answer.data;
 }
 
 /** `call.setHeader` of one request: declared headers only, values that cannot split a response. */
