@@ -169,14 +169,14 @@ describe('calls-service over NATS', () => {
       await eventually(async () => (await env.rpc.send(CallsActiveList.contract, { account_id: A })).length === 2);
       const list = await env.rpc.send(CallsActiveList.contract, { account_id: A });
       expect(list).toEqual([
-        { src: '79995556677', dst: '401', seconds: expect.any(Number), status: 'current' },
-        { src: '401', dst: '79990001111', seconds: expect.any(Number), status: 'current' },
+        { src: '79995556677', dst: '401', seconds: expect.any(Number), status: 'current', call_id: ringing.callId, external_id: null },
+        { src: '401', dst: '79990001111', seconds: expect.any(Number), status: 'current', call_id: running.callId, external_id: null },
       ]);
       expect(list[0].seconds).toBeGreaterThanOrEqual(3);
       expect(list[0].seconds).toBeLessThan(10);
       expect(list[1].seconds).toBeGreaterThanOrEqual(42);
       expect(list[1].seconds).toBeLessThan(50);
-      expect(await env.rpc.send(CallsActiveList.contract, { account_id: B })).toEqual([{ src: '401', dst: '79101234567', seconds: expect.any(Number), status: 'current' }]);
+      expect(await env.rpc.send(CallsActiveList.contract, { account_id: B })).toEqual([{ src: '401', dst: '79101234567', seconds: expect.any(Number), status: 'current', call_id: other.callId, external_id: null }]);
       expect(await env.rpc.send(CallsActiveList.contract, { account_id: 4242 })).toEqual([]);
     });
   });
@@ -205,6 +205,8 @@ describe('calls-service over NATS', () => {
       duration: Math.round((s.end.getTime() - s.start.getTime()) / 1000),
       disposition: s.disposition,
       rec_file: recFile,
+      call_id: s.callId,
+      external_id: null,
     });
 
     it('lists the last 7 days of the account, newest first, in the v1 shape (PBX time zone)', async () => {
@@ -300,6 +302,7 @@ describe('calls-service with its database down', () => {
       databaseUrl: 'postgresql://postgres@127.0.0.1:1/ringcloud?schema=calls',
       pbxTimeZone: 'UTC',
       cdrGraceMs: 0,
+      outboxSweepMs: 1000,
       consumer: { durableName: 'calls-service', batch: 100, txSize: 50, maxAckPending: 1000, ackWaitMs: 30_000, maxAttempts: 3 },
     };
     app = await createNatsMicroservice(AppModule.forRoot(config), { servers: nats.url, queue: 'calls-service', logger: false });

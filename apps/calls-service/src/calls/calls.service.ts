@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ActiveCall, CallsCompleteList, CompletedCall } from '@ringcloud/contracts-calls';
-import type { Disposition } from '@ringcloud/contracts-telephony';
+import { DomainError } from '@ringcloud/contracts-common';
+import type { ActiveCall, CallDetails, CallsCompleteList, CompletedCall } from '@ringcloud/contracts-calls';
 import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
-import { CallsRepository, CompletedCallRow } from './calls.repository';
-import { provisionalDisposition } from './disposition';
+import { CallsRepository } from './calls.repository';
+import { toCallDetails, toCompletedCall } from './call-snapshot';
 
 /**
  * At most this many rows per answer: a NATS message is limited to 1 MB by default and a completed
@@ -28,31 +28,23 @@ export class CallsService {
       dst: r.dst,
       seconds: Math.max(0, Math.floor((now.getTime() - r.started_at.getTime()) / 1000)),
       status: 'current' as const,
+      call_id: r.call_id,
+      external_id: r.external_id,
     }));
+  }
+
+  /** One call of the account, in whatever state; another account's call is as unknown as a made-up id. */
+  async get(accountId: number, callId: string): Promise<CallDetails> {
+    const [snapshot] = await this.calls.snapshots([callId]);
+    if (!snapshot || snapshot.account_id !== accountId) throw DomainError.notFound('Call not found');
+    return toCallDetails(snapshot, this.clock);
   }
 
   async completed(req: CallsCompleteList.Request, now = new Date()): Promise<CompletedCall[]> {
     const since = new Date(now.getTime() - req.days * 86_400_000);
     const cdrDeadline = new Date(now.getTime() - this.config.cdrGraceMs);
     const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, req.num ? numberVariants(req.num) : null, MAX_LIST_ROWS);
-    return rows.map((row) => this.toCompletedCall(row));
-  }
-
-  private toCompletedCall(row: CompletedCallRow): CompletedCall {
-    // Without a CDR (yet) the record is built from the call's events.
-    const disposition = (row.disposition as Disposition | null) ?? provisionalDisposition({ bridgedAt: row.bridged_at, answeredAt: row.answered_at, endCause: row.end_cause });
-    const duration = row.duration ?? Math.max(0, Math.round((row.ended_at.getTime() - row.started_at.getTime()) / 1000));
-    return {
-      status: 'complete',
-      src: row.src,
-      dst: row.dst,
-      direction: row.direction as CompletedCall['direction'],
-      call_start_time: this.clock.format(row.started_at),
-      call_end_time: this.clock.format(row.ended_at),
-      duration,
-      disposition,
-      rec_file: row.rec_file_name && row.rec_user ? `/v1/users/${row.rec_user}/records/${row.rec_file_name}` : null,
-    };
+    return rows.map((row) => toCompletedCall(row, this.clock));
   }
 }
 

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { CallsActiveList, CallsCompleteList, CallsOriginate } from '@ringcloud/contracts-calls';
+import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsOriginate } from '@ringcloud/contracts-calls';
 import { CallsService } from '../calls/calls.service';
 import { OriginateService } from '../originate/originate.service';
 
@@ -21,6 +21,11 @@ export class CallsHandler {
   @Command(CallsActiveList.contract)
   active(@Payload() req: CallsActiveList.Request): Promise<CallsActiveList.Response> {
     return this.calls.active(req.account_id);
+  }
+
+  @Command(CallsCallGet.contract)
+  get(@Payload() req: CallsCallGet.Request): Promise<CallsCallGet.Response> {
+    return this.calls.get(req.account_id, req.call_id);
   }
 
   @Command(CallsCompleteList.contract)
