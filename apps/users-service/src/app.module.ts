@@ -3,6 +3,9 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, jetstream } from '@ringcloud/nest-nats';
 import { DatabaseUnavailableInterceptor } from '@ringcloud/nest-prisma';
+import { OutboxRelay, OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
+import { USERS_EVENTS_STREAM } from '@ringcloud/contracts-users';
+import type { JetStreamClient } from '@ringcloud/nest-nats';
 import { AccountsRepository } from './accounts/accounts.repository';
 import { AccountsService } from './accounts/accounts.service';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
@@ -14,12 +17,11 @@ import { ApiKeysHandler } from './handlers/api-keys.handler';
 import { HealthHandler } from './handlers/health.handler';
 import { NumbersHandler } from './handlers/numbers.handler';
 import { UsersHandler } from './handlers/users.handler';
-import { PRISMA, createPrismaClient } from './infra/database';
+import { PRISMA, PrismaClient, createPrismaClient } from './infra/database';
+import { JETSTREAM, NATS_CONNECTION } from './infra/nats';
 import { Resources } from './infra/resources';
 import { NumbersRepository } from './numbers/numbers.repository';
 import { NumbersService } from './numbers/numbers.service';
-import { JETSTREAM, NATS_CONNECTION, OUTBOX_SWEEP_MS, OutboxRelay, OutboxSignal } from './outbox/outbox-relay';
-import { OutboxRepository } from './outbox/outbox.repository';
 import { ApiKeySecrets } from './secrets/api-key-secrets';
 import { SipPasswordCipher } from './secrets/sip-password-cipher';
 import { UsersRepository } from './users/users.repository';
@@ -34,12 +36,17 @@ export class AppModule {
       { provide: PRISMA, useFactory: () => createPrismaClient(config.databaseUrl) },
       { provide: NATS_CONNECTION, useFactory: () => connectNats(config.natsUrl, 'users-service') },
       { provide: JETSTREAM, useFactory: (nc: NatsConnection) => jetstream(nc, { timeout: 5000 }), inject: [NATS_CONNECTION] },
-      { provide: OUTBOX_SWEEP_MS, useValue: config.outboxSweepMs },
       { provide: SIP_REALM, useValue: config.sipRealm },
       { provide: SipPasswordCipher, useFactory: () => new SipPasswordCipher(config.sipSecretKey) },
       { provide: ApiKeySecrets, useFactory: () => new ApiKeySecrets(config.apiKeyPepper) },
       { provide: KeyChangeNotifier, useFactory: (nc: NatsConnection) => new NatsKeyChangeNotifier(nc), inject: [NATS_CONNECTION] },
-      OutboxRelay,
+      { provide: OutboxStore, useFactory: (prisma: PrismaClient) => new OutboxStore(prisma), inject: [PRISMA] },
+      {
+        provide: OutboxRelay,
+        useFactory: (store: OutboxStore, js: JetStreamClient, nc: NatsConnection) =>
+          new OutboxRelay({ store, js, nc, streams: [USERS_EVENTS_STREAM], sweepMs: config.outboxSweepMs }),
+        inject: [OutboxStore, JETSTREAM, NATS_CONNECTION],
+      },
       { provide: OutboxSignal, useExisting: OutboxRelay },
       Resources,
       { provide: APP_INTERCEPTOR, useValue: new DatabaseUnavailableInterceptor('users database is unavailable') },
@@ -47,7 +54,6 @@ export class AppModule {
       ApiKeysRepository,
       UsersRepository,
       NumbersRepository,
-      OutboxRepository,
       AccountsService,
       ApiKeysService,
       UsersService,

@@ -1,3 +1,4 @@
+import { NoopOutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { AccountsRepository } from './accounts/accounts.repository';
 import { AccountsService } from './accounts/accounts.service';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
@@ -7,8 +8,6 @@ import type { UsersConfig } from './config/users-config';
 import { PrismaClient, createPrismaClient } from './infra/database';
 import { NumbersRepository } from './numbers/numbers.repository';
 import { NumbersService } from './numbers/numbers.service';
-import { NoopOutboxSignal } from './outbox/outbox-relay';
-import { OutboxRepository } from './outbox/outbox.repository';
 import { ApiKeySecrets } from './secrets/api-key-secrets';
 
 /**
@@ -31,7 +30,7 @@ export function openUsersCore(config: Pick<UsersConfig, 'databaseUrl' | 'apiKeyP
     prisma,
     accounts: new AccountsService(accountsRepository),
     apiKeys: new ApiKeysService(new ApiKeysRepository(prisma), accountsRepository, new ApiKeySecrets(config.apiKeyPepper), notifier),
-    numbers: new NumbersService(new NumbersRepository(prisma), new OutboxRepository(prisma), new NoopOutboxSignal()),
+    numbers: new NumbersService(new NumbersRepository(prisma), new OutboxStore(prisma), new NoopOutboxSignal()),
     close: () => prisma.$disconnect(),
   };
 }

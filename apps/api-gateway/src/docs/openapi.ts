@@ -54,6 +54,9 @@ without \`api_key\`/\`hash\`, parameters sorted. \`/v1/calls/channels/PJSIP/x\` 
 - **Unavailable backends** → 503 with \`Retry-After\` (never 500). Call and recording functions answer 503
   \`Calls are not available yet\` until the calls service is deployed (after authentication and rate limiting).
 - **Recording download**: the file on success; on failure the error status with an empty body (v1 behaviour).
+- **Pagination** (lists that document \`limit\`/\`cursor\`): \`limit\` 1–1000 answers one page in the list's order; the next page's
+  cursor (opaque) is in the \`X-Next-Cursor\` header, absent on the last page; pass it back unchanged with the same \`limit\`.
+  Without \`limit\` the answer is the whole v1 list. A bad \`limit\` or \`cursor\`, or a \`cursor\` without \`limit\` → 400.
 - **X-Request-Id**: kept when the client sends a sane token (\`[A-Za-z0-9._:@-]{1,128}\`), else generated; always echoed.
 - **Admin API** (\`/admin/v1\`): account, key and inbound number (DID) management for the platform operator ("personal cabinet" back end),
   \`Authorization: Bearer <ADMIN_TOKEN>\`; disabled (403 \`Admin API is disabled\`) when the server has no token.
@@ -94,10 +97,13 @@ function pathParameters(path: string, rules: typeof PATH_PARAMS): Json[] {
 }
 
 function v1Operation(route: V1Route, limit: RateLimit, alias: boolean): Json {
-  const limited = {
+  const limited: Json = {
     RateLimit: ref('RateLimit', 'headers'),
     'RateLimit-Policy': ref('RateLimit-Policy', 'headers'),
     'X-Request-Id': ref('X-Request-Id', 'headers'),
+    ...Object.fromEntries(
+      (route.responseHeaders ?? []).map((h) => [h.name, { description: h.description, schema: h.schema ?? { type: 'string' } }]),
+    ),
   };
   const success: Json = route.fileDownload
     ? {

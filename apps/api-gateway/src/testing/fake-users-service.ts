@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Controller, Inject, INestMicroservice, Logger, Module } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { DomainError } from '@ringcloud/contracts-common';
+import { DomainError, pageOf } from '@ringcloud/contracts-common';
 import {
   Account,
   ApiKeyInfo,
@@ -23,6 +23,7 @@ import {
   UsersUserCreate,
   UsersUserGet,
   UsersUserList,
+  UsersUserListPage,
   UsersUserSetVoicemail,
   UsersUserUpdateEmail,
   UsersUserUpdateExtension,
@@ -164,6 +165,15 @@ class FakeUsersController {
   list(@Payload() req: UsersUserList.Request): V1User[] {
     this.fake.hit(UsersUserList.subject);
     return [...this.fake.users.values()].filter((u) => u.account_id === req.account_id).map((u) => view(u, req.include_password));
+  }
+
+  /** Pages in insertion order (the real order is users-service's business; the gateway only relays). */
+  @Command(UsersUserListPage.contract)
+  listPage(@Payload() req: UsersUserListPage.Request): UsersUserListPage.Response {
+    this.fake.hit(UsersUserListPage.subject);
+    const mine = [...this.fake.users.values()].filter((u) => u.account_id === req.account_id);
+    const page = pageOf(mine, req.page, (u) => [u.user]);
+    return { items: page.items.map((u) => view(u, req.include_password)), next_cursor: page.next_cursor };
   }
 
   @Command(UsersUserGet.contract)

@@ -22,6 +22,7 @@ import {
   UsersUserCreate,
   UsersUserGet,
   UsersUserList,
+  UsersUserListPage,
   UsersUserSetVoicemail,
   UsersUserUpdateEmail,
   UsersUserUpdateExtension,
@@ -32,6 +33,7 @@ import { RateLimit } from '../config';
 import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
+import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -47,6 +49,19 @@ export interface V1Call<P = any> {
   /** Validated `params` of the body (undefined for routes without params). */
   params: P;
   query: URLSearchParams;
+  /**
+   * Sets a response header of a successful answer (`X-Call-Id`, `X-Next-Cursor`). Only headers the
+   * route declares in `responseHeaders` (so the OpenAPI document lists every one); the gateway's own
+   * headers (rate limit, request id) are not the handler's.
+   */
+  setHeader(name: string, value: string): void;
+}
+
+/** A header a route's successful answer may carry (OpenAPI `responses.200.headers`). */
+export interface ResponseHeaderDoc {
+  name: string;
+  description: string;
+  schema?: Record<string, unknown>;
 }
 
 export interface V1Deps {
@@ -79,6 +94,8 @@ export interface V1Route {
   /** Schema of `data` on success (documentation). */
   response: z.ZodType;
   query?: readonly QueryParamDoc[];
+  /** Headers the handler may set with `call.setHeader` (documented per route). */
+  responseHeaders?: readonly ResponseHeaderDoc[];
   /** Spec section 2: a file download answers errors with an empty body. */
   fileDownload?: boolean;
   handle(call: V1Call, deps: V1Deps): Promise<unknown>;
@@ -120,12 +137,20 @@ export const V1_ROUTES: readonly V1Route[] = [
     method: 'GET',
     path: '/v1/users',
     summary: "List the account's users",
-    description: '`password` is null for read-only keys.',
+    description:
+      '`password` is null for read-only keys. Ordered by extension (numerically), then user name. ' +
+      'With `limit`, one page of that order; the next page\'s cursor is in `X-Next-Cursor`.',
     limit: perSeconds(1),
     access: 'RO',
+    query: PAGE_QUERY,
+    responseHeaders: [NEXT_CURSOR],
     response: z.array(V1User),
-    handle: ({ key }, { rpc }) =>
-      rpc.send(UsersUserList.contract, { account_id: key.account_id, include_password: seesSecrets(key) }),
+    handle: async (call, { rpc }) => {
+      const scope = { account_id: call.key.account_id, include_password: seesSecrets(call.key) };
+      const page = pageQuery(call);
+      if (!page) return rpc.send(UsersUserList.contract, scope);
+      return answerPage(call, await rpc.send(UsersUserListPage.contract, { ...scope, page }));
+    },
   },
   {
     id: 'users.create',

@@ -51,7 +51,11 @@ export class V1Pipeline {
 
     const path = validatePathParams(match.params);
     const params = readV1Params(route.params, request.body);
-    return route.handle({ key, path, params, query: url.query }, this.deps);
+    const headers: Record<string, string> = {};
+    const data = await route.handle({ key, path, params, query: url.query, setHeader: headerSetter(route, headers) }, this.deps);
+    // Only a successful answer carries them: a handler that sets one and then fails leaves none.
+    reply.headers(headers);
+    return data;
   }
 
   private async applyLimit(route: V1Route, key: VerifiedKey, url: string, reply: FastifyReply): Promise<void> {
@@ -69,6 +73,17 @@ export class V1Pipeline {
       throw new HttpProblem(429, 'Rate limit exceeded', { 'Retry-After': String(decision.resetSeconds) });
     }
   }
+}
+
+/** `call.setHeader` of one request: declared headers only, values that cannot split a response. */
+function headerSetter(route: V1Route, into: Record<string, string>): (name: string, value: string) => void {
+  const declared = new Map((route.responseHeaders ?? []).map((h) => [h.name.toLowerCase(), h.name]));
+  return (name, value) => {
+    const canonical = declared.get(name.toLowerCase());
+    if (!canonical) throw new Error(`route ${route.id} sets undeclared response header ${name}`);
+    if (!/^[\x20-\x7e]*$/.test(value)) throw new Error(`route ${route.id}: header ${name} has a value that is not printable ASCII`);
+    into[canonical] = value;
+  };
 }
 
 function validatePathParams(raw: Record<string, string>): Record<string, string> {

@@ -8,8 +8,7 @@ import { ApiKeysService } from '../api-keys/api-keys.service';
 import { NoopKeyChangeNotifier } from '../api-keys/key-change-notifier';
 import { NumbersRepository } from '../numbers/numbers.repository';
 import { NumbersService } from '../numbers/numbers.service';
-import { NoopOutboxSignal } from '../outbox/outbox-relay';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { NoopOutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { ApiKeySecrets } from '../secrets/api-key-secrets';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { TEST_PEPPER, TEST_SIP_KEY, TestEnv } from '../testing/fixture';
@@ -133,7 +132,7 @@ describe('users CLI', () => {
         .sort((a, b) => a.version - b.version);
 
     beforeAll(async () => {
-      const outbox = new OutboxRepository(env.prisma);
+      const outbox = new OutboxStore(env.prisma);
       const numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, new NoopOutboxSignal());
       users = new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', new NoopOutboxSignal(), numbers);
       await env.prisma.account.createMany({ data: [{ id: 8201, name: 'N1' }, { id: 8202, name: 'N2' }], skipDuplicates: true });

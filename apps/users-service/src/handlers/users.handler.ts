@@ -5,6 +5,7 @@ import {
   UsersUserCreate,
   UsersUserGet,
   UsersUserList,
+  UsersUserListPage,
   UsersUserSetVoicemail,
   UsersUserUpdateEmail,
   UsersUserUpdateExtension,
@@ -20,6 +21,11 @@ export class UsersHandler {
   @Command(UsersUserList.contract)
   list(@Payload() req: UsersUserList.Request): Promise<UsersUserList.Response> {
     return this.users.list(req.account_id, req.include_password);
+  }
+
+  @Command(UsersUserListPage.contract)
+  listPage(@Payload() req: UsersUserListPage.Request): Promise<UsersUserListPage.Response> {
+    return this.users.listPage(req.account_id, req.include_password, req.page);
   }
 
   @Command(UsersUserGet.contract)

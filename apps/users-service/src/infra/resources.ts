@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionResources } from '@ringcloud/nest-prisma';
-import { NATS_CONNECTION } from '../outbox/outbox-relay';
+import { NATS_CONNECTION } from './nats';
 import { PRISMA, PrismaClient } from './database';
 
 /** The service's connections (PostgreSQL and the plain NATS connection), closed last on shutdown, after the relay stopped. */

@@ -1,6 +1,5 @@
 import { NumberRouting } from '@ringcloud/contracts-users';
-import { NoopOutboxSignal } from '../outbox/outbox-relay';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { NoopOutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { TEST_SIP_KEY, TestEnv } from '../testing/fixture';
 import { UsersRepository } from '../users/users.repository';
@@ -20,7 +19,7 @@ describe('NumbersService (PostgreSQL)', () => {
 
   beforeAll(async () => {
     env = await TestEnv.start({ nats: false });
-    const outbox = new OutboxRepository(env.prisma);
+    const outbox = new OutboxStore(env.prisma);
     const signal = { eventsWritten: () => void signals++ };
     numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, signal);
     users = new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', new NoopOutboxSignal(), numbers);

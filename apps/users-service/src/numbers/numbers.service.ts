@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
 import { NumberInfo, UsersNumberAssign, UsersNumberReassign } from '@ringcloud/contracts-users';
 import type { Prisma } from '../infra/database';
-import { OutboxRepository } from '../outbox/outbox.repository';
-import { OutboxSignal } from '../outbox/outbox-relay';
+import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { routingEvent, toNumberInfo } from './number-events';
 import { NumbersRepository } from './numbers.repository';
 
@@ -20,7 +19,7 @@ const notInAccount = (user: string, accountId: number) => DomainError.badRequest
 export class NumbersService {
   constructor(
     private readonly numbers: NumbersRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxStore,
     private readonly outboxSignal: OutboxSignal,
   ) {}
 

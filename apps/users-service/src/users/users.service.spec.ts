@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { UserProvisioning } from '@ringcloud/contracts-users';
 import { NumbersRepository } from '../numbers/numbers.repository';
 import { NumbersService } from '../numbers/numbers.service';
-import { NoopOutboxSignal } from '../outbox/outbox-relay';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { NoopOutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { randomUserName } from '../secrets/random';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { TEST_SIP_KEY, TestEnv } from '../testing/fixture';
@@ -18,7 +17,7 @@ describe('UsersService (PostgreSQL)', () => {
 
   beforeAll(async () => {
     env = await TestEnv.start({ nats: false });
-    const outbox = new OutboxRepository(env.prisma);
+    const outbox = new OutboxStore(env.prisma);
     const signal = new NoopOutboxSignal();
     const numbers = new NumbersService(new NumbersRepository(env.prisma), outbox, signal);
     users = new UsersService(new UsersRepository(env.prisma), outbox, new SipPasswordCipher(TEST_SIP_KEY), 'ringcloud', signal, numbers);
@@ -138,6 +137,26 @@ describe('UsersService (PostgreSQL)', () => {
       expect(u.password).toBeNull();
     }
     expect((await users.list(C, true)).every((u) => u.password === 'Passw0rd42')).toBe(true);
+  });
+
+  it('pages the same order with a cursor: no user twice or missed while users come and go', async () => {
+    const P = 3004;
+    await env.prisma.account.create({ data: { id: P, name: 'P' } });
+    for (const num of ['1000', '20', '300', '21', '007', '7', '99']) await users.create({ account_id: P, password: 'Passw0rd42', num, mail: `${num}@example.com` });
+    const all = (await users.list(P, true)).map((u) => u.num);
+    const first = await users.listPage(P, true, { limit: 3 });
+    expect(first.items.map((u) => u.num)).toEqual(all.slice(0, 3));
+    expect(first.items.every((u) => u.password === 'Passw0rd42')).toBe(true);
+    // A user before the cursor is removed and one after it is added: the next page neither shifts nor repeats.
+    await env.prisma.user.deleteMany({ where: { accountId: P, extension: all[0] } });
+    await users.create({ account_id: P, password: 'Passw0rd42', num: '5000', mail: 'late@example.com' });
+    const second = await users.listPage(P, false, { limit: 3, cursor: first.next_cursor! });
+    expect(second.items.map((u) => u.num)).toEqual(all.slice(3, 6));
+    expect(second.items.every((u) => u.password === null)).toBe(true);
+    const last = await users.listPage(P, false, { limit: 3, cursor: second.next_cursor! });
+    expect(last).toEqual({ items: [expect.objectContaining({ num: all[6] }), expect.objectContaining({ num: '5000' })], next_cursor: null });
+    await expect(users.listPage(P, false, { limit: 3, cursor: 'eyJrIjpbIngiXX0' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect((await users.listPage(B + 999, false, { limit: 3 }))).toEqual({ items: [], next_cursor: null });
   });
 
   it('lets exactly one of 10 concurrent creates with the same extension win', async () => {

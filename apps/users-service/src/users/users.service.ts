@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError } from '@ringcloud/contracts-common';
+import { CursorKey, DomainError, Page, PageRequest, compareCursorKeys, pageOf } from '@ringcloud/contracts-common';
 import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
 import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
 import { NumbersService } from '../numbers/numbers.service';
-import { OutboxRepository } from '../outbox/outbox.repository';
-import { OutboxSignal } from '../outbox/outbox-relay';
+import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { randomUserName } from '../secrets/random';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
 import { ALL_FIELDS, ChangedField, provisioningEvent } from './user-events';
@@ -21,6 +20,7 @@ export interface UserChange {
 }
 
 const USER_NAME_ATTEMPTS = 8;
+const userKey = (row: UserRow): CursorKey => [Number(row.extension), row.extension, row.username];
 const userNotFound = () => DomainError.notFound('User not found');
 const extensionTaken = (num: string) => DomainError.badRequest(`extension ${num} is already used in this account`);
 
@@ -36,7 +36,7 @@ export class UsersService {
 
   constructor(
     private readonly users: UsersRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxStore,
     @Inject(SipPasswordCipher) private readonly cipher: SipPasswordCipher,
     @Inject(SIP_REALM) private readonly realm: string,
     private readonly outboxSignal: OutboxSignal,
@@ -45,14 +45,22 @@ export class UsersService {
 
   /** Ordered by extension (numerically), then user name. */
   async list(accountId: number, includePassword: boolean): Promise<V1User[]> {
-    const rows = await this.users.listInAccount(accountId);
-    rows.sort(
-      (a, b) =>
-        Number(a.extension) - Number(b.extension) ||
-        a.extension.localeCompare(b.extension) ||
-        a.username.localeCompare(b.username),
-    );
-    return rows.map((row) => this.toV1(row, includePassword));
+    return (await this.sortedRows(accountId)).map((row) => this.toV1(row, includePassword));
+  }
+
+  /**
+   * One page of `list`, keyed by (extension as a number, extension, user name): a user added or
+   * removed meanwhile does not shift the pages. An account's users fit in memory (v1 lists them
+   * all in one answer), so the page is cut from the sorted list.
+   */
+  async listPage(accountId: number, includePassword: boolean, page: PageRequest): Promise<Page<V1User>> {
+    const { items, next_cursor } = pageOf(await this.sortedRows(accountId), page, userKey);
+    return { items: items.map((row) => this.toV1(row, includePassword)), next_cursor };
+  }
+
+  private async sortedRows(accountId: number): Promise<UserRow[]> {
+    // Extensions and user names are digit strings: code-unit order is v1's localeCompare order.
+    return (await this.users.listInAccount(accountId)).sort((a, b) => compareCursorKeys(userKey(a), userKey(b)));
   }
 
   /** A user of another account is NOT_FOUND, exactly like one that does not exist. */

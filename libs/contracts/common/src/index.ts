@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './message';
 export * from './fields';
+export * from './pagination';

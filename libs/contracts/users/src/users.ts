@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountId, Email, Extension, SipPassword, UserName, command, event } from '@ringcloud/contracts-common';
+import { AccountId, Email, Extension, Page, PageRequest, SipPassword, UserName, command, event } from '@ringcloud/contracts-common';
 
 /** A user as v1 shows it. `password` is null for read-only keys. */
 export const V1User = z.object({
@@ -19,6 +19,14 @@ const WithSecrets = { include_password: z.boolean() };
 
 export namespace UsersUserList {
   export const contract = command('users.user.list', z.object({ ...Scope, ...WithSecrets }), z.array(V1User));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+/** One page of the account's users, in the list's order (GET /v1/users?limit=…&cursor=…). */
+export namespace UsersUserListPage {
+  export const contract = command('users.user.list_page', z.object({ ...Scope, ...WithSecrets, page: PageRequest }), Page(V1User));
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;

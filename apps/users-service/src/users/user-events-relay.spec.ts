@@ -12,18 +12,18 @@ import { NumbersRepository } from '../numbers/numbers.repository';
 import { NumbersService } from '../numbers/numbers.service';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
-import { OutboxRelay } from './outbox-relay';
-import { OutboxRepository } from './outbox.repository';
+import { OutboxRelay, OutboxStore } from '@ringcloud/nest-outbox';
+import { USERS_EVENTS_STREAM } from '@ringcloud/contracts-users';
 
-describe('OutboxRelay (PostgreSQL + JetStream)', () => {
+describe('users-service on the outbox relay (PostgreSQL + JetStream)', () => {
   let env: TestEnv;
-  let outbox: OutboxRepository;
+  let outbox: OutboxStore;
   const connections: NatsConnection[] = [];
   const relays: OutboxRelay[] = [];
 
   beforeAll(async () => {
     env = await TestEnv.start();
-    outbox = new OutboxRepository(env.prisma);
+    outbox = new OutboxStore(env.prisma);
     await env.prisma.account.createMany({ data: [{ id: 4001, name: 'A' }] });
   });
   afterEach(async () => {
@@ -35,7 +35,7 @@ describe('OutboxRelay (PostgreSQL + JetStream)', () => {
   async function relayOn(natsUrl: string, publishTimeoutMs = 1000): Promise<OutboxRelay> {
     const nc = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     connections.push(nc);
-    const relay = new OutboxRelay(outbox, jetstream(nc, { timeout: publishTimeoutMs }), nc, 200);
+    const relay = new OutboxRelay({ store: outbox, js: jetstream(nc, { timeout: publishTimeoutMs }), nc, streams: [USERS_EVENTS_STREAM], sweepMs: 200 });
     relays.push(relay);
     return relay;
   }

@@ -1,33 +1,39 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { USERS_EVENTS_STREAM } from '@ringcloud/contracts-users';
-import { JetStreamClient, ensureStream, publishDurable } from '@ringcloud/nest-nats';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { OutboxRepository } from './outbox.repository';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { JetStreamClient, NatsConnection, StreamSpec, ensureStream, publishDurable } from '@ringcloud/nest-nats';
+import { OutboxRow, OutboxStore } from './outbox.store';
 
-/** Told when a transaction committed new outbox events, so they go out without waiting for a sweep. */
+/** Told when a transaction committed new outbox messages, so they go out without waiting for a sweep. */
 export abstract class OutboxSignal {
   abstract eventsWritten(): void;
 }
 
+/** For code that writes to the outbox without a relay in its process (CLI, tests): the service's sweep publishes. */
 export class NoopOutboxSignal extends OutboxSignal {
   eventsWritten(): void {}
 }
 
-export const JETSTREAM = Symbol('JETSTREAM');
-export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
-export const OUTBOX_SWEEP_MS = Symbol('OUTBOX_SWEEP_MS');
-
-const BATCH = 100;
+export interface OutboxRelayOptions {
+  store: OutboxStore;
+  js: JetStreamClient;
+  nc: NatsConnection;
+  /** Streams the relay's subjects go to, created or updated at bootstrap. */
+  streams: readonly StreamSpec[];
+  /** How often to look for messages that could not be published right after their commit. */
+  sweepMs: number;
+  /** Rows claimed per transaction (default 100). */
+  batch?: number;
+}
 
 /**
- * Publishes outbox rows to JetStream in created order, with msgID = event id so a row published
- * twice (crash between publish and marking) is dropped by the stream's duplicate window.
- * Runs right after each commit and on a sweep interval (events written while NATS was down go
- * out later). Safe with several replicas: see OutboxRepository.drainBatch.
+ * Publishes outbox rows to JetStream in created order, with msgID = the row's id, so a row
+ * published twice (crash between publish and marking) is dropped by the stream's duplicate window.
+ * Runs right after each commit (eventsWritten) and on a sweep interval (messages written while NATS
+ * was down go out later). Safe with several replicas: see OutboxStore.drainBatch.
+ * A Nest provider (bootstrap starts it, shutdown stops it), or start()/stop() by hand.
  */
-@Injectable()
 export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
+  private readonly batch: number;
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
   private again = false;
@@ -38,23 +44,19 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   private retryIfBusy = false;
   private busyTimer?: NodeJS.Timeout;
 
-  constructor(
-    private readonly outbox: OutboxRepository,
-    @Inject(JETSTREAM) private readonly js: JetStreamClient,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-    @Inject(OUTBOX_SWEEP_MS) private readonly sweepMs: number,
-  ) {
+  constructor(private readonly options: OutboxRelayOptions) {
     super();
+    this.batch = options.batch ?? 100;
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureStream(this.nc, USERS_EVENTS_STREAM);
+    for (const stream of this.options.streams) await ensureStream(this.options.nc, stream);
     this.start();
   }
 
   start(): void {
     this.stopped = false;
-    this.timer ??= setInterval(() => void this.flush(), this.sweepMs);
+    this.timer ??= setInterval(() => void this.flush(), this.options.sweepMs);
     void this.flush();
   }
 
@@ -101,14 +103,14 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
       for (;;) {
         const retryIfBusy = this.retryIfBusy;
         this.retryIfBusy = false;
-        const { claimed, published, busy } = await this.outbox.drainBatch(BATCH, (rows) => this.publish(rows));
+        const { claimed, published, busy } = await this.options.store.drainBatch(this.batch, (rows) => this.publish(rows));
         if (busy && retryIfBusy && !this.stopped) {
           clearTimeout(this.busyTimer);
           this.busyTimer = setTimeout(() => void this.flush(), 100);
         }
         total += published;
         if (published < claimed) throw new Error(this.lastError ?? 'publish interrupted');
-        if (claimed < BATCH || this.stopped) break;
+        if (claimed < this.batch || this.stopped) break;
       }
       if (this.failing) this.logger.log('outbox events are being published again');
       this.failing = false;
@@ -121,11 +123,11 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   }
 
   /** Publishes in order and stops at the first failure; returns the ids that were acknowledged. */
-  private async publish(rows: Array<{ id: string; subject: string; payload: unknown }>): Promise<string[]> {
+  private async publish(rows: OutboxRow[]): Promise<string[]> {
     const done: string[] = [];
     for (const row of rows) {
       try {
-        await publishDurable(this.js, row.subject, row.payload, row.id);
+        await publishDurable(this.options.js, row.subject, row.payload, row.id);
       } catch (err) {
         // Nothing acknowledged: fail the batch. Otherwise keep what went out (marked published).
         if (!done.length) throw err;

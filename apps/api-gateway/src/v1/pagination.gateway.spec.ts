@@ -1,0 +1,129 @@
+import { Logger } from '@nestjs/common';
+import { CURSOR_MESSAGE, CURSOR_NEEDS_LIMIT, LIMIT_MESSAGE, encodeCursor } from '@ringcloud/contracts-common';
+import { UsersUserList, UsersUserListPage } from '@ringcloud/contracts-users';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
+import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
+import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { buildOpenApiDocument } from '../docs/openapi';
+import { DEFAULT_LIMITS, V1_ROUTES } from './routes';
+import { V1Pipeline } from './v1.pipeline';
+
+/** GET /v1/users?limit=&cursor= through a real gateway (NATS, Redis) and the fake users-service. */
+describe('v1 pagination and route response headers', () => {
+  let nats: TestNats;
+  let users: RunningFake;
+  let fake: FakeUsers;
+  let gw: TestGateway;
+  const prefix = testRedisPrefix();
+  let auth: string;
+  const names: string[] = [];
+
+  beforeAll(async () => {
+    Logger.overrideLogger(['error']);
+    nats = await startNatsServer();
+    users = await startFakeUsersService(nats.url);
+    fake = users.fake;
+    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench' });
+    auth = fake.addKey(1001, 'RW').auth;
+    for (let i = 0; i < 7; i++) names.push(fake.addUser(1001, String(410 + i)));
+    fake.addUser(1002, '410'); // another tenant's user never shows up
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.close();
+    await users?.stop();
+    await nats?.stop();
+    await dropRedisPrefix(prefix);
+    Logger.overrideLogger(['error', 'warn', 'log']);
+  });
+
+  const get = (query: string) => call(gw.url, 'GET', `/v1/users?${auth}${query}`);
+
+  it('without limit answers exactly v1 (whole list, no cursor header, the v1 command)', async () => {
+    const before = [fake.count(UsersUserList.subject), fake.count(UsersUserListPage.subject)];
+    const res = await get('');
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((u: any) => u.user)).toEqual(names);
+    expect(res.headers.get('x-next-cursor')).toBeNull();
+    expect([fake.count(UsersUserList.subject), fake.count(UsersUserListPage.subject)]).toEqual([before[0] + 1, before[1]]);
+  });
+
+  it('walks the pages with X-Next-Cursor, the last page without it', async () => {
+    const seen: string[] = [];
+    let query = '&limit=3';
+    let pages = 0;
+    for (;;) {
+      const res = await get(query);
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('success');
+      seen.push(...res.body.data.map((u: any) => u.user));
+      pages++;
+      const next = res.headers.get('x-next-cursor');
+      if (!next) break;
+      expect(next).toMatch(/^[A-Za-z0-9_-]+$/);
+      query = `&limit=3&cursor=${next}`;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(names);
+  });
+
+  it.each([
+    ['limit=0', LIMIT_MESSAGE],
+    ['limit=1001', LIMIT_MESSAGE],
+    ['limit=abc', LIMIT_MESSAGE],
+    ['limit=-5', LIMIT_MESSAGE],
+    ['limit=2.5', LIMIT_MESSAGE],
+    ['limit=5&cursor=%00%01', CURSOR_MESSAGE],
+    ['limit=5&cursor=not-a-cursor', CURSOR_MESSAGE],
+    [`cursor=${encodeCursor(['1679728441'])}`, CURSOR_NEEDS_LIMIT],
+  ])('answers 400 with the v1 envelope for %s, without asking the service', async (query, message) => {
+    const before = fake.count(UsersUserListPage.subject);
+    const res = await get(`&${query}`);
+    expect([res.status, res.body]).toEqual([400, errorEnvelope(message)]);
+    expect(res.headers.get('x-next-cursor')).toBeNull();
+    expect(fake.count(UsersUserListPage.subject)).toBe(before);
+  });
+
+  it("passes the service's 400 for a cursor of another list through", async () => {
+    const res = await get(`&limit=2&cursor=${encodeCursor([1, 'x', 'y'])}`);
+    expect([res.status, res.body]).toEqual([400, errorEnvelope(CURSOR_MESSAGE)]);
+  });
+
+  it('documents the query parameters and the header per route in OpenAPI', () => {
+    const doc: any = buildOpenApiDocument(V1_ROUTES, [], DEFAULT_LIMITS);
+    const op = doc.paths['/v1/users'].get;
+    expect(op.parameters.map((p: any) => p.name)).toEqual(['limit', 'cursor']);
+    expect(op.responses[200].headers['X-Next-Cursor']).toMatchObject({ schema: { type: 'string' } });
+    expect(doc.paths['/v1/users/{username}'].get.responses[200].headers['X-Next-Cursor']).toBeUndefined();
+  });
+
+  it('lets a handler set only the headers its route declares, on success only', async () => {
+    const pipeline = gw.app.get(V1Pipeline);
+    const route = pipeline.router.resolve('GET', ['v1', 'users']).route;
+    const handle = route.handle;
+    const sent: Record<string, string> = {};
+    const reply: any = { headers: (h: Record<string, string>) => Object.assign(sent, h) };
+    const request: any = { url: `/v1/users?${auth}`, method: 'GET', headers: {} };
+    try {
+      (route as any).handle = async (c: any) => {
+        c.setHeader('x-next-cursor', 'abc');
+        return [];
+      };
+      await pipeline.run(request, reply);
+      expect(sent['X-Next-Cursor']).toBe('abc'); // the declared spelling
+      (route as any).handle = async (c: any) => c.setHeader('X-Call-Id', '1');
+      await expect(pipeline.run(request, reply)).rejects.toThrow('undeclared response header X-Call-Id');
+      (route as any).handle = async (c: any) => c.setHeader('X-Next-Cursor', 'a\r\nSet-Cookie: x=1');
+      await expect(pipeline.run(request, reply)).rejects.toThrow('not printable ASCII');
+      delete sent['X-Next-Cursor'];
+      (route as any).handle = async (c: any) => {
+        c.setHeader('X-Next-Cursor', 'abc');
+        throw new Error('failed later');
+      };
+      await expect(pipeline.run(request, reply)).rejects.toThrow('failed later');
+      expect(sent['X-Next-Cursor']).toBeUndefined();
+    } finally {
+      (route as any).handle = handle;
+    }
+  });
+});

@@ -1,0 +1,2 @@
+export * from './outbox.store';
+export * from './outbox.relay';
