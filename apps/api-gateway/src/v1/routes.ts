@@ -4,7 +4,9 @@ import { Access, UserName, V1DateTime, firstIssueMessage } from '@ringcloud/cont
 import {
   ActiveCall,
   CallsActiveList,
+  CallId,
   CallsCompleteList,
+  CallsCompletePage,
   CallsOriginate,
   CallsRecordingGet,
   CallsRecordingList,
@@ -34,6 +36,7 @@ import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
+import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -113,6 +116,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
     notFound: 'Channel not found',
     description: 'Channel name, e.g. PJSIP/1679728441-00000012; the `/` may be sent raw or as %2F.',
   },
+  call_id: { schema: CallId, notFound: 'Call not found', description: 'Call id: the `X-Call-Id` of `POST /v1/calls`, or the `call_id` of a listed call.' },
 };
 
 const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
@@ -290,13 +294,20 @@ export const V1_ROUTES: readonly V1Route[] = [
     path: '/v1/calls',
     summary: 'Originate a call',
     description:
-      "Rings the user's own phone first, then dials `num` and bridges the two.",
+      "Rings the user's own phone first, then dials `num` and bridges the two. The new call's id is in the " +
+      '`X-Call-Id` header (`GET /v1/calls/<call_id>`, and `call_id` in lists and CRM events); the optional ' +
+      '`external_id` (1–64 printable ASCII characters, the CRM\'s own tag) is shown with the call.',
     limit: perSeconds(5),
     access: 'RW',
     params: OriginateParams,
+    responseHeaders: [X_CALL_ID],
     response: z.literal('Originate successfully queued'),
-    handle: async ({ key, params }, { rpc }) =>
-      (await rpc.send(CallsOriginate.contract, { account_id: key.account_id, user: params.user, num: params.num })).message,
+    handle: async (call, { rpc }) => {
+      const { key, params } = call;
+      const queued = await rpc.send(CallsOriginate.contract, { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
+      call.setHeader(X_CALL_ID.name, queued.call_id);
+      return queued.message;
+    },
   },
   {
     id: 'calls.complete',
@@ -305,15 +316,23 @@ export const V1_ROUTES: readonly V1Route[] = [
     aliases: ['/v1/calls/complite'],
     summary: 'Completed calls',
     description:
-      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket).',
+      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket). Newest end first. ' +
+      'With `limit`, one page of that order (not capped like the whole list); the next page\'s cursor is in `X-Next-Cursor`.',
     limit: perSeconds(5),
     access: 'RO',
     query: [
       { name: 'days', description: 'How many days back, 1–7 (default 7).', schema: { type: 'integer', minimum: 1, maximum: 7 } },
       { name: 'num', description: 'Only calls whose src or dst is this number.', schema: { type: 'string' } },
+      ...PAGE_QUERY,
     ],
+    responseHeaders: [NEXT_CURSOR],
     response: z.array(CompletedCall),
-    handle: ({ key, query }, { rpc }) => rpc.send(CallsCompleteList.contract, { account_id: key.account_id, ...completedQuery(query) }),
+    handle: async (call, { rpc }) => {
+      const scope = { account_id: call.key.account_id, ...completedQuery(call.query) };
+      const page = pageQuery(call);
+      if (!page) return rpc.send(CallsCompleteList.contract, scope);
+      return answerPage(call, await rpc.send(CallsCompletePage.contract, { ...scope, page }));
+    },
   },
   {
     id: 'calls.active',
@@ -325,6 +344,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     response: z.array(ActiveCall),
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
+  ...CALL_ID_ROUTES,
 ];
 
 export const DEFAULT_LIMITS: ReadonlyMap<string, RateLimit> = new Map(V1_ROUTES.map((r) => [r.id, r.limit]));

@@ -39,6 +39,13 @@ export interface CallSnapshot {
   /** The call's first recording with audio in it, and the user it is filed under. */
   rec_file_name: string | null;
   rec_user: string | null;
+  /** When the call row last changed (its last telephony event). */
+  last_event_at: Date | null;
+  /**
+   * Every telephony event of the call from its `started` up to the last one applied is in: none is
+   * still on its way (redelivered after a crash, say). Until then what is known may lack a stage.
+   */
+  events_complete: boolean;
 }
 
 /** A call that has ended and shows in `GET /v1/calls/complete` (the CDR is in, or it cannot come any more). */

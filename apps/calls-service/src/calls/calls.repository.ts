@@ -10,6 +10,13 @@ export interface ActiveCallRow {
   started_at: Date;
 }
 
+/** Where a page of completed calls ends: the last row's sort key. */
+export interface CompletedKey {
+  endedAt: Date;
+  startedAt: Date;
+  callId: string;
+}
+
 type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
 
 /**
@@ -76,7 +83,11 @@ export class CallsRepository {
              c.end_cause_txt, COALESCE(c.reconciled, false) AS reconciled, c.duration, c.disposition, c.state, c.cdr_seq,
              COALESCE(c.crm_announced, ARRAY[]::text[]) AS crm_announced, COALESCE(c.crm_next_seq, 0) AS crm_next_seq,
              o.external_id, o.created_at AS requested_at, o.status::text AS request_status, o.error AS request_error,
-             r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user
+             r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user,
+             c.updated_at AS last_event_at,
+             c.started_seq IS NOT NULL AND (
+               SELECT count(*) = max(p.seq) - c.started_seq + 1 FROM processed_events p WHERE p.call_id = c.call_id AND p.seq >= c.started_seq
+             ) AS events_complete
       FROM unnest(${ids}::text[]) AS ids(id)
       LEFT JOIN calls c ON c.call_id = ids.id
       LEFT JOIN originate_requests o ON o.call_id = ${originateOf(Prisma.sql`ids.id`)}
@@ -88,8 +99,13 @@ export class CallsRepository {
    * Completed calls that ended at or after `since`, newest end first; `nums` match src or dst. A call
    * shows once its CDR is in, or its end was found by a resync, or it ended before `cdrDeadline`.
    */
-  completedCalls(accountId: number, since: Date, cdrDeadline: Date, nums: string[] | null, limit: number): Promise<CompletedCallRow[]> {
+  completedCalls(accountId: number, since: Date, cdrDeadline: Date, nums: string[] | null, limit: number, after?: CompletedKey): Promise<CompletedCallRow[]> {
     const numFilter = nums ? Prisma.sql`AND (c.src = ANY(${nums}::text[]) OR c.dst = ANY(${nums}::text[]))` : Prisma.empty;
+    // Keyset: the rows after `after` in the list's order (ended_at DESC, started_at DESC, call_id).
+    const afterFilter = after
+      ? Prisma.sql`AND (c.ended_at < ${after.endedAt} OR (c.ended_at = ${after.endedAt}
+          AND (c.started_at < ${after.startedAt} OR (c.started_at = ${after.startedAt} AND c.call_id > ${after.callId}))))`
+      : Prisma.empty;
     return this.prisma.$queryRaw<CompletedCallRow[]>`
       SELECT c.call_id, o.external_id, c.direction, c.src, c.dst, c.started_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
              c.duration, c.disposition, r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user
@@ -100,6 +116,7 @@ export class CallsRepository {
         AND (c.cdr_seq IS NOT NULL OR c.reconciled OR c.ended_at < ${cdrDeadline})
         AND c.started_at IS NOT NULL AND c.src IS NOT NULL AND c.dst IS NOT NULL AND c.direction IS NOT NULL
         ${numFilter}
+        ${afterFilter}
       ORDER BY c.ended_at DESC, c.started_at DESC, c.call_id
       LIMIT ${limit}`;
   }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError } from '@ringcloud/contracts-common';
-import type { ActiveCall, CallDetails, CallsCompleteList, CompletedCall } from '@ringcloud/contracts-calls';
+import { CURSOR_MESSAGE, DomainError, Page, decodeCursor, encodeCursor } from '@ringcloud/contracts-common';
+import type { ActiveCall, CallDetails, CallsCompleteList, CallsCompletePage, CompletedCall } from '@ringcloud/contracts-calls';
 import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
-import { CallsRepository } from './calls.repository';
+import { CallsRepository, CompletedKey } from './calls.repository';
 import { toCallDetails, toCompletedCall } from './call-snapshot';
 
 /**
@@ -46,6 +46,33 @@ export class CallsService {
     const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, req.num ? numberVariants(req.num) : null, MAX_LIST_ROWS);
     return rows.map((row) => toCompletedCall(row, this.clock));
   }
+
+  /**
+   * One page of `completed`, in the same order, keyed by (end, start, call_id) in the cursor: calls
+   * that complete meanwhile land on pages already read (newest first) and shift nothing. Pages are
+   * not capped like the v1 list: every call of the period can be read page by page.
+   */
+  async completedPage(req: CallsCompletePage.Request, now = new Date()): Promise<Page<CompletedCall>> {
+    const since = new Date(now.getTime() - req.days * 86_400_000);
+    const cdrDeadline = new Date(now.getTime() - this.config.cdrGraceMs);
+    const after = req.page.cursor === undefined ? undefined : completedKeyOf(req.page.cursor);
+    const nums = req.num ? numberVariants(req.num) : null;
+    const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, nums, req.page.limit + 1, after);
+    const items = rows.slice(0, req.page.limit);
+    const last = items[items.length - 1];
+    const next_cursor = rows.length > req.page.limit ? encodeCursor([last.ended_at.getTime(), last.started_at.getTime(), last.call_id]) : null;
+    return { items: items.map((row) => toCompletedCall(row, this.clock)), next_cursor };
+  }
+}
+
+function completedKeyOf(cursor: string): CompletedKey {
+  const key = decodeCursor(cursor);
+  if (!key || key.length !== 3 || typeof key[0] !== 'number' || typeof key[1] !== 'number' || typeof key[2] !== 'string') {
+    throw DomainError.badRequest(CURSOR_MESSAGE);
+  }
+  const [endedAt, startedAt] = [new Date(key[0]), new Date(key[1])];
+  if (Number.isNaN(endedAt.getTime()) || Number.isNaN(startedAt.getTime())) throw DomainError.badRequest(CURSOR_MESSAGE);
+  return { endedAt, startedAt, callId: key[2] };
 }
 
 /** `+79101234567` and `79101234567` are the same number to a CRM: match either spelling. */

@@ -4,17 +4,20 @@ import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { lockCalls } from '../events/call-events.repository';
 import { PRISMA, PrismaClient } from '../infra/database';
 import { isDatabaseUnavailable } from '../infra/prisma-errors';
-import { CrmAnnouncer } from './crm-announcer';
+import { CrmAnnouncer, holdMs } from './crm-announcer';
 
-const BATCH = 100;
+const BATCH = 200;
+const MAX_ROUNDS = 20;
 /** Calls that ended longer ago than this are not looked at any more (and were announced long ago). */
 const HORIZON_MS = 24 * 3600_000;
 
 /**
- * A call whose CDR never comes is listed as completed once CALLS_CDR_GRACE_MS has passed after its
- * end (see CallsRepository.completedCalls); no telephony event marks that moment, so this sweep
- * announces its `call.completed` (and `recording.ready`) then. Any replica may sweep: the calls'
- * advisory locks and the announced stages make a second sweep of the same call a no-op.
+ * Announcements that become due by the passing of time rather than by an event: a call whose CDR
+ * never comes is listed as completed once CALLS_CDR_GRACE_MS has passed after its end (see
+ * CallsRepository.completedCalls), and a call held for a missing telephony event (crm-stages.ts) is
+ * announced without it once the hold is over. No event marks either moment, so this sweep looks at
+ * ended calls whose completion was not announced yet. Any replica may sweep: the calls' advisory
+ * locks and the announced stages make a second sweep of the same call a no-op.
  */
 @Injectable()
 export class CompletionSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -27,7 +30,7 @@ export class CompletionSweeper implements OnApplicationBootstrap, BeforeApplicat
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly announcer: CrmAnnouncer,
     private readonly outboxSignal: OutboxSignal,
-    @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs'>,
+    @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs' | 'consumer'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -46,27 +49,28 @@ export class CompletionSweeper implements OnApplicationBootstrap, BeforeApplicat
 
   /** Announces what became due by the passing of time; returns how many events were written. */
   async sweep(now = new Date()): Promise<number> {
-    const deadline = new Date(now.getTime() - this.config.cdrGraceMs);
+    const deadline = new Date(now.getTime() - Math.min(this.config.cdrGraceMs, holdMs(this.config)));
     const horizon = new Date(now.getTime() - HORIZON_MS);
     let total = 0;
-    for (;;) {
-      const due = await this.prisma.$queryRaw<Array<{ call_id: string }>>`
-        SELECT call_id FROM calls
-        WHERE state = 'complete' AND cdr_seq IS NULL AND NOT reconciled AND account_id IS NOT NULL
+    let after = horizon;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const due = await this.prisma.$queryRaw<Array<{ call_id: string; ended_at: Date }>>`
+        SELECT call_id, ended_at FROM calls
+        WHERE state = 'complete' AND account_id IS NOT NULL
           AND started_at IS NOT NULL AND src IS NOT NULL AND dst IS NOT NULL AND direction IS NOT NULL
-          AND ended_at < ${deadline} AND ended_at > ${horizon}
+          AND ended_at < ${deadline} AND ended_at > ${after}
           AND NOT (COALESCE(crm_announced, ARRAY[]::text[]) && ARRAY['completed', 'recording', 'legacy'])
         ORDER BY ended_at
         LIMIT ${BATCH}`;
       if (!due.length) break;
       const ids = due.map((r) => r.call_id);
-      const written = await this.prisma.$transaction(async (tx) => {
+      total += await this.prisma.$transaction(async (tx) => {
         await lockCalls(tx, ids);
         return this.announcer.announce(tx, ids, now);
       });
-      total += written;
-      // A call that still cannot be announced (no parties known) would come back forever: stop here.
-      if (due.length < BATCH || written === 0) break;
+      // Calls still held (or waiting for their CDR) stay behind: go on after them.
+      after = due[due.length - 1].ended_at;
+      if (due.length < BATCH) break;
     }
     if (total) this.outboxSignal.eventsWritten();
     if (this.failing) this.logger.log('sweeping completed calls again');

@@ -9,6 +9,9 @@ import { dueAnnouncements } from './crm-stages';
 
 type Tx = Prisma.TransactionClient;
 
+/** Missing telephony events of a call are waited for this long: a redelivery comes after ack_wait. */
+export const holdMs = (config: Pick<CallsConfig, 'consumer'>) => 2 * config.consumer.ackWaitMs;
+
 /**
  * Turns what is known about calls into CRM events (crm-stages.ts) inside the transaction that
  * learnt it: each event is an outbox row (published to CRM_EVENTS by the relay) and the call row
@@ -22,7 +25,7 @@ export class CrmAnnouncer {
     private readonly calls: CallsRepository,
     private readonly outbox: OutboxStore,
     @Inject(PbxClock) private readonly clock: PbxClock,
-    @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs'>,
+    @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs' | 'consumer'>,
   ) {}
 
   /** Announces what became due for these calls; returns how many events were written. */
@@ -32,7 +35,7 @@ export class CrmAnnouncer {
     const messages: OutboxMessage[] = [];
     const progress: Array<{ callId: string; stages: string }> = [];
     for (const snapshot of snapshots) {
-      const due = dueAnnouncements(snapshot, { clock: this.clock, now, cdrGraceMs: this.config.cdrGraceMs });
+      const due = dueAnnouncements(snapshot, { clock: this.clock, now, cdrGraceMs: this.config.cdrGraceMs, holdMs: holdMs(this.config) });
       if (!due.length) continue;
       for (const { factId, event } of due) messages.push({ id: outboxIdFor(factId), subject: crmEventSubject(event.account_id), payload: event });
       progress.push({ callId: snapshot.call_id, stages: due.map((d) => d.stage).join(',') });

@@ -25,6 +25,11 @@ export interface StageOptions {
   clock: PbxClock;
   now: Date;
   cdrGraceMs: number;
+  /**
+   * How long to wait for a call's missing telephony events (a hole in its seqs: an event pulled by a
+   * replica that died is redelivered after the consumer's ack_wait) before announcing without them.
+   */
+  holdMs: number;
 }
 
 /**
@@ -34,6 +39,8 @@ export interface StageOptions {
 export function dueAnnouncements(s: CallSnapshot, opts: StageOptions): Announcement[] {
   if (!s.has_call || s.account_id === null || s.crm_announced.includes(LEGACY)) return [];
   if (!s.direction || s.src === null || s.dst === null || !s.started_at) return [];
+  // Announcing now could skip a stage whose event is still on its way: wait for it (not forever).
+  if (!s.events_complete && s.last_event_at && s.last_event_at.getTime() > opts.now.getTime() - opts.holdMs) return [];
   const listed = isListedComplete(s, opts.now, opts.cdrGraceMs);
   const answeredAt = s.bridged_at ?? (listed && dispositionOf(s) === 'ANSWERED' ? (s.answered_at ?? s.ended_at) : null);
   const facts: Record<Stage, Date | null> = {

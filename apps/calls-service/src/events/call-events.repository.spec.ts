@@ -27,7 +27,7 @@ describe('CallEventsRepository (PostgreSQL)', () => {
   beforeAll(async () => {
     schema = await createTestSchema();
     prisma = createPrismaClient(schema.databaseUrl, 4);
-    const announcer = new CrmAnnouncer(new CallsRepository(prisma), new OutboxStore(prisma), clock, { cdrGraceMs: 10_000 });
+    const announcer = new CrmAnnouncer(new CallsRepository(prisma), new OutboxStore(prisma), clock, { cdrGraceMs: 10_000, consumer: { ackWaitMs: 30_000 } as never });
     repository = new CallEventsRepository(prisma, announcer, new NoopOutboxSignal());
   });
   afterAll(async () => {

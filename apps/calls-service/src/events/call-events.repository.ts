@@ -90,13 +90,15 @@ export class CallEventsRepository {
 
   private async started(tx: Tx, events: EventOf<'started'>[]): Promise<void> {
     await tx.$executeRaw`
-      INSERT INTO calls (call_id, account_id, node, linkedid, direction, src, dst, user_name, started_at, state)
-      SELECT e.call_id, e.account_id, e.node, e.linkedid, e.direction, e.src, e.dst, e.user_name, e.at, 'active'
+      INSERT INTO calls (call_id, account_id, node, linkedid, direction, src, dst, user_name, started_at, started_seq, state)
+      SELECT e.call_id, e.account_id, e.node, e.linkedid, e.direction, e.src, e.dst, e.user_name, e.at, e.seq, 'active'
       FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
                   ${col(events, (e) => e.linkedid)}::text[], ${col(events, (e) => e.direction)}::text[], ${col(events, (e) => e.src)}::text[],
-                  ${col(events, (e) => e.dst)}::text[], ${col(events, (e) => e.user)}::text[], ${times(events, (e) => e.at)}::timestamptz[])
-        AS e(call_id, account_id, node, linkedid, direction, src, dst, user_name, at)
+                  ${col(events, (e) => e.dst)}::text[], ${col(events, (e) => e.user)}::text[], ${times(events, (e) => e.at)}::timestamptz[],
+                  ${col(events, (e) => e.seq)}::int[])
+        AS e(call_id, account_id, node, linkedid, direction, src, dst, user_name, at, seq)
       ON CONFLICT (call_id) DO UPDATE SET
+        started_seq = LEAST(calls.started_seq, EXCLUDED.started_seq),
         account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
         node = COALESCE(calls.node, EXCLUDED.node),
         linkedid = COALESCE(calls.linkedid, EXCLUDED.linkedid),

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsOriginate } from '@ringcloud/contracts-calls';
+import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsCompletePage, CallsOriginate } from '@ringcloud/contracts-calls';
 import { CallsService } from '../calls/calls.service';
 import { OriginateService } from '../originate/originate.service';
 
@@ -31,5 +31,10 @@ export class CallsHandler {
   @Command(CallsCompleteList.contract)
   complete(@Payload() req: CallsCompleteList.Request): Promise<CallsCompleteList.Response> {
     return this.calls.completed(req);
+  }
+
+  @Command(CallsCompletePage.contract)
+  completePage(@Payload() req: CallsCompletePage.Request): Promise<CallsCompletePage.Response> {
+    return this.calls.completedPage(req);
   }
 }

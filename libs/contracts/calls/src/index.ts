@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountId, DialNumber, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
+import { AccountId, DialNumber, Page, PageRequest, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
 
 /** calls-service: originate requests, call records, active calls, recordings metadata. */
 
@@ -113,6 +113,18 @@ export namespace CallsCallGet {
 
 export namespace CallsCompleteList {
   export const contract = command('calls.complete.list', z.object({ account_id: AccountId, ...CompletedQuery.shape }), z.array(CompletedCall));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+/** One page of `calls.complete.list` (same order), `GET /v1/calls/complete?limit=…&cursor=…`. */
+export namespace CallsCompletePage {
+  export const contract = command(
+    'calls.complete.list_page',
+    z.object({ account_id: AccountId, ...CompletedQuery.shape, page: PageRequest }),
+    Page(CompletedCall),
+  );
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;

@@ -3,7 +3,8 @@ ALTER TABLE "calls" ADD COLUMN     "crm_announced" TEXT[] DEFAULT ARRAY[]::TEXT[
 ADD COLUMN     "crm_next_seq" INTEGER NOT NULL DEFAULT 0,
 ADD COLUMN     "end_cause_txt" TEXT,
 ADD COLUMN     "ringing_customer_at" TIMESTAMPTZ(3),
-ADD COLUMN     "ringing_user_at" TIMESTAMPTZ(3);
+ADD COLUMN     "ringing_user_at" TIMESTAMPTZ(3),
+ADD COLUMN     "started_seq" INTEGER;
 
 -- AlterTable
 ALTER TABLE "originate_requests" ADD COLUMN     "external_id" TEXT;
