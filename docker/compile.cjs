@@ -10,7 +10,7 @@ const { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } = requ
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator'];
+const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator', 'webhooks-service'];
 
 /** Plain files every image carries as they are (container helpers). */
 const AS_IS = ['docker/healthcheck.cjs', 'docker/selfsigned-cert.cjs'];
@@ -44,6 +44,8 @@ function layout(app) {
   // Every service's migrations, in Prisma's layout: `node tools/db/migrate.js` in any image migrates all.
   for (const svc of APPS) for (const file of files(path.join(root, 'apps', svc, 'prisma', 'migrations'), () => true)) copied(file);
   for (const file of AS_IS) copied(path.join(root, file));
+  // The account page's static files (apps/api-gateway/src/account/static), served as they are.
+  if (app === 'api-gateway') for (const file of files(path.join(root, 'apps', app, 'src', 'account', 'static'), () => true)) copied(file);
   // The simulator executes the shipped Asterisk configuration (its dial plan, trunk, AMI classes).
   if (app === 'pbx-simulator') for (const file of files(path.join(root, 'docker', 'asterisk'), (n) => !n.endsWith('.md'))) copied(file);
   return entries;

@@ -12,6 +12,7 @@ describe('gateway configuration', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'rc:',
       KEY_CACHE_TTL_MS: 500,
+      KEY_USAGE_FLUSH_MS: 5000,
       BODY_LIMIT_BYTES: 65536,
       RATE_LIMITS: {},
       RATE_LIMIT_PROFILE: 'default',

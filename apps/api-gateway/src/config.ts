@@ -36,19 +36,21 @@ export const GatewayEnv = BaseEnv.extend({
     .refine((v) => v === undefined || v.length >= 16, 'ADMIN_TOKEN must be at least 16 characters'),
   /** How long a key verification (positive or negative) is reused without asking users-service. */
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  /** How often each replica writes the keys' "last used" times it saw to Redis (one write per account, not per request). */
+  KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().max(10 * 1024 * 1024).default(65_536),
   RATE_LIMITS: RateLimitOverrides,
   /** `bench` widens every limit to 1,000,000 per 1 s (the limiter still runs, so its cost is measured). */
   RATE_LIMIT_PROFILE: z.enum(['default', 'bench']).default('default'),
   /**
-   * Services /readyz waits for (comma-separated: users, calls, telephony). All by default; a gateway
-   * deployed for a users-only installation lists just `users`.
+   * Services /readyz waits for (comma-separated: users, calls, telephony, webhooks). All by default; a
+   * gateway deployed for a users-only installation lists just `users`.
    */
   READINESS_SERVICES: z
     .string()
-    .default('users,calls,telephony')
+    .default('users,calls,telephony,webhooks')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['users', 'calls', 'telephony'])).min(1)),
+    .pipe(z.array(z.enum(['users', 'calls', 'telephony', 'webhooks'])).min(1)),
   /** Behind nginx/ingress: take the client address from X-Forwarded-For. */
   TRUST_PROXY: envFlag(false),
 });

@@ -11,6 +11,8 @@ import { KeyChangeListener } from './auth/key-change.listener';
 import { RedisProvider } from './rate-limit/redis.provider';
 import { RateLimiter } from './rate-limit/rate-limiter';
 import { V1Pipeline } from './v1/v1.pipeline';
+import { KeyUsage } from './keys/key-usage';
+import { AccountKeys } from './keys/account-keys';
 import { RecordingStore } from './recordings/recording-store';
 import { V1Controller } from './v1/v1.controller';
 import { AdminPipeline } from './admin/admin.pipeline';
@@ -18,6 +20,7 @@ import { AdminController } from './admin/admin.controller';
 import { ReadinessService } from './health/readiness.service';
 import { HealthController } from './health/health.controller';
 import { DocsController } from './docs/docs.controller';
+import { AccountController } from './account/account.controller';
 
 /** Wires the gateway: HTTP only, no table, every business rule behind NATS. */
 @Module({})
@@ -32,7 +35,7 @@ export class GatewayModule {
           name: 'api-gateway',
         }),
       ],
-      controllers: [V1Controller, AdminController, HealthController, DocsController],
+      controllers: [V1Controller, AdminController, HealthController, DocsController, AccountController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RATE_LIMITS, useValue: resolveLimits(DEFAULT_LIMITS, config.RATE_LIMIT_PROFILE, config.RATE_LIMITS) },
@@ -42,6 +45,8 @@ export class GatewayModule {
         ApiKeyAuthenticator,
         KeyChangeListener,
         RecordingStore,
+        KeyUsage,
+        AccountKeys,
         V1Pipeline,
         AdminPipeline,
         ReadinessService,

@@ -29,6 +29,7 @@ import { ProvisioningConsumer } from './provisioning/provisioning.consumer';
 import { ProvisioningService } from './provisioning/provisioning.service';
 import { RecordingStore, RecordingsService } from './recordings/recordings.service';
 import { UserDirectory } from './users/user-directory';
+import { UserRegistrations } from './users/user-registrations';
 
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 
@@ -157,6 +158,12 @@ export class AppModule {
             syncWaitMs: config.ami.actionTimeoutMs,
           }),
         inject: [AmiSession, Registrations, CallNormaliser, OriginateRepository, UserDirectory],
+      },
+      {
+        provide: UserRegistrations,
+        useFactory: (session: AmiSession, registrations: Registrations, prisma: PrismaClient) =>
+          new UserRegistrations({ session, registrations, prisma, deviceTemplate: config.originate.deviceTemplate, syncWaitMs: config.ami.actionTimeoutMs }),
+        inject: [AmiSession, Registrations, PRISMA],
       },
       {
         provide: ChannelsService,

@@ -17,6 +17,7 @@ import {
 } from '@ringcloud/contracts-calls';
 import { ChannelInfo, ChannelName as TelephonyChannelName, TelephonyChannelGet, TelephonyChannelList } from '@ringcloud/contracts-telephony';
 import {
+  ApiKeyString,
   CreateUserParams,
   UpdateEmailParams,
   UpdateExtensionParams,
@@ -35,8 +36,12 @@ import { RateLimit } from '../config';
 import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
+import type { AccountKeys } from '../keys/account-keys';
+import { KEYS_ROUTES } from './keys.routes';
+import { REGISTRATIONS_ROUTES } from './registrations.routes';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
 import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
+import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -70,6 +75,7 @@ export interface ResponseHeaderDoc {
 export interface V1Deps {
   rpc: RpcClient;
   recordings: RecordingStore;
+  accountKeys: AccountKeys;
 }
 
 export interface QueryParamDoc {
@@ -117,6 +123,8 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
     description: 'Channel name, e.g. PJSIP/1679728441-00000012; the `/` may be sent raw or as %2F.',
   },
   call_id: { schema: CallId, notFound: 'Call not found', description: 'Call id: the `X-Call-Id` of `POST /v1/calls`, or the `call_id` of a listed call.' },
+  key: { schema: ApiKeyString, notFound: 'API key not found', description: 'An API key of the account, e.g. 1001_a1b2c3d4e5f6.' },
+  ...WEBHOOK_PATH_PARAMS,
 };
 
 const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
@@ -345,6 +353,9 @@ export const V1_ROUTES: readonly V1Route[] = [
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
   ...CALL_ID_ROUTES,
+  ...KEYS_ROUTES,
+  ...REGISTRATIONS_ROUTES,
+  ...WEBHOOK_ROUTES,
 ];
 
 export const DEFAULT_LIMITS: ReadonlyMap<string, RateLimit> = new Map(V1_ROUTES.map((r) => [r.id, r.limit]));

@@ -13,6 +13,8 @@ import { Router } from '../routing/router';
 import { RateLimiter, rateLimitHeaders } from '../rate-limit/rate-limiter';
 import { RATE_LIMITS } from '../tokens';
 import { RecordingStore } from '../recordings/recording-store';
+import { AccountKeys } from '../keys/account-keys';
+import { KeyUsage } from '../keys/key-usage';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
 
 /**
@@ -32,8 +34,10 @@ export class V1Pipeline {
     @Inject(RATE_LIMITS) private readonly limits: ReadonlyMap<string, RateLimit>,
     rpc: RpcClient,
     recordings: RecordingStore,
+    accountKeys: AccountKeys,
+    private readonly keyUsage: KeyUsage,
   ) {
-    this.deps = { rpc, recordings };
+    this.deps = { rpc, recordings, accountKeys };
   }
 
   /** Runs the request and returns the success `data`. */
@@ -45,6 +49,7 @@ export class V1Pipeline {
     if (route.fileDownload) markFileDownload(request);
 
     const key = await this.authenticator.authenticate(url.query);
+    this.keyUsage.touch(key.api_key, key.account_id);
     if (route.access === 'RW' && key.access !== 'RW') throw HttpProblem.forbidden(AuthMessage.ReadOnly);
 
     await this.applyLimit(route, key, `${request.method} ${match.canonicalPath}?${canonicalQuery(url.query)}`, reply);

@@ -3,9 +3,10 @@ import { Payload } from '@nestjs/microservices';
 import { DomainError } from '@ringcloud/contracts-common';
 import { Command } from '@ringcloud/nest-nats';
 import { Metrics } from '@ringcloud/nest-observability';
-import { TelephonyChannelGet, TelephonyChannelList, TelephonyOriginate } from '@ringcloud/contracts-telephony';
+import { TelephonyChannelGet, TelephonyChannelList, TelephonyOriginate, TelephonyRegistrationList } from '@ringcloud/contracts-telephony';
 import { ChannelsService } from '../channels/channels.service';
 import { OriginateService } from '../originate/originate.service';
+import { UserRegistrations } from '../users/user-registrations';
 
 /** NATS commands: decode (validated by @Command), delegate, answer. */
 @Controller()
@@ -13,6 +14,7 @@ export class TelephonyHandler {
   constructor(
     private readonly originates: OriginateService,
     private readonly channels: ChannelsService,
+    private readonly registrations: UserRegistrations,
   ) {}
 
   @Command(TelephonyOriginate.contract)
@@ -38,5 +40,10 @@ export class TelephonyHandler {
   @Command(TelephonyChannelGet.contract)
   get(@Payload() req: TelephonyChannelGet.Request): TelephonyChannelGet.Response {
     return this.channels.get(req.account_id, req.channel);
+  }
+
+  @Command(TelephonyRegistrationList.contract)
+  registrationList(@Payload() req: TelephonyRegistrationList.Request): Promise<TelephonyRegistrationList.Response> {
+    return this.registrations.list(req.account_id);
   }
 }

@@ -4,7 +4,7 @@ import { AccountsRepository } from '../accounts/accounts.repository';
 import { ApiKeySecrets } from '../secrets/api-key-secrets';
 import { TEST_PEPPER, TestEnv } from '../testing/fixture';
 import { ApiKeysRepository } from './api-keys.repository';
-import { ApiKeysService } from './api-keys.service';
+import { ApiKeysService, LAST_RW_KEY } from './api-keys.service';
 import { NatsKeyChangeNotifier } from './key-change-notifier';
 
 describe('ApiKeysService (PostgreSQL + NATS)', () => {
@@ -115,5 +115,58 @@ describe('ApiKeysService (PostgreSQL + NATS)', () => {
     const created = await Promise.all(Array.from({ length: 5 }, () => keys.create({ account_id: 5008, access: 'RW', create_account: true })));
     expect(new Set(created.map((k) => k.api_key)).size).toBe(5);
     expect(await env.prisma.apiKey.count({ where: { accountId: 5008 } })).toBe(5);
+  });
+
+  describe("the owner's scope (account_id set: the v1 key-management extension)", () => {
+    it("another account's key is NOT_FOUND for every verb, and stays untouched", async () => {
+      const mine = await keys.create({ account_id: 5101, access: 'RW', create_account: true });
+      const theirs = await keys.create({ account_id: 5102, access: 'RW', create_account: true });
+      await keys.create({ account_id: 5102, access: 'RW', create_account: false });
+      const notFound = { code: 'NOT_FOUND', message: 'API key not found' };
+      await expect(keys.setEnabled(theirs.api_key, false, 5101)).rejects.toMatchObject(notFound);
+      await expect(keys.regenerate(theirs.api_key, 5101)).rejects.toMatchObject(notFound);
+      await expect(keys.delete(theirs.api_key, 5101)).rejects.toMatchObject(notFound);
+      expect(await keys.verify({ api_key: theirs.api_key, hash: hashOf(theirs) })).toEqual({ ok: true, account_id: 5102, access: 'RW' });
+      expect((await keys.regenerate(mine.api_key, 5101)).api_key).toBe(mine.api_key);
+    });
+
+    it("refuses to disable or delete the account's last enabled RW key, whoever asks", async () => {
+      const rw = await keys.create({ account_id: 5103, access: 'RW', create_account: true });
+      const ro = await keys.create({ account_id: 5103, access: 'RO', create_account: false });
+      const lastRw = { code: 'BAD_REQUEST', message: LAST_RW_KEY };
+      await expect(keys.setEnabled(rw.api_key, false, 5103)).rejects.toMatchObject(lastRw);
+      await expect(keys.delete(rw.api_key, 5103)).rejects.toMatchObject(lastRw);
+      // RO keys never count, either way
+      expect(await keys.setEnabled(ro.api_key, false, 5103)).toMatchObject({ enabled: false });
+      expect(await keys.delete(ro.api_key, 5103)).toBeNull();
+
+      const second = await keys.create({ account_id: 5103, access: 'RW', create_account: false });
+      expect(await keys.setEnabled(rw.api_key, false, 5103)).toMatchObject({ enabled: false });
+      await expect(keys.setEnabled(second.api_key, false, 5103)).rejects.toMatchObject(lastRw);
+      // enabling is always fine; a disabled key may be deleted while an enabled RW key remains
+      expect(await keys.setEnabled(rw.api_key, true, 5103)).toMatchObject({ enabled: true });
+      expect(await keys.delete(second.api_key, 5103)).toBeNull();
+      // the operator (no account_id) is not bound by the rule
+      expect(await keys.setEnabled(rw.api_key, false)).toMatchObject({ enabled: false });
+    });
+
+    it('two RW keys disabling each other at the same time: exactly one succeeds', async () => {
+      for (let round = 0; round < 5; round++) {
+        const account = 5110 + round;
+        const a = await keys.create({ account_id: account, access: 'RW', create_account: true });
+        const b = await keys.create({ account_id: account, access: 'RW', create_account: false });
+        const results = await Promise.allSettled([keys.setEnabled(a.api_key, false, account), keys.setEnabled(b.api_key, false, account)]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(await env.prisma.apiKey.count({ where: { accountId: account, enabled: true } })).toBe(1);
+      }
+    });
+
+    it('max_keys caps an account, also under concurrent creations', async () => {
+      await keys.create({ account_id: 5120, access: 'RW', create_account: true });
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => keys.create({ account_id: 5120, access: 'RO', create_account: false, max_keys: 4 })));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'BAD_REQUEST', message: 'An account may have at most 4 API keys' } });
+      expect(await env.prisma.apiKey.count({ where: { accountId: 5120 } })).toBe(4);
+    });
   });
 });

@@ -10,10 +10,12 @@ import {
 } from '@ringcloud/contracts-users';
 import { AccountsRepository } from '../accounts/accounts.repository';
 import { ApiKeySecrets } from '../secrets/api-key-secrets';
+import type { Prisma } from '../infra/database';
 import { ApiKeyRow, ApiKeysRepository } from './api-keys.repository';
 import { KeyChangeNotifier } from './key-change-notifier';
 
 const keyNotFound = () => DomainError.notFound('API key not found');
+export const LAST_RW_KEY = 'The account must keep at least one enabled RW key: this is its last one';
 
 /** API keys: creation, v1 hash verification, and the owner's management verbs. */
 @Injectable()
@@ -42,6 +44,13 @@ export class ApiKeysService {
     await this.keys.transaction(async (tx) => {
       if (req.create_account) await this.accounts.insertIfMissing(req.account_id, `Account ${req.account_id}`, tx);
       else if (!(await this.accounts.find(req.account_id, tx))) throw DomainError.notFound(`account ${req.account_id} not found`);
+      if (req.max_keys !== undefined) {
+        // Locked so that concurrent creations cannot all pass the count.
+        await this.keys.lockAccount(tx, req.account_id);
+        if ((await this.keys.countForAccount(req.account_id, tx)) >= req.max_keys) {
+          throw DomainError.badRequest(`An account may have at most ${req.max_keys} API keys`);
+        }
+      }
       await this.keys.insert({ key, accountId: req.account_id, access: req.access, ...this.secrets.protect(key, password) }, tx);
     });
     return { api_key: key, password, access: req.access };
@@ -52,26 +61,51 @@ export class ApiKeysService {
     return (await this.keys.listForAccount(accountId)).map(toInfo);
   }
 
-  async setEnabled(apiKey: string, enabled: boolean): Promise<ApiKeyInfo> {
-    const row = await this.keys.setEnabled(apiKey, enabled);
+  /** `accountId`: the owner's scope (see OwnerScope in the contract); without it, the operator's. */
+  async setEnabled(apiKey: string, enabled: boolean, accountId?: number): Promise<ApiKeyInfo> {
+    const row =
+      accountId === undefined
+        ? await this.keys.setEnabled(apiKey, enabled)
+        : await this.ownerChange(apiKey, accountId, !enabled, (tx) => this.keys.setEnabled(apiKey, enabled, tx, accountId));
     if (!row) throw keyNotFound();
     await this.notifier.keyChanged(apiKey);
     return toInfo(row);
   }
 
-  async delete(apiKey: string): Promise<null> {
-    if (!(await this.keys.delete(apiKey))) throw keyNotFound();
+  async delete(apiKey: string, accountId?: number): Promise<null> {
+    const deleted =
+      accountId === undefined
+        ? await this.keys.delete(apiKey)
+        : await this.ownerChange(apiKey, accountId, true, (tx) => this.keys.delete(apiKey, tx, accountId));
+    if (!deleted) throw keyNotFound();
     await this.notifier.keyChanged(apiKey);
     return null;
   }
 
   /** A new password for the key: the old one stops working at once. */
-  async regenerate(apiKey: string): Promise<ApiKeyWithPassword> {
+  async regenerate(apiKey: string, accountId?: number): Promise<ApiKeyWithPassword> {
     const password = this.secrets.newPassword();
-    const row = await this.keys.replaceSecret(apiKey, this.secrets.protect(apiKey, password));
+    const row = await this.keys.replaceSecret(apiKey, this.secrets.protect(apiKey, password), accountId);
     if (!row) throw keyNotFound();
     await this.notifier.keyChanged(apiKey);
     return { api_key: row.key, password, access: row.access };
+  }
+
+  /**
+   * An owner's change of one of its keys, under the account's lock: another account's key is
+   * NOT_FOUND, and taking out of service (`removesAccess`) the account's last enabled RW key is
+   * refused, whichever key asks — otherwise the owner could lock itself out for good.
+   */
+  private ownerChange<T>(apiKey: string, accountId: number, removesAccess: boolean, change: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.keys.transaction(async (tx) => {
+      await this.keys.lockAccount(tx, accountId);
+      const row = await this.keys.findInAccount(apiKey, accountId, tx);
+      if (!row) throw keyNotFound();
+      if (removesAccess && row.access === 'RW' && row.enabled && (await this.keys.countOtherEnabledRw(accountId, apiKey, tx)) === 0) {
+        throw DomainError.badRequest(LAST_RW_KEY);
+      }
+      return change(tx);
+    });
   }
 }
 

@@ -32,16 +32,16 @@ export class ApiKeysHandler {
 
   @Command(UsersApiKeySetEnabled.contract)
   setEnabled(@Payload() req: UsersApiKeySetEnabled.Request): Promise<UsersApiKeySetEnabled.Response> {
-    return this.keys.setEnabled(req.api_key, req.enabled);
+    return this.keys.setEnabled(req.api_key, req.enabled, req.account_id);
   }
 
   @Command(UsersApiKeyDelete.contract)
   delete(@Payload() req: UsersApiKeyDelete.Request): Promise<UsersApiKeyDelete.Response> {
-    return this.keys.delete(req.api_key);
+    return this.keys.delete(req.api_key, req.account_id);
   }
 
   @Command(UsersApiKeyRegenerate.contract)
   regenerate(@Payload() req: UsersApiKeyRegenerate.Request): Promise<UsersApiKeyRegenerate.Response> {
-    return this.keys.regenerate(req.api_key);
+    return this.keys.regenerate(req.api_key, req.account_id);
   }
 }

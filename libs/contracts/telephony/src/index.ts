@@ -52,6 +52,22 @@ export namespace TelephonyChannelGet {
   export type Response = z.output<typeof contract.response>;
 }
 
+/** Whether a user's SIP phone has a contact the PBX would ring (v1 extension `GET /v1/users/registrations`). */
+export const UserRegistration = z.object({ user: z.string(), num: z.string(), registered: z.boolean() });
+export type UserRegistration = z.infer<typeof UserRegistration>;
+
+export namespace TelephonyRegistrationList {
+  /**
+   * The account's users provisioned on the PBX, by user name, each with its registration state as
+   * the adapter tracks it (PJSIPShowContacts after every reconnect, then ContactStatus events).
+   * UNAVAILABLE while the PBX session is down or its state is not known yet.
+   */
+  export const contract = command('telephony.registration.list', z.object({ account_id: AccountId }), z.array(UserRegistration));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
 export namespace TelephonyHealthPing {
   /** `ami` is false while the AMI session to the PBX is down. */
   export const contract = command(healthSubject('telephony'), z.object({}), z.object({ status: z.literal('ok'), ami: z.boolean() }));

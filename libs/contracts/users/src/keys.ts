@@ -36,9 +36,15 @@ export namespace UsersApiKeyVerify {
 }
 
 export namespace UsersApiKeyCreate {
+  /** `max_keys` (the owner's v1 extension sets it): refused with BAD_REQUEST when the account already has that many keys. */
   export const contract = command(
     'users.apikey.create',
-    z.object({ account_id: AccountId, access: Access, create_account: z.boolean().default(false) }),
+    z.object({
+      account_id: AccountId,
+      access: Access,
+      create_account: z.boolean().default(false),
+      max_keys: z.number().int().positive().optional(),
+    }),
     ApiKeyWithPassword,
   );
   export const subject = contract.subject;
@@ -53,22 +59,29 @@ export namespace UsersApiKeyList {
   export type Response = z.output<typeof contract.response>;
 }
 
+/**
+ * `account_id` set = the account owner's scope (the v1 key-management extension): the key must
+ * belong to that account (else NOT_FOUND, like an unknown key), and a change that would leave the
+ * account without an enabled RW key is refused (BAD_REQUEST). Unset = the operator (admin API, CLI).
+ */
+const OwnerScope = { account_id: AccountId.optional() };
+
 export namespace UsersApiKeySetEnabled {
-  export const contract = command('users.apikey.set_enabled', z.object({ api_key: ApiKeyString, enabled: z.boolean() }), ApiKeyInfo);
+  export const contract = command('users.apikey.set_enabled', z.object({ api_key: ApiKeyString, enabled: z.boolean(), ...OwnerScope }), ApiKeyInfo);
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
 }
 
 export namespace UsersApiKeyDelete {
-  export const contract = command('users.apikey.delete', z.object({ api_key: ApiKeyString }), z.null());
+  export const contract = command('users.apikey.delete', z.object({ api_key: ApiKeyString, ...OwnerScope }), z.null());
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
 }
 
 export namespace UsersApiKeyRegenerate {
-  export const contract = command('users.apikey.regenerate', z.object({ api_key: ApiKeyString }), ApiKeyWithPassword);
+  export const contract = command('users.apikey.regenerate', z.object({ api_key: ApiKeyString, ...OwnerScope }), ApiKeyWithPassword);
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
@@ -106,3 +119,21 @@ export namespace UsersHealthPing {
   export const contract = command(healthSubject('users'), z.object({}), z.object({ status: z.literal('ok') }));
   export const subject = contract.subject;
 }
+
+/**
+ * The account owner's key management (v1 extension, RW keys, own account only): one key as
+ * `GET /v1/keys` shows it — never a secret. `last_used_at`: the last authenticated request with
+ * the key, as the gateways recorded it (to within a few seconds); null when not seen.
+ */
+export const V1ApiKey = z.object({
+  api_key: z.string(),
+  access: Access,
+  enabled: z.boolean(),
+  created_at: z.string(),
+  password_changed_at: z.string(),
+  last_used_at: z.string().nullable(),
+});
+export type V1ApiKey = z.infer<typeof V1ApiKey>;
+
+/** `POST /v1/keys/create` params. */
+export const CreateKeyParams = z.object({ access: Access });
