@@ -81,6 +81,8 @@ describe('calls end to end (spec section 7)', () => {
       duration: expect.any(Number),
       disposition: 'ANSWERED',
       rec_file: expect.stringMatching(new RegExp(`^/v1/users/${e.user}/records/[A-Za-z0-9._-]+$`)),
+      call_id: expect.any(String),
+      external_id: null,
     });
 
     const fileName = call.rec_file.split('/').pop();
