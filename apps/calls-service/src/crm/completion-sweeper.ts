@@ -8,8 +8,11 @@ import { CrmAnnouncer, holdMs } from './crm-announcer';
 
 const BATCH = 200;
 const MAX_ROUNDS = 20;
-/** Calls that ended longer ago than this are not looked at any more (and were announced long ago). */
-const HORIZON_MS = 24 * 3600_000;
+/**
+ * Calls that ended longer ago than this are not swept any more: their grace and hold are long over,
+ * and one whose events come late (calls-service was down) is announced by the consumer on arrival.
+ */
+const HORIZON_MS = 3600_000;
 
 /**
  * Announcements that become due by the passing of time rather than by an event: a call whose CDR

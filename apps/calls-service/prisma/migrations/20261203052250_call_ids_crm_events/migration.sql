@@ -23,6 +23,9 @@ CREATE TABLE "outbox_events" (
 -- CreateIndex
 CREATE INDEX "outbox_events_published_at_created_at_idx" ON "outbox_events"("published_at", "created_at");
 
+-- CreateIndex
+CREATE INDEX "calls_state_ended_at_idx" ON "calls"("state", "ended_at");
+
 -- Calls recorded before CRM events existed are never announced (a CRM would otherwise receive a
 -- burst of stale call.* events the first time such a call is touched or swept).
 UPDATE "calls" SET "crm_announced" = ARRAY['legacy']::TEXT[];
