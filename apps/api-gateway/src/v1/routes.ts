@@ -41,6 +41,7 @@ import { KEYS_ROUTES } from './keys.routes';
 import { REGISTRATIONS_ROUTES } from './registrations.routes';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
 import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
+import { USERS_DELETE_ROUTES } from './users-delete.routes';
 import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
@@ -105,6 +106,11 @@ export interface V1Route {
   query?: readonly QueryParamDoc[];
   /** Headers the handler may set with `call.setHeader` (documented per route). */
   responseHeaders?: readonly ResponseHeaderDoc[];
+  /**
+   * Honours the `Idempotency-Key` request header (issue 9): the same key and params within 24 h
+   * replay the first answer instead of running the command again (see idempotency/).
+   */
+  idempotent?: boolean;
   /** Spec section 2: a file download answers errors with an empty body. */
   fileDownload?: boolean;
   handle(call: V1Call, deps: V1Deps): Promise<unknown>;
@@ -172,6 +178,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     description: 'Returns the new user name as `data`.',
     limit: perSeconds(60),
     access: 'RW',
+    idempotent: true,
     params: CreateUserParams,
     response: z.string(),
     handle: ({ key, params }, { rpc }) => rpc.send(UsersUserCreate.contract, { account_id: key.account_id, ...params }),
@@ -307,6 +314,7 @@ export const V1_ROUTES: readonly V1Route[] = [
       '`external_id` (1–64 printable ASCII characters, the CRM\'s own tag) is shown with the call.',
     limit: perSeconds(5),
     access: 'RW',
+    idempotent: true,
     params: OriginateParams,
     responseHeaders: [X_CALL_ID],
     response: z.literal('Originate successfully queued'),
@@ -353,6 +361,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
   ...CALL_ID_ROUTES,
+  ...USERS_DELETE_ROUTES,
   ...KEYS_ROUTES,
   ...REGISTRATIONS_ROUTES,
   ...WEBHOOK_ROUTES,

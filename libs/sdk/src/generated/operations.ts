@@ -6,7 +6,7 @@ import type { DownloadedFile, OperationSpec, RequestOptions } from '../types.js'
 /** Every served operation: method, path template, authentication, parameters. */
 export const OPERATIONS = {
   "users.list": { method: "GET", path: "/v1/users", aliases: [], auth: "key", access: "RO", pathParams: [], query: ["limit","cursor"], body: "none", download: false },
-  "users.create": { method: "POST", path: "/v1/users/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
+  "users.create": { method: "POST", path: "/v1/users/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false, headers: ["Idempotency-Key"] },
   "users.get": { method: "GET", path: "/v1/users/{username}", aliases: [], auth: "key", access: "RO", pathParams: ["username"], query: [], body: "none", download: false },
   "users.update_password": { method: "POST", path: "/v1/users/{username}/update_password", aliases: [], auth: "key", access: "RW", pathParams: ["username"], query: [], body: "params", download: false },
   "users.update_extension_number": { method: "POST", path: "/v1/users/{username}/update_extension_number", aliases: [], auth: "key", access: "RW", pathParams: ["username"], query: [], body: "params", download: false },
@@ -17,10 +17,11 @@ export const OPERATIONS = {
   "users.records.download": { method: "GET", path: "/v1/users/{username}/records/{filename}", aliases: [], auth: "key", access: "RO", pathParams: ["username","filename"], query: [], body: "none", download: true },
   "calls.channels.list": { method: "GET", path: "/v1/calls/channels", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
   "calls.channels.get": { method: "GET", path: "/v1/calls/channels/{channel}", aliases: [], auth: "key", access: "RO", pathParams: ["channel"], query: [], body: "none", download: false },
-  "calls.originate": { method: "POST", path: "/v1/calls", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
+  "calls.originate": { method: "POST", path: "/v1/calls", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false, headers: ["Idempotency-Key"] },
   "calls.complete": { method: "GET", path: "/v1/calls/complete", aliases: ["/v1/calls/complite"], auth: "key", access: "RO", pathParams: [], query: ["days","num","limit","cursor"], body: "none", download: false },
   "calls.active": { method: "GET", path: "/v1/calls/active", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
   "calls.get": { method: "GET", path: "/v1/calls/{call_id}", aliases: [], auth: "key", access: "RO", pathParams: ["call_id"], query: [], body: "none", download: false },
+  "users.delete": { method: "POST", path: "/v1/users/delete", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "keys.list": { method: "GET", path: "/v1/keys", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "none", download: false },
   "keys.create": { method: "POST", path: "/v1/keys/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "keys.get": { method: "GET", path: "/v1/keys/{key}", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "none", download: false },
@@ -256,6 +257,15 @@ export interface Operations {
       disposition: ("ANSWERED" | "NO ANSWER" | "BUSY" | "FAILED") | null;
       rec_file: string | null;
     };
+  };
+  /** Delete a user — `POST /v1/users/delete` (RW key). */
+  "users.delete": {
+    input: {
+      params: {
+        user: string | number;
+      };
+    };
+    result: null;
   };
   /** List the account's API keys — `GET /v1/keys` (RW key). */
   "keys.list": {
@@ -728,6 +738,7 @@ export const OPERATION_METHODS = {
   "calls.complete": "callsComplete",
   "calls.active": "callsActive",
   "calls.get": "callsGet",
+  "users.delete": "usersDelete",
   "keys.list": "keysList",
   "keys.create": "keysCreate",
   "keys.get": "keysGet",
@@ -850,6 +861,11 @@ export abstract class GeneratedOperations {
   /** One call by its id — `GET /v1/calls/{call_id}` (any key). */
   callsGet(input: Operations["calls.get"]['input'], options?: RequestOptions): Promise<Operations["calls.get"]['result']> {
     return this.invoke("calls.get", input, options);
+  }
+
+  /** Delete a user — `POST /v1/users/delete` (RW key). */
+  usersDelete(input: Operations["users.delete"]['input'], options?: RequestOptions): Promise<Operations["users.delete"]['result']> {
+    return this.invoke("users.delete", input, options);
   }
 
   /** List the account's API keys — `GET /v1/keys` (RW key). */
