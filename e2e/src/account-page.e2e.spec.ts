@@ -164,7 +164,7 @@ describe('the account page in a browser', () => {
       return cells[2] && cells[2] !== 'never' ? true : undefined;
     }, WAIT_MS);
 
-    await page.getByRole('button', { name: `Regenerate the password of ${created.api_key}` }).click();
+    await page.getByRole('button', { name: `Regenerate password of ${created.api_key}` }).click();
     const regenerated = await copySecret();
     expect(regenerated.api_key).toBe(created.api_key);
     expect(regenerated.password).not.toBe(created.password);
@@ -210,8 +210,31 @@ describe('the account page in a browser', () => {
       undefined,
       { timeout: WAIT_MS },
     );
-    expect(await page.locator('#status').textContent()).toContain('Playing the recording');
+    expect(await page.locator('#player-now').textContent()).toContain('Playing the recording of the call from 401');
+    await waitFor('announced', async () => ((await status().textContent())?.includes('Playing the recording') ? true : undefined), WAIT_MS);
     await shot('06-calls');
+  }, 120_000);
+
+  it('GET /v1/users/registrations follows the phone (any key, own account only), and so does the page', async () => {
+    const ro = new V1Client(base, await world.admin.createKey(accountId, 'RO'));
+    expect(expectSuccess(await ro.get('/v1/users/registrations'))).toEqual([{ user, num: '401', registered: true }]);
+    const stranger = await world.client(newAccountId(), 'RW');
+    expect(expectSuccess(await stranger.get('/v1/users/registrations'))).toEqual([]);
+
+    const unregistered = await fetch(`${world.stack.simulatorControl}/devices/${user}/unregister`, { method: 'POST' });
+    expect(unregistered.status).toBe(200);
+    let poll = 0;
+    await waitFor('unregistered', async () => {
+      const list = expectSuccess(await ro.get('/v1/users/registrations', { poll: String(++poll) }));
+      return list[0]?.registered === false ? true : undefined;
+    }, WAIT_MS);
+
+    await page.getByRole('button', { name: 'Users', exact: true }).click();
+    const row = page.locator(`#users-table tr[data-user="${user}"]`);
+    await waitFor('shown not registered', async () => {
+      await page.getByRole('button', { name: 'Refresh users' }).click();
+      return (await row.textContent())?.includes('Not registered') ? true : undefined;
+    }, WAIT_MS);
   }, 120_000);
 
   it('shows the webhooks panel', async () => {
