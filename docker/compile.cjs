@@ -10,7 +10,7 @@ const { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } = requ
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator'];
+const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator', 'webhooks-service'];
 
 /** Plain files every image carries as they are (container helpers). */
 const AS_IS = ['docker/healthcheck.cjs', 'docker/selfsigned-cert.cjs'];

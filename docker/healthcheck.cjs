@@ -31,6 +31,7 @@ const checks = {
   'users-service': () => natsPing('users'),
   'calls-service': () => natsPing('calls'),
   'telephony-adapter': () => natsPing('telephony'),
+  'webhooks-service': () => natsPing('webhooks'),
 };
 
 const check = checks[app];

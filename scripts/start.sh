@@ -8,6 +8,6 @@ if [ ! -d node_modules ]; then
   echo "start: installing dependencies (npm ci)…"
   npm ci --no-audit --no-fund
 fi
-[ -d apps/users-service/src/generated/prisma ] || npm run -s prisma:generate
+npm run -s prisma:generate   # quick when nothing changed; a new app's schema gets its client
 bash scripts/services.sh
 exec node -r ./tools/register.cjs tools/stack/start.ts

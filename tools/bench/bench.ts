@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: one stack (real processes), three measurements, each side by side with a
- * baseline measured in the same run. BENCH_ONLY=gateway|originate|ingest (comma-separated; default
+ * baseline measured in the same run. BENCH_ONLY=gateway|originate|ingest|webhooks (comma-separated; default
  * all) picks the parts.
  * - gateway:   GET /v1/users/<name> through the gateway vs a bare Fastify route (gateway-bench.ts)
  * - originate: POST /v1/calls to the AMI Originate write vs a direct NATS TelephonyOriginate (originate-bench.ts)
  * - ingest:    AMI events → JetStream → call records, live from the simulator and replayed into a second adapter (ingest-bench.ts)
+ * - webhooks:  CRM event published → signed webhook received, at 200 events/s, vs bare JetStream publish → consume (webhooks-bench.ts)
  * For the calls parts the telephony adapter reaches the simulator through an AMI tap (ami-tap.ts)
  * that timestamps and counts the AMI frames.
  */
@@ -13,8 +14,9 @@ import { AmiTap } from './ami-tap';
 import { gatewayBench } from './gateway-bench';
 import { ingestBench } from './ingest-bench';
 import { originateBench } from './originate-bench';
+import { webhooksBench } from './webhooks-bench';
 
-const PARTS = ['gateway', 'originate', 'ingest'] as const;
+const PARTS = ['gateway', 'originate', 'ingest', 'webhooks'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(): Part[] {
@@ -48,7 +50,7 @@ async function main() {
   }
 
   let stack: Stack | undefined;
-  const starting = startStack({ telephony, env });
+  const starting = startStack({ telephony, webhooks: parts.includes('webhooks'), env });
   // Interrupted (Ctrl-C, a CI timeout): every process this run started is stopped before leaving.
   const interrupted = (signal: NodeJS.Signals) => {
     console.error(`\nbench: ${signal}; stopping the stack`);
@@ -62,6 +64,7 @@ async function main() {
       if (part === 'gateway') await gatewayBench(stack);
       if (part === 'originate') await originateBench(stack, tap!);
       if (part === 'ingest') await ingestBench(stack, tap!);
+      if (part === 'webhooks') await webhooksBench(stack);
     }
   } finally {
     await stack?.stop();

@@ -35,11 +35,11 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const COMPOSE_FILE = path.join('docker', 'compose.yaml');
-const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator'];
+const APPS = ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator', 'webhooks-service'];
 const PROJECT = process.env.SMOKE_PROJECT || 'ringcloud-smoke';
 const KEEP = process.env.SMOKE_KEEP === '1';
 /** Long-running services of `--profile sim` (each must become healthy) and the one-shots (exit 0). */
-const SERVICES = ['nats', 'postgres', 'redis', 'users-service', 'calls-service', 'telephony-adapter', 'api-gateway-1', 'api-gateway-2', 'nginx', 'pbx-simulator'];
+const SERVICES = ['nats', 'postgres', 'redis', 'users-service', 'calls-service', 'telephony-adapter', 'webhooks-service', 'api-gateway-1', 'api-gateway-2', 'nginx', 'pbx-simulator'];
 const ONE_SHOTS = ['migrations', 'tls-selfsigned'];
 /** What the runtime stage must not hold (issue: CLI tooling and TypeScript stay in the build). */
 const BANNED = ['prisma', 'typescript', '@prisma/studio', '@prisma/studio-core', '@electric-sql/pglite', '@prisma/engines', '@prisma/config'];
@@ -221,13 +221,14 @@ async function main() {
     ADMIN_TOKEN: crypto.randomBytes(24).toString('hex'),
     API_KEY_PEPPER: crypto.randomBytes(24).toString('base64url'),
     SIP_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
+    WEBHOOK_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
     AMI_SECRET: crypto.randomBytes(12).toString('hex'),
     POSTGRES_PASSWORD: crypto.randomBytes(12).toString('hex'),
     HTTPS_PORT: String(httpsPort),
     HTTP_PORT: String(httpPort),
     TLS_SAN: 'DNS:localhost,IP:127.0.0.1',
   };
-  for (const key of ['ADMIN_TOKEN', 'API_KEY_PEPPER', 'SIP_SECRET_KEY', 'AMI_SECRET', 'POSTGRES_PASSWORD']) secrets.add(env[key]);
+  for (const key of ['ADMIN_TOKEN', 'API_KEY_PEPPER', 'SIP_SECRET_KEY', 'WEBHOOK_SECRET_KEY', 'AMI_SECRET', 'POSTGRES_PASSWORD']) secrets.add(env[key]);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-smoke-'));
   const envFile = path.join(tmp, 'smoke.env');
   fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });

@@ -191,6 +191,7 @@ export const PROBES: Record<string, { portEnv: string; portDefault?: number; liv
   'users-service': { portEnv: 'METRICS_PORT', portDefault: 9464, liveness: '/healthz', readiness: '/readyz' },
   'calls-service': { portEnv: 'METRICS_PORT', portDefault: 9464, liveness: '/healthz', readiness: '/readyz' },
   'telephony-adapter': { portEnv: 'METRICS_PORT', portDefault: 9464, liveness: '/healthz', readiness: '/readyz' },
+  'webhooks-service': { portEnv: 'METRICS_PORT', portDefault: 9464, liveness: '/healthz', readiness: '/readyz' },
   'pbx-simulator': { portEnv: 'SIM_CONTROL_PORT', portDefault: 5039, liveness: '/health', readiness: '/health' },
 };
 

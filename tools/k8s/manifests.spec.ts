@@ -84,8 +84,8 @@ describe.each(Object.keys(rendered) as Array<keyof typeof rendered>)('k8s/%s', (
   }
 
   it('has HPAs for the gateway and the stateless services only, PDBs, a TLS Ingress and a 3-node NATS', () => {
-    expect(names(objects, 'HorizontalPodAutoscaler')).toEqual(['api-gateway', 'calls-service', 'users-service']);
-    expect(names(objects, 'PodDisruptionBudget')).toEqual(['api-gateway', 'calls-service', 'nats', 'users-service']);
+    expect(names(objects, 'HorizontalPodAutoscaler')).toEqual(['api-gateway', 'calls-service', 'users-service', 'webhooks-service']);
+    expect(names(objects, 'PodDisruptionBudget')).toEqual(['api-gateway', 'calls-service', 'nats', 'users-service', 'webhooks-service']);
     const nats = find(objects, 'StatefulSet', 'nats') as any;
     expect(nats.spec.replicas).toBe(3);
     expect(nats.spec.serviceName).toBe('nats-headless');
@@ -116,7 +116,7 @@ describe.each(Object.keys(rendered) as Array<keyof typeof rendered>)('k8s/%s', (
     }
   });
 
-  it('lets only the ingress controller reach the gateway; services egress only to NATS, PostgreSQL (and AMI for the adapter)', () => {
+  it('lets only the ingress controller reach the gateway; services egress only to NATS, PostgreSQL (AMI for the adapter, public 443 for webhooks)', () => {
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as any[];
     expect(find(objects, 'NetworkPolicy', 'default-deny').spec).toMatchObject({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     const appIngress = policies
@@ -129,6 +129,10 @@ describe.each(Object.keys(rendered) as Array<keyof typeof rendered>)('k8s/%s', (
     expect(ports('stateless-services')).toEqual([4222, 5432]);
     expect(ports('telephony-adapter')).toEqual([4222, 5038, 5432]);
     expect(ports('api-gateway')).toEqual([4222, 6379]);
+    expect(ports('webhooks-service').sort((a: number, b: number) => a - b)).toEqual([443, 4222, 5432]);
+    // The public-internet rule excludes private, loopback, link-local (metadata) and CGNAT ranges.
+    const internet = egressPorts('webhooks-service').egress.find((r: any) => r.ports.some((p: any) => p.port === 443));
+    expect(internet.to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16', '100.64.0.0/10', '127.0.0.0/8']) });
   });
 });
 
@@ -258,7 +262,7 @@ describe('the checks catch broken manifests', () => {
   const gateway = (objects: K8sObject[]) => find(objects, 'Deployment', 'api-gateway');
 
   it('finds every app config (keys and loader)', () => {
-    for (const app of ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator']) {
+    for (const app of ['api-gateway', 'users-service', 'calls-service', 'telephony-adapter', 'pbx-simulator', 'webhooks-service']) {
       const spec = appEnv(app);
       expect(spec.keys.length).toBeGreaterThan(5);
       expect(typeof spec.load).toBe('function');

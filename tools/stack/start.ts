@@ -47,6 +47,8 @@ async function main(): Promise<void> {
     spawnApp('users-service', 'apps/users-service/src/main.ts', { METRICS_PORT: '9466' }, true),
     spawnApp('telephony-adapter', 'apps/telephony-adapter/src/main.ts', { METRICS_PORT: '9467' }, true),
     spawnApp('calls-service', 'apps/calls-service/src/main.ts', { METRICS_PORT: '9468' }, true),
+    // A developer's receiver runs on this machine: let webhooks reach loopback addresses over http.
+    spawnApp('webhooks-service', 'apps/webhooks-service/src/main.ts', { METRICS_PORT: '9469', WEBHOOKS_ALLOW_LOOPBACK_HTTP: process.env.WEBHOOKS_ALLOW_LOOPBACK_HTTP ?? 'true' }, true),
     spawnApp('api-gateway', 'apps/api-gateway/src/main.ts', { PORT: String(port) }, true),
   ];
 
@@ -92,6 +94,8 @@ async function main(): Promise<void> {
       `  curl -X POST '${base}/v1/users/create?api_key=${demo.api_key}&hash=${hash}' -d '{"params":{"password":"Demo5ecret","num":"401","mail":"demo@example.com"}}'`,
       `  curl -X POST '${base}/v1/calls?api_key=${demo.api_key}&hash=${hash}' -d '{"params":{"user":"<user from create>","num":"79101234567"}}'`,
       `  curl '${base}/v1/calls/complete?api_key=${demo.api_key}&hash=${hash}'`,
+      `  curl -X POST '${base}/v1/webhooks/create?api_key=${demo.api_key}&hash=${hash}' -d '{"params":{"url":"http://127.0.0.1:8000/hook","events":["*"]}}'`,
+      `  curl '${base}/v1/events?api_key=${demo.api_key}&hash=${hash}'`,
       '',
       'Ctrl-C stops everything.',
       '',

@@ -43,14 +43,14 @@ export const GatewayEnv = BaseEnv.extend({
   /** `bench` widens every limit to 1,000,000 per 1 s (the limiter still runs, so its cost is measured). */
   RATE_LIMIT_PROFILE: z.enum(['default', 'bench']).default('default'),
   /**
-   * Services /readyz waits for (comma-separated: users, calls, telephony). All by default; a gateway
-   * deployed for a users-only installation lists just `users`.
+   * Services /readyz waits for (comma-separated: users, calls, telephony, webhooks). All by default; a
+   * gateway deployed for a users-only installation lists just `users`.
    */
   READINESS_SERVICES: z
     .string()
-    .default('users,calls,telephony')
+    .default('users,calls,telephony,webhooks')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['users', 'calls', 'telephony'])).min(1)),
+    .pipe(z.array(z.enum(['users', 'calls', 'telephony', 'webhooks'])).min(1)),
   /** Behind nginx/ingress: take the client address from X-Forwarded-For. */
   TRUST_PROXY: envFlag(false),
 });

@@ -3,3 +3,4 @@ export * from './infra';
 export * from './stack';
 export * from './v1-client';
 export * from './test-schema';
+export * from './webhook-receiver';

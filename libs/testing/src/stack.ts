@@ -19,7 +19,11 @@ export interface StackOptions {
   echo?: boolean;
   /** Also run the calls half: pbx-simulator, telephony-adapter and calls-service. */
   telephony?: boolean;
+  /** Also run webhooks-service (loopback http receivers allowed unless `env` says otherwise). */
+  webhooks?: boolean;
 }
+
+export type StackApp = 'calls-service' | 'telephony-adapter' | 'pbx-simulator' | 'webhooks-service';
 
 export interface Stack {
   gateways: string[];
@@ -33,7 +37,7 @@ export interface Stack {
   /** Where the simulator writes recordings (the adapter reads them there). */
   recordingsDir?: string;
   /** Starts one more process of an app of the calls half with the stack's environment. */
-  addApp(app: 'calls-service' | 'telephony-adapter' | 'pbx-simulator', env?: NodeJS.ProcessEnv): RunningProcess;
+  addApp(app: StackApp, env?: NodeJS.ProcessEnv): RunningProcess;
   /** Starts one more gateway on the same NATS/Redis/database; returns its base URL. */
   addGateway(env?: NodeJS.ProcessEnv, waitFor?: '/readyz' | '/healthz'): Promise<{ url: string; process: RunningProcess }>;
   addUsersService(env?: NodeJS.ProcessEnv): Promise<RunningProcess>;
@@ -58,6 +62,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     USERS_DATABASE_URL: withSchema(db.url, 'users'),
     CALLS_DATABASE_URL: withSchema(db.url, 'calls'),
     TELEPHONY_DATABASE_URL: withSchema(db.url, 'telephony'),
+    WEBHOOKS_DATABASE_URL: withSchema(db.url, 'webhooks'),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_PREFIX: `e2e:${randomBytes(4).toString('hex')}:`,
     ADMIN_TOKEN: adminToken,
@@ -65,7 +70,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Several processes share this machine: no fixed operations port (tests that want one set it).
     METRICS_PORT: '0',
     // A stack without the calls half is ready once users-service answers.
-    READINESS_SERVICES: options.telephony ? 'users,calls,telephony' : 'users',
+    READINESS_SERVICES: ['users', ...(options.telephony ? ['calls', 'telephony'] : []), ...(options.webhooks ? ['webhooks'] : [])].join(','),
+    // Test receivers listen on this machine.
+    ...(options.webhooks ? { WEBHOOKS_ALLOW_LOOPBACK_HTTP: 'true' } : {}),
     ...options.env,
   };
   let simulatorControl: string | undefined;
@@ -118,7 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { url, process: p };
   };
 
-  const addApp = (app: 'calls-service' | 'telephony-adapter' | 'pbx-simulator', extra: NodeJS.ProcessEnv = {}) => {
+  const addApp = (app: StackApp, extra: NodeJS.ProcessEnv = {}) => {
     const p = spawnApp(app, `apps/${app}/src/main.ts`, { ...env, ...extra }, options.echo);
     processes.push(p);
     return p;
@@ -140,6 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       addApp('telephony-adapter');
       addApp('calls-service');
     }
+    if (options.webhooks) addApp('webhooks-service');
     for (let i = 0; i < (options.gateways ?? 1); i++) gateways.push((await addGateway()).url);
   } catch (err) {
     // A stack that did not come up leaves nothing behind (processes, NATS, database).

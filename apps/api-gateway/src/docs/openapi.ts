@@ -248,6 +248,8 @@ export function buildOpenApiDocument(
       { name: 'calls', description: 'Calls and live channels.' },
       { name: 'recordings', description: 'Call recordings.' },
       { name: 'keys', description: "The account owner's API keys (v1 extension, RW keys, own account only)." },
+      { name: 'webhooks', description: 'Webhook subscriptions and their deliveries (signed Standard Webhooks).' },
+      { name: 'events', description: 'The event feed: the last 7 days of call and user events.' },
       { name: 'admin', description: 'Accounts, API keys and inbound numbers (operator API).' },
       { name: 'health', description: 'Liveness and readiness.' },
     ],

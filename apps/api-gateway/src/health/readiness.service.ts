@@ -3,6 +3,7 @@ import { RpcClient } from '@ringcloud/nest-nats';
 import { UsersHealthPing } from '@ringcloud/contracts-users';
 import { CallsHealthPing } from '@ringcloud/contracts-calls';
 import { TelephonyHealthPing } from '@ringcloud/contracts-telephony';
+import { WebhooksHealthPing } from '@ringcloud/contracts-webhooks';
 import { GatewayConfig } from '../config';
 import { GATEWAY_CONFIG } from '../tokens';
 import { KeyChangeListener } from '../auth/key-change.listener';
@@ -23,6 +24,7 @@ const SERVICE_CHECKS = {
       if (!answer.ami) throw new Error('PBX (AMI) is down');
     },
   },
+  webhooks: { name: 'webhooks-service', ping: (rpc: RpcClient) => rpc.send(WebhooksHealthPing.contract, {}, CHECK_TIMEOUT_MS) },
 } as const;
 
 /** What the gateway needs to serve v1: NATS, Redis (rate limits) and the configured services. */

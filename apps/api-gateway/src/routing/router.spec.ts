@@ -57,6 +57,15 @@ describe('v1 route table', () => {
       'calls.originate': '1/5',
       'calls.complete': '1/5',
       'calls.active': '1/5',
+      'webhooks.create': '1/5',
+      'webhooks.list': '1/1',
+      'webhooks.get': '1/1',
+      'webhooks.update': '1/1',
+      'webhooks.delete': '1/1',
+      'webhooks.rotate_secret': '1/5',
+      'webhooks.deliveries.list': '1/1',
+      'webhooks.deliveries.retry': '1/1',
+      'events.list': '1/1',
     });
     // GETs are for any key, except the owner's key management (RW keys only, docs/api.md).
     const rwOnly = (route: (typeof V1_ROUTES)[number]) => route.method === 'POST' || route.id.startsWith('keys.');

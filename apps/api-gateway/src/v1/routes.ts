@@ -38,6 +38,7 @@ import type { AccountKeys } from '../keys/account-keys';
 import { KEYS_ROUTES } from './keys.routes';
 import { REGISTRATIONS_ROUTES } from './registrations.routes';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
+import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -119,6 +120,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
     description: 'Channel name, e.g. PJSIP/1679728441-00000012; the `/` may be sent raw or as %2F.',
   },
   key: { schema: ApiKeyString, notFound: 'API key not found', description: 'An API key of the account, e.g. 1001_a1b2c3d4e5f6.' },
+  ...WEBHOOK_PATH_PARAMS,
 };
 
 const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
@@ -333,6 +335,7 @@ export const V1_ROUTES: readonly V1Route[] = [
   },
   ...KEYS_ROUTES,
   ...REGISTRATIONS_ROUTES,
+  ...WEBHOOK_ROUTES,
 ];
 
 export const DEFAULT_LIMITS: ReadonlyMap<string, RateLimit> = new Map(V1_ROUTES.map((r) => [r.id, r.limit]));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BaseEnv, loadConfig } from '@ringcloud/nest-config';
+import { AesKey } from '@ringcloud/secret-cipher';
 
 export const DEFAULT_USERS_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/ringcloud?schema=users';
 
@@ -7,19 +8,10 @@ export const DEFAULT_USERS_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/
 const DEV_API_KEY_PEPPER = 'ringcloud-dev-pepper-do-not-use-in-production';
 const DEV_SIP_SECRET_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
-/** SIP_SECRET_KEY: 32 bytes for AES-256-GCM, written as 64 hex characters or as base64. */
-const AesKey = z.string().transform((value, ctx) => {
-  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-  if (key.length !== 32) {
-    ctx.addIssue({ code: 'custom', message: 'must be 32 bytes: 64 hex characters or base64' });
-    return z.NEVER;
-  }
-  return key;
-});
-
 export const UsersEnv = BaseEnv.extend({
   USERS_DATABASE_URL: z.string().url().default(DEFAULT_USERS_DATABASE_URL),
   API_KEY_PEPPER: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** 32 bytes for AES-256-GCM, written as 64 hex characters or as base64. */
   SIP_SECRET_KEY: AesKey.optional(),
   /** The SIP realm the PBX authenticates with: part of md5_cred in provisioning events. */
   SIP_REALM: z

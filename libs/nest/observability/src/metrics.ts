@@ -43,4 +43,9 @@ export const Metrics = {
   amiReconnects: () => counter('rc_ami_reconnects_total', 'AMI sessions re-established after a loss', ['node']),
   consumerPending: () => gauge('rc_jetstream_consumer_pending', 'Messages of a JetStream consumer not yet delivered (lag)', ['stream', 'consumer']),
   originateOutcomes: () => counter('rc_originate_outcomes_total', 'Originate requests by outcome', ['outcome']),
+  webhookDeliveries: () =>
+    counter('rc_webhook_deliveries_total', 'Webhook delivery attempts by outcome (delivered, retry, gone, refused, gave_up)', ['outcome']),
+  webhookAttemptDuration: () =>
+    histogram('rc_webhook_attempt_duration_seconds', 'One webhook attempt, request to answer (or error)', ['outcome'], LATENCY_BUCKETS),
+  webhookBacklog: () => gauge('rc_webhook_backlog', 'Pending webhook deliveries per subscription', ['subscription']),
 };

@@ -1,0 +1,107 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
+import { WebhooksCreate, WebhooksDeliveryList, WebhooksEventList, WebhooksGet } from '@ringcloud/contracts-webhooks';
+import { WebhookReceiver, eventually } from '@ringcloud/testing';
+import { DeliveriesRepository } from './delivery/deliveries.repository';
+import { EventsRepository } from './ingest/events.repository';
+import { TestEnv } from './testing/fixture';
+
+/** webhooks-service against real PostgreSQL and NATS (JetStream), with a real HTTP receiver. */
+describe('webhooks-service', () => {
+  let env: TestEnv;
+  const receiver = new WebhookReceiver();
+  let account = 5000;
+
+  beforeAll(async () => {
+    env = await TestEnv.start();
+    await receiver.start();
+  }, 60_000);
+  afterAll(async () => {
+    await receiver.stop();
+    await env?.stop();
+  });
+
+  const create = (accountId: number, path: string, events: WebhooksCreate.Request['events'] = ['*']) =>
+    env.rpc.send(WebhooksCreate.contract, { account_id: accountId, url: receiver.url(path), events });
+
+  it('stores the secret encrypted, never in clear', async () => {
+    await env.startApp();
+    const hook = await create(++account, '/secret');
+    const row = await env.prisma.subscription.findUniqueOrThrow({ where: { id: hook.id } });
+    expect(row.secret).toMatch(/^v1:/);
+    expect(row.secret).not.toContain(hook.secret.slice(6, 20));
+    await expect(env.rpc.send(WebhooksGet.contract, { account_id: account + 1000, webhook_id: hook.id })).rejects.toMatchObject({
+      code: ErrorCode.NotFound,
+    });
+  });
+
+  it('two replicas deliver every event exactly once to a healthy receiver, in stream order per subscription', async () => {
+    await env.startApp();
+    const accounts = [++account, ++account, ++account];
+    const hooks = await Promise.all(accounts.map((a) => create(a, `/twin/${a}`)));
+    const events = accounts.flatMap((a) => Array.from({ length: 30 }, (_, i) => env.event(a, 'call.ringing', { call_id: `c${a}`, sequence: i })));
+    await env.publish(...events);
+    await eventually(() => accounts.every((a) => receiver.at(`/twin/${a}`).length >= 30), 30_000, 'ninety deliveries');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const [i, a] of accounts.entries()) {
+      const got = receiver.at(`/twin/${a}`);
+      expect(got.map((r) => r.headers['webhook-id'])).toEqual(events.filter((e) => e.account_id === a).map((e) => e.id));
+      for (const r of got) expect(new StandardWebhook(hooks[i].secret).verify(r.body, r.headers as Record<string, string>)).toBeTruthy();
+    }
+    const leases = await env.prisma.subscription.count({ where: { lockedBy: { not: null } } });
+    expect(leases).toBe(0);
+  });
+
+  it('stores a redelivered or republished event once', async () => {
+    const repository = new EventsRepository(env.prisma);
+    const a = ++account;
+    await create(a, '/dedup');
+    const event = env.event(a, 'user.created', { user: '1' });
+    expect(await repository.store([event, event])).toEqual({ stored: 1, deliveries: 1 });
+    expect(await repository.store([event])).toEqual({ stored: 0, deliveries: 0 });
+    const feed = await env.rpc.send(WebhooksEventList.contract, { account_id: a, limit: 10 });
+    expect(feed.events).toEqual([event]);
+  });
+
+  it('lets only one replica lease a subscription (FOR UPDATE SKIP LOCKED), and hands a dead replica\'s lease on', async () => {
+    const repository = new DeliveriesRepository(env.prisma);
+    const a = ++account;
+    const hook = await create(a, '/lease');
+    // A replica that died while holding the subscription: nobody may send until its lease runs out.
+    await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedBy: 'dead-replica', lockedUntil: new Date(Date.now() + 60_000) } });
+    await new EventsRepository(env.prisma).store([env.event(a)]);
+    const blocked = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => repository.claim(owner, 1000, 100)));
+    expect(blocked.flat()).not.toContain(hook.id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.at('/lease')).toHaveLength(0);
+
+    await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedUntil: new Date(Date.now() - 1) } });
+    const racing = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => repository.claim(owner, 1000, 100)));
+    // At most one of these claimers won (the running replicas may have been first).
+    expect(racing.flat().filter((id) => id === hook.id).length).toBeLessThanOrEqual(1);
+    await eventually(() => receiver.at('/lease').length === 1, 15_000, 'the delivery after the lease ran out');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.at('/lease')).toHaveLength(1);
+  }, 30_000);
+
+  it('keeps order behind a failing head and reports the retries', async () => {
+    const a = ++account;
+    receiver.on('/order', (_r, count) => ({ status: count <= 2 ? 500 : 200 }));
+    const hook = await create(a, '/order');
+    const events = await env.publish(env.event(a, 'call.started'), env.event(a, 'call.ringing'), env.event(a, 'call.answered'));
+    await eventually(() => receiver.at('/order').length === 5, 15_000, 'three events, the first one retried twice');
+    expect(receiver.at('/order').map((r) => r.headers['webhook-id'])).toEqual([events[0].id, events[0].id, events[0].id, events[1].id, events[2].id]);
+    const deliveries = await env.rpc.send(WebhooksDeliveryList.contract, { account_id: a, webhook_id: hook.id, limit: 10 });
+    expect(deliveries.map((d) => [d.type, d.status, d.attempt])).toEqual([
+      ['call.answered', 'delivered', 1],
+      ['call.ringing', 'delivered', 1],
+      ['call.started', 'delivered', 3],
+    ]);
+  });
+
+  it('answers UNAVAILABLE-free typed errors for another account and bad ids', async () => {
+    const err = await env.rpc.send(WebhooksGet.contract, { account_id: 1, webhook_id: 'wh_aaaaaaaaaaaaaaaaaaaaaaaaaa' }).catch((e) => e);
+    expect(err).toBeInstanceOf(DomainError);
+    expect(err).toMatchObject({ code: ErrorCode.NotFound, message: 'Webhook not found' });
+  });
+});

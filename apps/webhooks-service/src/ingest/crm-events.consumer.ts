@@ -1,0 +1,174 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { AckPolicy, Consumer, DeliverPolicy, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { CRM_EVENTS_STREAM, CrmEvent } from '@ringcloud/contracts-events';
+import { ensureStream } from '@ringcloud/nest-nats';
+import { WEBHOOKS_CONFIG, WebhooksConfig } from '../config/webhooks-config';
+import { Dispatcher } from '../delivery/dispatcher';
+import { NATS_CONNECTION } from '../infra/resources';
+import { EventsRepository } from './events.repository';
+import { IngestLock } from './ingest-lock';
+
+const nanos = (ms: number) => ms * 1_000_000;
+/** How long one pull waits for messages: also the longest a shutdown waits for the pull in progress. */
+const FETCH_EXPIRES_MS = 1000;
+const BATCH = 200;
+/** A batch that could not be stored is handed back and tried again after this long. */
+const RETRY_DELAY_MS = 1000;
+
+/** How often a standby replica tries to become the ingester. */
+const STANDBY_POLL_MS = 1000;
+
+/**
+ * The durable pull consumer of CRM_EVENTS. One replica at a time pulls (IngestLock), so events are
+ * stored in stream order; each pull is stored in one transaction and acknowledged only after the
+ * commit, so an event is never lost: a batch that cannot be stored is tried again, in place, until
+ * it is (nothing newer is pulled meanwhile, so the order holds); what a crash leaves unacknowledged
+ * is redelivered and de-duplicated by id.
+ */
+@Injectable()
+export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('CrmEvents');
+  private stopping = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private markReady!: () => void;
+  private readonly lock: IngestLock;
+  /** Resolves once the stream and the durable exist and pulling has started (or on shutdown). */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+    private readonly events: EventsRepository,
+    private readonly dispatcher: Dispatcher,
+  ) {
+    this.lock = new IngestLock(config.databaseUrl);
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    await this.lock.release();
+    this.markReady();
+  }
+
+  /** Whether this replica is the one pulling CRM_EVENTS now. */
+  get ingesting(): boolean {
+    return this.lock.held;
+  }
+
+  private async run(): Promise<void> {
+    let consumer: Consumer | undefined;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        consumer ??= await this.setUp();
+        if (!(await this.lock.tryAcquire())) {
+          // Another replica ingests; this one is ready all the same (it delivers and answers).
+          this.markReady();
+          await this.sleep(STANDBY_POLL_MS);
+          continue;
+        }
+        // One pull at a time, never cancelled: stopping means "do not pull again".
+        const messages = await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS });
+        this.markReady();
+        if (failures) this.logger.log('consuming CRM events again');
+        failures = 0;
+        const batch: JsMsg[] = [];
+        for await (const msg of messages) {
+          batch.push(msg);
+          // Store what has arrived so far without waiting for the pull to fill up or expire.
+          if (messages.getPending() === 0 || batch.length >= BATCH) await this.handle(batch.splice(0));
+        }
+        if (batch.length) await this.handle(batch);
+      } catch (err) {
+        if (this.stopping) break;
+        consumer = undefined;
+        if (failures++ === 0) this.logger.warn(`cannot consume CRM events yet: ${(err as Error).message}`);
+        await this.sleep(Math.min(250 * 2 ** failures, 5000));
+      }
+    }
+  }
+
+  private async setUp(): Promise<Consumer> {
+    await ensureStream(this.nc, CRM_EVENTS_STREAM).catch((err: Error) => {
+      // Created or updated meanwhile by a producer or another replica: fine if it exists now.
+      this.logger.debug(`ensuring ${CRM_EVENTS_STREAM.name}: ${err.message}`);
+    });
+    const jsm = await jetstreamManager(this.nc);
+    const name = this.config.consumerName;
+    const settings = { description: 'webhooks-service: the event feed and webhook deliveries', ack_wait: nanos(30_000), max_ack_pending: 10_000 };
+    try {
+      await jsm.consumers.info(CRM_EVENTS_STREAM.name, name);
+      await jsm.consumers.update(CRM_EVENTS_STREAM.name, name, settings);
+    } catch (err) {
+      if (!/consumer not found/i.test((err as Error).message)) throw err;
+      await jsm.consumers.add(CRM_EVENTS_STREAM.name, {
+        ...settings,
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        // A new durable starts with everything the stream still holds.
+        deliver_policy: DeliverPolicy.All,
+      });
+    }
+    return jetstream(this.nc).consumers.get(CRM_EVENTS_STREAM.name, name);
+  }
+
+  private async handle(batch: JsMsg[]): Promise<void> {
+    const valid: Array<{ msg: JsMsg; event: CrmEvent }> = [];
+    for (const msg of batch) {
+      const parsed = parse(msg);
+      if (parsed) valid.push({ msg, event: parsed });
+      else {
+        // Not a CRM event: redelivering it would not help.
+        this.logger.warn(`dropping a malformed message on ${msg.subject} (stream seq ${msg.seq})`);
+        msg.term();
+      }
+    }
+    if (!valid.length) return;
+    for (let failures = 0; ; failures++) {
+      try {
+        const { deliveries } = await this.events.store(valid.map((v) => v.event));
+        for (const { msg } of valid) msg.ack();
+        if (deliveries) this.dispatcher.wake();
+        if (failures) this.logger.log('storing CRM events again');
+        return;
+      } catch (err) {
+        if (failures === 0) this.logger.warn(`storing ${valid.length} CRM events failed, trying again: ${(err as Error).message}`);
+        // Lost the ingest lock, or shutting down: hand them back (redelivered to the next ingester).
+        if (this.stopping || !this.lock.held) {
+          for (const { msg } of valid) msg.nak(RETRY_DELAY_MS);
+          return;
+        }
+        // Still ours: keep them unacknowledged a while longer and try again.
+        for (const { msg } of valid) msg.working();
+        await this.sleep(Math.min(RETRY_DELAY_MS * 2 ** failures, 10_000));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function parse(msg: JsMsg): CrmEvent | undefined {
+  try {
+    const result = CrmEvent.safeParse(msg.json());
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

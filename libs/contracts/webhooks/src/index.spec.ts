@@ -1,0 +1,43 @@
+import { firstIssueMessage } from '@ringcloud/contracts-common';
+import { CreateWebhookParams, EventsQuery, UpdateWebhookParams } from './index';
+
+const message = (result: { success: boolean; error?: any }) => (result.success ? 'ok' : firstIssueMessage(result.error));
+
+describe('webhook params', () => {
+  it('accepts https and http URLs with events or "*"', () => {
+    expect(CreateWebhookParams.parse({ url: 'https://crm.example.com/hook', events: ['call.ringing', 'call.ringing'] })).toEqual({
+      url: 'https://crm.example.com/hook',
+      events: ['call.ringing'],
+    });
+    expect(CreateWebhookParams.parse({ url: 'http://127.0.0.1:8080/', events: ['*', 'user.created'] }).events).toEqual(['*']);
+  });
+
+  it('refuses bad input with a clear message', () => {
+    const ok = { url: 'https://crm.example.com/hook', events: ['*'] };
+    expect(message(CreateWebhookParams.safeParse({ events: ['*'] }))).toBe('url is required');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 5 }))).toBe('url must be a string');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'ftp://x/' }))).toMatch(/https/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'not a url' }))).toMatch(/https/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://u:p@x.example/' }))).toMatch(/credentials/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: `https://x.example/${'a'.repeat(2100)}` }))).toMatch(/too long/);
+    expect(message(CreateWebhookParams.safeParse({ url: ok.url }))).toBe('events is required');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, events: [] }))).toMatch(/events must be/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, events: 'call.ringing' }))).toMatch(/events must be/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, events: ['call.exploded'] }))).toMatch(/events must be/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, description: 'a\r\nb' }))).toMatch(/control/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, extra: 1 }))).toBe('unknown parameter extra');
+  });
+
+  it('update needs at least one field', () => {
+    expect(message(UpdateWebhookParams.safeParse({}))).toMatch(/at least one/);
+    expect(UpdateWebhookParams.parse({ enabled: false })).toEqual({ enabled: false });
+    expect(message(UpdateWebhookParams.safeParse({ enabled: 'yes' }))).toBe('enabled must be true or false');
+  });
+
+  it('reads the feed query', () => {
+    expect(EventsQuery.parse({})).toEqual({ limit: 100 });
+    expect(EventsQuery.parse({ limit: '1000' })).toEqual({ limit: 1000 });
+    for (const limit of ['0', '1001', 'x', '1.5']) expect(message(EventsQuery.safeParse({ limit }))).toBe('limit must be a whole number from 1 to 1000');
+    expect(message(EventsQuery.safeParse({ after: 'evt_x' }))).toMatch(/after must be/);
+  });
+});
