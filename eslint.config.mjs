@@ -25,7 +25,10 @@ export default [
             // util: pure code (parsers, no framework, no I/O) that apps and tools share.
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:testing'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:testing', 'type:sdk'] },
+            // The SDK is published on its own: it may not import any workspace project.
+            { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:testing', 'type:sdk'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:testing'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'] },
@@ -33,7 +36,8 @@ export default [
             { sourceTag: 'scope:calls', onlyDependOnLibsWithTags: ['scope:calls', 'scope:shared'] },
             { sourceTag: 'scope:telephony', onlyDependOnLibsWithTags: ['scope:telephony', 'scope:shared'] },
             { sourceTag: 'scope:webhooks', onlyDependOnLibsWithTags: ['scope:webhooks', 'scope:shared'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:sdk'] },
+            { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:sdk'] },
           ],
         },
       ],
@@ -50,6 +54,18 @@ export default [
             { group: ['@nestjs/*', '@prisma/*', 'prisma', '@nats-io/*', 'nats', 'ioredis', 'pg', 'fastify'], message: 'contracts depend on nothing but zod and other contracts' },
           ],
         },
+      ],
+    },
+  },
+  {
+    // @ringcloud/sdk ships with zero runtime dependencies: Node's built-ins and its own files only
+    // (its tests may use the workspace's dev packages, e.g. standardwebhooks).
+    files: ['libs/sdk/src/**/*.ts'],
+    ignores: ['libs/sdk/src/**/*.spec.ts', 'libs/sdk/src/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!node:|\\.{1,2}/)', message: '@ringcloud/sdk has no dependencies: import node:* built-ins or its own files only' }] },
       ],
     },
   },

@@ -23,4 +23,6 @@ module.exports = {
   ],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, path.join(__dirname)),
+  // libs/sdk's `./x.js` imports → its .ts sources (see the file).
+  resolver: path.join(__dirname, 'tools/jest-resolver.cjs'),
 };

@@ -14,8 +14,11 @@ async function provisionedEmployee(num: string) {
   const account = newAccountId();
   const creator = await world.client(account, 'RW');
   const user: string = expectSuccess(await creator.post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `r${num}@example.com` }));
-  // provisioning reaches the PBX asynchronously: an inbound call is accepted once the endpoint exists
-  await waitFor('endpoint provisioned', async () => (await control('/calls/inbound', { from: '79990000000', to_user: user })) === 200, 20_000);
+  // Provisioning reaches the PBX asynchronously. The phone registers as soon as the endpoint exists
+  // (not at the simulator's next auto-registration poll): calls to a phone without a contact fail at
+  // once, and one that ends entirely while the AMI connection is down leaves no trace to resync.
+  await waitFor('endpoint provisioned', async () => (await control(`/devices/${user}/register`)) === 200, 20_000);
+  expect(await control('/calls/inbound', { from: '79990000000', to_user: user })).toBe(200);
   return { account, user, reader: await world.client(account, 'RW') };
 }
 

@@ -30,6 +30,8 @@ export interface SimulatorConfig {
   recordingsDir: string;
   /** Wall milliseconds a phone rings before answering. */
   answerDelayMs: number;
+  /** Wall milliseconds the PSTN rings before answering (default: answerDelayMs; the contract's third lab). */
+  pstnAnswerDelayMs?: number;
   /** Wall milliseconds a realtime party B (or an answering phone) talks. */
   talkMs: number;
   /** PBX time runs this much faster (0.1: the dial plan's Wait(3) takes 300 ms). */
@@ -156,6 +158,7 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     recordingsDir,
     voicemailDir,
     answerDelayMs: clock.fromWall(config.answerDelayMs),
+    pstnAnswerDelayMs: config.pstnAnswerDelayMs === undefined ? undefined : clock.fromWall(config.pstnAnswerDelayMs),
     talkMs: clock.fromWall(config.talkMs),
     qualifyDelayMs: clock.fromWall(config.qualifyDelayMs),
     log,

@@ -116,9 +116,11 @@ describe('telephony-adapter over NATS (end to end)', () => {
   it('provisioned the realtime rows from USERS_EVENTS', async () => {
     const endpoint = await env.prisma!.psEndpoint.findUnique({ where: { id: USER } });
     expect(endpoint).toMatchObject({ context: 'acct-1001', aors: USER, auth: USER });
-    expect(await env.prisma!.extension.findMany({ where: { exten: '401' }, orderBy: { context: 'asc' } })).toEqual([
-      expect.objectContaining({ context: 'acct-1001', appdata: `PJSIP/${USER},30` }),
-      expect.objectContaining({ context: 'acct-1002', appdata: `PJSIP/${OTHER_USER},30` }),
+    expect(await env.prisma!.extension.findMany({ where: { exten: '401' }, orderBy: [{ context: 'asc' }, { priority: 'asc' }] })).toEqual([
+      expect.objectContaining({ context: 'acct-1001', priority: 1, appdata: `PJSIP/${USER},30` }),
+      expect.objectContaining({ context: 'acct-1001', priority: 2, app: 'Hangup' }),
+      expect.objectContaining({ context: 'acct-1002', priority: 1, appdata: `PJSIP/${OTHER_USER},30` }),
+      expect.objectContaining({ context: 'acct-1002', priority: 2, app: 'Hangup' }),
     ]);
   });
 

@@ -77,9 +77,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   let simulatorControl: string | undefined;
   let recordingsDir: string | undefined;
+  let voicemailDir: string | undefined;
   if (options.telephony) {
     const [amiPort, controlPort] = [await freePort(), await freePort()];
     recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'rc-recordings-'));
+    // The simulator's default spool (next to the recordings folder) would be shared by every stack.
+    voicemailDir = mkdtempSync(path.join(os.tmpdir(), 'rc-voicemail-'));
     simulatorControl = `http://127.0.0.1:${controlPort}`;
     Object.assign(env, {
       SIM_AMI_PORT: String(amiPort),
@@ -87,6 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       PBX_AMI_HOST: '127.0.0.1',
       PBX_AMI_PORT: String(amiPort),
       RECORDINGS_DIR: recordingsDir,
+      SIM_VOICEMAIL_DIR: voicemailDir,
       SIM_ANSWER_DELAY_MS: '300',
       SIM_TALK_MS: '2500',
       // PBX time at twice the wall clock: the shipped dial plan's 60 s Dial timeout (a `555…` number
@@ -136,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await nats.stop();
     await db.drop();
     if (recordingsDir) rmSync(recordingsDir, { recursive: true, force: true });
+    if (voicemailDir) rmSync(voicemailDir, { recursive: true, force: true });
   };
 
   const gateways: string[] = [];

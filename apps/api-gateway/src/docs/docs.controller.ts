@@ -5,9 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { RateLimit } from '../config';
 import { HttpProblem } from '../http/http-problem';
 import { RATE_LIMITS } from '../tokens';
-import { V1_ROUTES } from '../v1/routes';
-import { ADMIN_ROUTES } from '../admin/admin.routes';
-import { buildOpenApiDocument } from './openapi';
+import { servedOpenApiDocument } from './served-document';
 
 /** Swagger UI's files, served from the swagger-ui-dist package (no CDN): only these names. */
 const ASSETS: Record<string, string> = {
@@ -49,7 +47,7 @@ export class DocsController {
   private readonly assetDir: string = require('swagger-ui-dist').getAbsoluteFSPath();
 
   constructor(@Inject(RATE_LIMITS) limits: ReadonlyMap<string, RateLimit>) {
-    this.document = buildOpenApiDocument(V1_ROUTES, ADMIN_ROUTES, limits);
+    this.document = servedOpenApiDocument(limits);
   }
 
   @Get('openapi.json')

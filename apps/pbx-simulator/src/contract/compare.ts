@@ -27,7 +27,9 @@ import type { ServerMessage } from './transcript';
  * transcript; times and durations are compared loosely or not at all (listed below with the
  * reason); measurements of the media and the network are compared by form: `RTPAUDIOQOS*`
  * variables must carry the same fields (any numbers), a measured `RoundtripUsec` must be a
- * measurement (N/A and 0 stay exact).
+ * measurement (N/A and 0 stay exact). Files are compared inside their configured folders: the
+ * recording's name (`MIXMONITOR_FILENAME`, MixMonitor's argument) and the voicemail message's
+ * `<context>/<mailbox>/INBOX/msgNNNN` (`VM_MESSAGEFILE`).
  *
  * Not compared at all: `RTCPSent` events (class reporting, second lab). They are res_rtp_asterisk's
  * media reports every 5 s while RTP flows: SSRCs, packet counts, NTP times and addresses of the
@@ -135,6 +137,8 @@ function sameWithIds(exp: string, act: string, ids: IdMap, pending: Map<string, 
 }
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+/** A voicemail message's path without the spool folder: `<context>/<mailbox>/INBOX/msgNNNN`. */
+const spoolTail = (p: string) => p.split('/').slice(-4).join('/');
 const asSeconds = (v: string) => (/^\d\d:\d\d:\d\d$/.test(v) ? v.split(':').reduce((s, x) => s * 60 + Number(x), 0) : Number(v));
 
 function valueMatches(name: string, exp: string, act: string, headers: Header[], ids: IdMap, pending: Map<string, string>): string | undefined {
@@ -164,6 +168,8 @@ function valueMatches(name: string, exp: string, act: string, headers: Header[],
     }
     // The recording path is the configured directory; the file name must be the channel's.
     if (variable === 'MIXMONITOR_FILENAME') return sameWithIds(basename(exp), basename(act), ids, pending) ? undefined : `${exp} vs ${act}`;
+    // The voicemail spool is the configured directory; `<context>/<mailbox>/INBOX/msgNNNN` in it must be the same.
+    if (variable === 'VM_MESSAGEFILE') return spoolTail(exp) === spoolTail(act) ? undefined : `${exp} vs ${act} (in the spool)`;
   }
   if (event === 'Newexten' && lower === 'appdata' && headers.some(([k, v]) => k === 'Application' && v === 'MixMonitor')) {
     return sameWithIds(basename(exp), basename(act), ids, pending) ? undefined : `${exp} vs ${act}`;

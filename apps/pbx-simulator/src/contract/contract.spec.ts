@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Header } from '../ami/protocol';
 import { memoryLogger } from '../log';
-import { startSimulator } from '../simulator';
+import { SimulatorConfig, startSimulator } from '../simulator';
 import { TestSchema, createRealtimeSchema } from '../testing/realtime-schema';
 import { compareMessages, isCompared } from './compare';
 import { ReplayResult, replay } from './replay';
 import { LabScenario, SECOND_LAB_SCENARIOS, beforeStart, secondLabConfig } from './second-lab';
+import { THIRD_LAB_SCENARIOS, thirdLabConfig } from './third-lab';
 import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
@@ -50,8 +51,8 @@ let recordings: string;
 const results = new Map<string, ReplayResult>();
 const labSchemas: TestSchema[] = [];
 
-/** A second-lab scenario against a simulator configured as that lab's Asterisk, with its own rows. */
-async function runSecondLab(s: LabScenario): Promise<ReplayResult> {
+/** A second- or third-lab scenario against a simulator configured as that lab's Asterisk, with its own rows and spool. */
+async function runLab(s: LabScenario, config: (s: LabScenario) => Partial<SimulatorConfig>): Promise<ReplayResult> {
   const schema = await createRealtimeSchema();
   labSchemas.push(schema);
   await beforeStart(schema);
@@ -60,7 +61,8 @@ async function runSecondLab(s: LabScenario): Promise<ReplayResult> {
     controlPort: 0,
     databaseUrl: schema.url,
     recordingsDir: path.join(recordings, s.name),
-    ...secondLabConfig(s),
+    voicemailDir: path.join(recordings, `${s.name}-voicemail`),
+    ...config(s),
     logger: memoryLogger(),
   });
   try {
@@ -105,11 +107,13 @@ beforeAll(async () => {
   await db.query(`INSERT INTO ps_auths (id, auth_type, username, password) VALUES ($1, 'userpass', $1, 'Secret-1')`, [USER]);
   await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing) VALUES ($1, 1, 'yes')`, [USER]);
   // Every scenario of a lab at once, each against its own simulator: the first lab's short ones,
-  // then the second lab's (a group takes as long as its longest scenario: 34, 64 s recorded).
+  // then the second lab's, then the third's (a group takes as long as its longest scenario:
+  // 34, 64 and 58 s recorded, at 0.4).
   const all = [...TIMED.map((n) => [n, true] as const), ['21-device-state-unregistered', false] as const, ['22-device-state-registered', true] as const];
   await Promise.all(all.map(async ([name, registered]) => results.set(name, await run(name, registered))));
-  await Promise.all(SECOND_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runSecondLab(s))));
-}, 90_000);
+  await Promise.all(SECOND_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, secondLabConfig))));
+  await Promise.all(THIRD_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, thirdLabConfig))));
+}, 150_000);
 
 afterAll(async () => {
   await db?.drop();
@@ -117,7 +121,13 @@ afterAll(async () => {
   rmSync(recordings, { recursive: true, force: true });
 });
 
-describe.each([...TIMED, '21-device-state-unregistered', '22-device-state-registered', ...SECOND_LAB_SCENARIOS.map((s) => s.name)])('scenario %s', (name) => {
+describe.each([
+  ...TIMED,
+  '21-device-state-unregistered',
+  '22-device-state-registered',
+  ...SECOND_LAB_SCENARIOS.map((s) => s.name),
+  ...THIRD_LAB_SCENARIOS.map((s) => s.name),
+])('scenario %s', (name) => {
   it('answers what the recorded Asterisk answered', () => {
     const t = transcriptOf(name);
     const got = results.get(name)!;
@@ -303,5 +313,120 @@ describe('the comparison can fail for the second lab (30–38)', () => {
     const i = act.findIndex((h) => has(h, 'Event', 'OriginateResponse'));
     act.splice(i, 0, [['Event', 'Newchannel'], ['Privilege', 'call,all'], ['Channel', 'PJSIP/labtest2-00000000']]);
     expect(fails('38-originate-user-not-registered', act).ok).toBe(false);
+  });
+});
+
+describe('the comparison can fail for the third lab (40–45)', () => {
+  const expected = (name: string) => parseTranscript(name, loadFixture(`${name}.txt`)).server;
+  const actual = (name: string) => results.get(name)!.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+  const has = (h: Header[], k: string, v: string | RegExp) => h.some(([n, x]) => n === k && (typeof v === 'string' ? x === v : v.test(x)));
+  const set = (h: Header[], k: string, v: string) => h.map(([n, x]) => (n === k ? [n, v] : [n, x]) as Header);
+  const fails = (name: string, act: Header[][]) => compareMessages(expected(name), act);
+  const find = (act: Header[][], ...pairs: [string, string | RegExp][]) => {
+    const i = act.findIndex((h) => pairs.every(([k, v]) => has(h, k, v)));
+    expect(i).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+
+  it.each(THIRD_LAB_SCENARIOS.map((s) => s.name))('passes unmodified (control): %s', (name) => {
+    expect(fails(name, actual(name)).problems).toEqual([]);
+  });
+
+  it('fails without the mailbox\'s CDR after a Dial nobody answered (40)', () => {
+    const act = actual('40-voicemail-no-answer');
+    act.splice(find(act, ['Event', 'Cdr'], ['LastApplication', 'VoiceMail']), 1);
+    const res = fails('40-voicemail-no-answer', act);
+    expect(res.ok).toBe(false);
+    expect(res.problems.join('\n')).toMatch(/Cdr/);
+  });
+
+  it('fails when the mailbox\'s CDR comes before the Dial\'s (40)', () => {
+    const act = actual('40-voicemail-no-answer');
+    const [vm] = act.splice(find(act, ['Event', 'Cdr'], ['LastApplication', 'VoiceMail']), 1);
+    act.splice(find(act, ['Event', 'Cdr'], ['LastApplication', 'Dial']), 0, vm);
+    expect(fails('40-voicemail-no-answer', act).ok).toBe(false);
+  });
+
+  it('fails when the caller\'s hang-up during voicemail carries a Cause (40)', () => {
+    const act = actual('40-voicemail-no-answer');
+    const i = find(act, ['Event', 'HangupRequest'], ['Channel', /^PJSIP\/5683032995-/]);
+    act[i] = [...act[i], ['Cause', '16']];
+    expect(fails('40-voicemail-no-answer', act).ok).toBe(false);
+  });
+
+  it('fails when the caller\'s channel ends with the cause 16 of its BYE (40: 0, the Dial left none)', () => {
+    const act = actual('40-voicemail-no-answer');
+    const i = find(act, ['Event', 'Hangup'], ['Channel', /^PJSIP\/5683032995-/]);
+    act[i] = set(set(act[i], 'Cause', '16'), 'Cause-txt', 'Normal Clearing');
+    expect(fails('40-voicemail-no-answer', act).ok).toBe(false);
+  });
+
+  it('fails without the mailbox\'s MWI device state at its first message (40)', () => {
+    const act = actual('40-voicemail-no-answer');
+    act.splice(find(act, ['Event', 'DeviceStateChange'], ['Device', /^MWI:/]), 1);
+    expect(fails('40-voicemail-no-answer', act).ok).toBe(false);
+  });
+
+  it('fails when a busy phone gives the unavailable greeting (41)', () => {
+    const act = actual('41-voicemail-busy');
+    const i = find(act, ['Event', 'Newexten'], ['Application', 'VoiceMail']);
+    act[i] = set(act[i], 'AppData', '902@acct-1001,u');
+    expect(fails('41-voicemail-busy', act).ok).toBe(false);
+  });
+
+  it('fails without the busy TechCause on the caller\'s hang-up during voicemail (41)', () => {
+    const act = actual('41-voicemail-busy');
+    const i = find(act, ['Event', 'HangupRequest'], ['Channel', /^PJSIP\/5683032995-/]);
+    act[i] = act[i].filter(([k]) => k !== 'TechCause');
+    expect(fails('41-voicemail-busy', act).ok).toBe(false);
+  });
+
+  it('fails when the phone dialled from the trunk takes the trunk\'s empty account code (42)', () => {
+    const act = actual('42-inbound-did-answered');
+    const i = find(act, ['Event', 'Newexten'], ['Channel', /^PJSIP\/5683032995-/], ['Application', 'AppDial']);
+    act[i] = set(act[i], 'AccountCode', '');
+    expect(fails('42-inbound-did-answered', act).ok).toBe(false);
+  });
+
+  it('fails when the employee hangs up instead of the PSTN caller (42)', () => {
+    const act = actual('42-inbound-did-answered');
+    const i = find(act, ['Event', 'HangupRequest'], ['Channel', /^PJSIP\/trunk-/]);
+    act[i] = set(act[i], 'Channel', act[find(act, ['Event', 'Newchannel'], ['Channel', /^PJSIP\/5683032995-/])].find(([k]) => k === 'Channel')![1]);
+    expect(fails('42-inbound-did-answered', act).ok).toBe(false);
+  });
+
+  it('fails when the PSTN caller is answered before the mailbox picks up (43)', () => {
+    const act = actual('43-inbound-did-voicemail');
+    const [up] = act.splice(find(act, ['Event', 'Newstate'], ['Channel', /^PJSIP\/trunk-/], ['ChannelStateDesc', 'Up']), 1);
+    act.splice(find(act, ['Event', 'DialEnd']), 0, up);
+    expect(fails('43-inbound-did-voicemail', act).ok).toBe(false);
+  });
+
+  it('fails when the message is stored under another number (43: msg0003 after three)', () => {
+    const act = actual('43-inbound-did-voicemail');
+    const i = find(act, ['Event', 'VarSet'], ['Variable', 'VM_MESSAGEFILE']);
+    act[i] = set(act[i], 'Value', act[i].find(([k]) => k === 'Value')![1].replace(/msg\d{4}$/, 'msg0000'));
+    expect(fails('43-inbound-did-voicemail', act).ok).toBe(false);
+  });
+
+  it('fails when the contact list answers success without contacts (44)', () => {
+    const act = actual('44-contact-register-unregister-qualified');
+    const i = find(act, ['Response', 'Error']);
+    act[i] = set(act[i], 'Response', 'Success');
+    expect(fails('44-contact-register-unregister-qualified', act).ok).toBe(false);
+  });
+
+  it('fails when unregistering does not remove the contact (44)', () => {
+    const act = actual('44-contact-register-unregister-qualified');
+    const i = find(act, ['Event', 'ContactStatus'], ['ContactStatus', 'Removed']);
+    act[i] = set(act[i], 'ContactStatus', 'Unreachable');
+    expect(fails('44-contact-register-unregister-qualified', act).ok).toBe(false);
+  });
+
+  it('fails when the not yet qualified phone is refused instead of rung (45)', () => {
+    const act = actual('45-originate-registered-qualified');
+    const i = find(act, ['Event', 'OriginateResponse']);
+    act[i] = set(set(act[i], 'Response', 'Failure'), 'Reason', '0');
+    expect(fails('45-originate-registered-qualified', act).ok).toBe(false);
   });
 });

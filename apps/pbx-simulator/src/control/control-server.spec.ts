@@ -74,7 +74,7 @@ describe('control API', () => {
   });
 
   it('lists an empty mailbox', async () => {
-    expect((await call('GET', '/voicemail/acct-9/201')).body).toEqual({ context: 'acct-9', mailbox: '201', messages: [] });
+    expect((await call('GET', '/voicemail/acct-9/201')).body).toEqual({ context: 'acct-9', mailbox: '201', exists: false, messages: [] });
   });
 
   it('refuses an oversize body', async () => {

@@ -182,7 +182,9 @@ export class ControlServer {
 
   private async mailbox(context: string, mailbox: string) {
     if (!CONTEXT.test(context) || !CONTEXT.test(mailbox)) throw new HttpError(400, 'context and mailbox must be names');
-    return { status: 200, body: { context, mailbox, messages: await listMailbox(this.engine.config.voicemailDir, context, mailbox) } };
+    // `exists`: whether VoiceMail() would find the box (its realtime row), as VM_INFO(<box>,exists) says.
+    const exists = (await this.engine.realtime.findMailbox(context, mailbox)) !== undefined;
+    return { status: 200, body: { context, mailbox, exists, messages: await listMailbox(this.engine.config.voicemailDir, context, mailbox) } };
   }
 
   private async internal(body: Json) {

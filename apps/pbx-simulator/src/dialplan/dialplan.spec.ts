@@ -92,6 +92,18 @@ describe('Dialplan', () => {
     expect(await dialplan.find('from-pstn', '102', 1)).toBeUndefined();
   });
 
+  it('finds a priority the realtime switch lacks in the includes: the shipped rc-outbound takes over an extension without its Hangup()', async () => {
+    const rows = new Rows();
+    rows.contexts = ['acct-7'];
+    const dialplan = new Dialplan({ file: path.resolve(__dirname, '../../../../docker/asterisk/extensions.conf'), realtime: rows, log: memoryLogger() });
+    rows.rows.push(row('acct-7', '101', 1, 'Dial', 'PJSIP/u1,30'), row('acct-7', '102', 1, 'Dial', 'PJSIP/u2,30'), row('acct-7', '102', 2, 'Hangup'));
+    await dialplan.load();
+    // As pbx.c does (own extensions, switches, then includes, per priority): the Dial's next step is rc-outbound's.
+    expect(await dialplan.find('acct-7', '101', 2)).toEqual({ app: 'Set', data: 'CDR(userfield)=${CONTEXT}' });
+    expect(await dialplan.find('acct-7', '101', 4)).toEqual({ app: 'Dial', data: 'PJSIP/${EXTEN}@${TRUNK},60' });
+    expect(await dialplan.find('acct-7', '102', 2)).toEqual({ app: 'Hangup', data: '' });
+  });
+
   it('follows #include and reports what it does not run', async () => {
     writeFileSync(path.join(dir, 'extra.conf'), '[extra]\nexten => 1,1,NoOp(included)\n');
     const { dialplan, log } = plan('#include "extra.conf"\n#exec /usr/local/bin/other.sh\n[main]\ninclude => extra\n');

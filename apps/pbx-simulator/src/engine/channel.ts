@@ -76,6 +76,10 @@ export class Channel {
   /** Hangup() ended this channel's dial plan (CEL hangupsource dialplan/builtin). */
   hungUpByDialplan = false;
   hangupCause = 0;
+  /** VoiceMail() is recording the caller: a BYE now queues a hangup that keeps the channel's cause. */
+  inVoicemail = false;
+  /** The SIP status a failed Dial's callee answered (486): the caller's TechCause once it hangs up itself (fixture 41). */
+  failedDialTechCause = 0;
   readonly createdAt: number;
   answeredAt?: number;
   /** The other half of a Local channel pair. */

@@ -178,6 +178,18 @@ export class DeviceStates {
     this.cache.delete(`PJSIP/${user}`);
   }
 
+  /**
+   * app_voicemail's MWI device `MWI:<box>@<context>`: INUSE while the box has new messages; an
+   * event only when that changes (fixture 40: the first message; 41, 43: already INUSE).
+   */
+  mailboxChanged(mailbox: string, newMessages: number): void {
+    const device = `MWI:${mailbox}`;
+    const state = newMessages > 0 ? 'INUSE' : 'NOT_INUSE';
+    const before = this.cache.get(device) ?? (newMessages > 1 ? 'INUSE' : 'NOT_INUSE');
+    if (before !== state) this.publish(device, state);
+    else this.cache.set(device, state);
+  }
+
   /** A queue device (Queue:support) changed. */
   queueChanged(device: string, state: string): void {
     this.publish(device, state);

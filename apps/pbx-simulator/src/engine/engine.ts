@@ -35,6 +35,8 @@ export interface EngineConfig {
   voicemailDir: string;
   /** How long a simulated phone (or the PSTN) rings before it answers, in PBX ms. */
   answerDelayMs: number;
+  /** How long the PSTN behind the trunk rings before it answers, in PBX ms (default: answerDelayMs). */
+  pstnAnswerDelayMs?: number;
   /** How long a party that answered talks before hanging up, in PBX ms. */
   talkMs: number;
   /** PBX ms from a REGISTER to the first OPTIONS (qualify) of an AOR with qualify_frequency. */
@@ -350,6 +352,14 @@ export class CallEngine {
     if (ch.gone || ch.hangupRequested) return;
     if (techCause) ch.techCause = techCause;
     if (ch.tech === 'PJSIP' && ch.answeredAt !== undefined) this.rtpStats(ch);
+    if (ch.inVoicemail) {
+      // A caller leaving a message hangs up: HangupRequest without a Cause, and the channel keeps
+      // the one its failed Dial left (fixtures 40, 43: 0; 41: 17 with TechCause 486).
+      ch.techCause ||= ch.failedDialTechCause;
+      this.pub.hangupRequest(ch, ch.hangupCause || undefined);
+      ch.requestHangup(ch.hangupCause);
+      return;
+    }
     this.requestHangup(ch, cause, 'HangupRequest');
   }
 
@@ -637,7 +647,7 @@ export class CallEngine {
     if (number.startsWith('999')) return this.remoteHangup(ch, 34, 503);
     this.ring(ch);
     if (number.startsWith('555')) return;
-    if ((await this.clock.sleep(this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
+    if ((await this.clock.sleep(this.config.pstnAnswerDelayMs ?? this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
     this.answer(ch);
     ch.notify('answer');
     if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'aborted' || ch.gone) return;
@@ -815,6 +825,7 @@ export class CallEngine {
       // The far end refused or never answered (486, 503, 408...): its cause becomes the caller's.
       ({ end, status } = failedDial(tc.hangupCause));
       if (tc.hangupCause && !caller.hangupCause) caller.hangupCause = tc.hangupCause;
+      caller.failedDialTechCause ||= tc.techCause;
     } else {
       status = { busy: 'BUSY', congestion: 'CONGESTION', timeout: 'NOANSWER', cancel: 'CANCEL', ringing: 'NOANSWER' }[outcome];
       end = status;
@@ -882,7 +893,8 @@ export class CallEngine {
   /**
    * What Dial() sets on the outgoing channel (app_dial.c): when the channel driver gave it no
    * caller number, the caller's exten as number and the caller's connected name as name (else
-   * only a missing name); the caller's account code; the caller as connected line.
+   * only a missing name); the caller's account code when the channel has none; the caller as
+   * connected line.
    */
   presentCaller(caller: Channel, tc: Channel, appl: 'AppDial' | 'AppQueue'): void {
     tc.exten = caller.exten;
@@ -894,8 +906,10 @@ export class CallEngine {
       tc.callerId = { ...tc.callerId, name: caller.connected.name };
       callerChanged = true;
     }
+    // ast_channel_req_accountcodes_precious(): the caller's account code, when it has one, for a
+    // channel without its own (fixture 42: the trunk's empty code leaves the phone's 1001).
     const oldAccount = tc.accountCode;
-    tc.accountCode = caller.accountCode;
+    if (caller.accountCode && !tc.accountCode) tc.accountCode = caller.accountCode;
     tc.connected = { ...caller.callerId };
     tc.outgoingAppl = appl;
     this.execute(tc, appl, '(Outgoing Line)');
@@ -979,8 +993,23 @@ export class CallEngine {
     ch.virtualRows = virtualRows;
     this.announce(ch);
     this.setVar(ch, 'SIPDOMAIN', '127.0.0.1');
+    // The PSTN caller hangs up (fixtures 42, 43), not the employee.
+    this.hangUpAfterTalk(ch);
     this.background(this.runPbx(ch, ch.context, to, 1), ch.name);
     return ch;
+  }
+
+  /** The caller of a call placed from outside (a phone, the PSTN) sends BYE the talk time after it was answered. */
+  private hangUpAfterTalk(ch: Channel): void {
+    ch.hangsUpAfterTalk = true;
+    this.background(
+      (async () => {
+        await Promise.race([ch.answered, this.whenGone(ch)]);
+        if (ch.gone || ch.answeredAt === undefined) return;
+        if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'elapsed') this.remoteHangup(ch, 16);
+      })(),
+      `caller ${ch.name}`,
+    );
   }
 
   /**
@@ -990,18 +1019,10 @@ export class CallEngine {
   async internalCall(endpoint: EndpointRow, num: string): Promise<Channel> {
     const ch = this.createPjsip(endpoint, ChannelState.Ring, num);
     ch.sipCallId = this.remoteCallId();
-    ch.hangsUpAfterTalk = true;
     this.announce(ch);
     this.setVar(ch, 'SIPDOMAIN', '127.0.0.1');
+    this.hangUpAfterTalk(ch);
     this.background(this.runPbx(ch, ch.context, num, 1), ch.name);
-    this.background(
-      (async () => {
-        await Promise.race([ch.answered, this.whenGone(ch)]);
-        if (ch.gone || ch.answeredAt === undefined) return;
-        if ((await this.clock.sleep(this.config.talkMs, ch.signal)) === 'elapsed') this.remoteHangup(ch, 16);
-      })(),
-      `caller ${ch.name}`,
-    );
     return ch;
   }
 }

@@ -130,7 +130,11 @@ export class Phones {
     if (previous) this.contactRemoved(previous, true);
     const devices = this.devices!;
     if (silent) {
-      if (qualifyFrequency > 0) contact.status = 'Reachable';
+      // Qualified long ago: reachable, with the round trip of its last OPTIONS (fixture 45's ContactList).
+      if (qualifyFrequency > 0) {
+        contact.status = 'Reachable';
+        contact.rttUsec ||= 1000 + Math.floor(Math.random() * 1000);
+      }
       devices.seed(`PJSIP/${ep.id}`, devices.pjsipState(ep.id));
       return contact;
     }

@@ -85,8 +85,9 @@ export class Publisher {
     return ch.techCause ? [['TechCause', String(ch.techCause)]] : [];
   }
 
-  hangupRequest(ch: Channel, cause: number): void {
-    this.emit('HangupRequest', 'call,all', [...ch.snapshot(), ['Cause', String(cause)], ...this.techCause(ch)]);
+  /** `cause` undefined: a hangup queued without one (no Cause header; the channel's TechCause still shows). */
+  hangupRequest(ch: Channel, cause: number | undefined): void {
+    this.emit('HangupRequest', 'call,all', [...ch.snapshot(), ...(cause === undefined ? [] : [['Cause', String(cause)] as Header]), ...this.techCause(ch)]);
   }
 
   softHangupRequest(ch: Channel, cause: number): void {

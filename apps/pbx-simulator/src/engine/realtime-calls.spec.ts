@@ -250,6 +250,27 @@ describe('realtime calls', () => {
     await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'DIALSTATUS', Value: 'CHANUNAVAIL' });
     const { cdrs } = await callRecords(body.channel);
     expect(cdrOf(cdrs, body.channel)[0].get('Disposition')).toBe('FAILED');
+    // No channel for the unregistered phone (no DialBegin), and the extension's Hangup() ends the
+    // call: nothing is dialled through the trunk.
+    expect(ami.eventsNamed('DialBegin', { Channel: body.channel }).map((e) => e.get('DialString'))).toEqual([]);
+  });
+
+  it('dials an extension without its Hangup() out through the trunk when the phone is busy, as Asterisk does (rows from before issue 7)', async () => {
+    const FRANK = '700000006';
+    await provisionUser(db, { user: FRANK, account: ACCOUNT, num: '106', hangup: false });
+    await ami.waitEvent('ContactStatus', { AOR: FRANK }, 10_000);
+    await control(`/devices/${FRANK}/register`, { behaviour: 'busy' });
+    try {
+      const res = await control('/calls/internal', { from_user: ALICE, to_num: '106' });
+      const body = (await res.json()) as { channel: string };
+      await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'DIALSTATUS', Value: 'BUSY' });
+      // Priority 2 of 106 is not in the realtime rows: rc-outbound's `_X.` (included by acct-N) has one.
+      expect((await ami.waitEvent('DialBegin', { Channel: body.channel, DialString: '106@trunk' }, 5000)).get('DestChannel')).toMatch(/^PJSIP\/trunk-/);
+      await callRecords(body.channel);
+    } finally {
+      await db.query('DELETE FROM extensions WHERE exten = $1', ['106']);
+      await db.query('DELETE FROM ps_endpoints WHERE id = $1', [FRANK]);
+    }
   });
 
   it.each([

@@ -12,10 +12,12 @@ import { writeRecording } from './recording';
  * `voicemail`). Derived from apps/app_voicemail.c of 22.10.1, not recorded:
  *
  * - no such mailbox: VMSTATUS=FAILED, the dial plan goes on;
- * - else the channel is answered, the caller talks (the simulated caller: the talk time, or
- *   until it hangs up), and the message is stored as `<spool>/<context>/<mailbox>/INBOX/msgNNNN.wav`
- *   with its `msgNNNN.txt`, VM_MESSAGEFILE set, the MWI published (MessageWaiting, with the
- *   channel), VMSTATUS=SUCCESS; then the caller hangs up (the app returns -1).
+ * - else the channel is answered and the caller talks until it hangs up (the simulated caller:
+ *   after the talk time; HangupRequest without a Cause, the channel keeping its Dial's cause);
+ *   then the message is stored as `<spool>/<context>/<mailbox>/INBOX/msgNNNN.wav` with its
+ *   `msgNNNN.txt`, VM_MESSAGEFILE set, the MWI published (MessageWaiting, with the channel;
+ *   `MWI:<box>` INUSE with the first new message), VMSTATUS=SUCCESS, and the app returns -1
+ *   (fixtures 40, 41, 43).
  *
  * Greetings and the beep are not played (no media here): recording starts at once.
  */
@@ -36,7 +38,9 @@ export async function voicemail(engine: CallEngine, ch: Channel, data: string): 
     engine.indicate(ch, 'answer');
   }
   const started = engine.now();
-  const result = await engine.clock.sleep(engine.config.talkMs, ch.signal);
+  ch.inVoicemail = true;
+  // The caller talks until it hangs up (the simulated caller: after the talk time).
+  if ((await engine.clock.sleep(engine.config.talkMs, ch.signal)) === 'elapsed') engine.remoteHangup(ch, 16);
   const seconds = Math.max(0, engine.now() - started) / 1000;
   const dir = path.join(engine.config.voicemailDir, context, mailbox, 'INBOX');
   await mkdir(dir, { recursive: true });
@@ -68,9 +72,8 @@ export async function voicemail(engine: CallEngine, ch: Channel, data: string): 
   );
   engine.setVar(ch, 'VM_MESSAGEFILE', base);
   engine.pub.messageWaiting(ch, `${mailbox}@${context}`, existing + 1, 0);
+  engine.devices.mailboxChanged(`${mailbox}@${context}`, existing + 1);
   engine.setVar(ch, 'VMSTATUS', 'SUCCESS');
-  // The caller said what it had to say and hangs up.
-  if (result === 'elapsed') engine.remoteHangup(ch, 16);
   return 'hangup';
 }
 

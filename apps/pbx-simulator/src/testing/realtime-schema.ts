@@ -62,9 +62,14 @@ export const voicemailData = (num: string, context: string) => `${num}@${context
 /**
  * Provisions one user the way the telephony-adapter writes the rows (issue 7): ps_endpoints,
  * ps_auths (md5), ps_aors (max_contacts 1, remove_existing, qualify_frequency), the extension
- * rows (1 Dial; with voicemail 2 VoiceMail, 3 Hangup) and the mailbox.
+ * rows (1 Dial; with voicemail 2 VoiceMail; then Hangup) and the mailbox. `hangup: false` leaves
+ * the Hangup out, as the adapter did before issue 7's fix (the Dial's next priority then comes
+ * from rc-outbound).
  */
-export async function provisionUser(db: TestSchema, p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null }): Promise<void> {
+export async function provisionUser(
+  db: TestSchema,
+  p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null; hangup?: boolean },
+): Promise<void> {
   const ctx = `acct-${p.account}`;
   await db.query(
     `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid, mailboxes, accountcode)
@@ -75,8 +80,11 @@ export async function provisionUser(db: TestSchema, p: { user: string; account: 
   await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing, qualify_frequency) VALUES ($1, 1, 'yes', $2)`, [p.user, p.qualify === undefined ? 60 : p.qualify]);
   await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 1, 'Dial', $3)`, [ctx, p.num, `PJSIP/${p.user},30`]);
   if (p.voicemail) {
-    await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 2, 'VoiceMail', $3), ($1, $2, 3, 'Hangup', '')`, [ctx, p.num, voicemailData(p.num, ctx)]);
+    await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 2, 'VoiceMail', $3)`, [ctx, p.num, voicemailData(p.num, ctx)]);
     await db.query(`INSERT INTO voicemail (context, mailbox, password, email, attach) VALUES ($1, $2, '123456', $3, 'yes')`, [ctx, p.num, `${p.num}@example.com`]);
+  }
+  if (p.hangup !== false) {
+    await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, $3, 'Hangup', '')`, [ctx, p.num, p.voicemail ? 3 : 2]);
   }
 }
 

@@ -1,4 +1,4 @@
-import { AmiMessage } from '../ami/ami-message';
+import { AmiMessage, eventName } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
 import { fixtureNames, fixtureOriginates, parseFrames, rxAfterLogin } from '../testing/ami-frames';
@@ -319,6 +319,38 @@ describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers 
   it('40/41 voicemail after no answer / busy: the first CDR (the Dial\'s) decides, not the mailbox\'s ANSWERED one', () => {
     expect(one(normalise(events.get('40-voicemail-no-answer')!), 'cdr').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', disposition: 'NO ANSWER', account_id: 1001 });
     expect(one(normalise(events.get('41-voicemail-busy')!), 'cdr').payload).toMatchObject({ direction: 'internal', disposition: 'BUSY' });
+  });
+
+  it('40/41/43 voicemail: the record ends when the caller hung up, not when the Dial did (its duration covers the message)', () => {
+    const times = (name: string) => {
+      const out = normalise(events.get(name)!);
+      const { start_time, answer_time, end_time, duration, billsec } = one(out, 'cdr').payload;
+      return { start_time, answer_time, end_time, duration, billsec };
+    };
+    // Dial CDR 22:30:11–22:30:41 (30 s), the mailbox's 22:30:41–22:31:02 (20 s): the caller was on 50.3 s (+2.65 → +52.94).
+    expect(times('40-voicemail-no-answer')).toEqual({ start_time: '2026-12-02 22:30:11', answer_time: null, end_time: '2026-12-02 22:31:02', duration: 50, billsec: 0 });
+    expect(times('41-voicemail-busy')).toEqual({ start_time: '2026-12-02 22:31:59', answer_time: null, end_time: '2026-12-02 22:32:20', duration: 20, billsec: 0 });
+    expect(times('43-inbound-did-voicemail')).toEqual({ start_time: '2026-12-02 22:34:38', answer_time: null, end_time: '2026-12-02 22:35:31', duration: 52, billsec: 0 });
+    // Calls without voicemail keep their one CDR as it is.
+    expect(times('42-inbound-did-answered')).toMatchObject({ duration: 16, billsec: 15 });
+  });
+
+  it('voicemail: a held record goes out as it is when the mailbox\'s CDR never comes (the sweep after the call ended)', () => {
+    let now = T0;
+    const n = new CallNormaliser({ node: 'pbx1', now: () => now, directory: (u) => LAB_DIRECTORY[u] });
+    const all = events.get('40-voicemail-no-answer')!;
+    const lastCdr = all.findLastIndex((e) => eventName(e) === 'cdr');
+    const out = all.filter((_, i) => i !== lastCdr).flatMap((e) => n.handle(e));
+    expect(kinds(out)).not.toContain('cdr');
+    expect(kinds(out)).toContain('ended');
+    now += 5_000;
+    expect(n.sweep()).toEqual([]);
+    now += 6_000;
+    const flushed = n.sweep();
+    expect(one(flushed, 'cdr').payload).toMatchObject({ disposition: 'NO ANSWER', end_time: '2026-12-02 22:30:41', duration: 30 });
+    expect(n.sweep()).toEqual([]);
+    // The late mailbox CDR changes nothing any more.
+    expect(n.handle(all[lastCdr])).toEqual([]);
   });
 
   it('42 a call to an inbound number: incoming, filed under the account by the route, to the extension that rang, recorded', () => {

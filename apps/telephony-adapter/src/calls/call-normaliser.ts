@@ -64,6 +64,8 @@ interface Channel {
   causeTxt: string;
   mixMonitorFile?: string;
   recording?: { file: string; startedAt: number; done: boolean };
+  /** The channel ran VoiceMail(): the caller stays on after the Dial's CDR ends (fixtures 40, 41, 43). */
+  voicemail?: boolean;
 }
 
 interface Call {
@@ -99,6 +101,8 @@ interface Call {
   linkedExten?: string;
   /** The last Dial()'s outcome (VarSet DIALSTATUS), which can say more than the CDR. */
   dialStatus?: string;
+  /** The first CDR, held until the CDR of the voicemail that followed its Dial tells when the caller hung up. */
+  heldCdr?: AmiMessage;
 }
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
@@ -243,9 +247,14 @@ export class CallNormaliser {
     return call ? call.seq++ : undefined;
   }
 
-  /** Drops state of calls ended long enough ago, and old tombstones and intents. */
-  sweep(): void {
+  /**
+   * Drops state of calls ended long enough ago, and old tombstones and intents. Returns the
+   * records of calls whose voicemail CDR did not come within `heldCdrMs` of their end.
+   */
+  sweep(heldCdrMs = 10_000): NormaliserOutput[] {
     const now = this.now();
+    const out: NormaliserOutput[] = [];
+    this.flushHeldCdrs(now - heldCdrMs, out);
     for (const [key, call] of this.calls) {
       if (!call.ended || (call.endedAt ?? now) > now - this.retainMs) continue;
       this.calls.delete(key);
@@ -257,6 +266,7 @@ export class CallNormaliser {
     }
     for (const [uniqueid, at] of this.tombstones) if (at < now - 10 * this.retainMs) this.tombstones.delete(uniqueid);
     for (const [actionId, intent] of this.intentsByAction) if (intent.at < now - 10 * this.retainMs) this.forgetIntent(actionId);
+    return out;
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -353,6 +363,7 @@ export class CallNormaliser {
         return;
       }
       case 'newexten': {
+        if (field(message, 'application').toLowerCase() === 'voicemail') ch.voicemail = true;
         // `Set(CDR(userfield)=acct-1001)` in the dial plan names the account before the CDR does.
         const data = field(message, 'appdata');
         const m = /^CDR\(userfield\)=(.*)$/i.exec(data);
@@ -623,20 +634,56 @@ export class CallNormaliser {
     });
   }
 
+  /**
+   * The call's record is the first CDR of its first channel (Local channel halves, the dialled
+   * legs and later CDR forks describe parts of the same call), with one exception: a Dial that
+   * ended in VoiceMail(). Its CDR ends with the Dial, while the caller stays on to leave a message;
+   * the fork's CDR (LastApplication VoiceMail, ANSWERED by the mailbox) comes after the caller hung
+   * up (fixtures 40, 41, 43). The first CDR is held until then, and the call's record keeps its
+   * disposition but ends when the caller hung up: `duration` (ringing + talk, v1) covers both.
+   */
   private onCdr(message: AmiMessage, out: NormaliserOutput[]): void {
     const uniqueid = field(message, 'uniqueid');
     const key = this.byUniqueid.get(uniqueid);
     const call = key ? this.calls.get(key) : undefined;
-    // Only the call's first channel's first CDR: Local channel halves, the dialled legs and
-    // later CDR forks describe parts of the same call.
-    if (!call || call.cdrDone || (uniqueid !== call.linkedid && uniqueid !== call.primary)) return;
+    if (!call || (uniqueid !== call.linkedid && uniqueid !== call.primary)) return;
+    if (call.heldCdr) {
+      const held = call.heldCdr;
+      call.heldCdr = undefined;
+      this.emitCdr(call, held, out, message);
+      return;
+    }
+    if (call.cdrDone) return;
     call.cdrDone = true;
+    const channel = call.channels.get(uniqueid);
+    if (channel?.voicemail && field(message, 'lastapplication').toLowerCase() !== 'voicemail') {
+      call.heldCdr = message;
+      return;
+    }
+    this.emitCdr(call, message, out);
+  }
+
+  /** Held CDRs whose voicemail CDR never came (lost with the AMI connection): sent as they are. */
+  private flushHeldCdrs(olderThan: number, out: NormaliserOutput[]): void {
+    for (const call of this.calls.values()) {
+      if (call.heldCdr && call.ended && (call.endedAt ?? 0) <= olderThan) {
+        const held = call.heldCdr;
+        call.heldCdr = undefined;
+        this.emitCdr(call, held, out);
+      }
+    }
+  }
+
+  private emitCdr(call: Call, message: AmiMessage, out: NormaliserOutput[], voicemail?: AmiMessage): void {
+    const uniqueid = field(message, 'uniqueid');
     this.ensureStarted(call, out);
     call.account ??=
       this.accountFromContext(field(message, 'userfield')) ??
       this.accountFromContext(field(message, 'destinationcontext')) ??
       (/^[1-9][0-9]{0,9}$/.test(field(message, 'accountcode')) ? Number(field(message, 'accountcode')) : null);
     const answerTime = field(message, 'answertime');
+    const seconds = (m: AmiMessage | undefined, name: string) => (m ? Math.max(0, Number.parseInt(field(m, name), 10) || 0) : 0);
+    const endTime = (voicemail && field(voicemail, 'endtime')) || field(message, 'endtime') || localDateTime(this.now());
     out.push({
       kind: 'cdr',
       payload: {
@@ -647,9 +694,10 @@ export class CallNormaliser {
         user: call.user ?? call.dialledUser ?? null,
         start_time: field(message, 'starttime') || localDateTime(this.now()),
         answer_time: answerTime || null,
-        end_time: field(message, 'endtime') || localDateTime(this.now()),
-        duration: Math.max(0, Number.parseInt(field(message, 'duration'), 10) || 0),
-        billsec: Math.max(0, Number.parseInt(field(message, 'billableseconds'), 10) || 0),
+        end_time: endTime,
+        // Each CDR's Duration is its own span floored: their sum is the closer total (40: 30 + 20 for 50.3 s).
+        duration: seconds(message, 'duration') + seconds(voicemail, 'duration'),
+        billsec: seconds(message, 'billableseconds'),
         disposition: dispositionOf(field(message, 'disposition'), call.dialStatus, field(message, 'destinationchannel')),
         uniqueid,
       },

@@ -116,7 +116,7 @@ export class PbxEventPipeline {
 
   private async process(item: Item): Promise<void> {
     if (item.type === 'sweep') {
-      this.normaliser.sweep();
+      await this.dispatch(this.normaliser.sweep());
       return;
     }
     if (item.type === 'resync') {

@@ -21,16 +21,15 @@ export interface DialplanStep {
 /**
  * A user's extension in the realtime dial plan (docker/asterisk/extensions.conf): ring the phone
  * for 30 s; with voicemail on, a caller it did not reach (busy, no answer, not registered) leaves
- * a message — the busy greeting when the phone was busy.
+ * a message — the busy greeting when the phone was busy. Every extension ends in its own
+ * `Hangup()`: when Dial returns, Asterisk looks up the next priority of the same extension, and a
+ * priority the realtime switch lacks is searched in the context's includes — `rc-outbound`'s
+ * `_X.` has one, and would dial the employee's extension out through the trunk.
  */
 export function extensionSteps(user: string, num: string, context: string, voicemail: boolean): DialplanStep[] {
   const steps = [{ priority: 1, app: 'Dial', appdata: dialData(user) }];
-  if (voicemail) {
-    steps.push(
-      { priority: 2, app: 'VoiceMail', appdata: `${num}@${context},\${IF($["\${DIALSTATUS}" = "BUSY"]?b:u)}` },
-      { priority: 3, app: 'Hangup', appdata: '' },
-    );
-  }
+  if (voicemail) steps.push({ priority: 2, app: 'VoiceMail', appdata: `${num}@${context},\${IF($["\${DIALSTATUS}" = "BUSY"]?b:u)}` });
+  steps.push({ priority: steps.length + 1, app: 'Hangup', appdata: '' });
   return steps;
 }
 

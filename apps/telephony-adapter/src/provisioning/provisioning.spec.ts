@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NumberRouting, USERS_EVENTS_STREAM, UserProvisioning, UsersNumberAssigned, UsersNumberReleased, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
 import { ensureStream } from '@ringcloud/nest-nats';
 import { ContextTemplate } from '../config/telephony-config';
 import { TestEnv, eventually } from '../testing/test-env';
 import { PROVISIONING_CONSUMER, ProvisioningConsumer } from './provisioning.consumer';
-import { ProvisioningService, voicemailPin } from './provisioning.service';
+import { ProvisioningService, extensionSteps, inboundSteps, voicemailPin } from './provisioning.service';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -44,7 +46,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       endpoints: await p.psEndpoint.findMany({ orderBy: { id: 'asc' } }),
       auths: await p.psAuth.findMany({ orderBy: { id: 'asc' } }),
       aors: await p.psAor.findMany({ orderBy: { id: 'asc' } }),
-      extensions: (await p.extension.findMany({ orderBy: [{ context: 'asc' }, { exten: 'asc' }] })).map(({ id: _id, ...rest }) => rest),
+      extensions: (await p.extension.findMany({ orderBy: [{ context: 'asc' }, { exten: 'asc' }, { priority: 'asc' }] })).map(({ id: _id, ...rest }) => rest),
       voicemail: (await p.voicemail.findMany({ orderBy: [{ context: 'asc' }, { mailbox: 'asc' }] })).map(({ uniqueid: _u, ...rest }) => rest),
       users: (await p.provisionedUser.findMany({ orderBy: { user: 'asc' } })).map(({ appliedAt: _a, eventId: _e, ...rest }) => rest),
       numbers: (await p.provisionedNumber.findMany({ orderBy: { number: 'asc' } })).map(({ appliedAt: _a, eventId: _e, ...rest }) => rest),
@@ -79,7 +81,12 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     ]);
     // Qualified, so Asterisk reports the phone's registration (ContactStatus) — the adapter's only way to know it.
     expect(s.aors).toEqual([expect.objectContaining({ id: '1679728441', maxContacts: 1, removeExisting: 'yes', qualifyFrequency: 60 })]);
-    expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '401', priority: 1, app: 'Dial', appdata: 'PJSIP/1679728441,30' }]);
+    // Hangup() right after the Dial: without it Asterisk would look for priority 2 in rc-outbound
+    // (included by acct-N) and dial the extension out through the trunk.
+    expect(s.extensions).toEqual([
+      { context: 'acct-1001', exten: '401', priority: 1, app: 'Dial', appdata: 'PJSIP/1679728441,30' },
+      { context: 'acct-1001', exten: '401', priority: 2, app: 'Hangup', appdata: '' },
+    ]);
     expect(s.voicemail).toEqual([]);
   });
 
@@ -106,7 +113,10 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     await service.apply(event(user, 3, { num: '402', voice_mail_box: 'off' }, 'N3wPassword'));
     s = await snapshot();
     expect(s.voicemail).toEqual([]);
-    expect(s.extensions).toEqual([{ context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` }]);
+    expect(s.extensions).toEqual([
+      { context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` },
+      { context: 'acct-1001', exten: '402', priority: 2, app: 'Hangup', appdata: '' },
+    ]);
     expect(s.endpoints[0].mailboxes).toBeNull();
     expect(s.auths[0].md5Cred).toBe(md5(`${user}:ringcloud:N3wPassword`));
     expect(s.users).toEqual([{ user, accountId: 1001, num: '402', voicemail: false, version: 3 }]);
@@ -131,6 +141,8 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     ]);
     expect(expected.voicemail.map((v) => v.mailbox)).toEqual(['401', '402']);
 
+    expectEveryExtensionEndsInHangup(expected);
+
     for (const e of history) expect((await service.apply(e)).status).toBe('stale');
     expect(await snapshot()).toEqual(expected);
 
@@ -141,6 +153,71 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     await clear();
     for (const e of [...history, ...history]) await service.apply(e);
     expect(await snapshot()).toEqual(expected);
+  });
+
+  /**
+   * Every account extension is its steps and nothing else: 1..n without a gap, Hangup() last,
+   * VoiceMail() exactly when the user's mailbox is on — no priority Asterisk could find elsewhere.
+   */
+  function expectEveryExtensionEndsInHangup(s: Awaited<ReturnType<typeof snapshot>>) {
+    const byExten = new Map<string, typeof s.extensions>();
+    for (const x of s.extensions.filter((r) => r.context.startsWith('acct-'))) byExten.set(`${x.context}/${x.exten}`, [...(byExten.get(`${x.context}/${x.exten}`) ?? []), x]);
+    expect(byExten.size).toBeGreaterThan(0);
+    for (const [key, steps] of byExten) {
+      const voicemail = s.voicemail.some((v) => `${v.context}/${v.mailbox}` === key);
+      expect({ key, steps: steps.map((x) => [x.priority, x.app]) }).toEqual({
+        key,
+        steps: voicemail ? [[1, 'Dial'], [2, 'VoiceMail'], [3, 'Hangup']] : [[1, 'Dial'], [2, 'Hangup']],
+      });
+    }
+  }
+
+  it('keeps every extension ending in Hangup() through moves, voicemail toggles and account changes', async () => {
+    await clear();
+    const user = '1679728446';
+    const other = '1679728447';
+    const steps: Array<Partial<UserProvisioning>> = [
+      {},
+      { voice_mail_box: 'on' },
+      { num: '405', voice_mail_box: 'on' },
+      { num: '405', voice_mail_box: 'off' },
+      { num: '406', voice_mail_box: 'on' },
+      { num: '406', voice_mail_box: 'on', account_id: 1002 },
+      { num: '401', voice_mail_box: 'off', account_id: 1001 },
+    ];
+    for (const [i, over] of steps.entries()) {
+      await service.apply(event(user, i + 1, over));
+      await service.apply(event(other, i + 1, { num: '409', voice_mail_box: i % 2 ? 'on' : 'off' }));
+      const s = await snapshot();
+      expectEveryExtensionEndsInHangup(s);
+      // Only the extensions the users have now: nothing left behind where they were.
+      expect(new Set(s.extensions.map((x) => `${x.context}/${x.exten}`))).toEqual(
+        new Set([`acct-${over.account_id ?? 1001}/${over.num ?? '401'}`, 'acct-1001/409']),
+      );
+    }
+  });
+
+  it('gives extensions provisioned before the fix their Hangup() (migration extension_hangup)', async () => {
+    await clear();
+    const p = env.prisma!;
+    await p.extension.createMany({
+      data: [
+        { context: 'acct-1001', exten: '401', priority: 1, app: 'Dial', appdata: 'PJSIP/1679728448,30' },
+        ...extensionSteps('1679728449', '402', 'acct-1001', true),
+        ...inboundSteps('acct-1001', '401').map((step) => ({ context: 'from-pstn', exten: '74951234567', ...step })),
+      ].map((row) => ({ context: 'acct-1001', exten: '402', ...row })),
+    });
+    const before = await snapshot();
+    const sql = readFileSync(path.join(__dirname, '../../prisma/migrations/20261203040000_extension_hangup/migration.sql'), 'utf8');
+    await p.$executeRawUnsafe(sql);
+    const after = await snapshot();
+    expect(after.extensions).toEqual(
+      [...before.extensions, { context: 'acct-1001', exten: '401', priority: 2, app: 'Hangup', appdata: '' }].sort(
+        (a, b) => a.context.localeCompare(b.context) || a.exten.localeCompare(b.exten) || a.priority - b.priority,
+      ),
+    );
+    await p.$executeRawUnsafe(sql); // twice: nothing more
+    expect(await snapshot()).toEqual(after);
   });
 
   it("tells when a user is the first of its account (the PBX's dial plan must learn the context)", async () => {
@@ -157,7 +234,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     expect(results.filter((r) => r.status === 'applied').length).toBeGreaterThanOrEqual(1);
     const s = await snapshot();
     expect(s.users).toEqual([expect.objectContaining({ version: 3, num: '403' })]);
-    expect(s.extensions.map((x) => x.exten)).toEqual(['403']);
+    expect(s.extensions.map((x) => x.exten)).toEqual(['403', '403']);
   });
 
   describe('inbound numbers', () => {

@@ -1,0 +1,110 @@
+import { V1Client, waitFor } from '@ringcloud/testing';
+import { expectSuccess, newAccountId, sleep, useStack } from './support';
+
+// Calls to an employee whose phone rings and is not picked up, through the shipped dial plan
+// (docker/asterisk/extensions.conf) and the rows the telephony-adapter writes (issue 7):
+// - without voicemail, the extension's Hangup() ends the call — were it missing, Asterisk would
+//   look for the Dial's next priority in rc-outbound and dial the extension out through the trunk;
+// - with voicemail, the caller leaves a message and the record ends when the caller hung up.
+// The PBX runs at 2× (libs/testing): the 30 s Dial timeout rings out in 15 s.
+const world = useStack({ telephony: true });
+
+const control = (p: string, body?: unknown) =>
+  fetch(`${world.stack.simulatorControl}${p}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, ok: r.ok, body: (await r.json().catch(() => undefined)) as any }));
+
+interface LiveChannel {
+  channel: string;
+  linkedid: string;
+  application: string;
+}
+
+/** Every channel the PBX had while `done` is pending (the simulator's channel list, polled). */
+async function channelsWhile(done: Promise<unknown>): Promise<LiveChannel[]> {
+  const seen = new Map<string, LiveChannel>();
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    const res = await control('/channels');
+    if (res.ok) for (const c of res.body as LiveChannel[]) seen.set(c.channel, c);
+    await sleep(100);
+  }
+  return [...seen.values()];
+}
+
+async function completed(client: V1Client, predicate: (c: any) => boolean, timeoutMs = 60_000) {
+  let n = 0;
+  return waitFor(
+    'completed call',
+    async () => expectSuccess(await client.get('/v1/calls/complete', { days: '1', poll: String(++n) })).find(predicate),
+    timeoutMs,
+  );
+}
+
+const seconds = (time: string) => Date.parse(`${time.replace(' ', 'T')}Z`) / 1000;
+
+describe('unanswered calls to an employee (real processes, shipped dial plan)', () => {
+  it('ends as NO ANSWER without voicemail — never dialled through the trunk — and lasts until the caller hangs up with voicemail', async () => {
+    const account = newAccountId();
+    // users.create is limited per key and URL: one key per user.
+    const create = async (num: string) =>
+      expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `u${num}@example.com` }));
+    const caller = await create('501');
+    const plain = await create('502');
+    const withVoicemail = await create('503');
+    const reader = await world.client(account, 'RW');
+    expectSuccess(await reader.post(`/v1/users/${withVoicemail}/voice_mail_box_on`, {}));
+
+    // The account's context is in the dial plan once an originate through it works (the adapter reloads it).
+    await waitFor(
+      'account provisioned on the PBX',
+      async () => {
+        const res = await (await world.client(account, 'RW')).post('/v1/calls', { user: caller, num: '79100000001' });
+        return res.status === 200 ? res : undefined;
+      },
+      30_000,
+    );
+    await completed(reader, (c) => c.dst === '79100000001');
+    await waitFor('mailbox provisioned', async () => (await control(`/voicemail/acct-${account}/503`)).body?.exists === true, 20_000);
+    for (const user of [plain, withVoicemail]) {
+      await waitFor(`${user} rings without answering`, async () => (await control(`/devices/${user}/register`, { behaviour: 'no_answer' })).ok, 20_000);
+    }
+
+    const call = async (num: string) => {
+      const res = await waitFor(`internal call to ${num}`, async () => {
+        const r = await control('/calls/internal', { from_user: caller, to_num: num });
+        return r.ok ? r : undefined;
+      });
+      return res.body as { channel: string; linkedid: string };
+    };
+    const [toPlain, toVoicemail] = [await call('502'), await call('503')];
+    const records = Promise.all([
+      completed(reader, (c) => c.direction === 'internal' && c.dst === '502'),
+      completed(reader, (c) => c.direction === 'internal' && c.dst === '503'),
+    ]);
+    const channels = await channelsWhile(records);
+    const [plainRecord, voicemailRecord] = await records;
+
+    // The PBX never dialled out: only the caller's channel and the employee's phone.
+    expect(channels.filter((c) => c.linkedid === toPlain.linkedid).map((c) => c.channel.replace(/-[0-9a-f]{8}$/, ''))).toEqual(
+      expect.arrayContaining([`PJSIP/${caller}`, `PJSIP/${plain}`]),
+    );
+    expect(channels.filter((c) => [toPlain.linkedid, toVoicemail.linkedid].includes(c.linkedid) && c.channel.startsWith('PJSIP/trunk-'))).toEqual([]);
+    expect(plainRecord).toMatchObject({ status: 'complete', src: '501', dst: '502', direction: 'internal', disposition: 'NO ANSWER', rec_file: null });
+    // Ringing only: the 30 s Dial timeout (PBX seconds).
+    expect(plainRecord.duration).toBeGreaterThanOrEqual(29);
+    expect(plainRecord.duration).toBeLessThanOrEqual(32);
+
+    // Voicemail: the user did not answer (NO ANSWER), but the caller stayed on to leave a message
+    // (the simulated caller talks SIM_TALK_MS, 5 PBX seconds): the record ends at the hang-up.
+    expect(voicemailRecord).toMatchObject({ src: '501', dst: '503', direction: 'internal', disposition: 'NO ANSWER' });
+    expect(voicemailRecord.duration).toBeGreaterThanOrEqual(33);
+    const span = seconds(voicemailRecord.call_end_time) - seconds(voicemailRecord.call_start_time);
+    expect(Math.abs(span - voicemailRecord.duration)).toBeLessThanOrEqual(1);
+    const mailbox = (await control(`/voicemail/acct-${account}/503`)).body;
+    expect(mailbox.messages).toHaveLength(1);
+  }, 150_000);
+});
