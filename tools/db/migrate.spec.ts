@@ -32,7 +32,7 @@ describe('migrateAll', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['_prisma_migrations', 'accounts', 'api_keys', 'outbox_events', 'phone_numbers', 'users']);
+    expect(tables.map((t) => t.table_name)).toEqual(['_prisma_migrations', 'accounts', 'api_keys', 'deleted_users', 'outbox_events', 'phone_numbers', 'users']);
 
     const rows = await db.query<Record<string, any>>(
       `SELECT migration_name, checksum, finished_at, started_at, logs, rolled_back_at, applied_steps_count

@@ -10,6 +10,7 @@ import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { KeyChangeListener } from './auth/key-change.listener';
 import { RedisProvider } from './rate-limit/redis.provider';
 import { RateLimiter } from './rate-limit/rate-limiter';
+import { IdempotencyStore } from './idempotency/idempotency-store';
 import { V1Pipeline } from './v1/v1.pipeline';
 import { KeyUsage } from './keys/key-usage';
 import { AccountKeys } from './keys/account-keys';
@@ -42,6 +43,7 @@ export class GatewayModule {
         { provide: APP_FILTER, useClass: GatewayErrorFilter },
         RedisProvider,
         RateLimiter,
+        IdempotencyStore,
         ApiKeyAuthenticator,
         KeyChangeListener,
         RecordingStore,

@@ -255,6 +255,14 @@ describe('calls-service over NATS', () => {
       expect(await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: OLGA })).toEqual([]);
     });
 
+    it('keeps listing the recordings of a user users-service no longer knows (deleted), in its account only', async () => {
+      const gone = '1679728499';
+      const last = call({ user: gone, start: ago(900), recording: { fileName: 'gone.wav' } });
+      await applied([last]);
+      expect(await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: gone })).toEqual([['gone.wav', env.clock.format(last.end)]]);
+      await expect(env.rpc.send(CallsRecordingList.contract, { account_id: B, user: gone })).rejects.toEqual(DomainError.notFound('User not found'));
+    });
+
     it("answers NOT_FOUND for an unknown user and, identically, for another tenant's user", async () => {
       const notFound = DomainError.notFound('User not found');
       await expect(env.rpc.send(CallsRecordingList.contract, { account_id: account, user: '1999999999' })).rejects.toEqual(notFound);

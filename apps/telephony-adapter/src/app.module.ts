@@ -193,6 +193,7 @@ export class AppModule {
                 if (result.newContext) reloader.request();
                 return result;
               },
+              userDeleted: (event) => service.remove(event),
               number: (event) => service.applyNumber(event),
             },
             new Logger('Provisioning'),

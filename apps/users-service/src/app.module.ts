@@ -5,6 +5,7 @@ import { connectNats, jetstream } from '@ringcloud/nest-nats';
 import { DatabaseUnavailableInterceptor } from '@ringcloud/nest-prisma';
 import { OutboxRelay, OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { USERS_EVENTS_STREAM } from '@ringcloud/contracts-users';
+import { CRM_EVENTS_STREAM } from '@ringcloud/contracts-events';
 import type { JetStreamClient } from '@ringcloud/nest-nats';
 import { AccountsRepository } from './accounts/accounts.repository';
 import { AccountsService } from './accounts/accounts.service';
@@ -44,7 +45,7 @@ export class AppModule {
       {
         provide: OutboxRelay,
         useFactory: (store: OutboxStore, js: JetStreamClient, nc: NatsConnection) =>
-          new OutboxRelay({ store, js, nc, streams: [USERS_EVENTS_STREAM], sweepMs: config.outboxSweepMs }),
+          new OutboxRelay({ store, js, nc, streams: [USERS_EVENTS_STREAM, CRM_EVENTS_STREAM], sweepMs: config.outboxSweepMs }),
         inject: [OutboxStore, JETSTREAM, NATS_CONNECTION],
       },
       { provide: OutboxSignal, useExisting: OutboxRelay },

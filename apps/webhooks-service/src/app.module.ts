@@ -14,6 +14,7 @@ import { HealthHandler } from './handlers/health.handler';
 import { WebhooksHandler } from './handlers/webhooks.handler';
 import { PRISMA, createPrismaClient } from './infra/database';
 import { NATS_CONNECTION, Resources } from './infra/resources';
+import { Sql } from './infra/sql';
 import { CrmEventsConsumer } from './ingest/crm-events.consumer';
 import { EventsRepository } from './ingest/events.repository';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
@@ -29,6 +30,7 @@ export class AppModule {
       providers: [
         { provide: WEBHOOKS_CONFIG, useValue: config },
         { provide: PRISMA, useFactory: () => createPrismaClient(config.databaseUrl) },
+        { provide: Sql, useFactory: () => new Sql(config.databaseUrl) },
         { provide: NATS_CONNECTION, useFactory: () => connectNats(config.natsUrl, 'webhooks-service') },
         { provide: SecretCipher, useValue: new SecretCipher(config.secretKey, 'webhook secret key') },
         { provide: AddressGuard, useValue: guard },

@@ -53,7 +53,7 @@ describe('webhooks-service', () => {
   });
 
   it('stores a redelivered or republished event once', async () => {
-    const repository = new EventsRepository(env.prisma);
+    const repository = new EventsRepository(env.sql);
     const a = ++account;
     await create(a, '/dedup');
     const event = env.event(a, 'user.created', { user: '1' });
@@ -64,12 +64,12 @@ describe('webhooks-service', () => {
   });
 
   it('lets only one replica lease a subscription (FOR UPDATE SKIP LOCKED), and hands a dead replica\'s lease on', async () => {
-    const repository = new DeliveriesRepository(env.prisma);
+    const repository = new DeliveriesRepository(env.sql);
     const a = ++account;
     const hook = await create(a, '/lease');
     // A replica that died while holding the subscription: nobody may send until its lease runs out.
     await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedBy: 'dead-replica', lockedUntil: new Date(Date.now() + 60_000) } });
-    await new EventsRepository(env.prisma).store([env.event(a)]);
+    await new EventsRepository(env.sql).store([env.event(a)]);
     const blocked = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => repository.claim(owner, 1000, 100)));
     expect(blocked.flat()).not.toContain(hook.id);
     await new Promise((r) => setTimeout(r, 300));

@@ -57,6 +57,12 @@ without \`api_key\`/\`hash\`, parameters sorted. \`/v1/calls/channels/PJSIP/x\` 
 - **Pagination** (lists that document \`limit\`/\`cursor\`): \`limit\` 1–1000 answers one page in the list's order; the next page's
   cursor (opaque) is in the \`X-Next-Cursor\` header, absent on the last page; pass it back unchanged with the same \`limit\`.
   Without \`limit\` the answer is the whole v1 list. A bad \`limit\` or \`cursor\`, or a \`cursor\` without \`limit\` → 400.
+- **Idempotency-Key** (on functions that document it: \`POST /v1/calls\`, \`POST /v1/users/create\`): the same key
+  (per account and function) with the same params within 24 h answers the first answer again — status, body and
+  headers such as \`X-Call-Id\` — with \`Idempotent-Replayed: true\`, without running the function again and without
+  counting against the rate limit. A duplicate sent while the first is running waits for it (409 after 30 s).
+  The same key with other params → 400. Only successes are kept: after any error the same key runs again.
+  Redis unavailable → 503 and nothing runs. Ignored on other functions.
 - **X-Request-Id**: kept when the client sends a sane token (\`[A-Za-z0-9._:@-]{1,128}\`), else generated; always echoed.
 - **Admin API** (\`/admin/v1\`): account, key and inbound number (DID) management for the platform operator ("personal cabinet" back end),
   \`Authorization: Bearer <ADMIN_TOKEN>\`; disabled (403 \`Admin API is disabled\`) when the server has no token.
@@ -68,6 +74,7 @@ const ERROR_RESPONSES: Record<string, { description: string; headers?: string[] 
   Forbidden: { description: 'Authentication or access refused (see the 403 texts above).' },
   NotFound: { description: 'Unknown URL, or unknown/foreign user, channel or recording in the path.' },
   MethodNotAllowed: { description: 'Known URL, other method.', headers: ['Allow'] },
+  IdempotencyInProgress: { description: 'A request with the same Idempotency-Key is still running after 30 s of waiting for it.', headers: ['Retry-After'] },
   PayloadTooLarge: { description: 'Body over the size limit.' },
   TooManyRequests: { description: 'Rate limit exceeded.', headers: ['Retry-After', 'RateLimit', 'RateLimit-Policy'] },
   Unavailable: { description: 'A backend (NATS, a service, Redis, the PBX) is unavailable.', headers: ['Retry-After'] },
@@ -104,6 +111,9 @@ function v1Operation(route: V1Route, limit: RateLimit, alias: boolean): Json {
     ...Object.fromEntries(
       (route.responseHeaders ?? []).map((h) => [h.name, { description: h.description, schema: h.schema ?? { type: 'string' } }]),
     ),
+    ...(route.idempotent
+      ? { 'Idempotent-Replayed': { description: '`true` when this is the kept answer of an earlier request with the same `Idempotency-Key`.', schema: { const: 'true' } } }
+      : {}),
   };
   const success: Json = route.fileDownload
     ? {
@@ -133,6 +143,19 @@ function v1Operation(route: V1Route, limit: RateLimit, alias: boolean): Json {
     parameters: [
       ...pathParameters(route.path, PATH_PARAMS),
       ...(route.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema })),
+      ...(route.idempotent
+        ? [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'Any unique string (1–255 printable ASCII characters), e.g. a UUID. The same key with the same params within 24 h ' +
+                'answers the first answer again (`Idempotent-Replayed: true`) without running the function twice; with other params → 400.',
+              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$' },
+            },
+          ]
+        : []),
     ],
     responses: {
       200: success,
@@ -140,6 +163,7 @@ function v1Operation(route: V1Route, limit: RateLimit, alias: boolean): Json {
       403: errorResponse('Forbidden'),
       404: errorResponse('NotFound'),
       405: errorResponse('MethodNotAllowed'),
+      ...(route.idempotent ? { 409: errorResponse('IdempotencyInProgress') } : {}),
       ...(route.method === 'POST' ? { 413: errorResponse('PayloadTooLarge') } : {}),
       429: errorResponse('TooManyRequests'),
       500: errorResponse('InternalError'),

@@ -57,6 +57,7 @@ describe('v1 route table', () => {
       'calls.originate': '1/5',
       'calls.complete': '1/5',
       'calls.active': '1/5',
+      'users.delete': '1/5', // issue 9
       'webhooks.create': '1/5',
       'webhooks.list': '1/1',
       'webhooks.get': '1/1',

@@ -56,6 +56,8 @@ export class FakeUsers {
   /** Inbound numbers: released ones keep their entry (account/user null), as the real service keeps its row. */
   readonly numbers = new Map<string, { account_id: number | null; user: string | null; assigned_at: string; updated_at: string }>();
   readonly calls = new Map<string, number>();
+  /** Subject → milliseconds every such command takes (a slow service, for concurrency tests). */
+  readonly delays = new Map<string, number>();
   /** Subject → error to answer once, to test the gateway's error mapping. */
   readonly failNext = new Map<string, DomainError>();
   private nextUser = 1679728441;
@@ -183,8 +185,10 @@ class FakeUsersController {
   }
 
   @Command(UsersUserCreate.contract)
-  create(@Payload() req: UsersUserCreate.Request): string {
+  async create(@Payload() req: UsersUserCreate.Request): Promise<string> {
     this.fake.hit(UsersUserCreate.subject);
+    const delay = this.fake.delays.get(UsersUserCreate.subject);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const taken = [...this.fake.users.values()].some((u) => u.account_id === req.account_id && u.num === req.num);
     if (taken) throw DomainError.badRequest(`extension ${req.num} is already used`);
     const user = this.fake.addUser(req.account_id, req.num, req.mail);

@@ -38,6 +38,7 @@ import type { AccountKeys } from '../keys/account-keys';
 import { KEYS_ROUTES } from './keys.routes';
 import { REGISTRATIONS_ROUTES } from './registrations.routes';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
+import { USERS_DELETE_ROUTES } from './users-delete.routes';
 import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
 
 /** The caller, as users-service verified its api_key + hash. */
@@ -102,6 +103,11 @@ export interface V1Route {
   query?: readonly QueryParamDoc[];
   /** Headers the handler may set with `call.setHeader` (documented per route). */
   responseHeaders?: readonly ResponseHeaderDoc[];
+  /**
+   * Honours the `Idempotency-Key` request header (issue 9): the same key and params within 24 h
+   * replay the first answer instead of running the command again (see idempotency/).
+   */
+  idempotent?: boolean;
   /** Spec section 2: a file download answers errors with an empty body. */
   fileDownload?: boolean;
   handle(call: V1Call, deps: V1Deps): Promise<unknown>;
@@ -168,6 +174,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     description: 'Returns the new user name as `data`.',
     limit: perSeconds(60),
     access: 'RW',
+    idempotent: true,
     params: CreateUserParams,
     response: z.string(),
     handle: ({ key, params }, { rpc }) => rpc.send(UsersUserCreate.contract, { account_id: key.account_id, ...params }),
@@ -301,6 +308,7 @@ export const V1_ROUTES: readonly V1Route[] = [
       "Rings the user's own phone first, then dials `num` and bridges the two.",
     limit: perSeconds(5),
     access: 'RW',
+    idempotent: true,
     params: OriginateParams,
     response: z.literal('Originate successfully queued'),
     handle: async ({ key, params }, { rpc }) =>
@@ -333,6 +341,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     response: z.array(ActiveCall),
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
+  ...USERS_DELETE_ROUTES,
   ...KEYS_ROUTES,
   ...REGISTRATIONS_ROUTES,
   ...WEBHOOK_ROUTES,

@@ -13,6 +13,8 @@ import { Router } from '../routing/router';
 import { RateLimiter, rateLimitHeaders } from '../rate-limit/rate-limiter';
 import { RATE_LIMITS } from '../tokens';
 import { RecordingStore } from '../recordings/recording-store';
+import { IdempotencyStore, RecordedAnswer } from '../idempotency/idempotency-store';
+import { BUSY_MESSAGE, MISMATCH_MESSAGE, REPLAYED_HEADER, paramsFingerprint, readIdempotencyKey } from '../idempotency/idempotency-key';
 import { AccountKeys } from '../keys/account-keys';
 import { KeyUsage } from '../keys/key-usage';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
@@ -21,6 +23,8 @@ import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
  * The v1 request pipeline, in the contract's order:
  * route (404/405) → authenticate (403) → access (403) → rate limit (429) → path and body (404/400)
  * → the route's handler (a NATS command). Whatever is thrown is answered by GatewayErrorFilter.
+ * A route marked `idempotent` with an `Idempotency-Key` checks the key after access and before the
+ * rate limit: a replay is not counted, and only the first of concurrent duplicates runs.
  */
 @Injectable()
 export class V1Pipeline {
@@ -34,6 +38,7 @@ export class V1Pipeline {
     @Inject(RATE_LIMITS) private readonly limits: ReadonlyMap<string, RateLimit>,
     rpc: RpcClient,
     recordings: RecordingStore,
+    private readonly idempotency: IdempotencyStore,
     accountKeys: AccountKeys,
     private readonly keyUsage: KeyUsage,
   ) {
@@ -52,15 +57,64 @@ export class V1Pipeline {
     this.keyUsage.touch(key.api_key, key.account_id);
     if (route.access === 'RW' && key.access !== 'RW') throw HttpProblem.forbidden(AuthMessage.ReadOnly);
 
-    await this.applyLimit(route, key, `${request.method} ${match.canonicalPath}?${canonicalQuery(url.query)}`, reply);
+    const limitedUrl = `${request.method} ${match.canonicalPath}?${canonicalQuery(url.query)}`;
+    const idempotencyKey = route.idempotent ? readIdempotencyKey(request.headers) : undefined;
+    if (idempotencyKey === undefined) {
+      await this.applyLimit(route, key, limitedUrl, reply);
+      return this.execute(route, key, match.params, url.query, request.body, reply);
+    }
 
-    const path = validatePathParams(match.params);
-    const params = readV1Params(route.params, request.body);
+    let begin;
+    try {
+      begin = await this.idempotency.begin(key.account_id, route.id, idempotencyKey, paramsFingerprint(route.params, request.body));
+    } catch (err) {
+      // Without the store the guarantee cannot be kept: run nothing (the client retries with the same key).
+      this.logger.warn(`idempotency store unavailable: ${(err as Error).message}`);
+      throw HttpProblem.unavailable();
+    }
+    if (begin.kind === 'mismatch') throw HttpProblem.badRequest(MISMATCH_MESSAGE);
+    if (begin.kind === 'busy') throw new HttpProblem(409, BUSY_MESSAGE, { 'Retry-After': '1' });
+    if (begin.kind === 'replay') return replay(begin.answer, reply);
+
+    // First with this key. Only a success is kept: an error means nothing was done (a refusal, or a
+    // 5xx the client should retry), so it frees the key and a retry with it runs again — e.g. an
+    // originate refused while the phone was not registered yet.
+    try {
+      await this.applyLimit(route, key, limitedUrl, reply);
+      const data = await this.execute(route, key, match.params, url.query, request.body, reply);
+      await this.finishQuietly(begin.claim, { status: 200, data, headers: routeHeaders(route, reply) });
+      return data;
+    } catch (err) {
+      await this.finishQuietly(begin.claim, null);
+      throw err;
+    }
+  }
+
+  /** Path and params (404/400), then the route's handler. */
+  private async execute(
+    route: V1Route,
+    key: VerifiedKey,
+    rawPath: Record<string, string>,
+    query: URLSearchParams,
+    body: unknown,
+    reply: FastifyReply,
+  ): Promise<unknown> {
+    const path = validatePathParams(rawPath);
+    const params = readV1Params(route.params, body);
     const headers: Record<string, string> = {};
-    const data = await route.handle({ key, path, params, query: url.query, setHeader: headerSetter(route, headers) }, this.deps);
+    const data = await route.handle({ key, path, params, query, setHeader: headerSetter(route, headers) }, this.deps);
     // Only a successful answer carries them: a handler that sets one and then fails leaves none.
     reply.headers(headers);
     return data;
+  }
+
+  /** Keeping the answer must not turn a command that ran into an error: the client gets its real answer. */
+  private async finishQuietly(claim: Parameters<IdempotencyStore['finish']>[0], answer: RecordedAnswer | null): Promise<void> {
+    try {
+      await this.idempotency.finish(claim, answer);
+    } catch (err) {
+      this.logger.warn(`idempotency store unavailable, answer not kept: ${(err as Error).message}`);
+    }
   }
 
   private async applyLimit(route: V1Route, key: VerifiedKey, url: string, reply: FastifyReply): Promise<void> {
@@ -78,6 +132,22 @@ export class V1Pipeline {
       throw new HttpProblem(429, 'Rate limit exceeded', { 'Retry-After': String(decision.resetSeconds) });
     }
   }
+}
+
+/** The route's own headers as they were set on this answer (X-Call-Id …), to repeat on a replay. */
+function routeHeaders(route: V1Route, reply: FastifyReply): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { name } of route.responseHeaders ?? []) {
+    const value = reply.getHeader(name);
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
+}
+
+/** The first answer again, marked as a replay. */
+function replay(answer: RecordedAnswer, reply: FastifyReply): unknown {
+  reply.headers({ ...answer.headers, [REPLAYED_HEADER]: 'true' });
+  return answer.data;
 }
 
 /** `call.setHeader` of one request: declared headers only, values that cannot split a response. */

@@ -19,10 +19,11 @@ export class RecordingsService {
   /**
    * `[file_name, recorded_at]` newest first. A user without recordings has an empty list, so whether
    * the user exists is asked of users-service: an unknown user, or another account's, is NOT_FOUND.
+   * A deleted user's recordings stay listed (they are this account's: rows are keyed by account).
    */
   async list(req: CallsRecordingList.Request): Promise<CallsRecordingList.Response> {
-    if (!(await this.users.find(req.account_id, req.user))) throw DomainError.notFound('User not found');
     const rows = await this.recordings.listForUser(req.account_id, req.user, MAX_RECORDINGS);
+    if (!rows.length && !(await this.users.find(req.account_id, req.user))) throw DomainError.notFound('User not found');
     return rows.map((r) => [r.file_name, this.clock.format(r.recorded_at)] as [string, string]);
   }
 

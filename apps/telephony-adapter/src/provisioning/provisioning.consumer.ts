@@ -1,13 +1,22 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AckPolicy, ConsumerMessages, DeliverPolicy, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { firstIssueMessage } from '@ringcloud/contracts-common';
-import { NumberRouting, USERS_EVENTS_STREAM, UserProvisioning, UsersNumberAssigned, UsersNumberReleased } from '@ringcloud/contracts-users';
+import {
+  NumberRouting,
+  USERS_EVENTS_STREAM,
+  UserDeprovisioning,
+  UserProvisioning,
+  UsersNumberAssigned,
+  UsersNumberReleased,
+  UsersUserDeleted,
+} from '@ringcloud/contracts-users';
 import { ensureStream } from '@ringcloud/nest-nats';
 import { isDatabaseUnavailable } from '../infra/database';
 
-/** What the consumer applies: users' states and inbound numbers' routes. */
+/** What the consumer applies: users' states, deleted users and inbound numbers' routes. */
 export interface ProvisioningHandlers {
   user(event: UserProvisioning): Promise<{ status: string }>;
+  userDeleted(event: UserDeprovisioning): Promise<{ status: string }>;
   number(event: NumberRouting): Promise<{ status: string }>;
 }
 
@@ -97,17 +106,26 @@ export class ProvisioningConsumer {
     } catch {
       payload = undefined;
     }
-    const isNumber = message.subject === UsersNumberAssigned.subject || message.subject === UsersNumberReleased.subject;
-    const parsed = isNumber ? NumberRouting.safeParse(payload) : UserProvisioning.safeParse(payload);
+    const kind = message.subject === UsersNumberAssigned.subject || message.subject === UsersNumberReleased.subject
+      ? 'number'
+      : message.subject === UsersUserDeleted.subject
+        ? 'userDeleted'
+        : 'user';
+    const parsed = (kind === 'number' ? NumberRouting : kind === 'userDeleted' ? UserDeprovisioning : UserProvisioning).safeParse(payload);
     if (!parsed.success) {
       // Redelivering it would block every later event behind it.
       this.logger.error(`provisioning event #${message.seq} on ${message.subject} is malformed (${firstIssueMessage(parsed.error)}); skipped`);
       message.term(); // no reason text: nats-server < 2.10 ignores a +TERM that carries one
       return;
     }
-    const what = isNumber ? `number ${(parsed.data as NumberRouting).number}` : `user ${(parsed.data as UserProvisioning).user}`;
+    const what = kind === 'number' ? `number ${(parsed.data as NumberRouting).number}` : `user ${(parsed.data as UserProvisioning).user}`;
     try {
-      const result = isNumber ? await this.handlers.number(parsed.data as NumberRouting) : await this.handlers.user(parsed.data as UserProvisioning);
+      const result =
+        kind === 'number'
+          ? await this.handlers.number(parsed.data as NumberRouting)
+          : kind === 'userDeleted'
+            ? await this.handlers.userDeleted(parsed.data as UserDeprovisioning)
+            : await this.handlers.user(parsed.data as UserProvisioning);
       await message.ackAck().catch(() => message.ack());
       this.logger.debug?.(`${what} v${parsed.data.version} ${result.status}`);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { NumberRouting, UserProvisioning } from '@ringcloud/contracts-users';
+import { NumberRouting, UserDeprovisioning, UserProvisioning } from '@ringcloud/contracts-users';
 import { ContextTemplate } from '../config/telephony-config';
 import { Prisma, PrismaClient } from '../infra/database';
 
@@ -102,6 +102,35 @@ export class ProvisioningService {
       const state = { accountId: event.account_id, num: event.num, voicemail, version: event.version, eventId: event.event_id, appliedAt: new Date() };
       await tx.provisionedUser.upsert({ where: { user: event.user }, create: { user: event.user, ...state }, update: state });
       return { status: 'applied', newContext };
+    });
+  }
+
+  /**
+   * A deleted user: its SIP endpoint, auth and AOR go (its phone can no longer register or
+   * call), and its extension and mailbox if they are still its own. The provisioned_users row
+   * stays with the deletion's version, so a late create or update is stale, and calls the user
+   * made before still belong to its account.
+   */
+  async remove(event: UserDeprovisioning): Promise<{ status: 'applied' | 'stale' }> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`telephony-provision:${event.user}`}))`;
+      const current = await tx.provisionedUser.findUnique({ where: { user: event.user } });
+      if (current && current.version >= event.version) return { status: 'stale' as const };
+      const id = event.user;
+      await tx.psEndpoint.deleteMany({ where: { id } });
+      await tx.psAuth.deleteMany({ where: { id } });
+      await tx.psAor.deleteMany({ where: { id } });
+      const context = this.context.render(current?.accountId ?? event.account_id);
+      const num = current?.num ?? event.num;
+      // Only if the extension is still this user's: another user may hold it by now.
+      const mine = await tx.extension.count({ where: { context, exten: num, priority: 1, appdata: dialData(id) } });
+      if (mine > 0) {
+        await tx.extension.deleteMany({ where: { context, exten: num } });
+        await tx.voicemail.deleteMany({ where: { context, mailbox: num } });
+      }
+      const state = { accountId: event.account_id, num: event.num, voicemail: false, version: event.version, eventId: event.event_id, appliedAt: new Date() };
+      await tx.provisionedUser.upsert({ where: { user: id }, create: { user: id, ...state }, update: state });
+      return { status: 'applied' as const };
     });
   }
 

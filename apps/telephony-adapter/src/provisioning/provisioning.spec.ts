@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { NumberRouting, USERS_EVENTS_STREAM, UserProvisioning, UsersNumberAssigned, UsersNumberReleased, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
+import { NumberRouting, USERS_EVENTS_STREAM, UserDeprovisioning, UserProvisioning, UsersNumberAssigned, UsersNumberReleased, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
 import { ensureStream } from '@ringcloud/nest-nats';
 import { ContextTemplate } from '../config/telephony-config';
 import { TestEnv, eventually } from '../testing/test-env';
@@ -319,6 +319,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
           applied.push(e.version);
           return service.apply(e);
         },
+        userDeleted: (e: UserDeprovisioning) => service.remove(e),
         number: (e: NumberRouting) => service.applyNumber(e),
       };
       consumer = new ProvisioningConsumer(env.nc, handlers, quiet, { retryMs: 50 });
@@ -362,7 +363,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       await js.publish(UsersNumberAssigned.subject, '{"number":"not routing"}');
       const released = number(2, { account_id: null, user: null, num: null });
       await js.publish(UsersNumberReleased.subject, JSON.stringify(released), { msgID: released.event_id });
-      consumer = new ProvisioningConsumer(env.nc, { user: (e) => service.apply(e), number: (e) => service.applyNumber(e) }, quiet, { retryMs: 50 });
+      consumer = new ProvisioningConsumer(env.nc, { user: (e) => service.apply(e), userDeleted: (e) => service.remove(e), number: (e) => service.applyNumber(e) }, quiet, { retryMs: 50 });
       await consumer.start();
       await eventually(async () => (await env.prisma!.provisionedNumber.findUnique({ where: { number: '74957770001' } }))?.version === 2);
       expect(await env.prisma!.extension.count({ where: { context: 'from-pstn' } })).toBe(0);
@@ -378,6 +379,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
           if (failures-- > 0) throw Object.assign(new Error('connection refused'), { code: 'P1001' });
           return service.apply(e);
         },
+        userDeleted: (e: UserDeprovisioning) => service.remove(e),
         number: (e: NumberRouting) => service.applyNumber(e),
       };
       await publish(event(user, 1));

@@ -3,6 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
 import {
   UsersUserCreate,
+  UsersUserDelete,
   UsersUserGet,
   UsersUserList,
   UsersUserListPage,
@@ -36,6 +37,11 @@ export class UsersHandler {
   @Command(UsersUserCreate.contract)
   create(@Payload() req: UsersUserCreate.Request): Promise<UsersUserCreate.Response> {
     return this.users.create(req);
+  }
+
+  @Command(UsersUserDelete.contract)
+  delete(@Payload() req: UsersUserDelete.Request): Promise<UsersUserDelete.Response> {
+    return this.users.delete(req.account_id, req.user);
   }
 
   @Command(UsersUserUpdatePassword.contract)

@@ -77,10 +77,11 @@ export interface StreamedNumberEvent {
 }
 
 const isNumberSubject = (subject: string) => subject.startsWith('users.number.');
+const isProvisioningSubject = (subject: string) => subject === 'users.user.created' || subject === 'users.user.updated';
 
-/** The user events (users.user.*) in the USERS_EVENTS stream, read back with an ordered JetStream consumer. */
+/** The user provisioning events (users.user.created|updated) in the USERS_EVENTS stream, read back with an ordered JetStream consumer. */
 export async function readStreamEvents(nc: NatsConnection): Promise<StreamedEvent[]> {
-  return (await readStream(nc)).filter((m) => !isNumberSubject(m.subject)).map((m) => ({ ...m, event: UserProvisioning.parse(m.event) }));
+  return (await readStream(nc)).filter((m) => isProvisioningSubject(m.subject)).map((m) => ({ ...m, event: UserProvisioning.parse(m.event) }));
 }
 
 /** The number routing events (users.number.*) in the USERS_EVENTS stream. */

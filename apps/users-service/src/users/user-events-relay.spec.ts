@@ -14,6 +14,8 @@ import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { OutboxRelay, OutboxStore } from '@ringcloud/nest-outbox';
 import { USERS_EVENTS_STREAM } from '@ringcloud/contracts-users';
+import { CRM_EVENTS_STREAM, crmEventId } from '@ringcloud/contracts-events';
+import { DeliverPolicy } from '@nats-io/jetstream';
 
 describe('users-service on the outbox relay (PostgreSQL + JetStream)', () => {
   let env: TestEnv;
@@ -35,7 +37,7 @@ describe('users-service on the outbox relay (PostgreSQL + JetStream)', () => {
   async function relayOn(natsUrl: string, publishTimeoutMs = 1000): Promise<OutboxRelay> {
     const nc = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     connections.push(nc);
-    const relay = new OutboxRelay({ store: outbox, js: jetstream(nc, { timeout: publishTimeoutMs }), nc, streams: [USERS_EVENTS_STREAM], sweepMs: 200 });
+    const relay = new OutboxRelay({ store: outbox, js: jetstream(nc, { timeout: publishTimeoutMs }), nc, streams: [USERS_EVENTS_STREAM, CRM_EVENTS_STREAM], sweepMs: 200 });
     relays.push(relay);
     return relay;
   }
@@ -69,6 +71,29 @@ describe('users-service on the outbox relay (PostgreSQL + JetStream)', () => {
     await eventually(async () => (await env.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt);
   });
 
+  it('publishes CRM user events to CRM_EVENTS on the account subject, msgID = the row id, no SIP secret', async () => {
+    const relay = await relayOn(env.nats.url);
+    await relay.onApplicationBootstrap();
+    const users = usersWith(relay);
+    const user = await users.create({ account_id: 4001, password: 'Str0ngPass', num: '402', mail: 'crm@example.com' });
+    await users.delete(4001, user);
+    const consumer = await jetstream(env.nc).consumers.get(CRM_EVENTS_STREAM.name, { deliver_policy: DeliverPolicy.All });
+    const mine: Array<{ subject: string; msgId?: string; event: any }> = [];
+    await eventually(async () => {
+      const m = await consumer.next({ expires: 1000 });
+      if (m && m.json<any>().data.user === user) mine.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), event: m.json() });
+      return mine.length === 2;
+    }, 10_000);
+    expect(mine.map((m) => [m.subject, m.event.type])).toEqual([
+      ['crm.events.4001', 'user.created'],
+      ['crm.events.4001', 'user.deleted'],
+    ]);
+    for (const m of mine) {
+      expect(m.event.id).toBe(crmEventId(m.msgId!));
+      expect(JSON.stringify(m.event)).not.toMatch(/Str0ngPass|md5|password/);
+    }
+  });
+
   it('publishes events written while NATS was down once it is back, in order and exactly once', async () => {
     // A NATS of its own, so it can be stopped and restarted with its JetStream store.
     const port = await freePort();
@@ -84,7 +109,7 @@ describe('users-service on the outbox relay (PostgreSQL + JetStream)', () => {
       await users.update(4001, user, { mail: 'still-down@example.com' });
       await users.update(4001, user, { voicemail: true });
       await new Promise((r) => setTimeout(r, 700)); // several sweeps fail meanwhile
-      const pending = await env.prisma.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { createdAt: 'asc' } });
+      const pending = await env.prisma.outboxEvent.findMany({ where: { publishedAt: null, subject: { startsWith: 'users.' } }, orderBy: { createdAt: 'asc' } });
       expect(pending).toHaveLength(3);
 
       nats = await startNatsServer(port, store);

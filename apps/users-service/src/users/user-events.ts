@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { UserProvisioning, UsersUserCreated, UsersUserUpdated } from '@ringcloud/contracts-users';
+import { UserDeprovisioning, UserProvisioning, UsersUserCreated, UsersUserDeleted, UsersUserUpdated } from '@ringcloud/contracts-users';
 import type { UserRow } from './users.repository';
 
 export type ChangedField = UserProvisioning['changed'][number];
@@ -34,4 +34,18 @@ export function provisioningEvent(
     changed,
   };
   return { id, subject: (kind === 'created' ? UsersUserCreated : UsersUserUpdated).subject, payload: UserProvisioning.parse(payload) };
+}
+
+/** The deprovisioning event of a deleted user (`version`: its last + 1). */
+export function deprovisioningEvent(row: UserRow, version: number): { id: string; subject: string; payload: UserDeprovisioning } {
+  const id = randomUUID();
+  const payload: UserDeprovisioning = {
+    event_id: id,
+    occurred_at: new Date().toISOString(),
+    version,
+    account_id: row.accountId,
+    user: row.username,
+    num: row.extension,
+  };
+  return { id, subject: UsersUserDeleted.subject, payload: UserDeprovisioning.parse(payload) };
 }

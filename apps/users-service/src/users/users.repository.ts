@@ -40,6 +40,23 @@ export class UsersRepository {
     }
   }
 
+  /** The user row, locked for the rest of the transaction; null when not in this account. */
+  async lockInAccount(tx: Prisma.TransactionClient, accountId: number, username: string): Promise<UserRow | null> {
+    const rows = await tx.$queryRaw<Array<{ username: string }>>`SELECT username FROM users WHERE username = ${username} AND account_id = ${accountId} FOR UPDATE`;
+    return rows.length ? tx.user.findUnique({ where: { username } }) : null;
+  }
+
+  /** Removes the row and leaves its tombstone (the user name stays taken). */
+  async deleteWithTombstone(tx: Prisma.TransactionClient, row: UserRow, version: number): Promise<void> {
+    await tx.deletedUser.create({ data: { username: row.username, accountId: row.accountId, extension: row.extension, version } });
+    await tx.user.delete({ where: { username: row.username } });
+  }
+
+  /** Whether a user name was ever given (a live user or a tombstone). */
+  async isTaken(tx: Prisma.TransactionClient, username: string): Promise<boolean> {
+    return (await tx.deletedUser.count({ where: { username } })) > 0;
+  }
+
   transaction<T>(work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(work);
   }

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CursorKey, DomainError, Page, PageRequest, compareCursorKeys, pageOf } from '@ringcloud/contracts-common';
 import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
+import { crmUser, crmUserEvent } from './crm-events';
 import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
 import { NumbersService } from '../numbers/numbers.service';
 import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { randomUserName } from '../secrets/random';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
-import { ALL_FIELDS, ChangedField, provisioningEvent } from './user-events';
+import { ALL_FIELDS, ChangedField, deprovisioningEvent, provisioningEvent } from './user-events';
 import { UserFields, UserRow, UsersRepository } from './users.repository';
 
 export const SIP_REALM = Symbol('SIP_REALM');
@@ -75,7 +76,9 @@ export class UsersService {
     for (let attempt = 0; attempt < USER_NAME_ATTEMPTS; attempt++) {
       const username = this.nextUserName();
       try {
-        await this.users.transaction(async (tx) => {
+        const created = await this.users.transaction(async (tx) => {
+          // A deleted user's name is never given again (its call records still name it).
+          if (await this.users.isTaken(tx, username)) return false;
           const row = await this.users.insert(tx, {
             username,
             accountId: req.account_id,
@@ -85,7 +88,10 @@ export class UsersService {
             sipPasswordEnc: this.cipher.encrypt(req.password, username),
           });
           await this.outbox.append(tx, provisioningEvent('created', row, req.password, this.realm, ALL_FIELDS));
+          await this.outbox.append(tx, crmUserEvent('user.created', row.accountId, crmUser(this.toV1(row, false))));
+          return true;
         });
+        if (!created) continue;
         this.outboxSignal.eventsWritten();
         return username;
       } catch (err) {
@@ -124,6 +130,7 @@ export class UsersService {
         if (!row) throw userNotFound();
         const password = change.password ?? this.cipher.decrypt(row.sipPasswordEnc, row.username);
         await this.outbox.append(tx, provisioningEvent('updated', row, password, this.realm, changed));
+        await this.outbox.append(tx, crmUserEvent('user.updated', row.accountId, crmUser(this.toV1(row, false))));
         // The user's row is locked by the update: its numbers' routes follow the new extension.
         if (change.num !== undefined) await this.numbers.extensionChanged(tx, row.username, row.extension);
       });
@@ -131,6 +138,26 @@ export class UsersService {
       if (change.num !== undefined && isUniqueViolationOn(err, 'extension')) throw extensionTaken(change.num);
       throw err;
     }
+    this.outboxSignal.eventsWritten();
+    return null;
+  }
+
+  /**
+   * Deletes the user: its inbound numbers are released (their routes go), the PBX removes its SIP
+   * endpoint, extension and mailbox (users.user.deleted), the CRM hears user.deleted. A tombstone
+   * keeps the user name from ever naming another user; calls-service keeps its call records and
+   * recordings. Another account's user is NOT_FOUND, as for every verb.
+   */
+  async delete(accountId: number, username: string): Promise<null> {
+    await this.users.transaction(async (tx) => {
+      const row = await this.users.lockInAccount(tx, accountId, username);
+      if (!row) throw userNotFound();
+      await this.numbers.releaseAllOfUser(tx, row.username);
+      const version = row.version + 1;
+      await this.users.deleteWithTombstone(tx, row, version);
+      await this.outbox.append(tx, deprovisioningEvent(row, version));
+      await this.outbox.append(tx, crmUserEvent('user.deleted', row.accountId, { account_id: row.accountId, user: row.username }));
+    });
     this.outboxSignal.eventsWritten();
     return null;
   }

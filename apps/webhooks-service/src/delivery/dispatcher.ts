@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { Metrics } from '@ringcloud/nest-observability';
 import { SecretCipher } from '@ringcloud/secret-cipher';
 import { WEBHOOKS_CONFIG, WebhooksConfig } from '../config/webhooks-config';
-import { DeliveriesRepository, Head, Outcome } from './deliveries.repository';
+import { DeliveriesRepository, Delivered, Lane, Outcome, PendingDelivery } from './deliveries.repository';
 import { HttpSender } from './http-sender';
 import { nextWait } from './retry-schedule';
 import { standardWebhookHeaders } from './signature';
@@ -12,6 +12,8 @@ import { standardWebhookHeaders } from './signature';
 /** Extra lease time beyond one attempt's timeout (the database writes around it). */
 const LEASE_MARGIN_MS = 20_000;
 const BACKLOG_SAMPLE_MS = 10_000;
+/** Deliveries read per lease renewal; a run also ends LEASE_MARGIN_MS / 2 after the renewal. */
+const RUN_LENGTH = 20;
 
 /**
  * Sends deliveries. Each subscription is a lane: the replica that leased it sends its oldest
@@ -32,6 +34,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private loop?: Promise<void>;
   private wakeUp?: () => void;
   private pendingWake = false;
+  /** Bumped by wake(): a lane that ends looks whether deliveries arrived while it was finishing. */
+  private wakes = 0;
   private backlogTimer?: NodeJS.Timeout;
   private readonly leaseMs: number;
   private readonly delivered = Metrics.webhookDeliveries();
@@ -64,6 +68,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
 
   /** New deliveries may be due: claim now rather than at the next poll. */
   wake(): void {
+    this.wakes++;
     this.pendingWake = true;
     this.wakeUp?.();
   }
@@ -90,23 +95,46 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (free <= 0) return;
     const ids = await this.repository.claim(this.owner, this.leaseMs, free);
     for (const id of ids) {
-      const lane = this.runLane(id).finally(() => {
+      let seen = this.wakes;
+      const lane = this.runLane(id, () => (seen = this.wakes)).finally(() => {
         this.lanes.delete(id);
-        // Work stored while this lane was ending was not claimable then: look again.
-        if (!this.stopping) this.wake();
+        // Deliveries stored after the lane's last look were not claimable while it held the lease: look again.
+        if (!this.stopping && this.wakes !== seen) this.wake();
       });
       this.lanes.set(id, lane);
     }
   }
 
-  /** Delivers a subscription's due deliveries one after the other, then hands the lease back. */
-  private async runLane(subscriptionId: string): Promise<void> {
+  /**
+   * Delivers a subscription's due deliveries one after the other, then hands the lease back. Runs
+   * of 2xx answers are recorded together (a crash before that sends them again: at least once);
+   * any other outcome is recorded at once and ends the run.
+   */
+  private async runLane(subscriptionId: string, looking: () => void): Promise<void> {
     try {
       while (!this.stopping) {
-        const head = await this.repository.renewAndHead(subscriptionId, this.owner, this.leaseMs);
-        if (!head?.delivery || !head.delivery.due || !head.enabled) break;
-        const outcome = await this.attempt(head);
-        await this.repository.record(subscriptionId, head.delivery.id, outcome);
+        looking();
+        const lane = await this.repository.renewAndRead(subscriptionId, this.owner, this.leaseMs, RUN_LENGTH);
+        if (!lane?.enabled || !lane.due.length) break;
+        const renewedAt = performance.now();
+        const secrets = this.secretsOf(lane);
+        const delivered: Delivered[] = [];
+        try {
+          for (const delivery of lane.due) {
+            // The lease must outlast the attempt: renew (next turn) before it could run out.
+            if (this.stopping || performance.now() - renewedAt > LEASE_MARGIN_MS / 2) break;
+            const outcome = await this.attempt(lane.url, secrets, delivery);
+            if (outcome.kind === 'delivered') {
+              delivered.push({ id: delivery.id, status: outcome.status, latencyMs: outcome.latencyMs, at: new Date() });
+              continue;
+            }
+            await this.repository.recordDelivered(delivered.splice(0));
+            await this.repository.record(subscriptionId, delivery.id, outcome);
+            break;
+          }
+        } finally {
+          await this.repository.recordDelivered(delivered);
+        }
       }
     } catch (err) {
       this.logger.warn(`delivering to subscription ${subscriptionId} failed: ${(err as Error).message}`);
@@ -115,14 +143,18 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     }
   }
 
-  private async attempt(head: Head): Promise<Outcome> {
-    const delivery = head.delivery!;
-    const secrets = [this.cipher.decrypt(head.secret, head.subscriptionId)];
-    if (head.previousSecret && head.previousSecretUntil && head.previousSecretUntil.getTime() > Date.now()) {
-      secrets.push(this.cipher.decrypt(head.previousSecret, head.subscriptionId));
+  /** The signing secrets in force: the current one, and the previous one for a day after a rotation. */
+  private secretsOf(lane: Lane): string[] {
+    const secrets = [this.cipher.decrypt(lane.secret, lane.subscriptionId)];
+    if (lane.previousSecret && lane.previousSecretUntil && lane.previousSecretUntil.getTime() > Date.now()) {
+      secrets.push(this.cipher.decrypt(lane.previousSecret, lane.subscriptionId));
     }
+    return secrets;
+  }
+
+  private async attempt(url: string, secrets: string[], delivery: PendingDelivery): Promise<Outcome> {
     const headers = standardWebhookHeaders(secrets, delivery.eventId, Math.floor(Date.now() / 1000), delivery.body);
-    const result = await this.sender.post(head.url, headers, delivery.body);
+    const result = await this.sender.post(url, headers, delivery.body);
     const { status, latencyMs } = result;
     let outcome: Outcome;
     if (status !== undefined && status >= 200 && status < 300) outcome = { kind: 'delivered', status, latencyMs };

@@ -1,54 +1,60 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { CrmEvent } from '@ringcloud/contracts-events';
-import { PRISMA, PrismaClient } from '../infra/database';
-import { randomId } from '../infra/ids';
+import { Sql } from '../infra/sql';
 
-/** Namespace of the advisory locks that serialise one account's inserts (first key of the two-key form). */
-const ACCOUNT_LOCK_NAMESPACE = 0x57484b; // "WHK"
-
-/** Does a subscription's filter take this event type? */
-export const matches = (filters: readonly string[], type: string) => filters.includes('*') || filters.includes(type);
+/** The transaction lock of a store (see EventsRepository). */
+const STORE_LOCK_KEY = 0x57484b02;
 
 /** The exact body delivered, signed and served by the feed (fixed key order). */
 export const eventBody = (event: CrmEvent) =>
   JSON.stringify({ id: event.id, type: event.type, timestamp: event.timestamp, account_id: event.account_id, data: event.data });
 
 /**
- * Stores events and fans them out, in one transaction per batch: an event already stored (same
- * id: a redelivery, a second publication) is skipped with its deliveries. An account's inserts are
- * serialised by an advisory lock so that `seq` order is commit order: a feed reader paging with
- * `after` never skips an event that commits late.
+ * Stores events and fans them out, one transaction per batch and one statement for all of it:
+ * events are inserted in the batch's (stream) order, an event already stored (same id: a
+ * redelivery, a second publication) is skipped with its deliveries, and each new event gets one
+ * delivery row per enabled subscription of its account whose filter takes it. A transaction lock
+ * keeps concurrent stores (two ingesters overlap only during a failover) one after the other, so
+ * `seq` order is commit order: a feed reader paging with `after` never skips an event that commits late.
  */
 @Injectable()
 export class EventsRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(private readonly sql: Sql) {}
 
   /** Returns how many events were new and how many deliveries were created. */
   async store(events: readonly CrmEvent[]): Promise<{ stored: number; deliveries: number }> {
     if (!events.length) return { stored: 0, deliveries: 0 };
-    const accounts = [...new Set(events.map((e) => e.account_id))].sort((a, b) => a - b);
-    return this.prisma.$transaction(async (tx) => {
-      // Sorted: two replicas locking overlapping accounts cannot deadlock.
-      for (const account of accounts) await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${ACCOUNT_LOCK_NAMESPACE}::int, ${account}::int)`;
-      const subscriptions = await tx.subscription.findMany({
-        where: { accountId: { in: accounts }, enabled: true },
-        select: { id: true, accountId: true, events: true },
-      });
-      let stored = 0;
-      const deliveries: Array<{ id: string; subscriptionId: string; eventSeq: bigint; eventId: string; eventType: string }> = [];
-      for (const event of events) {
-        const rows = await tx.$queryRaw<Array<{ seq: bigint }>>`
-          INSERT INTO events (id, account_id, type, body) VALUES (${event.id}, ${event.account_id}, ${event.type}, ${eventBody(event)})
-          ON CONFLICT (id) DO NOTHING RETURNING seq`;
-        if (!rows.length) continue;
-        stored++;
-        for (const sub of subscriptions) {
-          if (sub.accountId !== event.account_id || !matches(sub.events, event.type)) continue;
-          deliveries.push({ id: randomId('dlv'), subscriptionId: sub.id, eventSeq: rows[0].seq, eventId: event.id, eventType: event.type });
-        }
-      }
-      if (deliveries.length) await tx.delivery.createMany({ data: deliveries });
-      return { stored, deliveries: deliveries.length };
+    const ids = events.map((e) => e.id);
+    const accounts = events.map((e) => e.account_id);
+    const types = events.map((e) => e.type);
+    const bodies = events.map(eventBody);
+    const rows = await this.sql.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [STORE_LOCK_KEY]);
+      const result = await client.query<{ stored: string; deliveries: string }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) WITH ORDINALITY AS t(id, account_id, type, body, ord)
+         ),
+         fresh AS (
+           SELECT DISTINCT ON (id) id, account_id, type, body, ord FROM input ORDER BY id, ord
+         ),
+         stored AS (
+           INSERT INTO events (id, account_id, type, body)
+           SELECT id, account_id, type, body FROM fresh ORDER BY ord
+           ON CONFLICT (id) DO NOTHING
+           RETURNING seq, id, account_id, type
+         ),
+         fanned AS (
+           INSERT INTO deliveries (id, subscription_id, event_seq, event_id, event_type)
+           SELECT 'dlv_' || translate(substr(replace(gen_random_uuid()::text, '-', ''), 1, 26), '0189', 'wxyz'), s.id, e.seq, e.id, e.type
+             FROM stored e
+             JOIN subscriptions s ON s.account_id = e.account_id AND s.enabled AND (e.type = ANY(s.events) OR '*' = ANY(s.events))
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM fanned) AS deliveries`,
+        [ids, accounts, types, bodies],
+      );
+      return result.rows;
     });
+    return { stored: Number(rows[0].stored), deliveries: Number(rows[0].deliveries) };
   }
 }

@@ -9,6 +9,7 @@ import { AppModule } from '../app.module';
 import { WebhooksConfig } from '../config/webhooks-config';
 import { CrmEventsConsumer } from '../ingest/crm-events.consumer';
 import { PrismaClient, createPrismaClient } from '../infra/database';
+import { Sql } from '../infra/sql';
 
 /** Drops what the apps log (tests look at the database and the receiver instead). */
 class QuietLogger implements LoggerService {
@@ -25,6 +26,7 @@ export class TestEnv {
   schema!: TestSchema;
   nats!: TestNats;
   prisma!: PrismaClient;
+  sql!: Sql;
   nc!: NatsConnection;
   js!: JetStreamClient;
   rpc!: RpcClient;
@@ -40,6 +42,7 @@ export class TestEnv {
       databaseUrl: process.env.WEBHOOKS_TEST_DATABASE_URL,
     });
     env.prisma = createPrismaClient(env.schema.databaseUrl, 4);
+    env.sql = new Sql(env.schema.databaseUrl, 4);
     env.nats = await startNatsServer();
     env.nc = await connect({ servers: env.nats.url, name: 'webhooks-service-test' });
     env.js = jetstream(env.nc);
@@ -100,6 +103,7 @@ export class TestEnv {
     await this.rpc?.onApplicationShutdown().catch(() => undefined);
     await this.nc?.close().catch(() => undefined);
     await this.prisma?.$disconnect();
+    await this.sql?.onApplicationShutdown();
     await this.nats?.stop();
     await this.schema?.drop();
   }

@@ -80,6 +80,15 @@ export namespace UsersUserSetVoicemail {
   export type Response = z.output<typeof contract.response>;
 }
 
+/** v1 `POST /v1/users/delete` params (issue 9). */
+export const DeleteUserParams = z.object({ user: z.union([UserName, z.number().int().positive().transform(String).pipe(UserName)], { error: (issue) => (issue.input === undefined ? 'user is required' : 'user must be a numeric user name') }) });
+export namespace UsersUserDelete {
+  export const contract = command('users.user.delete', z.object({ ...Target }), z.null());
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
 /**
  * What the PBX needs to provision a user (SIP endpoint, extension, voicemail). The SIP secret
  * travels only as the digest Asterisk's `auth_type=md5` accepts: md5("user:realm:password").
@@ -102,3 +111,21 @@ export type UserProvisioning = z.infer<typeof UserProvisioning>;
 
 export const UsersUserCreated = event('users.user.created', UserProvisioning);
 export const UsersUserUpdated = event('users.user.updated', UserProvisioning);
+
+/**
+ * A user was deleted: the PBX removes its SIP endpoint, extension and mailbox. `version` is the
+ * user's last version + 1, so a late create/update of the same user is stale for consumers; the
+ * user name is never given to another user (users-service keeps a tombstone).
+ */
+export const UserDeprovisioning = z.object({
+  event_id: z.string().uuid(),
+  occurred_at: z.string(),
+  version: z.number().int().positive(),
+  account_id: z.number().int(),
+  user: z.string(),
+  /** The extension it had (its dial plan row and mailbox). */
+  num: z.string(),
+});
+export type UserDeprovisioning = z.infer<typeof UserDeprovisioning>;
+
+export const UsersUserDeleted = event('users.user.deleted', UserDeprovisioning);

@@ -6,7 +6,7 @@ import type { DownloadedFile, OperationSpec, RequestOptions } from '../types.js'
 /** Every served operation: method, path template, authentication, parameters. */
 export const OPERATIONS = {
   "users.list": { method: "GET", path: "/v1/users", aliases: [], auth: "key", access: "RO", pathParams: [], query: ["limit","cursor"], body: "none", download: false },
-  "users.create": { method: "POST", path: "/v1/users/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
+  "users.create": { method: "POST", path: "/v1/users/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false, headers: ["Idempotency-Key"] },
   "users.get": { method: "GET", path: "/v1/users/{username}", aliases: [], auth: "key", access: "RO", pathParams: ["username"], query: [], body: "none", download: false },
   "users.update_password": { method: "POST", path: "/v1/users/{username}/update_password", aliases: [], auth: "key", access: "RW", pathParams: ["username"], query: [], body: "params", download: false },
   "users.update_extension_number": { method: "POST", path: "/v1/users/{username}/update_extension_number", aliases: [], auth: "key", access: "RW", pathParams: ["username"], query: [], body: "params", download: false },
@@ -17,9 +17,10 @@ export const OPERATIONS = {
   "users.records.download": { method: "GET", path: "/v1/users/{username}/records/{filename}", aliases: [], auth: "key", access: "RO", pathParams: ["username","filename"], query: [], body: "none", download: true },
   "calls.channels.list": { method: "GET", path: "/v1/calls/channels", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
   "calls.channels.get": { method: "GET", path: "/v1/calls/channels/{channel}", aliases: [], auth: "key", access: "RO", pathParams: ["channel"], query: [], body: "none", download: false },
-  "calls.originate": { method: "POST", path: "/v1/calls", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
+  "calls.originate": { method: "POST", path: "/v1/calls", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false, headers: ["Idempotency-Key"] },
   "calls.complete": { method: "GET", path: "/v1/calls/complete", aliases: ["/v1/calls/complite"], auth: "key", access: "RO", pathParams: [], query: ["days","num"], body: "none", download: false },
   "calls.active": { method: "GET", path: "/v1/calls/active", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
+  "users.delete": { method: "POST", path: "/v1/users/delete", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "keys.list": { method: "GET", path: "/v1/keys", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "none", download: false },
   "keys.create": { method: "POST", path: "/v1/keys/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "keys.get": { method: "GET", path: "/v1/keys/{key}", aliases: [], auth: "key", access: "RW", pathParams: ["key"], query: [], body: "none", download: false },
@@ -224,6 +225,15 @@ export interface Operations {
       seconds: number;
       status: "current";
     }>;
+  };
+  /** Delete a user — `POST /v1/users/delete` (RW key). */
+  "users.delete": {
+    input: {
+      params: {
+        user: string | number;
+      };
+    };
+    result: null;
   };
   /** List the account's API keys — `GET /v1/keys` (RW key). */
   "keys.list": {
@@ -695,6 +705,7 @@ export const OPERATION_METHODS = {
   "calls.originate": "callsOriginate",
   "calls.complete": "callsComplete",
   "calls.active": "callsActive",
+  "users.delete": "usersDelete",
   "keys.list": "keysList",
   "keys.create": "keysCreate",
   "keys.get": "keysGet",
@@ -812,6 +823,11 @@ export abstract class GeneratedOperations {
   /** Active calls — `GET /v1/calls/active` (any key). */
   callsActive(input: Operations["calls.active"]['input'] = {}, options?: RequestOptions): Promise<Operations["calls.active"]['result']> {
     return this.invoke("calls.active", input, options);
+  }
+
+  /** Delete a user — `POST /v1/users/delete` (RW key). */
+  usersDelete(input: Operations["users.delete"]['input'], options?: RequestOptions): Promise<Operations["users.delete"]['result']> {
+    return this.invoke("users.delete", input, options);
   }
 
   /** List the account's API keys — `GET /v1/keys` (RW key). */
