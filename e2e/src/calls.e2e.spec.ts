@@ -67,7 +67,7 @@ describe('calls end to end (spec section 7)', () => {
       const list = expectSuccess(await reader.get('/v1/calls/active', { p: String(++poll) }));
       return list.length ? list : undefined;
     });
-    expect(active[0]).toEqual({ src: expect.any(String), dst: expect.any(String), seconds: expect.any(Number), status: 'current' });
+    expect(active[0]).toEqual({ src: expect.any(String), dst: expect.any(String), seconds: expect.any(Number), status: 'current', call_id: expect.any(String), external_id: null });
 
     // the recording is stored after the call record: wait until the record links it
     const call = await completed(reader, (c) => c.dst === '79101234567' && c.rec_file);
@@ -81,6 +81,8 @@ describe('calls end to end (spec section 7)', () => {
       duration: expect.any(Number),
       disposition: 'ANSWERED',
       rec_file: expect.stringMatching(new RegExp(`^/v1/users/${e.user}/records/[A-Za-z0-9._-]+$`)),
+      call_id: expect.any(String),
+      external_id: null,
     });
 
     const fileName = call.rec_file.split('/').pop();

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '@ringcloud/contracts-common';
 import {
   CallsActiveList,
+  CallsCallGet,
   CallsCompleteList,
+  CallsCompletePage,
   CallsHealthPing,
   CallsOriginate,
   CallsRecordingGet,
@@ -98,10 +100,40 @@ describe('calls-service over NATS', () => {
         status: 'queued',
         actionId: 'action-1',
         error: null,
+        externalId: null,
       });
       const second = await originate({ user: OLGA, num: '402' });
       expect(second.call_id).not.toBe(answer.call_id);
       expect(await env.prisma.originateRequest.findUniqueOrThrow({ where: { callId: second.call_id } })).toMatchObject({ src: '402' });
+    });
+
+    it('keeps the external id; the call is queued by id until the PBX reports, another tenant cannot see it', async () => {
+      const answer = await originate({ external_id: 'lead #17' });
+      expect(await env.prisma.originateRequest.findUniqueOrThrow({ where: { callId: answer.call_id } })).toMatchObject({ externalId: 'lead #17' });
+      expect(await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id: answer.call_id })).toEqual({
+        call_id: answer.call_id,
+        external_id: 'lead #17',
+        state: 'queued',
+        reason: null,
+        direction: 'outgoing',
+        src: '401',
+        dst: '79101234567',
+        user: IVAN,
+        created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/),
+        answered_at: null,
+        ended_at: null,
+        duration: null,
+        disposition: null,
+        rec_file: null,
+      });
+      for (const [account, callId] of [[B, answer.call_id], [A, randomUUID()], [A, 'pbx1:1.2']] as const) {
+        await expect(env.rpc.send(CallsCallGet.contract, { account_id: account, call_id: callId })).rejects.toEqual(DomainError.notFound('Call not found'));
+      }
+      for (const external_id of ['', 'x'.repeat(65), 'tab\there', 'é', 7]) {
+        const error = await rawError(CallsOriginate.subject, { account_id: A, user: IVAN, num: '401', external_id });
+        expect([external_id, error.code]).toEqual([external_id, 'BAD_REQUEST']);
+      }
+      expect((await rawError(CallsCallGet.subject, { account_id: A, call_id: '../etc' })).code).toBe('BAD_REQUEST');
     });
 
     it("refuses an unknown user, and another tenant's user the same way, without calling the PBX", async () => {
@@ -169,14 +201,14 @@ describe('calls-service over NATS', () => {
       await eventually(async () => (await env.rpc.send(CallsActiveList.contract, { account_id: A })).length === 2);
       const list = await env.rpc.send(CallsActiveList.contract, { account_id: A });
       expect(list).toEqual([
-        { src: '79995556677', dst: '401', seconds: expect.any(Number), status: 'current' },
-        { src: '401', dst: '79990001111', seconds: expect.any(Number), status: 'current' },
+        { src: '79995556677', dst: '401', seconds: expect.any(Number), status: 'current', call_id: ringing.callId, external_id: null },
+        { src: '401', dst: '79990001111', seconds: expect.any(Number), status: 'current', call_id: running.callId, external_id: null },
       ]);
       expect(list[0].seconds).toBeGreaterThanOrEqual(3);
       expect(list[0].seconds).toBeLessThan(10);
       expect(list[1].seconds).toBeGreaterThanOrEqual(42);
       expect(list[1].seconds).toBeLessThan(50);
-      expect(await env.rpc.send(CallsActiveList.contract, { account_id: B })).toEqual([{ src: '401', dst: '79101234567', seconds: expect.any(Number), status: 'current' }]);
+      expect(await env.rpc.send(CallsActiveList.contract, { account_id: B })).toEqual([{ src: '401', dst: '79101234567', seconds: expect.any(Number), status: 'current', call_id: other.callId, external_id: null }]);
       expect(await env.rpc.send(CallsActiveList.contract, { account_id: 4242 })).toEqual([]);
     });
   });
@@ -205,6 +237,8 @@ describe('calls-service over NATS', () => {
       duration: Math.round((s.end.getTime() - s.start.getTime()) / 1000),
       disposition: s.disposition,
       rec_file: recFile,
+      call_id: s.callId,
+      external_id: null,
     });
 
     it('lists the last 7 days of the account, newest first, in the v1 shape (PBX time zone)', async () => {
@@ -230,6 +264,32 @@ describe('calls-service over NATS', () => {
       expect((await complete({ num: '+79105550000', days: 1 })).length).toBe(1);
       expect(await complete({ num: '555', days: 7 })).toEqual([]);
       expect(await complete({ account_id: 4343 })).toEqual([]);
+    });
+
+    it('pages the same list with a keyset cursor: every call once, in order, the last page without a cursor', async () => {
+      const whole = await complete();
+      const seen: typeof whole = [];
+      let cursor: string | undefined;
+      for (let pages = 1; ; pages++) {
+        const page = await env.rpc.send(CallsCompletePage.contract, { account_id: account, days: 7, page: { limit: 2, ...(cursor ? { cursor } : {}) } });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items);
+        if (!page.next_cursor) {
+          expect(pages).toBe(2);
+          break;
+        }
+        cursor = page.next_cursor;
+      }
+      expect(seen).toEqual(whole);
+      const filtered = await env.rpc.send(CallsCompletePage.contract, { account_id: account, days: 7, num: '79101234567', page: { limit: 1 } });
+      expect(filtered.items.map((c) => c.call_id)).toEqual([specs.recent.callId]);
+      const rest = await env.rpc.send(CallsCompletePage.contract, { account_id: account, days: 7, num: '79101234567', page: { limit: 1, cursor: filtered.next_cursor! } });
+      expect([rest.items.map((c) => c.call_id), rest.next_cursor]).toEqual([[specs.old.callId], null]);
+      // Another list's cursor, or one we never made: 400.
+      const foreign = Buffer.from(JSON.stringify({ k: [1, 'x'] })).toString('base64url');
+      expect((await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 2, cursor: foreign } })).code).toBe('BAD_REQUEST');
+      expect((await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 2, cursor: '!!' } })).code).toBe('BAD_REQUEST');
+      expect((await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 0 } })).code).toBe('BAD_REQUEST');
     });
 
     it('refuses days outside 1..7 and malformed numbers', async () => {
@@ -308,6 +368,7 @@ describe('calls-service with its database down', () => {
       databaseUrl: 'postgresql://postgres@127.0.0.1:1/ringcloud?schema=calls',
       pbxTimeZone: 'UTC',
       cdrGraceMs: 0,
+      outboxSweepMs: 1000,
       consumer: { durableName: 'calls-service', batch: 100, txSize: 50, maxAckPending: 1000, ackWaitMs: 30_000, maxAttempts: 3 },
     };
     app = await createNatsMicroservice(AppModule.forRoot(config), { servers: nats.url, queue: 'calls-service', logger: false });

@@ -134,17 +134,13 @@ export class RingCloud extends GeneratedOperations {
     return this.send<T>({ method: 'GET', path, auth: 'key', query }, options);
   }
 
-  private post<T>(path: string, params?: unknown, options?: RequestOptions) {
-    return this.send<T>({ method: 'POST', path, auth: 'key', bodyKind: 'params', body: params }, options);
-  }
-
   /** Employees and their SIP accounts. */
   readonly users = {
     /** All users of the account (v1's answer; `password` is null for RO keys). */
     list: (options?: RequestOptions): Promise<V1User[]> => this.usersList({}, options),
     /** One page (`limit` 1–1000); pass `nextCursor` back as `cursor`. */
     page: async (page: { limit: number; cursor?: string }, options?: RequestOptions): Promise<Page<V1User>> => {
-      const res = await this.get<V1User[]>('/v1/users', { limit: page.limit, cursor: page.cursor }, options);
+      const res = await this.callOperation('users.list', { query: { limit: page.limit, cursor: page.cursor } }, options);
       return { items: res.data, nextCursor: res.nextCursor };
     },
     /** Every user, page by page (`for await (const user of client.users.iterate())`). */
@@ -164,8 +160,7 @@ export class RingCloud extends GeneratedOperations {
     /** Whether each user's phone is registered (the PBX can ring it; originate needs it). */
     registrations: (options?: RequestOptions): Promise<UserRegistration[]> => this.usersRegistrations({}, options),
     /** Removes the user and deprovisions its phone; its call records and recordings stay. */
-    delete: async (user: string | number, options?: RequestOptions): Promise<unknown> =>
-      (await this.post('/v1/users/delete', { user: String(user) }, options)).data,
+    delete: (user: string | number, options?: RequestOptions): Promise<null> => this.usersDelete({ params: { user: String(user) } }, options),
   };
 
   /** Call recordings. */

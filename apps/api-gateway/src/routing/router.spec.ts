@@ -34,6 +34,9 @@ describe('v1 route table', () => {
       ['GET', '/v1/calls/complete', 'calls.complete'],
       ['GET', '/v1/calls/complite', 'calls.complete'],
       ['GET', '/v1/calls/active', 'calls.active'],
+      // A call id never shadows the literal call URLs.
+      ['GET', '/v1/calls/0b6f2f0e-5c1a-4d4e-9a7e-2f1c3b4d5e6f', 'calls.get'],
+      ['GET', '/v1/calls/pbx1:1795701031.22', 'calls.get'],
     ];
     for (const [method, url, id] of expected) expect([method, url, resolve(method, url).route.id]).toEqual([method, url, id]);
   });
@@ -57,6 +60,7 @@ describe('v1 route table', () => {
       'calls.originate': '1/5',
       'calls.complete': '1/5',
       'calls.active': '1/5',
+      'calls.get': '1/1',
       'users.delete': '1/5', // issue 9
       'webhooks.create': '1/5',
       'webhooks.list': '1/1',

@@ -4,7 +4,9 @@ import { Access, UserName, V1DateTime, firstIssueMessage } from '@ringcloud/cont
 import {
   ActiveCall,
   CallsActiveList,
+  CallId,
   CallsCompleteList,
+  CallsCompletePage,
   CallsOriginate,
   CallsRecordingGet,
   CallsRecordingList,
@@ -38,6 +40,7 @@ import type { AccountKeys } from '../keys/account-keys';
 import { KEYS_ROUTES } from './keys.routes';
 import { REGISTRATIONS_ROUTES } from './registrations.routes';
 import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
+import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
 import { USERS_DELETE_ROUTES } from './users-delete.routes';
 import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
 
@@ -125,6 +128,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
     notFound: 'Channel not found',
     description: 'Channel name, e.g. PJSIP/1679728441-00000012; the `/` may be sent raw or as %2F.',
   },
+  call_id: { schema: CallId, notFound: 'Call not found', description: 'Call id: the `X-Call-Id` of `POST /v1/calls`, or the `call_id` of a listed call.' },
   key: { schema: ApiKeyString, notFound: 'API key not found', description: 'An API key of the account, e.g. 1001_a1b2c3d4e5f6.' },
   ...WEBHOOK_PATH_PARAMS,
 };
@@ -305,14 +309,21 @@ export const V1_ROUTES: readonly V1Route[] = [
     path: '/v1/calls',
     summary: 'Originate a call',
     description:
-      "Rings the user's own phone first, then dials `num` and bridges the two.",
+      "Rings the user's own phone first, then dials `num` and bridges the two. The new call's id is in the " +
+      '`X-Call-Id` header (`GET /v1/calls/<call_id>`, and `call_id` in lists and CRM events); the optional ' +
+      '`external_id` (1–64 printable ASCII characters, the CRM\'s own tag) is shown with the call.',
     limit: perSeconds(5),
     access: 'RW',
     idempotent: true,
     params: OriginateParams,
+    responseHeaders: [X_CALL_ID],
     response: z.literal('Originate successfully queued'),
-    handle: async ({ key, params }, { rpc }) =>
-      (await rpc.send(CallsOriginate.contract, { account_id: key.account_id, user: params.user, num: params.num })).message,
+    handle: async (call, { rpc }) => {
+      const { key, params } = call;
+      const queued = await rpc.send(CallsOriginate.contract, { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
+      call.setHeader(X_CALL_ID.name, queued.call_id);
+      return queued.message;
+    },
   },
   {
     id: 'calls.complete',
@@ -321,15 +332,23 @@ export const V1_ROUTES: readonly V1Route[] = [
     aliases: ['/v1/calls/complite'],
     summary: 'Completed calls',
     description:
-      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket).',
+      'Also answers at the article\'s spelling `/v1/calls/complite` (same rate-limit bucket). Newest end first. ' +
+      'With `limit`, one page of that order (not capped like the whole list); the next page\'s cursor is in `X-Next-Cursor`.',
     limit: perSeconds(5),
     access: 'RO',
     query: [
       { name: 'days', description: 'How many days back, 1–7 (default 7).', schema: { type: 'integer', minimum: 1, maximum: 7 } },
       { name: 'num', description: 'Only calls whose src or dst is this number.', schema: { type: 'string' } },
+      ...PAGE_QUERY,
     ],
+    responseHeaders: [NEXT_CURSOR],
     response: z.array(CompletedCall),
-    handle: ({ key, query }, { rpc }) => rpc.send(CallsCompleteList.contract, { account_id: key.account_id, ...completedQuery(query) }),
+    handle: async (call, { rpc }) => {
+      const scope = { account_id: call.key.account_id, ...completedQuery(call.query) };
+      const page = pageQuery(call);
+      if (!page) return rpc.send(CallsCompleteList.contract, scope);
+      return answerPage(call, await rpc.send(CallsCompletePage.contract, { ...scope, page }));
+    },
   },
   {
     id: 'calls.active',
@@ -341,6 +360,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     response: z.array(ActiveCall),
     handle: ({ key }, { rpc }) => rpc.send(CallsActiveList.contract, { account_id: key.account_id }),
   },
+  ...CALL_ID_ROUTES,
   ...USERS_DELETE_ROUTES,
   ...KEYS_ROUTES,
   ...REGISTRATIONS_ROUTES,

@@ -1,14 +1,45 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
+import type { CallSnapshot } from './call-snapshot';
 
 export interface ActiveCallRow {
+  call_id: string;
+  external_id: string | null;
   src: string;
   dst: string;
   started_at: Date;
 }
 
+/** Where a page of completed calls ends: the last row's sort key. */
+export interface CompletedKey {
+  endedAt: Date;
+  startedAt: Date;
+  callId: string;
+}
+
+type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
+
+/**
+ * The originate request of a call: calls the API started carry its UUID as their call_id; others
+ * (`<node>:<linkedid>`) have none. CASE keeps the cast from ever seeing a non-UUID.
+ */
+const originateOf = (callId: Prisma.Sql) => Prisma.sql`(CASE WHEN ${callId} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN ${callId}::uuid END)`;
+
+/**
+ * The call's recording as v1 shows it: the first one, filed under its own user or the call's.
+ * A recording without audio (a bare WAV header: the call never got to talk, e.g. busy) is no recording.
+ */
+const firstRecording = (alias: Prisma.Sql) => Prisma.sql`
+  LEFT JOIN LATERAL (
+    SELECT file_name, user_name FROM recordings
+    WHERE recordings.call_id = ${alias}.call_id AND recordings.account_id = ${alias}.account_id AND recordings.duration_s > 0
+    ORDER BY recorded_at, file_name
+    LIMIT 1
+  ) r ON true`;
+
 export interface CompletedCallRow {
   call_id: string;
+  external_id: string | null;
   direction: string;
   src: string;
   dst: string;
@@ -31,33 +62,61 @@ export class CallsRepository {
 
   activeCalls(accountId: number, limit: number): Promise<ActiveCallRow[]> {
     return this.prisma.$queryRaw<ActiveCallRow[]>`
-      SELECT src, dst, started_at FROM calls
-      WHERE account_id = ${accountId} AND state = 'active'
-        AND started_at IS NOT NULL AND src IS NOT NULL AND dst IS NOT NULL
-      ORDER BY started_at DESC, call_id
+      SELECT c.call_id, o.external_id, c.src, c.dst, c.started_at FROM calls c
+      LEFT JOIN originate_requests o ON o.call_id = ${originateOf(Prisma.sql`c.call_id`)}
+      WHERE c.account_id = ${accountId} AND c.state = 'active'
+        AND c.started_at IS NOT NULL AND c.src IS NOT NULL AND c.dst IS NOT NULL
+      ORDER BY c.started_at DESC, c.call_id
       LIMIT ${limit}`;
+  }
+
+  /**
+   * What is known about these calls (see CallSnapshot), calls and originate requests alike; ids
+   * that are neither are left out. `db` may be a transaction holding the calls' locks.
+   */
+  snapshots(ids: string[], db: Sql = this.prisma): Promise<CallSnapshot[]> {
+    return db.$queryRaw<CallSnapshot[]>`
+      SELECT ids.id AS call_id, COALESCE(c.account_id, o.account_id) AS account_id, c.call_id IS NOT NULL AS has_call,
+             COALESCE(c.direction, CASE WHEN o.call_id IS NOT NULL THEN 'outgoing' END) AS direction,
+             COALESCE(c.src, o.src) AS src, COALESCE(c.dst, o.num) AS dst, COALESCE(c.user_name, o.user_name) AS user_name,
+             c.started_at, c.ringing_user_at, c.ringing_customer_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
+             c.end_cause_txt, COALESCE(c.reconciled, false) AS reconciled, c.duration, c.disposition, c.state, c.cdr_seq,
+             COALESCE(c.crm_announced, ARRAY[]::text[]) AS crm_announced, COALESCE(c.crm_next_seq, 0) AS crm_next_seq,
+             o.external_id, o.created_at AS requested_at, o.status::text AS request_status, o.error AS request_error,
+             r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user,
+             c.updated_at AS last_event_at,
+             c.started_seq IS NOT NULL AND (
+               SELECT count(*) = max(p.seq) - c.started_seq + 1 FROM processed_events p WHERE p.call_id = c.call_id AND p.seq >= c.started_seq
+             ) AS events_complete
+      FROM unnest(${ids}::text[]) AS ids(id)
+      LEFT JOIN calls c ON c.call_id = ids.id
+      LEFT JOIN originate_requests o ON o.call_id = ${originateOf(Prisma.sql`ids.id`)}
+      ${firstRecording(Prisma.sql`c`)}
+      WHERE c.call_id IS NOT NULL OR o.call_id IS NOT NULL`;
   }
 
   /**
    * Completed calls that ended at or after `since`, newest end first; `nums` match src or dst. A call
    * shows once its CDR is in, or its end was found by a resync, or it ended before `cdrDeadline`.
    */
-  completedCalls(accountId: number, since: Date, cdrDeadline: Date, nums: string[] | null, limit: number): Promise<CompletedCallRow[]> {
+  completedCalls(accountId: number, since: Date, cdrDeadline: Date, nums: string[] | null, limit: number, after?: CompletedKey): Promise<CompletedCallRow[]> {
     const numFilter = nums ? Prisma.sql`AND (c.src = ANY(${nums}::text[]) OR c.dst = ANY(${nums}::text[]))` : Prisma.empty;
+    // Keyset: the rows after `after` in the list's order (ended_at DESC, started_at DESC, call_id).
+    const afterFilter = after
+      ? Prisma.sql`AND (c.ended_at < ${after.endedAt} OR (c.ended_at = ${after.endedAt}
+          AND (c.started_at < ${after.startedAt} OR (c.started_at = ${after.startedAt} AND c.call_id > ${after.callId}))))`
+      : Prisma.empty;
     return this.prisma.$queryRaw<CompletedCallRow[]>`
-      SELECT c.call_id, c.direction, c.src, c.dst, c.started_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
+      SELECT c.call_id, o.external_id, c.direction, c.src, c.dst, c.started_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
              c.duration, c.disposition, r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user
       FROM calls c
-      LEFT JOIN LATERAL (
-        SELECT file_name, user_name FROM recordings
-        WHERE recordings.call_id = c.call_id AND recordings.account_id = c.account_id
-        ORDER BY recorded_at, file_name
-        LIMIT 1
-      ) r ON true
+      LEFT JOIN originate_requests o ON o.call_id = ${originateOf(Prisma.sql`c.call_id`)}
+      ${firstRecording(Prisma.sql`c`)}
       WHERE c.account_id = ${accountId} AND c.state = 'complete' AND c.ended_at >= ${since}
         AND (c.cdr_seq IS NOT NULL OR c.reconciled OR c.ended_at < ${cdrDeadline})
         AND c.started_at IS NOT NULL AND c.src IS NOT NULL AND c.dst IS NOT NULL AND c.direction IS NOT NULL
         ${numFilter}
+        ${afterFilter}
       ORDER BY c.ended_at DESC, c.started_at DESC, c.call_id
       LIMIT ${limit}`;
   }

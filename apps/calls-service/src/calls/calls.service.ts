@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ActiveCall, CallsCompleteList, CompletedCall } from '@ringcloud/contracts-calls';
-import type { Disposition } from '@ringcloud/contracts-telephony';
+import { CURSOR_MESSAGE, DomainError, Page, decodeCursor, encodeCursor } from '@ringcloud/contracts-common';
+import type { ActiveCall, CallDetails, CallsCompleteList, CallsCompletePage, CompletedCall } from '@ringcloud/contracts-calls';
 import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
-import { CallsRepository, CompletedCallRow } from './calls.repository';
-import { provisionalDisposition } from './disposition';
+import { CallsRepository, CompletedKey } from './calls.repository';
+import { toCallDetails, toCompletedCall } from './call-snapshot';
 
 /**
  * At most this many rows per answer: a NATS message is limited to 1 MB by default and a completed
@@ -28,32 +28,51 @@ export class CallsService {
       dst: r.dst,
       seconds: Math.max(0, Math.floor((now.getTime() - r.started_at.getTime()) / 1000)),
       status: 'current' as const,
+      call_id: r.call_id,
+      external_id: r.external_id,
     }));
+  }
+
+  /** One call of the account, in whatever state; another account's call is as unknown as a made-up id. */
+  async get(accountId: number, callId: string): Promise<CallDetails> {
+    const [snapshot] = await this.calls.snapshots([callId]);
+    if (!snapshot || snapshot.account_id !== accountId) throw DomainError.notFound('Call not found');
+    return toCallDetails(snapshot, this.clock);
   }
 
   async completed(req: CallsCompleteList.Request, now = new Date()): Promise<CompletedCall[]> {
     const since = new Date(now.getTime() - req.days * 86_400_000);
     const cdrDeadline = new Date(now.getTime() - this.config.cdrGraceMs);
     const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, req.num ? numberVariants(req.num) : null, MAX_LIST_ROWS);
-    return rows.map((row) => this.toCompletedCall(row));
+    return rows.map((row) => toCompletedCall(row, this.clock));
   }
 
-  private toCompletedCall(row: CompletedCallRow): CompletedCall {
-    // Without a CDR (yet) the record is built from the call's events.
-    const disposition = (row.disposition as Disposition | null) ?? provisionalDisposition({ bridgedAt: row.bridged_at, answeredAt: row.answered_at, endCause: row.end_cause });
-    const duration = row.duration ?? Math.max(0, Math.round((row.ended_at.getTime() - row.started_at.getTime()) / 1000));
-    return {
-      status: 'complete',
-      src: row.src,
-      dst: row.dst,
-      direction: row.direction as CompletedCall['direction'],
-      call_start_time: this.clock.format(row.started_at),
-      call_end_time: this.clock.format(row.ended_at),
-      duration,
-      disposition,
-      rec_file: row.rec_file_name && row.rec_user ? `/v1/users/${row.rec_user}/records/${row.rec_file_name}` : null,
-    };
+  /**
+   * One page of `completed`, in the same order, keyed by (end, start, call_id) in the cursor: calls
+   * that complete meanwhile land on pages already read (newest first) and shift nothing. Pages are
+   * not capped like the v1 list: every call of the period can be read page by page.
+   */
+  async completedPage(req: CallsCompletePage.Request, now = new Date()): Promise<Page<CompletedCall>> {
+    const since = new Date(now.getTime() - req.days * 86_400_000);
+    const cdrDeadline = new Date(now.getTime() - this.config.cdrGraceMs);
+    const after = req.page.cursor === undefined ? undefined : completedKeyOf(req.page.cursor);
+    const nums = req.num ? numberVariants(req.num) : null;
+    const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, nums, req.page.limit + 1, after);
+    const items = rows.slice(0, req.page.limit);
+    const last = items[items.length - 1];
+    const next_cursor = rows.length > req.page.limit ? encodeCursor([last.ended_at.getTime(), last.started_at.getTime(), last.call_id]) : null;
+    return { items: items.map((row) => toCompletedCall(row, this.clock)), next_cursor };
   }
+}
+
+function completedKeyOf(cursor: string): CompletedKey {
+  const key = decodeCursor(cursor);
+  if (!key || key.length !== 3 || typeof key[0] !== 'number' || typeof key[1] !== 'number' || typeof key[2] !== 'string') {
+    throw DomainError.badRequest(CURSOR_MESSAGE);
+  }
+  const [endedAt, startedAt] = [new Date(key[0]), new Date(key[1])];
+  if (Number.isNaN(endedAt.getTime()) || Number.isNaN(startedAt.getTime())) throw DomainError.badRequest(CURSOR_MESSAGE);
+  return { endedAt, startedAt, callId: key[2] };
 }
 
 /** `+79101234567` and `79101234567` are the same number to a CRM: match either spelling. */

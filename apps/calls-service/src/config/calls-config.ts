@@ -36,6 +36,8 @@ export const CallsEnv = BaseEnv.extend({
    * is in (the CDR names the parties), or after this long without one (then from what the events told).
    */
   CALLS_CDR_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** How often CRM events that could not be published right after their commit (NATS down) are retried. */
+  CALLS_OUTBOX_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export interface CallsConfig {
@@ -47,6 +49,8 @@ export interface CallsConfig {
   pbxTimeZone: string;
   /** How long a call ended by a real Hangup waits for its CDR before it is listed without one. */
   cdrGraceMs: number;
+  /** Sweep interval of the CRM events outbox relay. */
+  outboxSweepMs: number;
   consumer: ConsumerSettings;
 }
 
@@ -69,6 +73,7 @@ export function loadCallsConfig(env: NodeJS.ProcessEnv = process.env): CallsConf
     databaseUrl: parsed.CALLS_DATABASE_URL,
     pbxTimeZone: parsed.PBX_TIMEZONE ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
     cdrGraceMs: parsed.CALLS_CDR_GRACE_MS,
+    outboxSweepMs: parsed.CALLS_OUTBOX_SWEEP_MS,
     consumer: {
       durableName: parsed.CALLS_CONSUMER_NAME,
       batch: parsed.CALLS_EVENTS_BATCH,

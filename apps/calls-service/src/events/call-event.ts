@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { firstIssueMessage } from '@ringcloud/contracts-common';
 import { RecordingFileName } from '@ringcloud/contracts-calls';
-import { CallAnswered, CallBridged, CallCdr, CallEnded, CallStarted, Direction, Disposition, RecordingFinished } from '@ringcloud/contracts-telephony';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, Direction, Disposition, RecordingFinished, RingingParty } from '@ringcloud/contracts-telephony';
 import { PbxClock, parseOccurredAt } from '../time/pbx-clock';
 
 /** What every telephony event tells, with times as instants. */
@@ -16,9 +16,10 @@ interface Envelope {
 
 export type CallEvent =
   | (Envelope & { type: 'started'; direction: Direction; src: string; dst: string; user: string | null; linkedid: string })
+  | (Envelope & { type: 'ringing'; party: RingingParty })
   | (Envelope & { type: 'answered' })
   | (Envelope & { type: 'bridged' })
-  | (Envelope & { type: 'ended'; cause: number; reconciled: boolean })
+  | (Envelope & { type: 'ended'; cause: number; causeTxt: string; reconciled: boolean })
   | (Envelope & {
       type: 'cdr';
       direction: Direction;
@@ -56,6 +57,7 @@ const Storable = z.object({
 
 const SCHEMAS = new Map<string, z.ZodType>([
   [CallStarted.subject, CallStarted.event],
+  [CallRinging.subject, CallRinging.event],
   [CallAnswered.subject, CallAnswered.event],
   [CallBridged.subject, CallBridged.event],
   [CallEnded.subject, CallEnded.event],
@@ -105,12 +107,14 @@ function toCallEvent(subject: string, e: Record<string, any>, clock: PbxClock, s
   switch (subject) {
     case CallStarted.subject:
       return { ...envelope, type: 'started', direction: e.direction, src: e.src, dst: e.dst, user: e.user, linkedid: e.linkedid };
+    case CallRinging.subject:
+      return { ...envelope, type: 'ringing', party: e.party };
     case CallAnswered.subject:
       return { ...envelope, type: 'answered' };
     case CallBridged.subject:
       return { ...envelope, type: 'bridged' };
     case CallEnded.subject:
-      return { ...envelope, type: 'ended', cause: e.cause, reconciled: e.reconciled };
+      return { ...envelope, type: 'ended', cause: e.cause, causeTxt: e.cause_txt.slice(0, 200), reconciled: e.reconciled };
     case CallCdr.subject:
       return {
         ...envelope,

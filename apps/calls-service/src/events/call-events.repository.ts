@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { OutboxSignal } from '@ringcloud/nest-outbox';
+import { CrmAnnouncer } from '../crm/crm-announcer';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 import type { CallEvent } from './call-event';
 
@@ -13,6 +15,8 @@ export interface BatchResult {
   ignored: Array<{ event: CallEvent; reason: string }>;
   /** Same (call_id, seq) seen earlier under another event_id: the publisher reused a sequence number. */
   seqReused: CallEvent[];
+  /** CRM events written to the outbox. */
+  announced: number;
 }
 
 /**
@@ -26,43 +30,41 @@ export interface BatchResult {
  */
 @Injectable()
 export class CallEventsRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly announcer: CrmAnnouncer,
+    private readonly outboxSignal: OutboxSignal,
+  ) {}
 
-  /** Applies `events` in one transaction; each (call_id, seq) takes effect once. */
-  applyBatch(events: CallEvent[]): Promise<BatchResult> {
-    return this.prisma.$transaction((tx) => this.applyIn(tx, events), { maxWait: 10_000, timeout: 60_000 });
+  /**
+   * Applies `events` in one transaction; each (call_id, seq) takes effect once. The CRM events they
+   * make due are written to the outbox in the same transaction.
+   */
+  async applyBatch(events: CallEvent[]): Promise<BatchResult> {
+    const result = await this.prisma.$transaction((tx) => this.applyIn(tx, events), { maxWait: 10_000, timeout: 60_000 });
+    if (result.announced) this.outboxSignal.eventsWritten();
+    return result;
   }
 
   private async applyIn(tx: Tx, events: CallEvent[]): Promise<BatchResult> {
-    await this.lockCalls(tx, events);
+    await lockCalls(tx, events.map((e) => e.callId));
     const claimed = await this.claim(tx, events);
     const fresh: CallEvent[] = [];
     for (const event of events) {
       // The same (call_id, seq) twice in one batch: the first one counts.
       if (claimed.delete(keyOf(event))) fresh.push(event);
     }
-    const result: BatchResult = { applied: fresh.length, duplicates: events.length - fresh.length, ignored: [], seqReused: [] };
+    const result: BatchResult = { applied: fresh.length, duplicates: events.length - fresh.length, ignored: [], seqReused: [], announced: 0 };
     for (const round of rounds(fresh.filter(is('started')), (e) => e.callId)) await this.started(tx, round);
+    for (const round of rounds(fresh.filter(is('ringing')), (e) => e.callId)) await this.ringing(tx, round);
     for (const round of rounds(fresh.filter(is('answered')), (e) => e.callId)) await this.answered(tx, round);
     for (const round of rounds(fresh.filter(is('bridged')), (e) => e.callId)) await this.bridged(tx, round);
     for (const round of rounds(fresh.filter(is('ended')), (e) => e.callId)) await this.ended(tx, round);
     for (const round of rounds(fresh.filter(is('cdr')), (e) => e.callId)) await this.cdr(tx, round);
     for (const round of rounds(fresh.filter(is('recording')), (e) => e.fileName)) result.ignored.push(...(await this.recordings(tx, round)));
     if (result.duplicates) result.seqReused = await this.reusedSequences(tx, events);
+    result.announced = await this.announcer.announce(tx, fresh.map((e) => e.callId));
     return result;
-  }
-
-  /**
-   * Transaction-scoped advisory locks on the batch's calls, taken in one sorted pass: two replicas
-   * whose batches share calls wait for each other instead of deadlocking on row locks taken in
-   * different orders. The two-key form keeps them apart from other lock users of the database
-   * (the first key is this schema's).
-   */
-  private async lockCalls(tx: Tx, events: CallEvent[]): Promise<void> {
-    const ids = [...new Set(events.map((e) => e.callId))];
-    await tx.$queryRaw`
-      SELECT count(pg_advisory_xact_lock(hashtext(current_schema()), k))::int AS locked
-      FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest(${ids}::text[]) AS id ORDER BY 1) keys`;
   }
 
   /** Records the batch's (call_id, seq) pairs in one statement; returns the ones not seen before. */
@@ -88,13 +90,15 @@ export class CallEventsRepository {
 
   private async started(tx: Tx, events: EventOf<'started'>[]): Promise<void> {
     await tx.$executeRaw`
-      INSERT INTO calls (call_id, account_id, node, linkedid, direction, src, dst, user_name, started_at, state)
-      SELECT e.call_id, e.account_id, e.node, e.linkedid, e.direction, e.src, e.dst, e.user_name, e.at, 'active'
+      INSERT INTO calls (call_id, account_id, node, linkedid, direction, src, dst, user_name, started_at, started_seq, state)
+      SELECT e.call_id, e.account_id, e.node, e.linkedid, e.direction, e.src, e.dst, e.user_name, e.at, e.seq, 'active'
       FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
                   ${col(events, (e) => e.linkedid)}::text[], ${col(events, (e) => e.direction)}::text[], ${col(events, (e) => e.src)}::text[],
-                  ${col(events, (e) => e.dst)}::text[], ${col(events, (e) => e.user)}::text[], ${times(events, (e) => e.at)}::timestamptz[])
-        AS e(call_id, account_id, node, linkedid, direction, src, dst, user_name, at)
+                  ${col(events, (e) => e.dst)}::text[], ${col(events, (e) => e.user)}::text[], ${times(events, (e) => e.at)}::timestamptz[],
+                  ${col(events, (e) => e.seq)}::int[])
+        AS e(call_id, account_id, node, linkedid, direction, src, dst, user_name, at, seq)
       ON CONFLICT (call_id) DO UPDATE SET
+        started_seq = LEAST(calls.started_seq, EXCLUDED.started_seq),
         account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
         node = COALESCE(calls.node, EXCLUDED.node),
         linkedid = COALESCE(calls.linkedid, EXCLUDED.linkedid),
@@ -103,6 +107,22 @@ export class CallEventsRepository {
         dst = CASE WHEN calls.cdr_seq IS NULL THEN EXCLUDED.dst ELSE calls.dst END,
         user_name = COALESCE(calls.user_name, EXCLUDED.user_name),
         started_at = CASE WHEN calls.cdr_seq IS NULL THEN LEAST(calls.started_at, EXCLUDED.started_at) ELSE calls.started_at END,
+        updated_at = now()`;
+  }
+
+  /** The first time each party began to ring. */
+  private async ringing(tx: Tx, events: EventOf<'ringing'>[]): Promise<void> {
+    await tx.$executeRaw`
+      INSERT INTO calls (call_id, account_id, node, ringing_user_at, ringing_customer_at)
+      SELECT e.call_id, e.account_id, e.node, CASE WHEN e.party = 'user' THEN e.at END, CASE WHEN e.party = 'customer' THEN e.at END
+      FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
+                  ${col(events, (e) => e.party)}::text[], ${times(events, (e) => e.at)}::timestamptz[])
+        AS e(call_id, account_id, node, party, at)
+      ON CONFLICT (call_id) DO UPDATE SET
+        account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
+        node = COALESCE(calls.node, EXCLUDED.node),
+        ringing_user_at = LEAST(calls.ringing_user_at, EXCLUDED.ringing_user_at),
+        ringing_customer_at = LEAST(calls.ringing_customer_at, EXCLUDED.ringing_customer_at),
         updated_at = now()`;
   }
 
@@ -133,11 +153,12 @@ export class CallEventsRepository {
   /** A real hangup wins over an end found by a resync; between two of a kind, the earlier. */
   private async ended(tx: Tx, events: EventOf<'ended'>[]): Promise<void> {
     await tx.$executeRaw`
-      INSERT INTO calls (call_id, account_id, node, ended_at, end_cause, reconciled, state)
+      INSERT INTO calls (call_id, account_id, node, ended_at, end_cause, end_cause_txt, reconciled, state)
       SELECT e.*, 'complete'
       FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
-                  ${times(events, (e) => e.at)}::timestamptz[], ${col(events, (e) => e.cause)}::int[], ${col(events, (e) => e.reconciled)}::boolean[])
-        AS e(call_id, account_id, node, ended_at, end_cause, reconciled)
+                  ${times(events, (e) => e.at)}::timestamptz[], ${col(events, (e) => e.cause)}::int[], ${col(events, (e) => e.causeTxt)}::text[],
+                  ${col(events, (e) => e.reconciled)}::boolean[])
+        AS e(call_id, account_id, node, ended_at, end_cause, end_cause_txt, reconciled)
       ON CONFLICT (call_id) DO UPDATE SET
         account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
         node = COALESCE(calls.node, EXCLUDED.node),
@@ -150,6 +171,10 @@ export class CallEventsRepository {
           WHEN calls.end_cause IS NULL OR (calls.reconciled AND NOT EXCLUDED.reconciled) THEN EXCLUDED.end_cause
           WHEN calls.reconciled = EXCLUDED.reconciled AND calls.cdr_seq IS NULL AND EXCLUDED.ended_at < calls.ended_at THEN EXCLUDED.end_cause
           ELSE calls.end_cause END,
+        end_cause_txt = CASE
+          WHEN calls.end_cause IS NULL OR (calls.reconciled AND NOT EXCLUDED.reconciled) THEN EXCLUDED.end_cause_txt
+          WHEN calls.reconciled = EXCLUDED.reconciled AND calls.cdr_seq IS NULL AND EXCLUDED.ended_at < calls.ended_at THEN EXCLUDED.end_cause_txt
+          ELSE calls.end_cause_txt END,
         reconciled = calls.reconciled AND EXCLUDED.reconciled OR (calls.end_cause IS NULL AND EXCLUDED.reconciled),
         state = 'complete',
         updated_at = now()`;
@@ -226,6 +251,19 @@ export class CallEventsRepository {
     const storedIds = new Set(stored.map((r) => r.event_id));
     return events.filter((e) => !storedIds.has(e.eventId)).map((event) => ({ event, reason: 'recording of a call whose account is unknown' }));
   }
+}
+
+/**
+ * Transaction-scoped advisory locks on these calls, taken in one sorted pass: two replicas whose
+ * batches share calls wait for each other instead of deadlocking on row locks taken in different
+ * orders. The two-key form keeps them apart from other lock users of the database (the first key
+ * is this schema's). Everything that changes a call row or announces its CRM events takes them.
+ */
+export async function lockCalls(tx: Pick<Tx, '$queryRaw'>, callIds: string[]): Promise<void> {
+  const ids = [...new Set(callIds)];
+  await tx.$queryRaw`
+    SELECT count(pg_advisory_xact_lock(hashtext(current_schema()), k))::int AS locked
+    FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest(${ids}::text[]) AS id ORDER BY 1) keys`;
 }
 
 const keyOf = (e: CallEvent) => `${e.callId}\u0000${e.seq}`;

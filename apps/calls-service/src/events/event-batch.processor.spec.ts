@@ -64,7 +64,7 @@ describe('EventBatchProcessor', () => {
     } as unknown as CallEventsRepository;
     return { processor: new EventBatchProcessor(repository, clock, config), calls };
   }
-  const ok = async (events: CallEvent[]): Promise<BatchResult> => ({ applied: events.length, duplicates: 0, ignored: [], seqReused: [] });
+  const ok = async (events: CallEvent[]): Promise<BatchResult> => ({ applied: events.length, duplicates: 0, ignored: [], seqReused: [], announced: 0 });
 
   it('acks everything after one transaction, and terminates poison at once', async () => {
     const { processor, calls } = processorWith(ok);

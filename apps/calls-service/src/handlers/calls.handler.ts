@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { CallsActiveList, CallsCompleteList, CallsOriginate } from '@ringcloud/contracts-calls';
+import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsCompletePage, CallsOriginate } from '@ringcloud/contracts-calls';
 import { CallsService } from '../calls/calls.service';
 import { OriginateService } from '../originate/originate.service';
 
@@ -23,8 +23,18 @@ export class CallsHandler {
     return this.calls.active(req.account_id);
   }
 
+  @Command(CallsCallGet.contract)
+  get(@Payload() req: CallsCallGet.Request): Promise<CallsCallGet.Response> {
+    return this.calls.get(req.account_id, req.call_id);
+  }
+
   @Command(CallsCompleteList.contract)
   complete(@Payload() req: CallsCompleteList.Request): Promise<CallsCompleteList.Response> {
     return this.calls.completed(req);
+  }
+
+  @Command(CallsCompletePage.contract)
+  completePage(@Payload() req: CallsCompletePage.Request): Promise<CallsCompletePage.Response> {
+    return this.calls.completedPage(req);
   }
 }

@@ -7,6 +7,7 @@ export interface NewOriginateRequest {
   userName: string;
   src: string;
   num: string;
+  externalId: string | null;
 }
 
 export type OriginateOutcome = { status: 'queued'; actionId: string } | { status: 'rejected' | 'failed'; error: string };

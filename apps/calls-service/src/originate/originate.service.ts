@@ -30,7 +30,7 @@ export class OriginateService {
     if (!user) throw DomainError.badRequest(`Unknown user ${req.user}`);
 
     const callId = randomUUID();
-    await this.requests.create({ callId, accountId: req.account_id, userName: req.user, src: user.num, num: req.num });
+    await this.requests.create({ callId, accountId: req.account_id, userName: req.user, src: user.num, num: req.num, externalId: req.external_id ?? null });
     let outcome: OriginateOutcome;
     try {
       const queued = await this.rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: req.account_id, user: req.user, num: req.num });

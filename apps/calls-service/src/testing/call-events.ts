@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { CallAnswered, CallBridged, CallCdr, CallEnded, CallStarted, Direction, Disposition, RecordingFinished } from '@ringcloud/contracts-telephony';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, Direction, Disposition, RecordingFinished, RingingParty } from '@ringcloud/contracts-telephony';
 import { PbxClock } from '../time/pbx-clock';
 
 export interface CallSpec {
@@ -16,7 +16,10 @@ export interface CallSpec {
   end: Date;
   disposition: Disposition;
   cause?: number;
-  recording?: { fileName: string; user?: string | null; account?: number | null };
+  causeTxt?: string;
+  recording?: { fileName: string; user?: string | null; account?: number | null; durationS?: number };
+  /** Parties rung (telephony.call.ringing), in order: the user's right after the start, the customer's after. */
+  ringing?: RingingParty[];
 }
 
 export interface Published {
@@ -44,13 +47,17 @@ export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
       payload: { ...envelope(spec.start), direction: spec.direction, src: spec.src, dst: spec.dst, user: spec.user, linkedid: spec.callId.split(':')[1] ?? spec.callId },
     },
   ];
+  for (const party of spec.ringing ?? []) {
+    const at = new Date(spec.start.getTime() + (party === 'user' ? 100 : 2000));
+    events.push({ subject: CallRinging.subject, payload: { ...envelope(at), party, channel: party === 'user' ? `PJSIP/${spec.user}-00000001` : 'PJSIP/trunk-00000002' } });
+  }
   if (spec.answer) {
     events.push({ subject: CallAnswered.subject, payload: { ...envelope(spec.answer), channel: `PJSIP/${spec.user}-00000001` } });
     events.push({ subject: CallBridged.subject, payload: { ...envelope(spec.answer), bridge_id: randomUUID() } });
   }
   events.push({
     subject: CallEnded.subject,
-    payload: { ...envelope(spec.end), cause: spec.cause ?? 16, cause_txt: 'Normal Clearing', reconciled: false },
+    payload: { ...envelope(spec.end), cause: spec.cause ?? 16, cause_txt: spec.causeTxt ?? 'Normal Clearing', reconciled: false },
   });
   const duration = Math.round((spec.end.getTime() - spec.start.getTime()) / 1000);
   events.push({
@@ -82,7 +89,7 @@ export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
         object_name: `${account}/${spec.recording.fileName}`,
         content_type: 'audio/wav',
         size: 48_044,
-        duration_s: 3,
+        duration_s: spec.recording.durationS ?? 3,
         recorded_at: clock.format(spec.end),
       },
     });

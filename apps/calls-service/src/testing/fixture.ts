@@ -67,6 +67,7 @@ export class TestEnv {
       pbxTimeZone: TEST_TIME_ZONE,
       // The tests seed calls without CDRs on purpose: list them at once unless a test says otherwise.
       cdrGraceMs: 0,
+      outboxSweepMs: 200,
       ...overrides,
       consumer: { durableName: 'calls-service', batch: 500, txSize: 100, maxAckPending: 10_000, ackWaitMs: 30_000, maxAttempts: 3, ...overrides.consumer },
     };

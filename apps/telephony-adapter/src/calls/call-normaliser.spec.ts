@@ -121,7 +121,8 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
 
   it('01 answered originate: started, answered, ANSWERED cdr, recording, ended 16', () => {
     const out = normalise(events.get('01-originate-success')!, intentsOf('01-originate-success'));
-    expect(kinds(out)).toEqual(['started', 'answered', 'cdr', 'recording', 'ended']);
+    expect(kinds(out)).toEqual(['started', 'ringing', 'answered', 'cdr', 'recording', 'ended']);
+    expect(one(out, 'ringing').payload).toMatchObject({ call_id: 'abc123', seq: 1, party: 'user', channel: 'Local/100@agents-00000001;1', event_id: 'pbx1:1795700987.2:ringing:user' });
     expect(one(out, 'started').payload).toMatchObject({
       event_id: 'pbx1:1795700987.2:started',
       call_id: 'abc123',
@@ -197,7 +198,7 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
 
   it('06 agent busy: BUSY cdr and cause 17, never answered', () => {
     const out = normalise(events.get('06-originate-agent-busy')!, intentsOf('06-originate-agent-busy'));
-    expect(kinds(out)).toEqual(['started', 'cdr', 'ended']);
+    expect(kinds(out)).toEqual(['started', 'ringing', 'cdr', 'ended']);
     expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'BUSY', dst: '79101234567', duration: 0 });
     expect(one(out, 'ended').payload).toMatchObject({ cause: 17, cause_txt: 'User busy' });
   });
@@ -211,7 +212,8 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
 
   it('08 Dial() success: bridged once, ANSWERED cdr of account 1002', () => {
     const out = normalise(events.get('08-originate-dial-acct-1002-success')!, intentsOf('08-originate-dial-acct-1002-success'));
-    expect(kinds(out)).toEqual(['started', 'answered', 'bridged', 'cdr', 'recording', 'ended']);
+    expect(kinds(out)).toEqual(['started', 'ringing', 'answered', 'ringing', 'bridged', 'cdr', 'recording', 'ended']);
+    expect(domain(out).filter((e) => e.kind === 'ringing').map((e) => e.payload)).toMatchObject([{ party: 'user' }, { party: 'customer', channel: 'Local/79101234567@pstn-sim-00000008;1' }]);
     expect(one(out, 'bridged').payload.bridge_id).toBe('7876a038-7889-4d96-be1a-aa03a920a7e4');
     expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', account_id: 1002, billsec: 3 });
   });
@@ -238,6 +240,12 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
     expect(out.find((o) => o.kind === 'recording')).toMatchObject({ job: { fileName: '1795701031.22.wav', envelope: { account_id: 1001 } } });
   });
 
+  it('10/11 inbound: the simulated caller is not rung, the agent is (once, even through a queue)', () => {
+    for (const name of ['10-inbound-dial-agent', '11-inbound-queue']) {
+      expect(one(normalise(events.get(name)!), 'ringing').payload).toMatchObject({ party: 'user', channel: expect.stringMatching(/^Local\/100@agents-/) });
+    }
+  });
+
   it('11 inbound through a queue: incoming to the agent who answered, no recording', () => {
     const out = normalise(events.get('11-inbound-queue')!);
     expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', src: '79161234567', dst: '100', account_id: 1001, billsec: 8 });
@@ -247,7 +255,7 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
 
   it('20 originate to a real PJSIP phone: the user from the channel, answered when the phone picks up, bridged, cdr 4 s / 3 s billed', () => {
     const out = normalise(events.get('20-pjsip-originate')!, intentsOf('20-pjsip-originate'));
-    expect(kinds(out)).toEqual(['started', 'answered', 'bridged', 'recording', 'ended', 'cdr']);
+    expect(kinds(out)).toEqual(['started', 'ringing', 'answered', 'ringing', 'bridged', 'recording', 'ended', 'cdr']);
     expect(one(out, 'started').payload).toMatchObject({ call_id: 't-pjsip', user: '1679728441', src: '1679728441', dst: '79101234567', account_id: 1002 });
     expect(one(out, 'answered').payload.channel).toBe('PJSIP/1679728441-00000000');
     expect(one(out, 'cdr').payload).toMatchObject({ disposition: 'ANSWERED', duration: 4, billsec: 3, start_time: '2026-11-26 14:41:50', answer_time: '2026-11-26 14:41:51' });
@@ -287,6 +295,27 @@ describe('CallNormaliser on real Asterisk with the shipped configuration (fixtur
     const out = run(name);
     expect(one(out, 'cdr').payload).toMatchObject({ disposition, direction: 'outgoing', user: 'labtest', account_id: 999999 });
     one(out, 'ended');
+  });
+
+  it.each([
+    ['32-originate-outbound-answered', ['user', 'customer']],
+    // B busy or the trunk down: the number was still dialled.
+    ['33-originate-outbound-busy', ['user', 'customer']],
+    ['34-originate-outbound-no-answer', ['user', 'customer']],
+    ['35-originate-outbound-trunk-down', ['user', 'customer']],
+    ['36-internal-call', ['user']],
+    ['37-inbound-from-trunk', []],
+    ['38-originate-user-not-registered', []],
+  ])('%s rings %j, each once, after started and before the call ends', (name, parties) => {
+    const out = domain(run(name));
+    const ringing = out.filter((e) => e.kind === 'ringing');
+    expect(ringing.map((e) => (e.payload as { party: string }).party)).toEqual(parties);
+    for (const e of ringing) {
+      expect(e.payload.seq).toBeGreaterThan(out.find((s) => s.kind === 'started')!.payload.seq);
+      expect(e.payload.seq).toBeLessThan(out.find((s) => s.kind === 'ended')!.payload.seq);
+    }
+    if (parties[0] === 'user' && name !== '36-internal-call') expect(ringing[0].payload).toMatchObject({ channel: expect.stringMatching(/^PJSIP\/labtest-/) });
+    if (parties[1]) expect(ringing[1].payload).toMatchObject({ channel: expect.stringMatching(/^PJSIP\/trunk-/) });
   });
 
   it('36 internal call: a phone dialled another extension of its account; one ANSWERED record, no recording', () => {
@@ -358,6 +387,12 @@ describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers 
     expect(one(out, 'started').payload).toMatchObject({ direction: 'incoming', src: '74950001122', account_id: 1001 });
     expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', src: '74950001122', dst: '901', user: '5683032995', disposition: 'ANSWERED', account_id: 1001 });
     expect(out.filter((o) => o.kind === 'recording')).toHaveLength(1);
+  });
+
+  it('42/43 an inbound number rings the user it routes to; an inbound call from a simulated caller rings only the agent', () => {
+    for (const name of ['42-inbound-did-answered', '43-inbound-did-voicemail']) {
+      expect(one(normalise(events.get(name)!), 'ringing').payload).toMatchObject({ party: 'user', channel: expect.stringMatching(/^PJSIP\/(5683032995|8416832583)-/), account_id: 1001 });
+    }
   });
 
   it('43 an inbound number to voicemail: incoming, NO ANSWER for the user, recorded', () => {

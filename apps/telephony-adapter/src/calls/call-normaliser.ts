@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Direction, Disposition } from '@ringcloud/contracts-telephony';
+import type { Direction, Disposition, RingingParty } from '@ringcloud/contracts-telephony';
 import { AmiMessage, eventName, field, isUnknown, varSet } from '../ami/ami-message';
 import { Envelope, RecordingJob, TelephonyDomainEvent, TelephonyEventKind, localDateTime } from './domain-events';
 
@@ -93,6 +93,8 @@ interface Call {
   hangupOrder: string[];
   bridges: Map<string, Set<string>>;
   bridgedEmitted: Set<string>;
+  /** Parties whose `ringing` was emitted (once each). */
+  rungParties?: Set<RingingParty>;
   dialledUser?: string;
   dialledExt?: string;
   /** Exten from OriginateResponse (the dialled number) when no intent is known. */
@@ -344,6 +346,7 @@ export class CallNormaliser {
       const setup = SETUP_EVENTS.has(name) || (name === 'newexten' && /^AppDial/i.test(field(message, 'application')));
       if (ch === own) this.apply(name, message, ch, call, out);
       if (!setup && !call.pendingAdoption) this.ensureStarted(call, out);
+      if (call.started && ch !== own && name === 'dialbegin') this.ringing(message, ch, call, out);
       if (call.started && ch === own) this.afterEvent(name, message, ch, call, out);
       if (call.started) this.maybeAnswered(call, out);
       if (call.started && ch === own && (name === 'hangup' || name === 'mixmonitorstop')) this.finishRecording(ch, call, out);
@@ -585,6 +588,23 @@ export class CallNormaliser {
         linkedid: call.linkedid.startsWith('action:') ? '' : call.linkedid,
       },
     });
+  }
+
+  /**
+   * A Dial() (or an originate) began ringing `dest`: the employee's phone (`user`) or the outside
+   * number (`customer`). An originate dials its first leg without a `Channel`: for a call the API
+   * started that is the employee; for anything else (a simulated caller) it is nobody's ringing.
+   */
+  private ringing(message: AmiMessage, dest: Channel, call: Call, out: NormaliserOutput[]): void {
+    if (call.ended) return;
+    let party: RingingParty | undefined;
+    if (!field(message, 'channel')) party = call.direction === 'outgoing' ? 'user' : undefined;
+    else party = this.pjsipUser(dest.name) || LOCAL_EXTEN.test(dest.name) ? 'user' : 'customer';
+    if (!party) return;
+    call.rungParties ??= new Set();
+    if (call.rungParties.has(party)) return;
+    call.rungParties.add(party);
+    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name } });
   }
 
   private maybeAnswered(call: Call, out: NormaliserOutput[]): void {

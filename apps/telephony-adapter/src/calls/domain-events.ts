@@ -1,9 +1,10 @@
 import type { EventOf } from '@ringcloud/contracts-common';
-import { CallAnswered, CallBridged, CallCdr, CallEnded, CallStarted, RecordingFinished } from '@ringcloud/contracts-telephony';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, RecordingFinished } from '@ringcloud/contracts-telephony';
 
 /** The telephony events of the contract, tagged by kind, as the normaliser produces them. */
 export type TelephonyDomainEvent =
   | { kind: 'started'; payload: EventOf<typeof CallStarted> }
+  | { kind: 'ringing'; payload: EventOf<typeof CallRinging> }
   | { kind: 'answered'; payload: EventOf<typeof CallAnswered> }
   | { kind: 'bridged'; payload: EventOf<typeof CallBridged> }
   | { kind: 'ended'; payload: EventOf<typeof CallEnded> }
@@ -14,6 +15,7 @@ export type TelephonyEventKind = TelephonyDomainEvent['kind'];
 
 export const EVENT_CONTRACTS = {
   started: CallStarted,
+  ringing: CallRinging,
   answered: CallAnswered,
   bridged: CallBridged,
   ended: CallEnded,

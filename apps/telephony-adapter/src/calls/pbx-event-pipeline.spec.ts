@@ -175,7 +175,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     await resynced;
     const before = (await published()).length;
     await server.sendChunked(rxAfterLogin('20-pjsip-originate'));
-    await eventually(async () => (await published()).length === before + 5);
+    await eventually(async () => (await published()).length === before + 7);
     expect(recordings.map((r) => r.fileName)).toEqual(['1795704110.0.wav']);
 
     // A second process replaying the same PBX events (or a re-publish) adds nothing to the stream.
@@ -187,6 +187,6 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     }
     await twin.flush();
     const subjects = (await published()).slice(before).map((e) => e.subject);
-    expect(subjects).toEqual(['telephony.call.started', 'telephony.call.answered', 'telephony.call.bridged', 'telephony.call.ended', 'telephony.call.cdr']);
+    expect(subjects).toEqual(['telephony.call.started', 'telephony.call.ringing', 'telephony.call.answered', 'telephony.call.ringing', 'telephony.call.bridged', 'telephony.call.ended', 'telephony.call.cdr']);
   });
 });

@@ -1,19 +1,32 @@
 import { z } from 'zod';
-import { AccountId, DialNumber, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
+import { AccountId, DialNumber, Page, PageRequest, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
 
 /** calls-service: originate requests, call records, active calls, recordings metadata. */
+
+/** The CRM's own tag of a call (`params.external_id`): 1 to 64 printable ASCII characters. */
+export const ExternalId = z
+  .string({ error: 'external_id must be a string of 1 to 64 printable ASCII characters' })
+  .regex(/^[\x20-\x7e]{1,64}$/, 'external_id must be 1 to 64 printable ASCII characters');
+
+/**
+ * A call's id: the UUID `POST /v1/calls` answers in `X-Call-Id`, or `<node>:<linkedid>` for calls
+ * the PBX started (inbound, internal).
+ */
+export const CallId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'malformed call id');
 
 /** v1 `POST /v1/calls` params. `user` may arrive as a JSON number from loose clients. */
 export const OriginateParams = z.object({
   user: z.union([z.string(), z.number().int().nonnegative()]).transform(String).pipe(UserName),
   num: DialNumber,
+  /** Extension: the CRM's tag, shown with the call and in its events; null = none. */
+  external_id: ExternalId.nullish(),
 });
 
 export namespace CallsOriginate {
   /** Unknown user → BAD_REQUEST; unregistered device → BAD_REQUEST; PBX down → UNAVAILABLE. */
   export const contract = command(
     'calls.call.originate',
-    z.object({ account_id: AccountId, user: UserName, num: DialNumber }),
+    z.object({ account_id: AccountId, user: UserName, num: DialNumber, external_id: ExternalId.nullish() }),
     z.object({ call_id: z.string(), message: z.literal('Originate successfully queued') }),
   );
   export const subject = contract.subject;
@@ -21,7 +34,14 @@ export namespace CallsOriginate {
   export type Response = z.output<typeof contract.response>;
 }
 
-export const ActiveCall = z.object({ src: z.string(), dst: z.string(), seconds: z.number().int().nonnegative(), status: z.literal('current') });
+export const ActiveCall = z.object({
+  src: z.string(),
+  dst: z.string(),
+  seconds: z.number().int().nonnegative(),
+  status: z.literal('current'),
+  call_id: z.string(),
+  external_id: z.string().nullable(),
+});
 export type ActiveCall = z.infer<typeof ActiveCall>;
 
 export namespace CallsActiveList {
@@ -41,6 +61,8 @@ export const CompletedCall = z.object({
   duration: z.number().int().nonnegative(),
   disposition: z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']),
   rec_file: z.string().nullable(),
+  call_id: z.string(),
+  external_id: z.string().nullable(),
 });
 export type CompletedCall = z.infer<typeof CompletedCall>;
 
@@ -55,8 +77,54 @@ export const CompletedQuery = z.object({
   num: z.string().regex(/^\+?[0-9]{2,20}$/, 'num must be 2 to 20 digits with an optional leading +').optional(),
 });
 
+/** Where a call is: see docs/events.md. `failed`: it could not be connected (`reason` says why). */
+export const CallState = z.enum(['queued', 'ringing_user', 'ringing_customer', 'answered', 'completed', 'failed']);
+export type CallState = z.infer<typeof CallState>;
+
+/** `GET /v1/calls/<call_id>`: one call, whatever its state. Times as v1 shows them (PBX wall clock). */
+export const CallDetails = z.object({
+  call_id: z.string(),
+  external_id: z.string().nullable(),
+  state: CallState,
+  /** Why the call failed; null unless `state` is `failed`. */
+  reason: z.string().nullable(),
+  direction: z.enum(['incoming', 'outgoing', 'internal']).nullable(),
+  src: z.string().nullable(),
+  dst: z.string().nullable(),
+  user: z.string().nullable(),
+  created_at: V1DateTime.nullable(),
+  /** When the conversation began (both parties connected). */
+  answered_at: V1DateTime.nullable(),
+  ended_at: V1DateTime.nullable(),
+  /** Seconds from start to end, once the call is over. */
+  duration: z.number().int().nonnegative().nullable(),
+  disposition: z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']).nullable(),
+  rec_file: z.string().nullable(),
+});
+export type CallDetails = z.infer<typeof CallDetails>;
+
+export namespace CallsCallGet {
+  /** One call of the account; NOT_FOUND for unknown ids and other accounts' calls alike. */
+  export const contract = command('calls.call.get', z.object({ account_id: AccountId, call_id: CallId }), CallDetails);
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
 export namespace CallsCompleteList {
   export const contract = command('calls.complete.list', z.object({ account_id: AccountId, ...CompletedQuery.shape }), z.array(CompletedCall));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+/** One page of `calls.complete.list` (same order), `GET /v1/calls/complete?limit=…&cursor=…`. */
+export namespace CallsCompletePage {
+  export const contract = command(
+    'calls.complete.list_page',
+    z.object({ account_id: AccountId, ...CompletedQuery.shape, page: PageRequest }),
+    Page(CompletedCall),
+  );
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;

@@ -99,6 +99,14 @@ export const CallStarted = event(
   'telephony.call.started',
   z.object({ ...Envelope, direction: Direction, src: z.string(), dst: z.string(), user: z.string().nullable(), linkedid: z.string() }),
 );
+/**
+ * A party of the call is being rung: `user` — an employee's phone (an originate's first leg, or the
+ * phone an inbound or internal call dials); `customer` — the number the call dials outside. Once per
+ * party and call; `channel` is the channel being dialled.
+ */
+export const RingingParty = z.enum(['user', 'customer']);
+export type RingingParty = z.infer<typeof RingingParty>;
+export const CallRinging = event('telephony.call.ringing', z.object({ ...Envelope, party: RingingParty, channel: z.string() }));
 export const CallAnswered = event('telephony.call.answered', z.object({ ...Envelope, channel: z.string() }));
 export const CallBridged = event('telephony.call.bridged', z.object({ ...Envelope, bridge_id: z.string() }));
 export const CallEnded = event(
@@ -140,7 +148,7 @@ export const RecordingFinished = event(
 
 export const TELEPHONY_EVENTS_STREAM = {
   name: 'TELEPHONY_EVENTS',
-  subjects: [CallStarted.subject, CallAnswered.subject, CallBridged.subject, CallEnded.subject, CallCdr.subject, RecordingFinished.subject],
+  subjects: [CallStarted.subject, CallRinging.subject, CallAnswered.subject, CallBridged.subject, CallEnded.subject, CallCdr.subject, RecordingFinished.subject],
 } as const;
 
 /** JetStream object store bucket holding call recordings (durable shared storage). */

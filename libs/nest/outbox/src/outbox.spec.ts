@@ -152,6 +152,20 @@ describe('nest-outbox (PostgreSQL + JetStream)', () => {
     expect(await store.countUnpublished()).toBe(1);
   });
 
+  it('appendAll writes a batch in one statement, in order, and skips facts already there', async () => {
+    const r = relay();
+    await r.onApplicationBootstrap();
+    const known = outboxIdFor(`${tag}:fact:1`);
+    await db.$transaction((tx) => store.append(tx, { id: known, subject: `${tag}.batch`, payload: { n: 1 } }));
+    const ids = [0, 1, 2, 3].map((n) => outboxIdFor(`${tag}:fact:${n}`));
+    const written = await db.$transaction((tx) => store.appendAll(tx, ids.map((id, n) => ({ id, subject: `${tag}.batch`, payload: { n } }))));
+    expect(written).toBe(3);
+    expect(await db.$transaction((tx) => store.appendAll(tx, []))).toBe(0);
+    r.eventsWritten();
+    await until(async () => (await store.countUnpublished()) === 0);
+    expect((await streamed()).map((m) => [m.msgId, m.body.n])).toEqual([[known, 1], [ids[0], 0], [ids[2], 2], [ids[3], 3]]);
+  });
+
   it('keeps rows it cannot publish and sends them once JetStream answers', async () => {
     const r = relay();
     await r.onApplicationBootstrap();

@@ -71,6 +71,20 @@ export class OutboxStore {
   }
 
   /**
+   * `append` for several messages in one statement (a batch of facts handled together), in this
+   * order. Returns how many were new.
+   */
+  async appendAll(tx: OutboxSql, messages: readonly OutboxMessage[]): Promise<number> {
+    if (!messages.length) return 0;
+    const createdAt = messages.map(() => this.nextCreatedAt().toISOString());
+    return tx.$executeRaw`
+      INSERT INTO outbox_events (id, subject, payload, created_at)
+      SELECT * FROM unnest(${messages.map((m) => m.id)}::uuid[], ${messages.map((m) => m.subject)}::text[],
+                           ${messages.map((m) => JSON.stringify(m.payload))}::jsonb[], ${createdAt}::timestamptz[])
+      ON CONFLICT (id) DO NOTHING`;
+  }
+
+  /**
    * Runs `work` on the oldest unpublished messages, locked for this transaction, and marks the
    * ids it returns as published in the same transaction. A transaction-scoped advisory lock makes
    * one replica relay at a time, so messages leave in created order; SKIP LOCKED keeps a second

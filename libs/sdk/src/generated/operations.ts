@@ -18,8 +18,9 @@ export const OPERATIONS = {
   "calls.channels.list": { method: "GET", path: "/v1/calls/channels", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
   "calls.channels.get": { method: "GET", path: "/v1/calls/channels/{channel}", aliases: [], auth: "key", access: "RO", pathParams: ["channel"], query: [], body: "none", download: false },
   "calls.originate": { method: "POST", path: "/v1/calls", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false, headers: ["Idempotency-Key"] },
-  "calls.complete": { method: "GET", path: "/v1/calls/complete", aliases: ["/v1/calls/complite"], auth: "key", access: "RO", pathParams: [], query: ["days","num"], body: "none", download: false },
+  "calls.complete": { method: "GET", path: "/v1/calls/complete", aliases: ["/v1/calls/complite"], auth: "key", access: "RO", pathParams: [], query: ["days","num","limit","cursor"], body: "none", download: false },
   "calls.active": { method: "GET", path: "/v1/calls/active", aliases: [], auth: "key", access: "RO", pathParams: [], query: [], body: "none", download: false },
+  "calls.get": { method: "GET", path: "/v1/calls/{call_id}", aliases: [], auth: "key", access: "RO", pathParams: ["call_id"], query: [], body: "none", download: false },
   "users.delete": { method: "POST", path: "/v1/users/delete", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
   "keys.list": { method: "GET", path: "/v1/keys", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "none", download: false },
   "keys.create": { method: "POST", path: "/v1/keys/create", aliases: [], auth: "key", access: "RW", pathParams: [], query: [], body: "params", download: false },
@@ -190,6 +191,7 @@ export interface Operations {
       params: {
         user: string | number;
         num: string | number;
+        external_id?: string | null;
       };
     };
     result: "Originate successfully queued";
@@ -202,6 +204,10 @@ export interface Operations {
         days?: number;
         /** Only calls whose src or dst is this number. */
         num?: string | number;
+        /** Page size, 1–1000. Without it the whole list is answered (v1). The next page's cursor comes in `X-Next-Cursor`. */
+        limit?: number;
+        /** The `X-Next-Cursor` of the previous page, unchanged (opaque); needs `limit`. */
+        cursor?: string | number;
       };
     };
     result: Array<{
@@ -214,6 +220,8 @@ export interface Operations {
       duration: number;
       disposition: "ANSWERED" | "NO ANSWER" | "BUSY" | "FAILED";
       rec_file: string | null;
+      call_id: string;
+      external_id: string | null;
     }>;
   };
   /** Active calls — `GET /v1/calls/active` (any key). */
@@ -224,7 +232,31 @@ export interface Operations {
       dst: string;
       seconds: number;
       status: "current";
+      call_id: string;
+      external_id: string | null;
     }>;
+  };
+  /** One call by its id — `GET /v1/calls/{call_id}` (any key). */
+  "calls.get": {
+    input: {
+      path: { call_id: string | number };
+    };
+    result: {
+      call_id: string;
+      external_id: string | null;
+      state: "queued" | "ringing_user" | "ringing_customer" | "answered" | "completed" | "failed";
+      reason: string | null;
+      direction: ("incoming" | "outgoing" | "internal") | null;
+      src: string | null;
+      dst: string | null;
+      user: string | null;
+      created_at: string | null;
+      answered_at: string | null;
+      ended_at: string | null;
+      duration: number | null;
+      disposition: ("ANSWERED" | "NO ANSWER" | "BUSY" | "FAILED") | null;
+      rec_file: string | null;
+    };
   };
   /** Delete a user — `POST /v1/users/delete` (RW key). */
   "users.delete": {
@@ -705,6 +737,7 @@ export const OPERATION_METHODS = {
   "calls.originate": "callsOriginate",
   "calls.complete": "callsComplete",
   "calls.active": "callsActive",
+  "calls.get": "callsGet",
   "users.delete": "usersDelete",
   "keys.list": "keysList",
   "keys.create": "keysCreate",
@@ -823,6 +856,11 @@ export abstract class GeneratedOperations {
   /** Active calls — `GET /v1/calls/active` (any key). */
   callsActive(input: Operations["calls.active"]['input'] = {}, options?: RequestOptions): Promise<Operations["calls.active"]['result']> {
     return this.invoke("calls.active", input, options);
+  }
+
+  /** One call by its id — `GET /v1/calls/{call_id}` (any key). */
+  callsGet(input: Operations["calls.get"]['input'], options?: RequestOptions): Promise<Operations["calls.get"]['result']> {
+    return this.invoke("calls.get", input, options);
   }
 
   /** Delete a user — `POST /v1/users/delete` (RW key). */

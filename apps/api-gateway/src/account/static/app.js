@@ -239,7 +239,7 @@ function renderKeys(keys) {
       const actions = el(
         'div',
         { class: 'actions' },
-        el('button', { type: 'button', text: 'Regenerate password', 'aria-label': `Regenerate the password of ${label}`, onclick: (e) => regenerate(key, e.currentTarget) }),
+        el('button', { type: 'button', text: 'Regenerate password', 'aria-label': `Regenerate password of ${label}`, onclick: (e) => regenerate(key, e.currentTarget) }),
         key.enabled
           ? el('button', { type: 'button', text: 'Disable', 'aria-label': `Disable ${label}`, onclick: (e) => setEnabled(key, false, e.currentTarget) })
           : el('button', { type: 'button', text: 'Enable', 'aria-label': `Enable ${label}`, onclick: (e) => setEnabled(key, true, e.currentTarget) }),
@@ -452,7 +452,7 @@ function renderWebhooks(hooks) {
           el(
             'div',
             { class: 'actions' },
-            el('button', { type: 'button', text: 'Deliveries', 'aria-label': `Show the deliveries of ${hook.url}`, onclick: (e) => showDeliveries(hook, e.currentTarget) }),
+            el('button', { type: 'button', text: 'Deliveries', 'aria-label': `Deliveries of ${hook.url}`, onclick: (e) => showDeliveries(hook, e.currentTarget) }),
             el('button', {
               type: 'button',
               text: hook.enabled ? 'Disable' : 'Enable',
