@@ -145,6 +145,9 @@ describe('@ringcloud/sdk on the real stack', () => {
     const [[listedName]] = await client.recordings.list(user);
     expect(listedName).toBe(name);
     expect(await caught(client.recordings.download({ user, file: 'missing.wav' }))).toBeInstanceOf(NotFoundError);
+    const paged: CompletedCall[] = [];
+    for await (const c of client.calls.iterateCompleted({ days: 1, limit: 1 })) paged.push(c);
+    expect(paged.map((c) => c.rec_file)).toContain(call.rec_file);
     expect(Array.isArray(await client.calls.channels())).toBe(true);
   });
 
