@@ -37,20 +37,21 @@ fi
 
 # What the generated code depends on: skip a schema whose inputs are unchanged and whose outputs exist.
 versions="$(cat "$root/node_modules/prisma/package.json" "$root/node_modules/@prisma/client/package.json" 2>/dev/null | sha256sum)"
-stamp_dir="$root/node_modules/.cache/ringcloud-prisma-generate"
-mkdir -p "$stamp_dir"
 
 shopt -s nullglob
 for schema in "$root"/apps/*/prisma/schema.prisma; do
   app_dir="$(dirname "$(dirname "$schema")")"
   app="$(basename "$app_dir")"
-  stamp_file="$stamp_dir/$app.sha256"
   stamp="$( { cat "$schema"; cat "$app_dir/prisma.config.ts" 2>/dev/null || true; echo "$versions"; } | sha256sum | cut -d' ' -f1)"
 
-  outputs_exist=true
+  outputs_exist=true stamp_file=""
   while IFS= read -r output; do
     [[ -d "$(dirname "$schema")/$output" ]] || outputs_exist=false
+    # The stamp lives with the generated code, so it describes exactly that checkout's output
+    # (several worktrees may share one node_modules).
+    [[ -n "$stamp_file" ]] || stamp_file="$(dirname "$schema")/$output/.generate-stamp"
   done < <(sed -n 's/^[[:space:]]*output[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$schema")
+  [[ -n "$stamp_file" ]] || stamp_file="$app_dir/.prisma-generate-stamp"
 
   if ! $force && $outputs_exist && [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp" ]]; then
     continue
