@@ -2,7 +2,7 @@
 // `npm run test:containers`: the container smoke test (never part of `npm test`: it needs a container
 // engine and takes minutes). Plain Node, no dependencies: it runs from a clean clone.
 //
-//  1. builds the five images from docker/Dockerfile (base image: x-images in docker/compose.yaml) and
+//  1. builds the six images from docker/Dockerfile (base image: x-images in docker/compose.yaml) and
 //     checks each one: user node, no prisma CLI / typescript / @prisma/studio* / pglite / npm inside;
 //  2. brings up docker/compose.yaml with --profile sim (own project name, own ports, own secrets in a
 //     temporary env file: a docker/.env of yours is not read) and waits until every service is healthy
@@ -244,7 +244,7 @@ async function main() {
     // Start from nothing: a previous run's leftovers would hide a cold start.
     await compose(['down', '-v', '--remove-orphans', '-t', '5'], { timeoutMs: 180_000 });
 
-    await phase('build the five images', async () => {
+    await phase('build the six images', async () => {
       for (const app of APPS) {
         const tag = `ringcloud/${app}:local`;
         const args = ['build', '-f', 'docker/Dockerfile', '--build-arg', `APP=${app}`, '--build-arg', `NODE_IMAGE=${images.node}`, '-t', tag];
