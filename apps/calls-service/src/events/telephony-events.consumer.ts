@@ -1,17 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
-import {
-  AckPolicy,
-  Consumer,
-  ConsumerMessages,
-  DeliverPolicy,
-  JetStreamManager,
-  JsMsg,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
+import { Consumer, ConsumerMessages, JetStreamManager, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
-import { ensureStream } from '@ringcloud/nest-nats';
+import { ensureDurableConsumer, ensureStream } from '@ringcloud/nest-nats';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { NATS_CONNECTION, Resources } from '../infra/resources';
 import { EventBatchProcessor, RETRY_DELAYS_MS } from './event-batch.processor';
@@ -93,7 +84,7 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
   private async setUp(): Promise<Consumer> {
     const jsm = await jetstreamManager(this.nc);
     const maxAgeNs = await this.ensureStreamExists(jsm);
-    await this.ensureDurable(jsm);
+    await this.ensureDurable();
     this.pruner.start(maxAgeNs / 1_000_000);
     return jetstream(this.nc).consumers.get(TELEPHONY_EVENTS_STREAM.name, this.config.consumer.durableName);
   }
@@ -118,29 +109,16 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
     return (await info()).config.max_age;
   }
 
-  private async ensureDurable(jsm: JetStreamManager): Promise<void> {
+  private async ensureDurable(): Promise<void> {
     const { durableName, ackWaitMs, maxAckPending, maxAttempts } = this.config.consumer;
-    const settings = {
+    await ensureDurableConsumer(this.nc, TELEPHONY_EVENTS_STREAM.name, durableName, {
       description: 'calls-service: call records and recordings from telephony events',
       ack_wait: nanos(ackWaitMs),
       max_ack_pending: maxAckPending,
       // A backstop only: the service itself terminates an event that keeps failing after
       // maxAttempts; outages and crashes add deliveries that are no fault of the event.
       max_deliver: maxAttempts * 3,
-    };
-    try {
-      await jsm.consumers.info(TELEPHONY_EVENTS_STREAM.name, durableName);
-      await jsm.consumers.update(TELEPHONY_EVENTS_STREAM.name, durableName, settings);
-    } catch (err) {
-      if (!/consumer not found/i.test((err as Error).message)) throw err;
-      await jsm.consumers.add(TELEPHONY_EVENTS_STREAM.name, {
-        ...settings,
-        durable_name: durableName,
-        ack_policy: AckPolicy.Explicit,
-        // A new durable starts with everything the stream still holds: no call is missed.
-        deliver_policy: DeliverPolicy.All,
-      });
-    }
+    });
   }
 
   /**

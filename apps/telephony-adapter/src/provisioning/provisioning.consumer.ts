@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AckPolicy, ConsumerMessages, DeliverPolicy, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { ConsumerMessages, JsMsg, jetstream } from '@nats-io/jetstream';
 import { firstIssueMessage } from '@ringcloud/contracts-common';
 import {
   NumberRouting,
@@ -10,7 +10,7 @@ import {
   UsersNumberReleased,
   UsersUserDeleted,
 } from '@ringcloud/contracts-users';
-import { ensureStream } from '@ringcloud/nest-nats';
+import { ensureDurableConsumer, ensureStream } from '@ringcloud/nest-nats';
 import { isDatabaseUnavailable } from '../infra/database';
 
 /** What the consumer applies: users' states, deleted users and inbound numbers' routes. */
@@ -61,22 +61,11 @@ export class ProvisioningConsumer {
 
   private async ensureConsumer(): Promise<void> {
     await ensureStream(this.nc, USERS_EVENTS_STREAM);
-    const jsm = await jetstreamManager(this.nc);
-    const config = {
-      durable_name: PROVISIONING_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+    // One at a time, in order (max_ack_pending 1); redelivered without limit (max_deliver's default, -1).
+    await ensureDurableConsumer(this.nc, USERS_EVENTS_STREAM.name, PROVISIONING_CONSUMER, {
       max_ack_pending: 1,
       ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
-      max_deliver: -1,
-    };
-    try {
-      await jsm.consumers.info(USERS_EVENTS_STREAM.name, PROVISIONING_CONSUMER);
-      await jsm.consumers.update(USERS_EVENTS_STREAM.name, PROVISIONING_CONSUMER, { max_ack_pending: 1, ack_wait: config.ack_wait });
-    } catch (err) {
-      if (!/consumer not found/i.test((err as Error).message)) throw err;
-      await jsm.consumers.add(USERS_EVENTS_STREAM.name, config);
-    }
+    });
   }
 
   private async run(): Promise<void> {

@@ -1,8 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AckPolicy, Consumer, DeliverPolicy, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Consumer, JsMsg, jetstream } from '@nats-io/jetstream';
 import { CRM_EVENTS_STREAM, CrmEvent } from '@ringcloud/contracts-events';
-import { ensureStream } from '@ringcloud/nest-nats';
+import { ensureDurableConsumer, ensureStream } from '@ringcloud/nest-nats';
 import { WEBHOOKS_CONFIG, WebhooksConfig } from '../config/webhooks-config';
 import { Dispatcher } from '../delivery/dispatcher';
 import { NATS_CONNECTION } from '../infra/resources';
@@ -101,22 +101,12 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
       // Created or updated meanwhile by a producer or another replica: fine if it exists now.
       this.logger.debug(`ensuring ${CRM_EVENTS_STREAM.name}: ${err.message}`);
     });
-    const jsm = await jetstreamManager(this.nc);
     const name = this.config.consumerName;
-    const settings = { description: 'webhooks-service: the event feed and webhook deliveries', ack_wait: nanos(30_000), max_ack_pending: 10_000 };
-    try {
-      await jsm.consumers.info(CRM_EVENTS_STREAM.name, name);
-      await jsm.consumers.update(CRM_EVENTS_STREAM.name, name, settings);
-    } catch (err) {
-      if (!/consumer not found/i.test((err as Error).message)) throw err;
-      await jsm.consumers.add(CRM_EVENTS_STREAM.name, {
-        ...settings,
-        durable_name: name,
-        ack_policy: AckPolicy.Explicit,
-        // A new durable starts with everything the stream still holds.
-        deliver_policy: DeliverPolicy.All,
-      });
-    }
+    await ensureDurableConsumer(this.nc, CRM_EVENTS_STREAM.name, name, {
+      description: 'webhooks-service: the event feed and webhook deliveries',
+      ack_wait: nanos(30_000),
+      max_ack_pending: 10_000,
+    });
     return jetstream(this.nc).consumers.get(CRM_EVENTS_STREAM.name, name);
   }
 

@@ -1,7 +1,16 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Metrics } from '@ringcloud/nest-observability';
-import { JetStreamClient, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  ConsumerUpdateConfig,
+  DeliverPolicy,
+  JetStreamClient,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
 
 /** A plain NATS connection (for JetStream and broadcast subscriptions the Nest transport lacks). */
 export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
@@ -36,6 +45,34 @@ export async function ensureStream(nc: NatsConnection, spec: StreamSpec): Promis
   } catch (err) {
     if ((err as Error).message?.includes('stream not found')) await jsm.streams.add(config);
     else throw err;
+  }
+}
+
+/**
+ * Creates the durable pull consumer `name` on `stream` (explicit acks, starting with everything the
+ * stream still holds), or, when it exists, applies `settings` to it, so a changed setting in code
+ * reaches a running deployment at the next start without losing the durable's position.
+ * Throws when the stream does not exist.
+ */
+export async function ensureDurableConsumer(
+  nc: NatsConnection,
+  stream: string,
+  name: string,
+  settings: Partial<ConsumerUpdateConfig>,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(stream, name);
+    await jsm.consumers.update(stream, name, settings);
+  } catch (err) {
+    if (!/consumer not found/i.test((err as Error).message)) throw err;
+    await jsm.consumers.add(stream, {
+      ...settings,
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      // A new durable starts with everything the stream still holds: nothing published before it is missed.
+      deliver_policy: DeliverPolicy.All,
+    });
   }
 }
 
