@@ -3,10 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { CRM_EVENTS_STREAM, CrmEvent as StreamEvent, crmEventId, crmEventSubject } from '@ringcloud/contracts-events';
+import type { CrmEvent as StreamEvent } from '@ringcloud/contracts-events';
 import {
   BadRequestError,
   CompletedCall,
@@ -19,8 +16,8 @@ import {
   WebhookVerificationError,
   WebhookVerifier,
 } from '@ringcloud/sdk';
-import { WORKSPACE_ROOT, WebhookReceiver, eventually } from '@ringcloud/testing';
-import { newAccountId, useStack } from './support';
+import { WORKSPACE_ROOT, eventually } from '@ringcloud/testing';
+import { newAccountId, useCrmEventFeed, useStack } from './support';
 
 // @ringcloud/sdk against the real processes (gateway, users, calls, telephony adapter, PBX simulator,
 // webhooks-service). Rate limits are the real ones: the SDK waits out every 429 by itself.
@@ -191,35 +188,17 @@ describe('@ringcloud/sdk on the real stack', () => {
   });
 
   describe('events extension', () => {
-    const receiver = new WebhookReceiver();
-    let nc: NatsConnection;
-    let js: JetStreamClient;
+    const feed = useCrmEventFeed(world, 'sdk-e2e');
+    const { receiver } = feed;
     let seq = 0;
-    beforeAll(async () => {
-      await receiver.start();
-      nc = await connect({ servers: world.stack.nats.url });
-      js = jetstream(nc);
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.info(CRM_EVENTS_STREAM.name).catch(() =>
-        jsm.streams.add({ name: CRM_EVENTS_STREAM.name, subjects: [...CRM_EVENTS_STREAM.subjects], duplicate_window: 120_000_000_000 }),
-      );
-    }, 30_000);
-    afterAll(async () => {
-      await nc?.close();
-      await receiver.stop();
-    });
 
-    /** Events as the producers publish them to CRM_EVENTS (the producers' contract). */
-    async function publish(account: number, ...types: StreamEvent['type'][]): Promise<StreamEvent[]> {
-      const events = types.map((type) => ({
-        id: crmEventId(`sdk-e2e:${process.pid}:${Date.now()}:${++seq}`),
-        type,
-        timestamp: new Date().toISOString(),
-        account_id: account,
-        data: type.startsWith('user.') ? { account_id: account, user: '1679728441' } : { call_id: `c${seq}`, sequence: 0 },
-      }));
-      for (const event of events) await js.publish(crmEventSubject(account), JSON.stringify(event), { msgID: event.id });
-      return events;
+    /** Events of the given types as the producers publish them to CRM_EVENTS (the producers' contract). */
+    function publish(account: number, ...types: StreamEvent['type'][]): Promise<StreamEvent[]> {
+      return feed.publish(
+        ...types.map((type) =>
+          feed.event(account, type, type.startsWith('user.') ? { account_id: account, user: '1679728441' } : { call_id: `c${++seq}`, sequence: 0 }),
+        ),
+      );
     }
 
     const delivered = (path: string, eventId: string, count = 1) =>

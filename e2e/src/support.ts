@@ -1,4 +1,4 @@
-import { AdminClient, Credentials, Stack, StackOptions, V1Client, startStack } from '@ringcloud/testing';
+import { AdminClient, CrmEventFeed, Credentials, Stack, StackOptions, V1Client, startStack } from '@ringcloud/testing';
 
 export interface World {
   stack: Stack;
@@ -21,6 +21,17 @@ export function useStack(options: StackOptions = {}): World {
     await world.stack?.stop();
   }, 60_000);
   return world;
+}
+
+/**
+ * A webhook receiver and a CRM_EVENTS publisher on the stack's NATS for the enclosing describe (or
+ * file): started in beforeAll, stopped in afterAll. Call after useStack.
+ */
+export function useCrmEventFeed(world: World, idPrefix: string): CrmEventFeed {
+  const feed = new CrmEventFeed(idPrefix);
+  beforeAll(() => feed.start(world.stack.nats.url), 30_000);
+  afterAll(() => feed.stop());
+  return feed;
 }
 
 let accountSeq = 0;

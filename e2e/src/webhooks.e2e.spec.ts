@@ -1,10 +1,7 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { CRM_EVENTS_STREAM, CrmEvent, crmEventId, crmEventSubject } from '@ringcloud/contracts-events';
-import { V1Client, WebhookReceiver, eventually, spawnApp } from '@ringcloud/testing';
-import { expectError, expectSuccess, newAccountId, sleep, useStack } from './support';
+import { crmEventId, crmEventSubject } from '@ringcloud/contracts-events';
+import { V1Client, eventually, spawnApp } from '@ringcloud/testing';
+import { expectError, expectSuccess, newAccountId, sleep, useCrmEventFeed, useStack } from './support';
 
 /**
  * Webhooks and the event feed over the real processes: CRM events published to CRM_EVENTS (the
@@ -30,34 +27,10 @@ const world = useStack({
   },
 });
 
-const receiver = new WebhookReceiver();
-let nc: NatsConnection;
-let js: JetStreamClient;
-let factSeq = 0;
-
-beforeAll(async () => {
-  await receiver.start();
-  nc = await connect({ servers: world.stack.nats.url });
-  js = jetstream(nc);
-  // The stream may not exist before the first producer or consumer: create it as they do.
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.info(CRM_EVENTS_STREAM.name).catch(() =>
-    jsm.streams.add({ name: CRM_EVENTS_STREAM.name, subjects: [...CRM_EVENTS_STREAM.subjects], duplicate_window: 120_000_000_000 }),
-  );
-}, 30_000);
-afterAll(async () => {
-  await nc?.close();
-  await receiver.stop();
-});
-
-function crmEvent(account: number, type: CrmEvent['type'], data: Record<string, unknown> = {}): CrmEvent {
-  return { id: crmEventId(`e2e:${process.pid}:${Date.now()}:${++factSeq}`), type, timestamp: new Date().toISOString(), account_id: account, data };
-}
-
-async function publish(...events: CrmEvent[]): Promise<CrmEvent[]> {
-  for (const event of events) await js.publish(crmEventSubject(event.account_id), JSON.stringify(event), { msgID: event.id });
-  return events;
-}
+const feed = useCrmEventFeed(world, 'e2e');
+const { receiver } = feed;
+const crmEvent = feed.event.bind(feed);
+const publish = feed.publish.bind(feed);
 
 async function createWebhook(client: V1Client, path: string, events: string[] = ['*']) {
   return expectSuccess(await client.post('/v1/webhooks/create', { url: receiver.url(path), events, description: `test ${path}` }));
@@ -137,7 +110,7 @@ describe('delivery', () => {
       crmEvent(account, 'user.created', { user: '1679728441', name: 'Ivan' }),
     );
     // A second copy of a fact (a producer's retry outside the stream's duplicate window) is stored and sent once.
-    await js.publish(crmEventSubject(account), JSON.stringify(events[1]));
+    await feed.js.publish(crmEventSubject(account), JSON.stringify(events[1]));
 
     const got = await eventually(() => receiver.at('/all').length >= 4 && receiver.at('/all'), 15_000, 'four deliveries');
     expect(got.map((r) => r.headers['webhook-id'])).toEqual(events.map((e) => e.id));

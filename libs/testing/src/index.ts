@@ -4,3 +4,4 @@ export * from './stack';
 export * from './v1-client';
 export * from './test-schema';
 export * from './webhook-receiver';
+export * from './crm-event-feed';
