@@ -64,6 +64,12 @@ describe('the check fails on what real Asterisk showed (the configuration of the
     ]);
   });
 
+  it('no logger.conf (a real 22.10.1 logged an ERROR at every start)', () => {
+    const files = loadFolder(SHIPPED);
+    delete files['logger.conf'];
+    expect(checkFiles(files).map((f) => `${f.file}: ${f.message}`)).toEqual([expect.stringMatching(/^logger\.conf: missing: .*Errors detected in logger\.conf/)]);
+  });
+
   it('#exec without execincludes (no account context would ever exist)', () => {
     expect(withFile('asterisk.conf', '[options]\nverbose = 3\n')).toEqual([
       'asterisk.conf: extensions.conf generates the account contexts with #exec, which needs "execincludes = yes" in [options]',

@@ -52,7 +52,12 @@ const AMI_WRITE = ['system', 'call', 'originate', 'command'];
 
 type Files = Record<string, ConfFile & { text: string }>;
 
-const FILES = ['asterisk.conf', 'sorcery.conf', 'pjsip.conf', 'modules.conf', 'extensions.conf', 'extconfig.conf', 'res_pgsql.conf', 'manager.conf'];
+const FILES = ['asterisk.conf', 'sorcery.conf', 'pjsip.conf', 'modules.conf', 'extensions.conf', 'extconfig.conf', 'res_pgsql.conf', 'manager.conf', 'logger.conf'];
+
+/** Why a missing file matters, where "missing" alone would not say it. */
+const MISSING: Record<string, string> = {
+  'logger.conf': 'missing: Asterisk 22 logs "ERROR ... Errors detected in logger.conf" at every start and logs to the console only',
+};
 
 export function loadFolder(dir: string): Files {
   const files: Files = {};
@@ -73,7 +78,7 @@ export function checkFiles(files: Files, adapter: AdapterExpectations = ADAPTER)
   const findings: Finding[] = [];
   for (const name of FILES) {
     const file = files[name];
-    if (!file) findings.push({ file: name, message: 'missing' });
+    if (!file) findings.push({ file: name, message: MISSING[name] ?? 'missing' });
     else for (const e of file.errors) findings.push({ file: name, line: e.line, message: e.message });
   }
   if (findings.length > 0) return findings;
