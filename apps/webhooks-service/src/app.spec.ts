@@ -39,8 +39,8 @@ describe('webhooks-service', () => {
     await env.startApp();
     const accounts = [++account, ++account, ++account];
     const hooks = await Promise.all(accounts.map((a) => create(a, `/twin/${a}`)));
-    const events = accounts.flatMap((a) => Array.from({ length: 30 }, (_, i) => env.event(a, 'call.ringing', { call_id: `c${a}`, sequence: i })));
-    await env.publish(...events);
+    const events = accounts.flatMap((a) => Array.from({ length: 30 }, (_, i) => env.events.event(a, 'call.ringing', { call_id: `c${a}`, sequence: i })));
+    await env.events.publish(...events);
     await eventually(() => accounts.every((a) => receiver.at(`/twin/${a}`).length >= 30), 30_000, 'ninety deliveries');
     await new Promise((r) => setTimeout(r, 500));
     for (const [i, a] of accounts.entries()) {
@@ -56,7 +56,7 @@ describe('webhooks-service', () => {
     const repository = new EventsRepository(env.sql);
     const a = ++account;
     await create(a, '/dedup');
-    const event = env.event(a, 'user.created', { user: '1' });
+    const event = env.events.event(a, 'user.created', { user: '1' });
     expect(await repository.store([event, event])).toEqual({ stored: 1, deliveries: 1 });
     expect(await repository.store([event])).toEqual({ stored: 0, deliveries: 0 });
     const feed = await env.rpc.send(WebhooksEventList.contract, { account_id: a, limit: 10 });
@@ -69,7 +69,7 @@ describe('webhooks-service', () => {
     const hook = await create(a, '/lease');
     // A replica that died while holding the subscription: nobody may send until its lease runs out.
     await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedBy: 'dead-replica', lockedUntil: new Date(Date.now() + 60_000) } });
-    await new EventsRepository(env.sql).store([env.event(a)]);
+    await new EventsRepository(env.sql).store([env.events.event(a, 'call.ringing')]);
     const blocked = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => repository.claim(owner, 1000, 100)));
     expect(blocked.flat()).not.toContain(hook.id);
     await new Promise((r) => setTimeout(r, 300));
@@ -88,7 +88,7 @@ describe('webhooks-service', () => {
     const a = ++account;
     receiver.on('/order', (_r, count) => ({ status: count <= 2 ? 500 : 200 }));
     const hook = await create(a, '/order');
-    const events = await env.publish(env.event(a, 'call.started'), env.event(a, 'call.ringing'), env.event(a, 'call.answered'));
+    const events = await env.events.publish(env.events.event(a, 'call.started'), env.events.event(a, 'call.ringing'), env.events.event(a, 'call.answered'));
     await eventually(() => receiver.at('/order').length === 5, 15_000, 'three events, the first one retried twice');
     expect(receiver.at('/order').map((r) => r.headers['webhook-id'])).toEqual([events[0].id, events[0].id, events[0].id, events[1].id, events[2].id]);
     const deliveries = await env.rpc.send(WebhooksDeliveryList.contract, { account_id: a, webhook_id: hook.id, limit: 10 });

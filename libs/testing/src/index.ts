@@ -5,3 +5,4 @@ export * from './v1-client';
 export * from './test-schema';
 export * from './webhook-receiver';
 export * from './crm-event-feed';
+export * from './service-env';

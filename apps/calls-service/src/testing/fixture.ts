@@ -1,16 +1,14 @@
 import { INestMicroservice, LoggerService } from '@nestjs/common';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
-import { RpcClient, createNatsMicroservice, ensureStream } from '@ringcloud/nest-nats';
-import { TestNats, startNatsServer } from '@ringcloud/testing';
+import { ensureStream } from '@ringcloud/nest-nats';
+import { ServiceTestEnv } from '@ringcloud/testing';
 import { AppModule } from '../app.module';
 import { CallsConfig } from '../config/calls-config';
 import { TelephonyEventsConsumer } from '../events/telephony-events.consumer';
 import { PrismaClient, createPrismaClient } from '../infra/database';
 import { PbxClock } from '../time/pbx-clock';
-import { TestSchema, createTestSchema } from './test-database';
+import { CALLS_TEST_SCHEMA } from './test-database';
 
 export const TEST_TIME_ZONE = 'Europe/Moscow';
 
@@ -34,36 +32,25 @@ export class CapturingLogger implements LoggerService {
  * Per test file: a fresh PostgreSQL schema with the service's tables, a private nats-server with
  * JetStream, and helpers to start the real service (as many replicas as wanted) against them.
  */
-export class TestEnv {
-  schema!: TestSchema;
-  nats!: TestNats;
+export class TestEnv extends ServiceTestEnv<CallsConfig> {
   prisma!: PrismaClient;
-  nc!: NatsConnection;
-  js!: JetStreamClient;
-  rpc!: RpcClient;
   readonly clock = new PbxClock(TEST_TIME_ZONE);
   readonly logger = new CapturingLogger();
-  private readonly apps = new Set<INestMicroservice>();
+
+  private constructor() {
+    super('calls-service');
+  }
 
   static async start(): Promise<TestEnv> {
     const env = new TestEnv();
-    env.schema = await createTestSchema();
+    await env.startInfra(CALLS_TEST_SCHEMA);
     env.prisma = createPrismaClient(env.schema.databaseUrl, 4);
-    env.nats = await startNatsServer();
-    env.nc = await connect({ servers: env.nats.url, name: 'calls-service-test' });
-    env.js = jetstream(env.nc);
-    env.rpc = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 5000, name: 'test-gateway' });
-    await env.rpc.connect();
     return env;
   }
 
   config(overrides: Partial<CallsConfig> = {}): CallsConfig {
     return {
-      nodeEnv: 'test',
-      natsUrl: this.nats.url,
-      natsRequestTimeoutMs: 2000,
-      logLevel: 'error',
-      databaseUrl: this.schema.databaseUrl,
+      ...this.baseConfig(),
       pbxTimeZone: TEST_TIME_ZONE,
       // The tests seed calls without CDRs on purpose: list them at once unless a test says otherwise.
       cdrGraceMs: 0,
@@ -73,18 +60,13 @@ export class TestEnv {
     };
   }
 
-  /** Starts one replica and waits until its durable consumer is pulling. */
-  async startApp(overrides: Partial<CallsConfig> = {}): Promise<INestMicroservice> {
-    const app = await createNatsMicroservice(AppModule.forRoot(this.config(overrides)), { servers: this.nats.url, queue: 'calls-service', logger: this.logger });
-    this.apps.add(app);
-    await app.listen();
-    await app.get(TelephonyEventsConsumer).ready;
-    return app;
+  protected appModule(config: CallsConfig) {
+    return AppModule.forRoot(config);
   }
 
-  async stopApp(app: INestMicroservice): Promise<void> {
-    this.apps.delete(app);
-    await app.close();
+  /** Its durable consumer is pulling. */
+  protected whenReady(app: INestMicroservice): Promise<void> {
+    return app.get(TelephonyEventsConsumer).ready;
   }
 
   /** The stream as the adapter creates it (for events published while no calls-service runs yet). */
@@ -102,13 +84,8 @@ export class TestEnv {
     return info.num_pending === 0 && info.num_ack_pending === 0;
   }
 
-  async stop(): Promise<void> {
-    for (const app of this.apps) await app.close().catch(() => undefined);
-    await this.rpc?.onApplicationShutdown().catch(() => undefined);
-    await this.nc?.close().catch(() => undefined);
+  protected override async closeOwn(): Promise<void> {
     await this.prisma?.$disconnect();
-    await this.nats?.stop();
-    await this.schema?.drop();
   }
 }
 

@@ -1,10 +1,7 @@
 import { INestMicroservice, LoggerService } from '@nestjs/common';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { JetStreamClient, jetstream } from '@nats-io/jetstream';
-import { CRM_EVENTS_STREAM, CrmEvent, crmEventId, crmEventSubject } from '@ringcloud/contracts-events';
-import { RpcClient, createNatsMicroservice, ensureStream } from '@ringcloud/nest-nats';
-import { TestNats, TestSchema, createMigratedTestSchema, startNatsServer } from '@ringcloud/testing';
+import { CRM_EVENTS_STREAM } from '@ringcloud/contracts-events';
+import { ensureStream } from '@ringcloud/nest-nats';
+import { CrmEventPublisher, ServiceTestEnv } from '@ringcloud/testing';
 import { AppModule } from '../app.module';
 import { WebhooksConfig } from '../config/webhooks-config';
 import { CrmEventsConsumer } from '../ingest/crm-events.consumer';
@@ -20,22 +17,23 @@ class QuietLogger implements LoggerService {
 
 /**
  * Per test file: a fresh PostgreSQL schema with the service's tables (migrated as in production),
- * a private nats-server with JetStream, and the real service (as many replicas as wanted).
+ * a private nats-server with JetStream with CRM_EVENTS on it, and the real service (as many replicas
+ * as wanted).
  */
-export class TestEnv {
-  schema!: TestSchema;
-  nats!: TestNats;
+export class TestEnv extends ServiceTestEnv<WebhooksConfig> {
   prisma!: PrismaClient;
   sql!: Sql;
-  nc!: NatsConnection;
-  js!: JetStreamClient;
-  rpc!: RpcClient;
-  private readonly apps = new Set<INestMicroservice>();
-  private seq = 0;
+  /** CRM events as the producers publish them. */
+  events!: CrmEventPublisher;
+  protected readonly logger = new QuietLogger();
+
+  private constructor() {
+    super('webhooks-service');
+  }
 
   static async start(): Promise<TestEnv> {
     const env = new TestEnv();
-    env.schema = await createMigratedTestSchema({
+    await env.startInfra({
       app: 'webhooks-service',
       prefix: 'webhooks_test',
       urlVariables: ['WEBHOOKS_DATABASE_URL'],
@@ -43,22 +41,14 @@ export class TestEnv {
     });
     env.prisma = createPrismaClient(env.schema.databaseUrl, 4);
     env.sql = new Sql(env.schema.databaseUrl, 4);
-    env.nats = await startNatsServer();
-    env.nc = await connect({ servers: env.nats.url, name: 'webhooks-service-test' });
-    env.js = jetstream(env.nc);
     await ensureStream(env.nc, CRM_EVENTS_STREAM);
-    env.rpc = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 5000, name: 'test-gateway' });
-    await env.rpc.connect();
+    env.events = new CrmEventPublisher('unit', env.js);
     return env;
   }
 
   config(overrides: Partial<WebhooksConfig> = {}): WebhooksConfig {
     return {
-      nodeEnv: 'test',
-      natsUrl: this.nats.url,
-      natsRequestTimeoutMs: 2000,
-      logLevel: 'error',
-      databaseUrl: this.schema.databaseUrl,
+      ...this.baseConfig(),
       secretKey: Buffer.alloc(32, 9),
       allowLoopbackHttp: true,
       retryScheduleMs: [200, 400],
@@ -71,40 +61,17 @@ export class TestEnv {
     };
   }
 
-  /** Starts one replica and waits until its durable consumer is pulling. */
-  async startApp(overrides: Partial<WebhooksConfig> = {}): Promise<INestMicroservice> {
-    const app = await createNatsMicroservice(AppModule.forRoot(this.config(overrides)), {
-      servers: this.nats.url,
-      queue: 'webhooks-service',
-      logger: new QuietLogger(),
-    });
-    this.apps.add(app);
-    await app.listen();
-    await app.get(CrmEventsConsumer).ready;
-    return app;
+  protected appModule(config: WebhooksConfig) {
+    return AppModule.forRoot(config);
   }
 
-  async stopApp(app: INestMicroservice): Promise<void> {
-    this.apps.delete(app);
-    await app.close();
+  /** Its durable consumer is pulling. */
+  protected whenReady(app: INestMicroservice): Promise<void> {
+    return app.get(CrmEventsConsumer).ready;
   }
 
-  event(account: number, type: CrmEvent['type'] = 'call.ringing', data: Record<string, unknown> = {}): CrmEvent {
-    return { id: crmEventId(`unit:${process.pid}:${Date.now()}:${++this.seq}`), type, timestamp: new Date().toISOString(), account_id: account, data };
-  }
-
-  async publish(...events: CrmEvent[]): Promise<CrmEvent[]> {
-    for (const event of events) await this.js.publish(crmEventSubject(event.account_id), JSON.stringify(event), { msgID: event.id });
-    return events;
-  }
-
-  async stop(): Promise<void> {
-    for (const app of this.apps) await app.close().catch(() => undefined);
-    await this.rpc?.onApplicationShutdown().catch(() => undefined);
-    await this.nc?.close().catch(() => undefined);
+  protected override async closeOwn(): Promise<void> {
     await this.prisma?.$disconnect();
     await this.sql?.onApplicationShutdown();
-    await this.nats?.stop();
-    await this.schema?.drop();
   }
 }
