@@ -64,6 +64,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     // Attempts in flight finish (bounded by the attempt timeout) and their outcomes are stored.
     await Promise.all(this.lanes.values());
     await this.repository.releaseAll(this.owner).catch(() => undefined);
+    this.sender.close();
   }
 
   /** New deliveries may be due: claim now rather than at the next poll. */

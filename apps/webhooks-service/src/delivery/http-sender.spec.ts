@@ -8,9 +8,19 @@ describe('HttpSender', () => {
   let base: string;
   const seen: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
   let answer: (res: http.ServerResponse) => void = (res) => res.writeHead(204).end();
+  /** Connections accepted, and requests seen per connection. */
+  let connections = 0;
+  const requestsOn = new WeakMap<object, number>();
+  /** Set: the server drops a kept-alive connection when a second request arrives on it. */
+  let dropReused = false;
+  /** Set: the server drops every connection on its first request. */
+  let dropAll = false;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, n);
+      if (dropAll || (dropReused && n > 1)) return void req.socket.destroy();
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
@@ -18,12 +28,18 @@ describe('HttpSender', () => {
         answer(res);
       });
     });
+    server.on('connection', () => connections++);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://localhost:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise((r) => server.close(r)));
+  afterAll(() => {
+    sender.close();
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  });
 
   const sender = new HttpSender(new AddressGuard(true), 500);
+  const literal = () => base.replace('localhost', '127.0.0.1');
 
   it('posts the body with its headers and the URL host, and reports 2xx', async () => {
     const result = await sender.post(`${base}/hook?x=1`, { 'webhook-id': 'evt_a' }, '{"a":1}');
@@ -49,5 +65,42 @@ describe('HttpSender', () => {
     expect(await strict.post(`${base}/`, {}, '{}')).toMatchObject({ refused: true, error: expect.stringMatching(/only https/) });
     expect(await strict.post(base.replace('http:', 'https:'), {}, '{}')).toMatchObject({ refused: true, error: expect.stringMatching(/loopback/) });
     expect(seen.length).toBe(count);
+  });
+
+  it('keeps the connection to a receiver alive between attempts', async () => {
+    answer = (res) => res.writeHead(200).end('ok');
+    const before = connections;
+    for (let i = 0; i < 5; i++) expect(await sender.post(`${literal()}/kept`, {}, `{"i":${i}}`)).toMatchObject({ status: 200 });
+    expect(connections - before).toBe(1);
+  });
+
+  it('sends once more on a new connection when a kept-alive one was closed by the receiver', async () => {
+    answer = (res) => res.writeHead(200).end('ok');
+    const count = seen.length;
+    expect(await sender.post(`${literal()}/first`, {}, '{}')).toMatchObject({ status: 200 });
+    dropReused = true;
+    try {
+      const before = connections;
+      // The pooled connection is dropped by the receiver when this request arrives on it.
+      const result = await sender.post(`${literal()}/again`, {}, '{"again":1}');
+      expect(result).toMatchObject({ status: 200 });
+      expect(connections - before).toBe(1);
+      expect(seen.slice(count).map((r) => r.body)).toEqual(['{}', '{"again":1}']);
+    } finally {
+      dropReused = false;
+    }
+  });
+
+  it('does not resend when a new connection is reset: that is the attempt\'s outcome', async () => {
+    const fresh = new HttpSender(new AddressGuard(true), 500);
+    dropAll = true;
+    try {
+      const before = connections;
+      expect(await fresh.post(`${literal()}/reset`, {}, '{}')).toMatchObject({ error: 'connection reset by the receiver' });
+      expect(connections - before).toBe(1);
+    } finally {
+      dropAll = false;
+      fresh.close();
+    }
   });
 });
