@@ -3,7 +3,9 @@ import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
 import { WebhooksCreate, WebhooksDeliveryList, WebhooksEventList, WebhooksGet } from '@ringcloud/contracts-webhooks';
 import { WebhookReceiver, eventually } from '@ringcloud/testing';
 import { DeliveriesRepository } from './delivery/deliveries.repository';
-import { EventsRepository } from './ingest/events.repository';
+import { Client } from 'pg';
+import { parseDatabaseUrl, quoteIdent } from '@ringcloud/nest-prisma';
+import { EventsRepository, STORE_LOCK_KEY } from './ingest/events.repository';
 import { TestEnv } from './testing/fixture';
 
 /** webhooks-service against real PostgreSQL and NATS (JetStream), with a real HTTP receiver. */
@@ -61,6 +63,32 @@ describe('webhooks-service', () => {
     expect(await repository.store([event])).toEqual({ stored: 0, deliveries: 0 });
     const feed = await env.rpc.send(WebhooksEventList.contract, { account_id: a, limit: 10 });
     expect(feed.events).toEqual([event]);
+  });
+
+  it('numbers a store after a concurrent store that took the lock first (seq order is commit order)', async () => {
+    const repository = new EventsRepository(env.sql);
+    const a = ++account;
+    const { connectionString, schema } = parseDatabaseUrl(env.schema.databaseUrl);
+    const other = new Client({ connectionString, options: `-c search_path=${quoteIdent(schema)}` });
+    await other.connect();
+    try {
+      // Another ingester's store, in progress: it holds the lock and numbers its event only now.
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1)', [STORE_LOCK_KEY]);
+      let done = false;
+      const waiting = repository.store([env.events.event(a, 'user.created')]).then((r) => ((done = true), r));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(done).toBe(false);
+      const first = env.events.event(a, 'user.updated');
+      await other.query(`INSERT INTO events (id, account_id, type, body) VALUES ($1, $2, $3, '{}')`, [first.id, a, first.type]);
+      await other.query('COMMIT');
+      expect(await waiting).toEqual({ stored: 1, deliveries: 0 });
+      const { rows } = await other.query<{ type: string }>('SELECT type FROM events WHERE account_id = $1 ORDER BY seq', [a]);
+      expect(rows.map((r) => r.type)).toEqual(['user.updated', 'user.created']);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await other.end();
+    }
   });
 
   it('lets only one replica lease a subscription (FOR UPDATE SKIP LOCKED), and hands a dead replica\'s lease on', async () => {
