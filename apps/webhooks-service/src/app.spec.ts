@@ -93,24 +93,58 @@ describe('webhooks-service', () => {
 
   it('lets only one replica lease a subscription (FOR UPDATE SKIP LOCKED), and hands a dead replica\'s lease on', async () => {
     const repository = new DeliveriesRepository(env.sql);
+    const claimIds = (owner: string) => repository.claim(owner, 1000, 100, 20).then((lanes) => lanes.map((l) => l.subscriptionId));
     const a = ++account;
     const hook = await create(a, '/lease');
     // A replica that died while holding the subscription: nobody may send until its lease runs out.
     await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedBy: 'dead-replica', lockedUntil: new Date(Date.now() + 60_000) } });
     await new EventsRepository(env.sql).store([env.events.event(a, 'call.ringing')]);
-    const blocked = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => repository.claim(owner, 1000, 100)));
+    const blocked = await Promise.all(['r1', 'r2', 'r3', 'r4'].map(claimIds));
     expect(blocked.flat()).not.toContain(hook.id);
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.at('/lease')).toHaveLength(0);
 
     await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedUntil: new Date(Date.now() - 1) } });
-    const racing = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((owner) => repository.claim(owner, 1000, 100)));
+    const racing = await Promise.all(['r1', 'r2', 'r3', 'r4'].map(claimIds));
     // At most one of these claimers won (the running replicas may have been first).
     expect(racing.flat().filter((id) => id === hook.id).length).toBeLessThanOrEqual(1);
     await eventually(() => receiver.at('/lease').length === 1, 15_000, 'the delivery after the lease ran out');
     await new Promise((r) => setTimeout(r, 500));
     expect(receiver.at('/lease')).toHaveLength(1);
   }, 30_000);
+
+  it('records a run and reads the next one in one statement, handing the lease back when nothing more is due', async () => {
+    const repository = new DeliveriesRepository(env.sql);
+    const a = ++account;
+    const hook = await create(a, '/runs');
+    // Leased by this test, so the running replicas leave it alone.
+    await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedBy: 'me', lockedUntil: new Date(Date.now() + 60_000) } });
+    const events = Array.from({ length: 3 }, (_, i) => env.events.event(a, 'call.ringing', { sequence: i }));
+    await new EventsRepository(env.sql).store(events);
+    const lease = () => env.prisma.subscription.findUniqueOrThrow({ where: { id: hook.id } }).then((s) => s.lockedBy);
+    const ok = (lane: { due: Array<{ id: string }> } | null) => lane!.due.map((d) => ({ id: d.id, status: 200, latencyMs: 1, at: new Date() }));
+
+    const first = await repository.finishRun(hook.id, 'me', 60_000, [], 2);
+    expect(first!.due.map((d) => d.eventId)).toEqual([events[0].id, events[1].id]);
+    expect(await repository.finishRun(hook.id, 'someone-else', 60_000, [], 2)).toBeNull();
+    const second = await repository.finishRun(hook.id, 'me', 60_000, ok(first), 2);
+    expect(second!.due.map((d) => d.eventId)).toEqual([events[2].id]);
+    expect(await lease()).toBe('me');
+    const third = await repository.finishRun(hook.id, 'me', 60_000, ok(second), 2);
+    expect(third).toMatchObject({ subscriptionId: hook.id, due: [] });
+    expect(await lease()).toBeNull();
+    const rows = await env.prisma.delivery.findMany({ where: { subscriptionId: hook.id } });
+    expect(rows.map((r) => [r.status, r.attempts])).toEqual([['delivered', 1], ['delivered', 1], ['delivered', 1]]);
+    expect(await repository.finishRun(hook.id, 'me', 60_000, [], 2)).toBeNull();
+
+    // A head waiting for its retry holds back the due deliveries after it: the lease goes back.
+    await env.prisma.subscription.update({ where: { id: hook.id }, data: { lockedBy: 'me', lockedUntil: new Date(Date.now() + 60_000) } });
+    const [late, next] = [env.events.event(a, 'call.ringing'), env.events.event(a, 'call.ringing')];
+    await new EventsRepository(env.sql).store([late, next]);
+    await env.prisma.delivery.updateMany({ where: { eventId: late.id }, data: { nextAttemptAt: new Date(Date.now() + 3600_000) } });
+    expect(await repository.finishRun(hook.id, 'me', 60_000, [], 2)).toMatchObject({ due: [] });
+    expect(await lease()).toBeNull();
+  });
 
   it('keeps order behind a failing head and reports the retries', async () => {
     const a = ++account;

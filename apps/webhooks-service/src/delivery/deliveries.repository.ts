@@ -58,24 +58,31 @@ export interface DeliveryRow {
 export class DeliveriesRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Leases up to `limit` enabled subscriptions whose oldest pending delivery is due. */
-  async claim(owner: string, leaseMs: number, limit: number): Promise<string[]> {
-    const rows = await this.sql.query<{ id: string }>(`
-      UPDATE subscriptions AS s
-         SET locked_until = now() + ($1::int * interval '1 millisecond'), locked_by = $2
-        FROM (
-          SELECT c.id FROM subscriptions c
-           WHERE c.enabled
-             AND (c.locked_until IS NULL OR c.locked_until < now())
-             AND (SELECT d.next_attempt_at FROM deliveries d
-                   WHERE d.subscription_id = c.id AND d.status = 'pending'
-                   ORDER BY d.event_seq LIMIT 1) <= now()
-           LIMIT $3
-           FOR UPDATE OF c SKIP LOCKED
-        ) AS due
-       WHERE s.id = due.id
-      RETURNING s.id`, [leaseMs, owner, limit]);
-    return rows.map((r) => r.id);
+  /**
+   * Leases up to `limit` enabled subscriptions whose oldest pending delivery is due and reads each
+   * with up to `runLength` pending deliveries from its head on — one statement.
+   */
+  async claim(owner: string, leaseMs: number, limit: number, runLength: number): Promise<Lane[]> {
+    const rows = await this.sql.query<LaneRow>(`
+      WITH due AS (
+        SELECT c.id FROM subscriptions c
+         WHERE c.enabled
+           AND (c.locked_until IS NULL OR c.locked_until < now())
+           AND (SELECT d.next_attempt_at FROM deliveries d
+                 WHERE d.subscription_id = c.id AND d.status = 'pending'
+                 ORDER BY d.event_seq LIMIT 1) <= now()
+         LIMIT $3
+         FOR UPDATE OF c SKIP LOCKED
+      ),
+      s AS (
+        UPDATE subscriptions AS s
+           SET locked_until = now() + ($1::int * interval '1 millisecond'), locked_by = $2
+          FROM due
+         WHERE s.id = due.id
+        RETURNING s.id, s.account_id, s.url, s.enabled, s.secret, s.previous_secret, s.previous_secret_until
+      )
+      ${LANE_SELECT('true')}`, [leaseMs, owner, limit, runLength, []]);
+    return toLanes(rows);
   }
 
   async release(subscriptionId: string, owner: string): Promise<void> {
@@ -89,43 +96,39 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Extends this replica's lease and reads the subscription with up to `limit` pending deliveries
-   * from its head on, as long as they are due — one statement; null when the lease is no longer
-   * this replica's.
+   * The end of a run of 2xx answers, in one statement: records them, then — if the subscription is
+   * still enabled and its next pending delivery is due — extends the lease and reads up to
+   * `runLength` pending deliveries from the head on; otherwise hands the lease back (the returned
+   * lane's `due` is then empty and the lease no longer held). Null when the lease is no longer this replica's.
    */
-  async renewAndRead(subscriptionId: string, owner: string, leaseMs: number, limit: number): Promise<Lane | null> {
-    const rows = await this.sql.query<any>(`
-      WITH s AS (
-        UPDATE subscriptions SET locked_until = now() + ($1::int * interval '1 millisecond')
-         WHERE id = $2 AND locked_by = $3
-        RETURNING id, account_id, url, enabled, secret, previous_secret, previous_secret_until
+  async finishRun(subscriptionId: string, owner: string, leaseMs: number, delivered: readonly Delivered[], runLength: number): Promise<Lane | null> {
+    const ids = delivered.map((x) => x.id);
+    const rows = await this.sql.query<LaneRow>(`
+      WITH done AS (
+        UPDATE deliveries d SET status = 'delivered', attempts = d.attempts + 1, last_attempt_at = u.at,
+               response_status = u.status, latency_ms = u.latency, error = NULL
+          FROM unnest($5::text[], $6::int[], $7::int[], $8::timestamptz[]) AS u(id, status, latency, at)
+         WHERE d.id = u.id AND d.status = 'pending'
+        RETURNING d.id
+      ),
+      head AS (
+        -- This statement does not see its own updates: the ones just recorded are still "pending" here.
+        SELECT coalesce((SELECT d.next_attempt_at <= now() FROM deliveries d
+                          WHERE d.subscription_id = $2 AND d.status = 'pending' AND NOT (d.id = ANY($5::text[]))
+                          ORDER BY d.event_seq LIMIT 1), false) AS due
+      ),
+      s AS (
+        UPDATE subscriptions AS s
+           SET locked_until = CASE WHEN s.enabled AND head.due THEN now() + ($1::int * interval '1 millisecond') END,
+               locked_by = CASE WHEN s.enabled AND head.due THEN s.locked_by END
+          FROM head
+         WHERE s.id = $2 AND s.locked_by = $3
+        RETURNING s.id, s.account_id, s.url, s.enabled, s.secret, s.previous_secret, s.previous_secret_until, s.locked_by IS NOT NULL AS kept
       )
-      SELECT s.id AS subscription_id, s.account_id, s.url, s.enabled, s.secret, s.previous_secret, s.previous_secret_until,
-             d.id AS delivery_id, d.event_id, d.attempts, d.step, d.next_attempt_at <= now() AS due, e.body
-        FROM s
-        LEFT JOIN LATERAL (
-          SELECT * FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending' ORDER BY d.event_seq LIMIT $4
-        ) d ON true
-        LEFT JOIN events e ON e.seq = d.event_seq
-       ORDER BY d.event_seq`, [leaseMs, subscriptionId, owner, limit]);
-    const r = rows[0];
-    if (!r) return null;
-    const due: PendingDelivery[] = [];
-    // Only the due prefix: a delivery waiting for its retry holds back the ones after it.
-    for (const row of rows) {
-      if (!row.delivery_id || !row.due) break;
-      due.push({ id: row.delivery_id, eventId: row.event_id, attempts: row.attempts, step: row.step, body: row.body });
-    }
-    return {
-      subscriptionId: r.subscription_id,
-      accountId: r.account_id,
-      url: r.url,
-      enabled: r.enabled,
-      secret: r.secret,
-      previousSecret: r.previous_secret,
-      previousSecretUntil: r.previous_secret_until,
-      due,
-    };
+      ${LANE_SELECT('s.kept')}`,
+      [leaseMs, subscriptionId, owner, runLength, ids, delivered.map((x) => x.status), delivered.map((x) => x.latencyMs), delivered.map((x) => x.at)],
+    );
+    return toLanes(rows)[0] ?? null;
   }
 
   /** Records a run of 2xx answers at once (still pending ones only). */
@@ -190,4 +193,61 @@ export class DeliveriesRepository {
        GROUP BY subscription_id ORDER BY count(*) DESC LIMIT $1`, [limit]);
     return rows.map((r) => ({ subscription_id: r.subscription_id, pending: Number(r.pending) }));
   }
+}
+
+interface LaneRow {
+  subscription_id: string;
+  account_id: number;
+  url: string;
+  enabled: boolean;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Date | null;
+  delivery_id: string | null;
+  event_id: string;
+  attempts: number;
+  step: number;
+  due: boolean;
+  body: string;
+}
+
+/**
+ * Reads the leased subscriptions of CTE `s` with up to $4 pending deliveries each, from the head on
+ * (leaving out those in $5, recorded by the same statement), when `when` holds.
+ */
+const LANE_SELECT = (when: string) => `
+      SELECT s.id AS subscription_id, s.account_id, s.url, s.enabled, s.secret, s.previous_secret, s.previous_secret_until,
+             d.id AS delivery_id, d.event_id, d.attempts, d.step, d.next_attempt_at <= now() AS due, e.body
+        FROM s
+        LEFT JOIN LATERAL (
+          SELECT * FROM deliveries d
+           WHERE ${when} AND d.subscription_id = s.id AND d.status = 'pending' AND NOT (d.id = ANY($5::text[]))
+           ORDER BY d.event_seq LIMIT $4
+        ) d ON true
+        LEFT JOIN events e ON e.seq = d.event_seq
+       ORDER BY s.id, d.event_seq`;
+
+function toLanes(rows: LaneRow[]): Lane[] {
+  const lanes = new Map<string, Lane & { blocked: boolean }>();
+  for (const row of rows) {
+    let lane = lanes.get(row.subscription_id);
+    if (!lane) {
+      lane = {
+        subscriptionId: row.subscription_id,
+        accountId: row.account_id,
+        url: row.url,
+        enabled: row.enabled,
+        secret: row.secret,
+        previousSecret: row.previous_secret,
+        previousSecretUntil: row.previous_secret_until,
+        due: [],
+        blocked: false,
+      };
+      lanes.set(row.subscription_id, lane);
+    }
+    // Only the due prefix: a delivery waiting for its retry holds back the ones after it.
+    if (!row.delivery_id || !row.due) lane.blocked = true;
+    if (!lane.blocked) lane.due.push({ id: row.delivery_id!, eventId: row.event_id, attempts: row.attempts, step: row.step, body: row.body });
+  }
+  return [...lanes.values()].map(({ blocked: _, ...lane }) => lane);
 }

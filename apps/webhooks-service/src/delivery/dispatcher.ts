@@ -94,54 +94,64 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private async claim(): Promise<void> {
     const free = this.config.concurrency - this.lanes.size;
     if (free <= 0) return;
-    const ids = await this.repository.claim(this.owner, this.leaseMs, free);
-    for (const id of ids) {
-      let seen = this.wakes;
-      const lane = this.runLane(id, () => (seen = this.wakes)).finally(() => {
-        this.lanes.delete(id);
+    const seen = this.wakes;
+    const claimed = await this.repository.claim(this.owner, this.leaseMs, free, RUN_LENGTH);
+    for (const first of claimed) {
+      const id = first.subscriptionId;
+      const lane: Promise<void> = this.runLane(first, seen).then((lastLook) => {
+        // A lane that handed its lease back in the same statement may already have been claimed again.
+        if (this.lanes.get(id) === lane) this.lanes.delete(id);
         // Deliveries stored after the lane's last look were not claimable while it held the lease: look again.
-        if (!this.stopping && this.wakes !== seen) this.wake();
+        if (!this.stopping && this.wakes !== lastLook) this.wake();
       });
       this.lanes.set(id, lane);
     }
   }
 
   /**
-   * Delivers a subscription's due deliveries one after the other, then hands the lease back. Runs
-   * of 2xx answers are recorded together (a crash before that sends them again: at least once);
-   * any other outcome is recorded at once and ends the run.
+   * Delivers a subscription's due deliveries one after the other, starting with those read by the
+   * claim, then hands the lease back. Runs of 2xx answers are recorded together, in the statement
+   * that reads the next run (or hands the lease back when nothing more is due); a crash before that
+   * sends them again: at least once. Any other outcome is recorded at once and ends the lane.
+   * Returns the wake count as of the lane's last look at the database.
    */
-  private async runLane(subscriptionId: string, looking: () => void): Promise<void> {
+  private async runLane(first: Lane, looked: number): Promise<number> {
+    const { subscriptionId } = first;
+    let lane: Lane | null = first;
+    let held = true;
+    const delivered: Delivered[] = [];
     try {
-      while (!this.stopping) {
-        looking();
-        const lane = await this.repository.renewAndRead(subscriptionId, this.owner, this.leaseMs, RUN_LENGTH);
-        if (!lane?.enabled || !lane.due.length) break;
+      while (lane?.enabled && lane.due.length && !this.stopping) {
         const renewedAt = performance.now();
         const secrets = this.secretsOf(lane);
-        const delivered: Delivered[] = [];
-        try {
-          for (const delivery of lane.due) {
-            // The lease must outlast the attempt: renew (next turn) before it could run out.
-            if (this.stopping || performance.now() - renewedAt > LEASE_MARGIN_MS / 2) break;
-            const outcome = await this.attempt(lane.url, secrets, delivery);
-            if (outcome.kind === 'delivered') {
-              delivered.push({ id: delivery.id, status: outcome.status, latencyMs: outcome.latencyMs, at: new Date() });
-              continue;
-            }
-            await this.repository.recordDelivered(delivered.splice(0));
-            await this.repository.record(subscriptionId, delivery.id, outcome);
-            break;
+        let failed = false;
+        for (const delivery of lane.due) {
+          // The lease must outlast the attempt: renew (next turn) before it could run out.
+          if (this.stopping || performance.now() - renewedAt > LEASE_MARGIN_MS / 2) break;
+          const outcome = await this.attempt(lane.url, secrets, delivery);
+          if (outcome.kind === 'delivered') {
+            delivered.push({ id: delivery.id, status: outcome.status, latencyMs: outcome.latencyMs, at: new Date() });
+            continue;
           }
-        } finally {
-          await this.repository.recordDelivered(delivered);
+          await this.repository.recordDelivered(delivered.splice(0));
+          await this.repository.record(subscriptionId, delivery.id, outcome);
+          failed = true;
+          break;
         }
+        if (failed || this.stopping) break;
+        looked = this.wakes;
+        lane = await this.repository.finishRun(subscriptionId, this.owner, this.leaseMs, delivered, RUN_LENGTH);
+        delivered.length = 0;
+        // Nothing more due (or no longer this replica's): the statement handed the lease back.
+        if (!lane?.due.length) held = false;
       }
     } catch (err) {
       this.logger.warn(`delivering to subscription ${subscriptionId} failed: ${(err as Error).message}`);
     } finally {
-      await this.repository.release(subscriptionId, this.owner).catch(() => undefined);
+      await this.repository.recordDelivered(delivered).catch(() => undefined);
+      if (held) await this.repository.release(subscriptionId, this.owner).catch(() => undefined);
     }
+    return looked;
   }
 
   /** The signing secrets in force: the current one, and the previous one for a day after a rotation. */
