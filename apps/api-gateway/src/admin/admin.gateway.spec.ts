@@ -1,5 +1,5 @@
 import { DomainError } from '@ringcloud/contracts-common';
-import { UsersAccountList, UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease } from '@ringcloud/contracts-users';
+import { UsersAccountList, UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease, UsersUserDelete } from '@ringcloud/contracts-users';
 import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
@@ -93,6 +93,62 @@ describe('admin API', () => {
     expect((await admin('POST', `/keys/${api_key}/delete`)).body).toEqual(successEnvelope(null));
     expect(fake.keys.has(api_key)).toBe(false);
     expect((await admin('DELETE', `/keys/${api_key}`)).body).toEqual(errorEnvelope('API key not found'));
+  });
+
+  describe('deleting users', () => {
+    beforeAll(() => {
+      fake.addAccount(3201);
+      fake.addAccount(3202);
+    });
+
+    it('deletes with POST …/delete or DELETE, through the users-service command; its numbers are released', async () => {
+      const user = fake.addUser(3201, '601');
+      await admin('POST', '/numbers', { number: '74951110001', account_id: 3201, user });
+      const before = fake.count(UsersUserDelete.subject);
+      const deleted = await admin('POST', `/accounts/3201/users/${user}/delete`);
+      expect([deleted.status, deleted.body]).toEqual([200, successEnvelope(null)]);
+      expect(fake.count(UsersUserDelete.subject)).toBe(before + 1);
+      expect(fake.users.has(user)).toBe(false);
+      expect((await admin('GET', '/accounts/3201/numbers')).body).toEqual(successEnvelope([]));
+
+      const other = fake.addUser(3201, '602');
+      expect(await admin('DELETE', `/accounts/3201/users/${other}`)).toMatchObject({ status: 200, body: successEnvelope(null) });
+      expect(fake.users.has(other)).toBe(false);
+    });
+
+    it('an unknown user, a deleted one or another account\'s is 404 User not found in the admin envelope', async () => {
+      const user = fake.addUser(3202, '611');
+      for (const [method, path] of [
+        ['POST', `/accounts/3201/users/${user}/delete`], // another account's
+        ['DELETE', '/accounts/3202/users/1000000001'], // unknown
+      ] as const) {
+        const res = await admin(method, path);
+        expect([path, res.status, res.body]).toEqual([path, 404, errorEnvelope('User not found')]);
+      }
+      expect(fake.users.has(user)).toBe(true);
+      await admin('DELETE', `/accounts/3202/users/${user}`);
+      expect(await admin('DELETE', `/accounts/3202/users/${user}`)).toMatchObject({ status: 404, body: errorEnvelope('User not found') });
+    });
+
+    it('a malformed user or account in the path is 404 without asking the service; the admin token comes first', async () => {
+      const user = fake.addUser(3202, '621');
+      const before = fake.count(UsersUserDelete.subject);
+      for (const path of ['/accounts/3202/users/bob/delete', '/accounts/3202/users/0123456/delete', '/accounts/3202/users/12345']) {
+        const res = await admin(path.endsWith('/delete') ? 'POST' : 'DELETE', path);
+        expect([path, res.status, res.body]).toEqual([path, 404, errorEnvelope('User not found')]);
+      }
+      expect((await admin('POST', `/accounts/abc/users/${user}/delete`)).body).toEqual(errorEnvelope('Account not found'));
+      expect((await admin('POST', `/accounts/3202/users/${user}/delete`, '{oops')).body).toEqual(errorEnvelope('Malformed JSON body'));
+
+      const get = await admin('GET', `/accounts/3202/users/${user}`);
+      expect([get.status, get.headers.get('allow')]).toEqual([405, 'DELETE']);
+      expect((await admin('DELETE', `/accounts/3202/users/${user}`, undefined, '')).body).toEqual(errorEnvelope('Admin token is not specified'));
+      const wrong = await admin('POST', `/accounts/3202/users/${user}/delete`, undefined, 'nope');
+      expect([wrong.status, wrong.body]).toEqual([403, errorEnvelope('Invalid admin token')]);
+      expect((await admin('DELETE', `/accounts/3202/users/${user}`, undefined, ADMIN_TOKEN, disabled.url)).body).toEqual(errorEnvelope('Admin API is disabled'));
+      expect(fake.count(UsersUserDelete.subject)).toBe(before);
+      expect(fake.users.has(user)).toBe(true);
+    });
   });
 
   describe('inbound numbers', () => {

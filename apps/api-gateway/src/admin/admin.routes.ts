@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RpcClient } from '@ringcloud/nest-nats';
-import { Access } from '@ringcloud/contracts-common';
+import { Access, UserName } from '@ringcloud/contracts-common';
 import {
   Account,
   ApiKeyInfo,
@@ -19,6 +19,7 @@ import {
   UsersNumberList,
   UsersNumberReassign,
   UsersNumberRelease,
+  UsersUserDelete,
 } from '@ringcloud/contracts-users';
 
 export interface AdminCall<B = any, Q = any> {
@@ -30,7 +31,7 @@ export interface AdminCall<B = any, Q = any> {
 
 /**
  * The operator's API for accounts, keys (spec section 4: keys are managed without touching the
- * database) and inbound numbers. Plain JSON bodies, the v1 envelope, no rate limit table; Bearer ADMIN_TOKEN.
+ * database), inbound numbers and deleting users. Plain JSON bodies, the v1 envelope, no rate limit table; Bearer ADMIN_TOKEN.
  */
 export interface AdminRoute {
   id: string;
@@ -57,6 +58,7 @@ const AccountIdText = z
 export const ADMIN_PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; description: string }> = {
   account_id: { schema: AccountIdText, notFound: 'Account not found', description: 'Account id, e.g. 1001.' },
   api_key: { schema: ApiKeyString, notFound: 'API key not found', description: 'API key, e.g. 1001_a1b2c3d4e5f6.' },
+  user: { schema: UserName, notFound: 'User not found', description: 'User name (numeric), e.g. 1679728441.' },
   number: { schema: PhoneNumber, notFound: 'Number not found', description: 'Phone number, E.164 digits with or without the leading + (as %2B or raw), e.g. 74951234567.' },
 };
 
@@ -155,6 +157,26 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: 'Delete an API key (same as POST …/delete)',
     response: z.null(),
     handle: ({ path }, { rpc }) => rpc.send(UsersApiKeyDelete.contract, { api_key: path.api_key }),
+  },
+  {
+    id: 'admin.users.delete',
+    method: 'POST',
+    path: '/admin/v1/accounts/<account_id>/users/<user>/delete',
+    summary: 'Delete a user',
+    description:
+      "The same deletion as v1's `POST /v1/users/delete`: the user's SIP account is deprovisioned (`users.user.deleted`), " +
+      'its inbound numbers are released, its extension is free again, its call records stay; the user name is never ' +
+      "given to another user. An unknown user, a deleted one or another account's → 404 `User not found`.",
+    response: z.null(),
+    handle: (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user }),
+  },
+  {
+    id: 'admin.users.delete_http',
+    method: 'DELETE',
+    path: '/admin/v1/accounts/<account_id>/users/<user>',
+    summary: 'Delete a user (same as POST …/delete)',
+    response: z.null(),
+    handle: (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user }),
   },
   {
     id: 'admin.numbers.list',

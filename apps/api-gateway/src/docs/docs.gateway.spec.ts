@@ -71,6 +71,12 @@ describe('API documentation', () => {
     ]);
     expect(doc.paths['/admin/v1/numbers'].post.requestBody.content['application/json'].schema.required).toEqual(['number', 'account_id', 'user']);
     expect(doc.paths['/admin/v1/numbers/{number}/reassign'].post.requestBody.content['application/json'].schema.required).toEqual(['user']);
+    // Deleting a user: both path parameters described, with the user name's pattern.
+    expect(doc.paths['/admin/v1/accounts/{account_id}/users/{user}'].delete.parameters).toEqual([
+      expect.objectContaining({ name: 'account_id', in: 'path', required: true }),
+      expect.objectContaining({ name: 'user', in: 'path', required: true, description: expect.stringMatching(/User name/), schema: expect.objectContaining({ pattern: expect.any(String) }) }),
+    ]);
+    expect(doc.paths['/admin/v1/accounts/{account_id}/users/{user}/delete'].post.description).toMatch(/User not found/);
     expect(doc.paths['/v1/users'].get['x-rate-limit']).toEqual({ id: 'users.list', requests: 2, per_seconds: 3 });
     expect(doc.paths['/v1/users/create'].post['x-rate-limit']).toEqual({ id: 'users.create', requests: 1, per_seconds: 60 });
     const create = doc.paths['/v1/users/create'].post.requestBody.content['application/json'].schema;

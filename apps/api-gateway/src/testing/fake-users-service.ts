@@ -21,6 +21,7 @@ import {
   UsersNumberReassign,
   UsersNumberRelease,
   UsersUserCreate,
+  UsersUserDelete,
   UsersUserGet,
   UsersUserList,
   UsersUserListPage,
@@ -194,6 +195,18 @@ class FakeUsersController {
     const user = this.fake.addUser(req.account_id, req.num, req.mail);
     this.fake.users.get(user)!.password = req.password;
     return user;
+  }
+
+  /** As the real service: another account's user is not found; the user's numbers are released. */
+  @Command(UsersUserDelete.contract)
+  deleteUser(@Payload() req: UsersUserDelete.Request): null {
+    this.fake.hit(UsersUserDelete.subject);
+    this.fake.userOf(req.account_id, req.user);
+    for (const n of this.fake.numbers.values()) {
+      if (n.user === req.user) Object.assign(n, { account_id: null, user: null, updated_at: new Date().toISOString() });
+    }
+    this.fake.users.delete(req.user);
+    return null;
   }
 
   @Command(UsersUserUpdatePassword.contract)

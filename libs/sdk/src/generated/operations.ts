@@ -48,6 +48,8 @@ export const OPERATIONS = {
   "admin.keys.regenerate": { method: "POST", path: "/admin/v1/keys/{api_key}/regenerate", aliases: [], auth: "admin", pathParams: ["api_key"], query: [], body: "none", download: false },
   "admin.keys.delete": { method: "POST", path: "/admin/v1/keys/{api_key}/delete", aliases: [], auth: "admin", pathParams: ["api_key"], query: [], body: "none", download: false },
   "admin.keys.delete_http": { method: "DELETE", path: "/admin/v1/keys/{api_key}", aliases: [], auth: "admin", pathParams: ["api_key"], query: [], body: "none", download: false },
+  "admin.users.delete": { method: "POST", path: "/admin/v1/accounts/{account_id}/users/{user}/delete", aliases: [], auth: "admin", pathParams: ["account_id","user"], query: [], body: "none", download: false },
+  "admin.users.delete_http": { method: "DELETE", path: "/admin/v1/accounts/{account_id}/users/{user}", aliases: [], auth: "admin", pathParams: ["account_id","user"], query: [], body: "none", download: false },
   "admin.numbers.list": { method: "GET", path: "/admin/v1/numbers", aliases: [], auth: "admin", pathParams: [], query: ["account_id"], body: "none", download: false },
   "admin.numbers.assign": { method: "POST", path: "/admin/v1/numbers", aliases: [], auth: "admin", pathParams: [], query: [], body: "json", download: false },
   "admin.numbers.list_account": { method: "GET", path: "/admin/v1/accounts/{account_id}/numbers", aliases: [], auth: "admin", pathParams: ["account_id"], query: [], body: "none", download: false },
@@ -627,6 +629,20 @@ export interface Operations {
     };
     result: null;
   };
+  /** Delete a user — `POST /admin/v1/accounts/{account_id}/users/{user}/delete` (operator API, adminToken). */
+  "admin.users.delete": {
+    input: {
+      path: { account_id: string | number; user: string | number };
+    };
+    result: null;
+  };
+  /** Delete a user (same as POST …/delete) — `DELETE /admin/v1/accounts/{account_id}/users/{user}` (operator API, adminToken). */
+  "admin.users.delete_http": {
+    input: {
+      path: { account_id: string | number; user: string | number };
+    };
+    result: null;
+  };
   /** List assigned inbound numbers — `GET /admin/v1/numbers` (operator API, adminToken). */
   "admin.numbers.list": {
     input: {
@@ -765,6 +781,8 @@ export const OPERATION_METHODS = {
   "admin.keys.regenerate": "adminKeysRegenerate",
   "admin.keys.delete": "adminKeysDelete",
   "admin.keys.delete_http": "adminKeysDeleteHttp",
+  "admin.users.delete": "adminUsersDelete",
+  "admin.users.delete_http": "adminUsersDeleteHttp",
   "admin.numbers.list": "adminNumbersList",
   "admin.numbers.assign": "adminNumbersAssign",
   "admin.numbers.list_account": "adminNumbersListAccount",
@@ -996,6 +1014,16 @@ export abstract class GeneratedOperations {
   /** Delete an API key (same as POST …/delete) — `DELETE /admin/v1/keys/{api_key}` (operator API, adminToken). */
   adminKeysDeleteHttp(input: Operations["admin.keys.delete_http"]['input'], options?: RequestOptions): Promise<Operations["admin.keys.delete_http"]['result']> {
     return this.invoke("admin.keys.delete_http", input, options);
+  }
+
+  /** Delete a user — `POST /admin/v1/accounts/{account_id}/users/{user}/delete` (operator API, adminToken). */
+  adminUsersDelete(input: Operations["admin.users.delete"]['input'], options?: RequestOptions): Promise<Operations["admin.users.delete"]['result']> {
+    return this.invoke("admin.users.delete", input, options);
+  }
+
+  /** Delete a user (same as POST …/delete) — `DELETE /admin/v1/accounts/{account_id}/users/{user}` (operator API, adminToken). */
+  adminUsersDeleteHttp(input: Operations["admin.users.delete_http"]['input'], options?: RequestOptions): Promise<Operations["admin.users.delete_http"]['result']> {
+    return this.invoke("admin.users.delete_http", input, options);
   }
 
   /** List assigned inbound numbers — `GET /admin/v1/numbers` (operator API, adminToken). */
