@@ -68,3 +68,50 @@ describe('key management CLI', () => {
     ).rejects.toMatchObject({ code: expect.any(Number) });
   });
 });
+
+describe('deleting a user from the admin API and the CLI', () => {
+  /** users.user.deleted events of `user` on USERS_EVENTS (what the telephony adapter deprovisions from). */
+  async function deletionEvents(user: string): Promise<any[]> {
+    const nc = await connect({ servers: world.stack.nats.url });
+    try {
+      const consumer = await jetstream(nc).consumers.get('USERS_EVENTS', { deliver_policy: DeliverPolicy.All, filter_subjects: 'users.user.deleted' });
+      const found: any[] = [];
+      const deadline = Date.now() + 10_000;
+      while (!found.length && Date.now() < deadline) {
+        const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+        for await (const m of batch) if (m.json<{ user: string }>().user === user) found.push(m.json());
+      }
+      return found;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  it('both delete through users-service: gone for v1, deprovisioned on USERS_EVENTS, a second delete is 404 / exit 1', async () => {
+    const account = newAccountId();
+    const client = await world.client(account, 'RW');
+    const viaAdmin = expectSuccess(await client.post('/v1/users/create', { password: 'Sip5ecret!', num: '811', mail: 'da@example.com' }));
+    // one create per key and minute: the second user through another key
+    const viaCli = expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num: '812', mail: 'dc@example.com' }));
+
+    const deleted = await world.admin.call('DELETE', `/admin/v1/accounts/${account}/users/${viaAdmin}`);
+    expect([deleted.status, deleted.body]).toEqual([200, { status: 'success', message: null, data: null }]);
+    const again = await world.admin.call('POST', `/admin/v1/accounts/${account}/users/${viaAdmin}/delete`);
+    expect([again.status, again.body?.message]).toEqual([404, 'User not found']);
+
+    const { stdout } = await run('npm', ['run', '-s', 'cli', '--', 'users', 'delete', '--account', String(account), '--user', viaCli, '--json'], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, ...world.stack.env },
+    });
+    expect(JSON.parse(stdout)).toEqual({ deleted: viaCli, account_id: account });
+    await expect(
+      run('npm', ['run', '-s', 'cli', '--', 'users', 'delete', '--account', String(account), '--user', viaCli], { cwd: WORKSPACE_ROOT, env: { ...process.env, ...world.stack.env } }),
+    ).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('error: User not found') });
+
+    for (const user of [viaAdmin, viaCli]) {
+      expect((await client.get(`/v1/users/${user}`)).body).toMatchObject({ status: 'error', message: 'User not found' });
+      // The CLI's event goes out through the outbox, published by the running users-service.
+      expect(await deletionEvents(user)).toEqual([expect.objectContaining({ account_id: account, user })]);
+    }
+  }, 60_000);
+});

@@ -200,6 +200,41 @@ describe('users CLI', () => {
       expect(await cli('numbers', 'list', '--account', '8999')).toMatchObject({ code: 1, err: ['error: account 8999 not found'] });
     });
 
+    it('`users delete` deletes with the service\'s own command: tombstone, numbers released, PBX and CRM told', async () => {
+      const user = await newUser(8201, '331');
+      expect((await cli('numbers', 'assign', '--number', '74957770040', '--account', '8201', '--user', user)).code).toBe(0);
+
+      // Another account's user is not found, and stays.
+      expect(await cli('users', 'delete', '--account', '8202', '--user', user)).toMatchObject({ code: 1, out: [], err: ['error: User not found'] });
+      expect(await env.prisma.user.count({ where: { username: user } })).toBe(1);
+
+      expect(await cli('users', 'delete', '--account', '8201', '--user', user)).toMatchObject({ code: 0, err: [], out: [`user ${user} of account 8201 deleted`] });
+      expect(await env.prisma.user.count({ where: { username: user } })).toBe(0);
+      expect(await env.prisma.deletedUser.findUnique({ where: { username: user } })).toMatchObject({ accountId: 8201, extension: '331' });
+      expect(await env.prisma.phoneNumber.count({ where: { number: '74957770040', username: { not: null } } })).toBe(0);
+      const outbox = await env.prisma.outboxEvent.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      expect(outbox.filter((r) => (r.payload as any).user === user || (r.payload as any).data?.user === user).map((r) => r.subject).slice(-2)).toEqual([
+        'users.user.deleted',
+        'crm.events.8201',
+      ]);
+      expect((await routing('74957770040')).at(-1)).toMatchObject({ subject: 'users.number.released' });
+
+      // Deleted is deleted: a second delete is not found (exit 1, nothing on stdout).
+      expect(await cli('users', 'delete', '--account', '8201', '--user', user, '--json')).toMatchObject({ code: 1, out: [], err: ['error: User not found'] });
+    });
+
+    it('`users delete --json` as a child process prints exactly one JSON line', async () => {
+      const user = await newUser(8202, '332');
+      const { stdout } = await run(
+        process.execPath,
+        ['-r', './tools/register.cjs', 'apps/users-service/src/cli/main.ts', 'users', 'delete', '--account', '8202', '--user', user, '--json'],
+        { cwd: WORKSPACE, env: childEnv },
+      );
+      expect(stdout.endsWith('\n') && stdout.split('\n').filter(Boolean).length).toBe(1);
+      expect(JSON.parse(stdout)).toEqual({ deleted: user, account_id: 8202 });
+      expect(await env.prisma.user.count({ where: { username: user } })).toBe(0);
+    }, 60_000);
+
     it('explains usage mistakes with exit code 2', async () => {
       for (const argv of [
         ['numbers', 'assign', '--account', '8201', '--user', '1679728441'],
@@ -213,6 +248,11 @@ describe('users CLI', () => {
         ['numbers', 'release', '--number', 'abc'],
         ['numbers', 'list', '--account', '-1'],
         ['numbers', 'delete', '--number', '74957770030'],
+        ['users', 'delete', '--account', '8201'],
+        ['users', 'delete', '--user', '1679728441'],
+        ['users', 'delete', '--account', 'x', '--user', '1679728441'],
+        ['users', 'delete', '--account', '8201', '--user', 'bob'],
+        ['users', 'remove', '--account', '8201', '--user', '1679728441'],
       ]) {
         const result = await cli(...argv);
         expect({ argv, code: result.code, out: result.out }).toEqual({ argv, code: 2, out: [] });

@@ -19,9 +19,10 @@ export const USAGE = `usage: npm run -s cli -- <verb> [options] [--json]        
   numbers assign --number X --account N --user U
   numbers reassign --number X --user U [--account N]   (--account moves it to another account)
   numbers release --number X
+  users delete --account N --user U           (tombstoned: its phone is deprovisioned, its numbers released)
 --json prints exactly one JSON line on stdout.
-Numbers are E.164 (a leading + is optional). Their routing events go out through the outbox, published
-by a running users-service within OUTBOX_SWEEP_MS.
+Numbers are E.164 (a leading + is optional). Their routing events, and a deleted user's, go out through
+the outbox, published by a running users-service within OUTBOX_SWEEP_MS.
 env: USERS_DATABASE_URL, API_KEY_PEPPER (must match the service's), NATS_URL (key change broadcast, best effort)`;
 
 export interface CliIo {
@@ -154,6 +155,12 @@ async function dispatch(core: UsersCore, [noun, verb, ...extra]: string[], value
       const number = phoneNumber(values.number);
       await core.numbers.release(number);
       return { json: { released: number }, text: `number ${number} released` };
+    }
+    case 'users delete': {
+      const account = accountId(required(values.account, '--account'), '--account');
+      const user = userName(values.user);
+      await core.users.delete(account, user);
+      return { json: { deleted: user, account_id: account }, text: `user ${user} of account ${account} deleted` };
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
