@@ -8,6 +8,7 @@ import { DatabaseUnavailableInterceptor } from '@ringcloud/nest-prisma';
 import { CallsRepository } from './calls/calls.repository';
 import { CallsService } from './calls/calls.service';
 import { CALLS_CONFIG, CallsConfig } from './config/calls-config';
+import { AnnounceNow } from './crm/announce-now';
 import { CompletionSweeper } from './crm/completion-sweeper';
 import { CrmAnnouncer } from './crm/crm-announcer';
 import { CallEventsRepository } from './events/call-events.repository';
@@ -50,6 +51,7 @@ export class AppModule {
         },
         { provide: OutboxSignal, useExisting: OutboxRelay },
         CrmAnnouncer,
+        AnnounceNow,
         CompletionSweeper,
         { provide: PbxClock, useValue: new PbxClock(config.pbxTimeZone) },
         { provide: APP_INTERCEPTOR, useValue: new DatabaseUnavailableInterceptor('calls database is unavailable', isDatabaseUnavailable) },

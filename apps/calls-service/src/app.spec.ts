@@ -136,12 +136,15 @@ describe('calls-service over NATS', () => {
       expect((await rawError(CallsCallGet.subject, { account_id: A, call_id: '../etc' })).code).toBe('BAD_REQUEST');
     });
 
-    it("refuses an unknown user, and another tenant's user the same way, without calling the PBX", async () => {
-      const count = await env.prisma.originateRequest.count();
+    it("passes on the adapter's refusal of an unknown user, and of another tenant's user the same way, and records it", async () => {
       await expect(originate({ user: '1999999999' })).rejects.toEqual(DomainError.badRequest('Unknown user 1999999999'));
       await expect(originate({ user: BORIS })).rejects.toEqual(DomainError.badRequest(`Unknown user ${BORIS}`));
       expect(state.originates).toEqual([]);
-      expect(await env.prisma.originateRequest.count()).toBe(count);
+      const last = await env.prisma.originateRequest.findMany({ orderBy: { createdAt: 'desc' }, take: 2 });
+      expect(last.map((r) => [r.userName, r.status, r.src])).toEqual([
+        [BORIS, 'rejected', null],
+        ['1999999999', 'rejected', null],
+      ]);
     });
 
     it("passes on the adapter's refusal and outage, and records them", async () => {
@@ -160,7 +163,7 @@ describe('calls-service over NATS', () => {
       ]);
     });
 
-    it('answers UNAVAILABLE when the adapter or users-service does not answer', async () => {
+    it('answers UNAVAILABLE when the adapter does not answer; users-service is not on the way', async () => {
       await peers.close();
       const usersOnly = await startFakePeers(env.nats.url, state, ['users']);
       try {
@@ -168,8 +171,13 @@ describe('calls-service over NATS', () => {
       } finally {
         await usersOnly.close();
       }
-      await expect(originate({})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-      await expect(env.rpc.send(CallsRecordingList.contract, { account_id: A, user: IVAN })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      const telephonyOnly = await startFakePeers(env.nats.url, state, ['telephony']);
+      try {
+        expect((await originate({})).message).toBe('Originate successfully queued');
+        await expect(env.rpc.send(CallsRecordingList.contract, { account_id: A, user: IVAN })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      } finally {
+        await telephonyOnly.close();
+      }
       peers = await startFakePeers(env.nats.url, state);
       expect((await originate({})).message).toBe('Originate successfully queued');
     });
@@ -388,5 +396,20 @@ describe('calls-service with its database down', () => {
     await expect(rpc.send(CallsActiveList.contract, { account_id: A })).rejects.toMatchObject(unavailable);
     await expect(rpc.send(CallsCompleteList.contract, { account_id: A, days: 7 })).rejects.toMatchObject(unavailable);
     await expect(rpc.send(CallsRecordingGet.contract, { account_id: A, user: IVAN, file_name: 'x.wav' })).rejects.toMatchObject(unavailable);
+  });
+
+  it('still originates: the PBX is asked first, and a queued call is answered queued (an error would make the CRM dial twice)', async () => {
+    const state = new PeerState();
+    state.addUser(A, IVAN, '401');
+    const telephony = await startFakePeers(nats.url, state, ['telephony']);
+    try {
+      const answer = await rpc.send(CallsOriginate.contract, { account_id: A, user: IVAN, num: '79101234567', external_id: null });
+      expect(answer).toEqual({ call_id: expect.stringMatching(/^[0-9a-f-]{36}$/), message: 'Originate successfully queued' });
+      expect(state.originates.map((o) => o.call_id)).toEqual([answer.call_id]);
+      // A refusal is still the adapter's answer.
+      await expect(rpc.send(CallsOriginate.contract, { account_id: B, user: IVAN, num: '79101234567', external_id: null })).rejects.toEqual(DomainError.badRequest(`Unknown user ${IVAN}`));
+    } finally {
+      await telephony.close();
+    }
   });
 });

@@ -154,7 +154,7 @@ describe('telephony-adapter over NATS (end to end)', () => {
     const before = originates().length;
     const callId = randomUUID();
     const answer = await originate({ call_id: callId });
-    expect(answer.call_id).toBe(callId);
+    expect(answer).toEqual({ call_id: callId, action_id: expect.stringMatching(/^rc-/), src: '401' });
     const sent = originates().slice(before);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toEqual({
@@ -175,8 +175,12 @@ describe('telephony-adapter over NATS (end to end)', () => {
     expect(originates().length).toBe(before + 1);
   });
 
-  it("refuses another account's user and CR/LF smuggled into any value", async () => {
-    expect(await error(originate({ user: OTHER_USER }))).toEqual({ code: 'BAD_REQUEST', message: 'Unknown user' });
+  it("refuses unknown users, another account's user and CR/LF smuggled into any value", async () => {
+    expect(await error(originate({ user: OTHER_USER }))).toEqual({ code: 'BAD_REQUEST', message: `Unknown user ${OTHER_USER}` });
+    // Not provisioned at all (never created, or deleted): the same answer, before any AMI action.
+    const actions = server.actions.length;
+    expect(await error(originate({ user: '1679728400' }))).toEqual({ code: 'BAD_REQUEST', message: 'Unknown user 1679728400' });
+    expect(server.actions.length).toBe(actions);
     const before = server.rawReceived.length;
     for (const bad of [{ num: '79101234567\r\nAction: Hangup' }, { user: `${USER}\r\n` }, { num: '1\n\nAction: Command' }]) {
       expect((await error(originate(bad as any))).code).toBe('BAD_REQUEST');

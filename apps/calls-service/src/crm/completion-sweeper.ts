@@ -1,10 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { OutboxSignal } from '@ringcloud/nest-outbox';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
-import { lockCalls } from '../events/call-events.repository';
 import { PRISMA, PrismaClient } from '../infra/database';
 import { isDatabaseUnavailable } from '../infra/prisma-errors';
-import { CrmAnnouncer, holdMs } from './crm-announcer';
+import { AnnounceNow } from './announce-now';
+import { holdMs } from './crm-announcer';
 
 const BATCH = 200;
 const MAX_ROUNDS = 20;
@@ -31,8 +30,7 @@ export class CompletionSweeper implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
-    private readonly announcer: CrmAnnouncer,
-    private readonly outboxSignal: OutboxSignal,
+    private readonly announceNow: AnnounceNow,
     @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs' | 'consumer'>,
   ) {}
 
@@ -66,16 +64,11 @@ export class CompletionSweeper implements OnApplicationBootstrap, BeforeApplicat
         ORDER BY ended_at
         LIMIT ${BATCH}`;
       if (!due.length) break;
-      const ids = due.map((r) => r.call_id);
-      total += await this.prisma.$transaction(async (tx) => {
-        await lockCalls(tx, ids);
-        return this.announcer.announce(tx, ids, now);
-      });
+      total += await this.announceNow.calls(due.map((r) => r.call_id), now);
       // Calls still held (or waiting for their CDR) stay behind: go on after them.
       after = due[due.length - 1].ended_at;
       if (due.length < BATCH) break;
     }
-    if (total) this.outboxSignal.eventsWritten();
     if (this.failing) this.logger.log('sweeping completed calls again');
     this.failing = false;
     return total;

@@ -4,6 +4,7 @@ import { CRM_EVENTS_STREAM, CrmEvent } from '@ringcloud/contracts-events';
 import { CallsCallGet } from '@ringcloud/contracts-calls';
 import { CallSpec, callEvents, newCallId, publishAll } from '../testing/call-events';
 import { TestEnv, eventually, sleep } from '../testing/fixture';
+import { AnnounceNow } from './announce-now';
 
 const A = 1001;
 const B = 1002;
@@ -102,6 +103,30 @@ describe('CRM call events (JetStream + PostgreSQL)', () => {
         rec_file: `/v1/users/${IVAN}/records/crm-answered.wav`,
       });
       await expect(env.rpc.send(CallsCallGet.contract, { account_id: B, call_id: spec.callId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('an originate whose first events come before its request is stored: held, then announced with the external id by the originate', async () => {
+      const spec = call({ callId: randomUUID(), start: ago(1) });
+      // The call is ringing: its started and ringing events only.
+      await publishAll(env.js, callEvents(spec, env.clock).filter((e) => /\.(started|ringing)$/.test(e.subject)));
+      await eventually(async () => (await env.prisma.call.count({ where: { callId: spec.callId, src: { not: null } } })) === 1);
+      await eventually(() => env.consumerSettled());
+      await sleep(300);
+      expect(await ofCall(spec.callId)).toEqual([]);
+      // What OriginateService does once the request is stored.
+      await originated(spec, 'lead-7');
+      expect(await app!.get(AnnounceNow).calls([spec.callId])).toBe(3);
+      const events = await eventually(async () => {
+        const got = await ofCall(spec.callId);
+        return got.length === 3 && got;
+      });
+      expect(summary(events)).toEqual([
+        [0, 'call.started', 'queued'],
+        [1, 'call.ringing', 'user'],
+        [2, 'call.ringing', 'customer'],
+      ]);
+      for (const e of events) expect(e.data.external_id).toBe('lead-7');
+      expect(await app!.get(AnnounceNow).calls([spec.callId])).toBe(0);
     });
 
     it.each([

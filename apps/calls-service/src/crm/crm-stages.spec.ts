@@ -117,6 +117,18 @@ describe('CRM stages of a call', () => {
     ]);
   });
 
+  it("holds an originated call whose request is not stored yet (its external_id comes with it), not the PBX's own calls", () => {
+    const originated = '0b6f3a52-6d0e-4c4c-9d1b-2b7f7c1f0a11';
+    const early = snapshot({ call_id: originated, requested_at: null, external_id: null, last_event_at: T(590) });
+    expect(due(early)).toEqual([]);
+    // Stored: announced with the CRM's tag.
+    expect(due({ ...early, requested_at: T(589), external_id: 'crm-42' }).map((a) => a.event.data.external_id)).toEqual(['crm-42']);
+    // Never stored (the database failed the request): announced without it once the hold is over.
+    expect(summary({ ...early, last_event_at: T(500) })).toEqual([['call.started', 0, 'queued']]);
+    // Inbound and internal calls never have a request: nothing to wait for.
+    expect(summary(snapshot({ call_id: 'pbx1:1764756000.12', requested_at: null, external_id: null, last_event_at: T(590) }))).toEqual([['call.started', 0, 'queued']]);
+  });
+
   it('an ANSWERED record without a bridge (a context that answers by itself) is answered before it completes', () => {
     const inline = snapshot({ answered_at: T(1), ended_at: T(4), state: 'complete', cdr_seq: 4, disposition: 'ANSWERED', duration: 4 });
     expect(summary(inline).map(([t]) => t)).toEqual(['call.started', 'call.answered', 'call.completed']);

@@ -11,6 +11,10 @@ import { PbxClock } from '../time/pbx-clock';
 export const STAGES = ['started', 'ringing.user', 'ringing.customer', 'answered', 'completed', 'recording'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** Calls the API originated carry calls-service's UUID; the PBX's own calls are `<node>:<linkedid>`. */
+const ORIGINATED_CALL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isOriginatedCallId = (callId: string) => ORIGINATED_CALL_ID.test(callId);
+
 /** Marks calls that existed before CRM events did: nothing is announced for them. */
 export const LEGACY = 'legacy';
 
@@ -41,6 +45,10 @@ export function dueAnnouncements(s: CallSnapshot, opts: StageOptions): Announcem
   if (!s.direction || s.src === null || s.dst === null || !s.started_at) return [];
   // Announcing now could skip a stage whose event is still on its way: wait for it (not forever).
   if (!s.events_complete && s.last_event_at && s.last_event_at.getTime() > opts.now.getTime() - opts.holdMs) return [];
+  // The API's originate stores its request while the PBX already rings (to keep the request's path
+  // short): events may come first. The request brings the CRM's external_id, so wait for it — the
+  // originate announces the call itself once the request is stored (not forever: it may have failed).
+  if (s.requested_at === null && isOriginatedCallId(s.call_id) && s.last_event_at && s.last_event_at.getTime() > opts.now.getTime() - opts.holdMs) return [];
   const listed = isListedComplete(s, opts.now, opts.cdrGraceMs);
   const answeredAt = s.bridged_at ?? (listed && dispositionOf(s) === 'ANSWERED' ? (s.answered_at ?? s.ended_at) : null);
   const facts: Record<Stage, Date | null> = {

@@ -5,12 +5,12 @@ export interface NewOriginateRequest {
   callId: string;
   accountId: number;
   userName: string;
-  src: string;
   num: string;
   externalId: string | null;
 }
 
-export type OriginateOutcome = { status: 'queued'; actionId: string } | { status: 'rejected' | 'failed'; error: string };
+/** `src`: the user's extension, as the adapter found it (the request does not know it before). */
+export type OriginateOutcome = { status: 'queued'; actionId: string; src: string } | { status: 'rejected' | 'failed'; error: string };
 
 @Injectable()
 export class OriginateRepository {
@@ -23,7 +23,7 @@ export class OriginateRepository {
   async settle(callId: string, outcome: OriginateOutcome): Promise<void> {
     await this.prisma.originateRequest.update({
       where: { callId },
-      data: outcome.status === 'queued' ? { status: 'queued', actionId: outcome.actionId } : { status: outcome.status, error: outcome.error },
+      data: outcome.status === 'queued' ? { status: 'queued', actionId: outcome.actionId, src: outcome.src } : { status: outcome.status, error: outcome.error },
     });
   }
 }

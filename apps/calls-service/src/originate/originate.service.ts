@@ -4,47 +4,65 @@ import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
 import type { CallsOriginate } from '@ringcloud/contracts-calls';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { RpcClient } from '@ringcloud/nest-nats';
+import { AnnounceNow } from '../crm/announce-now';
 import { dependencyError } from '../infra/dependency-error';
-import { UserDirectory } from '../users/user-directory';
 import { OriginateOutcome, OriginateRepository } from './originate.repository';
 
 export const ORIGINATE_QUEUED = 'Originate successfully queued';
 
 /**
- * `POST /v1/calls`: checks the user, records the request under a new call_id (the PBX carries it
- * as RC_CALL_ID, so every event of the call comes back with it), and asks the telephony adapter to
- * originate. The call itself proceeds asynchronously and is followed through JetStream events.
+ * `POST /v1/calls`: asks the telephony adapter to originate under a new call_id (the PBX carries it
+ * as RC_CALL_ID, so every event of the call comes back with it) and records the request meanwhile.
+ * The adapter is the judge of the user (provisioned in this account, phone registered) and tells
+ * the user's extension; nothing else stands between the request and the PBX, because every
+ * millisecond here is a millisecond the employee waits for the phone to ring. The call proceeds
+ * asynchronously and is followed through JetStream events.
  */
 @Injectable()
 export class OriginateService {
   private readonly logger = new Logger('OriginateService');
 
   constructor(
-    private readonly users: UserDirectory,
     private readonly requests: OriginateRepository,
     private readonly rpc: RpcClient,
+    private readonly announceNow: AnnounceNow,
   ) {}
 
   async originate(req: CallsOriginate.Request): Promise<CallsOriginate.Response> {
-    const user = await this.users.find(req.account_id, req.user);
-    if (!user) throw DomainError.badRequest(`Unknown user ${req.user}`);
-
     const callId = randomUUID();
-    await this.requests.create({ callId, accountId: req.account_id, userName: req.user, src: user.num, num: req.num, externalId: req.external_id ?? null });
+    const stored = this.store(callId, req);
     let outcome: OriginateOutcome;
     try {
       const queued = await this.rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: req.account_id, user: req.user, num: req.num });
-      outcome = { status: 'queued', actionId: queued.action_id };
+      outcome = { status: 'queued', actionId: queued.action_id, src: queued.src };
     } catch (err) {
       const error = telephonyError(err, this.logger);
-      await this.settle(callId, { status: error.code === ErrorCode.BadRequest ? 'rejected' : 'failed', error: error.message });
+      if (await stored) await this.settle(callId, { status: error.code === ErrorCode.BadRequest ? 'rejected' : 'failed', error: error.message });
       throw error;
     }
-    await this.settle(callId, outcome);
+    // The call is queued on the PBX whatever happens to its record: answering an error now would
+    // make the client dial the customer twice. Without the record it is still followed by its events.
+    if (await stored) await this.settle(callId, outcome);
     return { call_id: callId, message: ORIGINATE_QUEUED };
   }
 
-  /** The outcome is bookkeeping: failing to record it must not change the answer (the call is queued). */
+  /**
+   * Stores the request, then announces whatever of its call's CRM events its first telephony
+   * events made due while the request was not stored yet (crm-stages.ts holds them for it).
+   * Resolves false when the request could not be stored.
+   */
+  private async store(callId: string, req: CallsOriginate.Request): Promise<boolean> {
+    try {
+      await this.requests.create({ callId, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null });
+    } catch (err) {
+      this.logger.warn(`originate ${callId}: could not record the request: ${(err as Error).message}`);
+      return false;
+    }
+    await this.announceNow.calls([callId]).catch((err: Error) => this.logger.warn(`originate ${callId}: could not announce: ${err.message}`));
+    return true;
+  }
+
+  /** The outcome is bookkeeping: failing to record it must not change the answer. */
   private async settle(callId: string, outcome: OriginateOutcome): Promise<void> {
     await this.requests.settle(callId, outcome).catch((err: Error) => this.logger.warn(`originate ${callId}: could not record ${outcome.status}: ${err.message}`));
   }

@@ -43,8 +43,11 @@ class FakeTelephonyAdapter {
   @Command(TelephonyOriginate.contract)
   originate(@Payload() req: TelephonyOriginate.Request): TelephonyOriginate.Response {
     if (this.state.originateFailure) throw this.state.originateFailure;
+    // As the adapter: only users provisioned in the account, another tenant's refused the same way.
+    const user = this.state.users.get(`${req.account_id}:${req.user}`);
+    if (!user) throw DomainError.badRequest(`Unknown user ${req.user}`);
     this.state.originates.push(req);
-    return { call_id: req.call_id, action_id: `action-${this.state.originates.length}` };
+    return { call_id: req.call_id, action_id: `action-${this.state.originates.length}`, src: user.num };
   }
 }
 

@@ -28,8 +28,8 @@ export class OriginateRepository implements OriginateLedger {
     await this.prisma.originateRequest.deleteMany({ where: { actionId } });
   }
 
-  async findByCallId(callId: string): Promise<{ actionId: string; accountId: number } | undefined> {
-    return (await this.prisma.originateRequest.findUnique({ where: { callId }, select: { actionId: true, accountId: true } })) ?? undefined;
+  async findByCallId(callId: string): Promise<{ actionId: string; accountId: number; src: string } | undefined> {
+    return (await this.prisma.originateRequest.findUnique({ where: { callId }, select: { actionId: true, accountId: true, src: true } })) ?? undefined;
   }
 
   async findByActionId(actionId: string): Promise<OriginateIntent | undefined> {

@@ -17,7 +17,7 @@ export interface OriginateDeps {
   requests: {
     save(intent: OriginateIntent): Promise<void>;
     delete(actionId: string): Promise<void>;
-    findByCallId(callId: string): Promise<{ actionId: string; accountId: number } | undefined>;
+    findByCallId(callId: string): Promise<{ actionId: string; accountId: number; src: string } | undefined>;
   };
   directory: { get(user: string): Promise<DirectoryEntry | undefined> };
   deviceTemplate: string;
@@ -29,6 +29,8 @@ export interface OriginateDeps {
 }
 
 export const NO_DEVICE = 'User has no registered device';
+/** v1's answer for a user that is not in the account (the user's name is the client's own input). */
+export const unknownUser = (user: string) => `Unknown user ${user}`;
 
 /**
  * Click-to-call: rings the employee's device (leg A) with an async Originate into the account's
@@ -51,15 +53,16 @@ export class OriginateService {
     if (known) {
       // A retried request for a call already sent: ringing the phone twice would be worse.
       if (known.accountId !== request.account_id) throw DomainError.badRequest('call_id already used');
-      return { call_id: request.call_id, action_id: known.actionId };
+      return { call_id: request.call_id, action_id: known.actionId, src: known.src };
     }
+    // Provisioned users only, of this account (another tenant's user is unknown the same way).
     const entry = await this.db(() => directory.get(request.user));
-    if (entry && entry.accountId !== request.account_id) throw DomainError.badRequest('Unknown user');
+    if (!entry || entry.accountId !== request.account_id) throw DomainError.badRequest(unknownUser(request.user));
 
     const device = renderDevice(this.deps.deviceTemplate, request.user);
     await this.checkRegistered(device);
 
-    const src = entry?.num ?? request.user;
+    const src = entry.num;
     const actionId = `rc-${randomUUID()}`;
     const fields: AmiActionFields = {
       Action: 'Originate',
@@ -98,7 +101,7 @@ export class OriginateService {
       // Asterisk's reason, for the logs of the caller; it carries nothing the request did not send.
       throw DomainError.unavailable(`the PBX refused the originate: ${field(response, 'message').slice(0, 200) || 'no reason given'}`);
     }
-    return { call_id: request.call_id, action_id: actionId };
+    return { call_id: request.call_id, action_id: actionId, src };
   }
 
   /**

@@ -24,12 +24,14 @@ export namespace TelephonyOriginate {
   /**
    * Rings the employee's device (leg A); when A answers, the account's dial plan dials `num`
    * (leg B). Answers once Asterisk has queued the originate; the outcome arrives as events.
-   * BAD_REQUEST when the user's device is not registered; UNAVAILABLE when the PBX is down.
+   * BAD_REQUEST for a user not provisioned in this account ("Unknown user <user>") or whose device
+   * is not registered; UNAVAILABLE when the PBX is down. `src` is the user's extension (the call's
+   * src): the adapter knows it, so calls-service need not ask users-service on the way.
    */
   export const contract = command(
     'telephony.call.originate',
     z.object({ call_id: z.string().uuid(), account_id: AccountId, user: UserName, num: DialNumber }),
-    z.object({ call_id: z.string(), action_id: z.string() }),
+    z.object({ call_id: z.string(), action_id: z.string(), src: z.string() }),
   );
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "originate_requests" ALTER COLUMN "src" DROP NOT NULL;
