@@ -30,10 +30,12 @@ export class OriginateService {
 
   async originate(req: CallsOriginate.Request): Promise<CallsOriginate.Response> {
     const callId = randomUUID();
+    // The command goes out first; the request's insert (query building included) runs while the adapter works.
+    const sent = this.rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: req.account_id, user: req.user, num: req.num });
     const stored = this.store(callId, req);
     let outcome: OriginateOutcome;
     try {
-      const queued = await this.rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: req.account_id, user: req.user, num: req.num });
+      const queued = await sent;
       outcome = { status: 'queued', actionId: queued.action_id, src: queued.src };
     } catch (err) {
       const error = telephonyError(err, this.logger);
