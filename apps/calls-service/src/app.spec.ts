@@ -136,12 +136,20 @@ describe('calls-service over NATS', () => {
       expect((await rawError(CallsCallGet.subject, { account_id: A, call_id: '../etc' })).code).toBe('BAD_REQUEST');
     });
 
-    it("passes on the adapter's refusal of an unknown user, and of another tenant's user the same way, and records it", async () => {
+    it("refuses an unknown user, another tenant's user the same way, and a user not on the PBX yet as unregistered; records each", async () => {
       await expect(originate({ user: '1999999999' })).rejects.toEqual(DomainError.badRequest('Unknown user 1999999999'));
       await expect(originate({ user: BORIS })).rejects.toEqual(DomainError.badRequest(`Unknown user ${BORIS}`));
+      // Created a moment ago, not on the PBX yet: its phone cannot be registered yet either.
+      state.unprovisioned.add(`${A}:${OLGA}`);
+      try {
+        await expect(originate({ user: OLGA })).rejects.toEqual(DomainError.badRequest('User has no registered device'));
+      } finally {
+        state.unprovisioned.clear();
+      }
       expect(state.originates).toEqual([]);
-      const last = await env.prisma.originateRequest.findMany({ orderBy: { createdAt: 'desc' }, take: 2 });
+      const last = await env.prisma.originateRequest.findMany({ orderBy: { createdAt: 'desc' }, take: 3 });
       expect(last.map((r) => [r.userName, r.status, r.src])).toEqual([
+        [OLGA, 'rejected', null],
         [BORIS, 'rejected', null],
         ['1999999999', 'rejected', null],
       ]);
@@ -407,7 +415,7 @@ describe('calls-service with its database down', () => {
       expect(answer).toEqual({ call_id: expect.stringMatching(/^[0-9a-f-]{36}$/), message: 'Originate successfully queued' });
       expect(state.originates.map((o) => o.call_id)).toEqual([answer.call_id]);
       // A refusal is still the adapter's answer.
-      await expect(rpc.send(CallsOriginate.contract, { account_id: B, user: IVAN, num: '79101234567', external_id: null })).rejects.toEqual(DomainError.badRequest(`Unknown user ${IVAN}`));
+      await expect(rpc.send(CallsOriginate.contract, { account_id: A, user: IVAN, num: '7' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     } finally {
       await telephony.close();
     }

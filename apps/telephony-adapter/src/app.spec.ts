@@ -176,10 +176,10 @@ describe('telephony-adapter over NATS (end to end)', () => {
   });
 
   it("refuses unknown users, another account's user and CR/LF smuggled into any value", async () => {
-    expect(await error(originate({ user: OTHER_USER }))).toEqual({ code: 'BAD_REQUEST', message: `Unknown user ${OTHER_USER}` });
+    expect(await error(originate({ user: OTHER_USER }))).toEqual({ code: 'NOT_FOUND', message: `Unknown user ${OTHER_USER}` });
     // Not provisioned at all (never created, or deleted): the same answer, before any AMI action.
     const actions = server.actions.length;
-    expect(await error(originate({ user: '1679728400' }))).toEqual({ code: 'BAD_REQUEST', message: 'Unknown user 1679728400' });
+    expect(await error(originate({ user: '1679728400' }))).toEqual({ code: 'NOT_FOUND', message: 'Unknown user 1679728400' });
     expect(server.actions.length).toBe(actions);
     const before = server.rawReceived.length;
     for (const bad of [{ num: '79101234567\r\nAction: Hangup' }, { user: `${USER}\r\n` }, { num: '1\n\nAction: Command' }]) {

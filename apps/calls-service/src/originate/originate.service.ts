@@ -6,6 +6,7 @@ import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { RpcClient } from '@ringcloud/nest-nats';
 import { AnnounceNow } from '../crm/announce-now';
 import { dependencyError } from '../infra/dependency-error';
+import { UserDirectory } from '../users/user-directory';
 import { OriginateOutcome, OriginateRepository } from './originate.repository';
 
 export const ORIGINATE_QUEUED = 'Originate successfully queued';
@@ -15,14 +16,16 @@ export const ORIGINATE_QUEUED = 'Originate successfully queued';
  * as RC_CALL_ID, so every event of the call comes back with it) and records the request meanwhile.
  * The adapter is the judge of the user (provisioned in this account, phone registered) and tells
  * the user's extension; nothing else stands between the request and the PBX, because every
- * millisecond here is a millisecond the employee waits for the phone to ring. The call proceeds
- * asynchronously and is followed through JetStream events.
+ * millisecond here is a millisecond the employee waits for the phone to ring (users-service is
+ * asked only when the adapter does not know the user). The call proceeds asynchronously and is
+ * followed through JetStream events.
  */
 @Injectable()
 export class OriginateService {
   private readonly logger = new Logger('OriginateService');
 
   constructor(
+    private readonly users: UserDirectory,
     private readonly requests: OriginateRepository,
     private readonly rpc: RpcClient,
     private readonly announceNow: AnnounceNow,
@@ -38,7 +41,7 @@ export class OriginateService {
       const queued = await sent;
       outcome = { status: 'queued', actionId: queued.action_id, src: queued.src };
     } catch (err) {
-      const error = telephonyError(err, this.logger);
+      const error = await this.refusal(err, req);
       if (await stored) await this.settle(callId, { status: error.code === ErrorCode.BadRequest ? 'rejected' : 'failed', error: error.message });
       throw error;
     }
@@ -64,14 +67,19 @@ export class OriginateService {
     return true;
   }
 
+  /**
+   * The client's answer for the adapter's refusal. A user the PBX does not know (NOT_FOUND) is v1's
+   * "Unknown user" unless users-service has it — created a moment ago and not provisioned yet — whose
+   * phone cannot be registered yet either.
+   */
+  private async refusal(err: unknown, req: CallsOriginate.Request): Promise<DomainError> {
+    if (!(err instanceof DomainError && err.code === ErrorCode.NotFound)) return dependencyError(err, 'telephony', this.logger);
+    const user = await this.users.find(req.account_id, req.user);
+    return DomainError.badRequest(user ? TelephonyOriginate.NO_DEVICE : `Unknown user ${req.user}`);
+  }
+
   /** The outcome is bookkeeping: failing to record it must not change the answer. */
   private async settle(callId: string, outcome: OriginateOutcome): Promise<void> {
     await this.requests.settle(callId, outcome).catch((err: Error) => this.logger.warn(`originate ${callId}: could not record ${outcome.status}: ${err.message}`));
   }
-}
-
-/** The adapter's NOT_FOUND (no such endpoint) is an unknown user in the body for v1: 400. */
-function telephonyError(err: unknown, logger: Logger): DomainError {
-  if (err instanceof DomainError && err.code === ErrorCode.NotFound) return DomainError.badRequest(err.message);
-  return dependencyError(err, 'telephony', logger);
 }

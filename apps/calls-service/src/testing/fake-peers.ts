@@ -14,6 +14,8 @@ export class PeerState {
   readonly originates: TelephonyOriginate.Request[] = [];
   /** What the adapter answers next: queued (default), a DomainError, or a crash (INTERNAL). */
   originateFailure: DomainError | Error | null = null;
+  /** Users users-service has and the adapter not yet ("account:user"): created a moment ago. */
+  readonly unprovisioned = new Set<string>();
 
   addUser(account_id: number, user: string, num: string): V1User {
     const v1: V1User = { account_id, user, num, mail: `${user}@example.com`, voice_mail_box: 'off', password: null };
@@ -44,8 +46,9 @@ class FakeTelephonyAdapter {
   originate(@Payload() req: TelephonyOriginate.Request): TelephonyOriginate.Response {
     if (this.state.originateFailure) throw this.state.originateFailure;
     // As the adapter: only users provisioned in the account, another tenant's refused the same way.
-    const user = this.state.users.get(`${req.account_id}:${req.user}`);
-    if (!user) throw DomainError.badRequest(`Unknown user ${req.user}`);
+    const key = `${req.account_id}:${req.user}`;
+    const user = this.state.unprovisioned.has(key) ? undefined : this.state.users.get(key);
+    if (!user) throw DomainError.notFound(`Unknown user ${req.user}`);
     this.state.originates.push(req);
     return { call_id: req.call_id, action_id: `action-${this.state.originates.length}`, src: user.num };
   }

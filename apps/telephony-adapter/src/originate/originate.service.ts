@@ -28,9 +28,7 @@ export interface OriginateDeps {
   now?: () => number;
 }
 
-export const NO_DEVICE = 'User has no registered device';
-/** v1's answer for a user that is not in the account (the user's name is the client's own input). */
-export const unknownUser = (user: string) => `Unknown user ${user}`;
+export const NO_DEVICE = TelephonyOriginate.NO_DEVICE;
 
 /**
  * Click-to-call: rings the employee's device (leg A) with an async Originate into the account's
@@ -57,7 +55,7 @@ export class OriginateService {
     }
     // Provisioned users only, of this account (another tenant's user is unknown the same way).
     const entry = await this.db(() => directory.get(request.user));
-    if (!entry || entry.accountId !== request.account_id) throw DomainError.badRequest(unknownUser(request.user));
+    if (!entry || entry.accountId !== request.account_id) throw DomainError.notFound(`Unknown user ${request.user}`);
 
     const device = renderDevice(this.deps.deviceTemplate, request.user);
     await this.checkRegistered(device);

@@ -24,9 +24,10 @@ export namespace TelephonyOriginate {
   /**
    * Rings the employee's device (leg A); when A answers, the account's dial plan dials `num`
    * (leg B). Answers once Asterisk has queued the originate; the outcome arrives as events.
-   * BAD_REQUEST for a user not provisioned in this account ("Unknown user <user>") or whose device
-   * is not registered; UNAVAILABLE when the PBX is down. `src` is the user's extension (the call's
-   * src): the adapter knows it, so calls-service need not ask users-service on the way.
+   * NOT_FOUND for a user not provisioned in this account (never created, deleted, another tenant's,
+   * or created a moment ago and not provisioned yet); BAD_REQUEST `NO_DEVICE` when its phone has no
+   * contact; UNAVAILABLE when the PBX is down. `src` is the user's extension (the call's src): the
+   * adapter knows it, so calls-service need not ask users-service on the way.
    */
   export const contract = command(
     'telephony.call.originate',
@@ -36,6 +37,8 @@ export namespace TelephonyOriginate {
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
+  /** v1's message for a user whose phone Asterisk would not ring. */
+  export const NO_DEVICE = 'User has no registered device';
 }
 
 export namespace TelephonyChannelList {
