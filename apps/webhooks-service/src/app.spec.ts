@@ -74,7 +74,7 @@ describe('webhooks-service', () => {
     try {
       // Another ingester's store, in progress: it holds the lock and numbers its event only now.
       await other.query('BEGIN');
-      await other.query('SELECT pg_advisory_xact_lock($1)', [STORE_LOCK_KEY]);
+      await other.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)', [STORE_LOCK_KEY]);
       let done = false;
       const waiting = repository.store([env.events.event(a, 'user.created')]).then((r) => ((done = true), r));
       await new Promise((r) => setTimeout(r, 300));

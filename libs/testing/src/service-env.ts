@@ -63,6 +63,11 @@ export abstract class ServiceTestEnv<Config> {
     return app;
   }
 
+  /** The replicas running now. */
+  get replicas(): INestMicroservice[] {
+    return [...this.apps];
+  }
+
   async stopApp(app: INestMicroservice): Promise<void> {
     this.apps.delete(app);
     await app.close();

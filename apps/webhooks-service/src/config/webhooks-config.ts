@@ -40,6 +40,11 @@ export const WebhooksEnv = BaseEnv.extend({
   WEBHOOKS_EVENT_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   /** Durable JetStream consumer of CRM_EVENTS shared by every replica. */
   WEBHOOKS_CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('webhooks-service'),
+  /**
+   * The durable's ack_wait: when the ingesting replica dies, what it pulled and had not stored comes
+   * back after this long, and the replica taking over waits for it (order before speed).
+   */
+  WEBHOOKS_INGEST_ACK_WAIT_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
   /** Subscriptions one replica delivers to at the same time (each has at most one attempt in flight). */
   WEBHOOKS_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   /** How often a replica looks for due deliveries it was not told about (other replicas' events, retries). */
@@ -62,6 +67,7 @@ export interface WebhooksConfig {
   timeoutMs: number;
   retentionMs: number;
   consumerName: string;
+  ingestAckWaitMs: number;
   concurrency: number;
   pollMs: number;
 }
@@ -84,6 +90,7 @@ export function loadWebhooksConfig(env: NodeJS.ProcessEnv = process.env, warn: (
     timeoutMs: parsed.WEBHOOKS_TIMEOUT_MS,
     retentionMs: parsed.WEBHOOKS_EVENT_RETENTION_HOURS * 3600_000,
     consumerName: parsed.WEBHOOKS_CONSUMER_NAME,
+    ingestAckWaitMs: parsed.WEBHOOKS_INGEST_ACK_WAIT_MS,
     concurrency: parsed.WEBHOOKS_CONCURRENCY,
     pollMs: parsed.WEBHOOKS_POLL_MS,
   };

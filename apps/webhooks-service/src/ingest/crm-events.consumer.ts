@@ -18,13 +18,17 @@ const RETRY_DELAY_MS = 1000;
 
 /** How often a standby replica tries to become the ingester. */
 const STANDBY_POLL_MS = 1000;
+/** How often a replica taking over looks whether its predecessor's messages are all settled. */
+const TAKEOVER_POLL_MS = 200;
 
 /**
  * The durable pull consumer of CRM_EVENTS. One replica at a time pulls (IngestLock), so events are
  * stored in stream order; each pull is stored in one transaction and acknowledged only after the
  * commit, so an event is never lost: a batch that cannot be stored is tried again, in place, until
  * it is (nothing newer is pulled meanwhile, so the order holds); what a crash leaves unacknowledged
- * is redelivered and de-duplicated by id.
+ * is redelivered and de-duplicated by id. Fail-over keeps the order too: a replica that loses the
+ * lock can no longer store (IngestLock fences), and the one taking over pulls nothing new while
+ * messages its predecessor pulled are unsettled (see takeOver).
  */
 @Injectable()
 export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -69,12 +73,14 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     while (!this.stopping) {
       try {
         consumer ??= await this.setUp();
+        const heldBefore = this.lock.held;
         if (!(await this.lock.tryAcquire())) {
           // Another replica ingests; this one is ready all the same (it delivers and answers).
           this.markReady();
           await this.sleep(STANDBY_POLL_MS);
           continue;
         }
+        if (!heldBefore) await this.takeOver(consumer);
         // One pull at a time, never cancelled: stopping means "do not pull again".
         const messages = await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS });
         this.markReady();
@@ -96,6 +102,24 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  /**
+   * Messages the previous ingester pulled and never settled (it died, or lost the lock mid-store)
+   * come back once their ack_wait is over, and then before anything new: JetStream serves
+   * redeliveries first. Pulling sooner would store newer events ahead of them, so wait until none
+   * is pending or an ack_wait has passed (a fail-over after a crash costs up to that long).
+   */
+  private async takeOver(consumer: Consumer): Promise<void> {
+    const deadline = Date.now() + this.config.ingestAckWaitMs + TAKEOVER_POLL_MS;
+    let waited = false;
+    while (!this.stopping && Date.now() < deadline) {
+      const { num_ack_pending: pending } = await consumer.info();
+      if (!pending) break;
+      if (!waited) this.logger.log(`taking over ingestion: waiting for ${pending} CRM events the previous ingester left unsettled`);
+      waited = true;
+      await this.sleep(TAKEOVER_POLL_MS);
+    }
+  }
+
   private async setUp(): Promise<Consumer> {
     await ensureStream(this.nc, CRM_EVENTS_STREAM).catch((err: Error) => {
       // Created or updated meanwhile by a producer or another replica: fine if it exists now.
@@ -104,7 +128,7 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     const name = this.config.consumerName;
     await ensureDurableConsumer(this.nc, CRM_EVENTS_STREAM.name, name, {
       description: 'webhooks-service: the event feed and webhook deliveries',
-      ack_wait: nanos(30_000),
+      ack_wait: nanos(this.config.ingestAckWaitMs),
       max_ack_pending: 10_000,
     });
     return jetstream(this.nc).consumers.get(CRM_EVENTS_STREAM.name, name);
@@ -124,7 +148,7 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     if (!valid.length) return;
     for (let failures = 0; ; failures++) {
       try {
-        const { deliveries } = await this.events.store(valid.map((v) => v.event));
+        const { deliveries } = await this.events.store(valid.map((v) => v.event), this.lock);
         for (const { msg } of valid) msg.ack();
         if (deliveries) this.dispatcher.wake();
         if (failures) this.logger.log('storing CRM events again');

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { CrmEvent } from '@ringcloud/contracts-events';
 import { Sql } from '../infra/sql';
 
-/** The transaction lock of a store (see EventsRepository). */
+/** The transaction lock of a store (see EventsRepository), in the schema's own key space (see INGEST_LOCK_KEY). */
 export const STORE_LOCK_KEY = 0x57484b02;
 
 /** The exact body delivered, signed and served by the feed (fixed key order). */
@@ -23,16 +23,19 @@ export const eventBody = (event: CrmEvent) =>
 export class EventsRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Returns how many events were new and how many deliveries were created. */
-  async store(events: readonly CrmEvent[]): Promise<{ stored: number; deliveries: number }> {
+  /**
+   * Returns how many events were new and how many deliveries were created. The ingester passes its
+   * IngestLock as `db`: the store then runs on the lock's connection (fenced, see IngestLock).
+   */
+  async store(events: readonly CrmEvent[], db: Pick<Sql, 'query'> = this.sql): Promise<{ stored: number; deliveries: number }> {
     if (!events.length) return { stored: 0, deliveries: 0 };
     const ids = events.map((e) => e.id);
     const accounts = events.map((e) => e.account_id);
     const types = events.map((e) => e.type);
     const bodies = events.map(eventBody);
-    const rows = await this.sql.query<{ stored: string; deliveries: string }>(
+    const rows = await db.query<{ stored: string; deliveries: string }>(
       `WITH locked AS MATERIALIZED (
-         SELECT pg_advisory_xact_lock($5)
+         SELECT pg_advisory_xact_lock(hashtext(current_schema()), $5)
        ),
        input AS (
          SELECT t.* FROM locked, unnest($1::text[], $2::int[], $3::text[], $4::text[]) WITH ORDINALITY AS t(id, account_id, type, body, ord)

@@ -55,6 +55,7 @@ export class TestEnv extends ServiceTestEnv<WebhooksConfig> {
       timeoutMs: 2000,
       retentionMs: 7 * 86_400_000,
       consumerName: 'webhooks-service',
+      ingestAckWaitMs: 2000,
       concurrency: 16,
       pollMs: 50,
       ...overrides,
