@@ -4,6 +4,7 @@ import { CRM_EVENTS_STREAM, CrmEvent } from '@ringcloud/contracts-events';
 import { CallsCallGet } from '@ringcloud/contracts-calls';
 import { CallSpec, callEvents, newCallId, publishAll } from '../testing/call-events';
 import { TestEnv, eventually, sleep } from '../testing/fixture';
+import { OriginateRepository } from '../originate/originate.repository';
 import { AnnounceNow } from './announce-now';
 
 const A = 1001;
@@ -113,9 +114,11 @@ describe('CRM call events (JetStream + PostgreSQL)', () => {
       await eventually(() => env.consumerSettled());
       await sleep(300);
       expect(await ofCall(spec.callId)).toEqual([]);
-      // What OriginateService does once the request is stored.
-      await originated(spec, 'lead-7');
-      expect(await app!.get(AnnounceNow).calls([spec.callId])).toBe(3);
+      // What OriginateService does: the request stored, and what its events made due announced, at once.
+      const announceNow = app!.get(AnnounceNow);
+      const store = (externalId: string) =>
+        announceNow.afterChange([spec.callId], (tx) => app!.get(OriginateRepository).create(tx, { callId: spec.callId, accountId: A, userName: IVAN, num: spec.dst, externalId }));
+      expect(await store('lead-7')).toBe(3);
       const events = await eventually(async () => {
         const got = await ofCall(spec.callId);
         return got.length === 3 && got;
@@ -126,7 +129,10 @@ describe('CRM call events (JetStream + PostgreSQL)', () => {
         [2, 'call.ringing', 'customer'],
       ]);
       for (const e of events) expect(e.data.external_id).toBe('lead-7');
-      expect(await app!.get(AnnounceNow).calls([spec.callId])).toBe(0);
+      expect(await announceNow.calls([spec.callId])).toBe(0);
+      // A request stored before its call's events has nothing to announce (and does not look).
+      const other = call({ callId: randomUUID(), start: ago(1) });
+      expect(await announceNow.afterChange([other.callId], (tx) => app!.get(OriginateRepository).create(tx, { callId: other.callId, accountId: A, userName: IVAN, num: other.dst, externalId: null }))).toBe(0);
     });
 
     it.each([

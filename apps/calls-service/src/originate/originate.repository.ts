@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PRISMA, PrismaClient } from '../infra/database';
+import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 
 export interface NewOriginateRequest {
   callId: string;
@@ -16,8 +16,13 @@ export type OriginateOutcome = { status: 'queued'; actionId: string; src: string
 export class OriginateRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  async create(request: NewOriginateRequest): Promise<void> {
-    await this.prisma.originateRequest.create({ data: request });
+  /** Stores the request; answers whether its call already has a record (its first events came first). */
+  async create(db: Prisma.TransactionClient, r: NewOriginateRequest): Promise<boolean> {
+    const [row] = await db.$queryRaw<Array<{ has_call: boolean }>>`
+      INSERT INTO originate_requests (call_id, account_id, user_name, num, external_id)
+      VALUES (${r.callId}::uuid, ${r.accountId}, ${r.userName}, ${r.num}, ${r.externalId})
+      RETURNING EXISTS (SELECT 1 FROM calls WHERE call_id = ${r.callId}) AS has_call`;
+    return row.has_call;
   }
 
   async settle(callId: string, outcome: OriginateOutcome): Promise<void> {

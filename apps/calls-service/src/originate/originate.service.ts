@@ -52,19 +52,20 @@ export class OriginateService {
   }
 
   /**
-   * Stores the request, then announces whatever of its call's CRM events its first telephony
-   * events made due while the request was not stored yet (crm-stages.ts holds them for it).
-   * Resolves false when the request could not be stored.
+   * Stores the request and, if its call's first telephony events came first, announces the CRM
+   * events they made due (crm-stages.ts holds them for the request): one transaction under the
+   * call's lock, so the consumer either sees the request or is seen. Resolves false when the
+   * request could not be stored.
    */
   private async store(callId: string, req: CallsOriginate.Request): Promise<boolean> {
+    const request = { callId, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null };
     try {
-      await this.requests.create({ callId, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null });
+      await this.announceNow.afterChange([callId], (tx) => this.requests.create(tx, request));
+      return true;
     } catch (err) {
       this.logger.warn(`originate ${callId}: could not record the request: ${(err as Error).message}`);
       return false;
     }
-    await this.announceNow.calls([callId]).catch((err: Error) => this.logger.warn(`originate ${callId}: could not announce: ${err.message}`));
-    return true;
   }
 
   /**
