@@ -2,7 +2,12 @@
  * Originate latency: from the start of `POST /v1/calls` (gateway → calls-service →
  * telephony-adapter) to the moment the AMI `Action: Originate` frame reaches the PBX, timed at
  * the AMI tap in front of the simulator. Side by side, in the same run: a direct NATS request
- * TelephonyOriginate (no gateway, no calls-service) to the same AMI write.
+ * TelephonyOriginate (no gateway, no calls-service) to the same AMI write. The two paths are mixed
+ * request by request, in a shuffled order, within one run, so both meet the same machine: the same
+ * background work (the events of the calls just placed being recorded by the adapter and
+ * calls-service), the same load from elsewhere. Run one after the other, the path measured second
+ * paid for the first one's backlog; strictly alternating, each path always followed the other (a
+ * fast reply leaves the PBX's events of its call to the next request, a slow one does not).
  *
  * The employee's phone is registered as `busy`: each originate is queued by the PBX and then
  * fails at once (OriginateResponse Reason 5), so several hundred calls do not pile up live
@@ -42,17 +47,40 @@ let numbers = 0;
 /** A dialled number no other request in this run uses (its AMI frame's Exten). */
 const nextNumber = () => `7900${String(++numbers).padStart(7, '0')}`;
 
-async function run(tap: AmiTap, name: string, count: number, concurrency: number, send: (num: string) => Promise<boolean>): Promise<Run> {
-  const samples: Sample[] = [];
+type Send = (num: string) => Promise<boolean>;
+
+/** `count` requests per path, mixed in a shuffled order; one Run per path (the AMI actions are the whole run's). */
+async function run(tap: AmiTap, paths: ReadonlyArray<readonly [string, Send]>, count: number, concurrency: number): Promise<Run[]> {
+  const samples: Sample[][] = paths.map(() => []);
   tap.clearActions();
   const started = performance.now();
-  await pool(count, concurrency, async () => {
+  const order = shuffled(Array.from({ length: count * paths.length }, (_, i) => i % paths.length));
+  await pool(order.length, concurrency, async (i) => {
+    const path = order[i];
     const num = nextNumber();
     const startedAt = performance.now();
-    const ok = await send(num).catch(() => false);
-    samples.push({ num, startedAt, repliedAt: performance.now(), ok });
+    const ok = await paths[path][1](num).catch(() => false);
+    samples[path].push({ num, startedAt, repliedAt: performance.now(), ok });
   });
-  return { name, concurrency, samples, wallMs: performance.now() - started, actions: tap.actions };
+  const wallMs = performance.now() - started;
+  return paths.map(([name], i) => ({ name, concurrency, samples: samples[i], wallMs, actions: tap.actions }));
+}
+
+/** Fisher–Yates with a fixed seed (mulberry32): the same order every run. */
+function shuffled<T>(items: T[], seed = 20261203): T[] {
+  let state = seed;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 function figures(tap: AmiTap, r: Run) {
@@ -104,18 +132,16 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
     };
     // The adapter may not have loaded the new user yet: the first originate is retried until it goes through.
     await waitFor('a first originate through the gateway', async () => viaGateway(nextNumber()), 30_000);
-    await run(tap, 'warm-up', WARMUP, 2, viaNats);
-    await run(tap, 'warm-up', WARMUP, 2, viaGateway);
+    const paths = [
+      ['NATS TelephonyOriginate → adapter → AMI (baseline)', viaNats],
+      ['POST /v1/calls → gateway → calls → adapter → AMI', viaGateway],
+    ] as const;
+    await run(tap, paths, WARMUP, 2);
 
     const runs: Run[] = [];
     for (const concurrency of CONCURRENCY) {
-      for (const [name, send] of [
-        ['NATS TelephonyOriginate → adapter → AMI (baseline)', viaNats],
-        ['POST /v1/calls → gateway → calls → adapter → AMI', viaGateway],
-      ] as const) {
-        await sleep(300);
-        runs.push(await run(tap, name, COUNT, concurrency, send));
-      }
+      await sleep(300);
+      runs.push(...(await run(tap, paths, COUNT, concurrency)));
     }
     await sleep(500); // late frames (a request may be answered before its AMI write is seen here)
 
@@ -138,7 +164,8 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
           `p99 ${ms(gw.p99)} ms (${ratio(gw.p99, base.p99)}×) to the AMI write — target ≤ 1.25× the baseline${within ? '' : '  — OVER TARGET'}`,
       );
     }
-    const probes = all.reduce((n, f) => n + f.probes, 0);
+    // Both paths of a run share its AMI actions: count them once per run.
+    const probes = all.filter((_, i) => i % 2 === 0).reduce((n, f) => n + f.probes, 0);
     console.log(`AMI actions besides Originate during the runs (a probe per call would show here): ${probes}${probes === 0 ? '' : '  — NOT ZERO'}`);
     console.log('');
     if (all.some((f) => f.bad !== 0)) console.log('WARNING: some originates failed or their AMI frame was not seen; figures are not valid');
