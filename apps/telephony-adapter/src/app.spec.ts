@@ -12,7 +12,7 @@ import {
   TelephonyHealthPing,
   TelephonyOriginate,
 } from '@ringcloud/contracts-telephony';
-import { UserProvisioning, UsersUserCreated } from '@ringcloud/contracts-users';
+import { UserProvisioning, UsersUserCreated, UsersUserDeleted } from '@ringcloud/contracts-users';
 import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-nats';
 import { AppModule } from './app.module';
 import { TelephonyConfig } from './config/telephony-config';
@@ -186,6 +186,27 @@ describe('telephony-adapter over NATS (end to end)', () => {
       expect((await error(originate(bad as any))).code).toBe('BAD_REQUEST');
     }
     expect(server.rawReceived.slice(before)).not.toMatch(/Hangup|Command/);
+  });
+
+  it("refuses a deleted user at once, although its phone's contact is still there", async () => {
+    const GONE = '1679728477';
+    const js = jetstream(env.nc);
+    const created = userCreated(GONE, 1001, '477');
+    await js.publish(UsersUserCreated.subject, JSON.stringify(created), { msgID: created.event_id });
+    await eventually(async () => (await env.prisma!.psEndpoint.count({ where: { id: GONE } })) === 1);
+    server.register(GONE);
+    server.onOriginate = () => undefined;
+    try {
+      await eventually(() => originate({ user: GONE }).then(() => true, () => false));
+      const deleted = { event_id: randomUUID(), occurred_at: new Date().toISOString(), version: 2, account_id: 1001, user: GONE, num: '477' };
+      await js.publish(UsersUserDeleted.subject, JSON.stringify(deleted), { msgID: deleted.event_id });
+      await eventually(async () => (await env.prisma!.psEndpoint.count({ where: { id: GONE } })) === 0);
+      const actions = server.actions.length;
+      expect(await error(originate({ user: GONE }))).toEqual({ code: 'NOT_FOUND', message: `Unknown user ${GONE}` });
+      expect(server.actions.length).toBe(actions);
+    } finally {
+      server.onOriginate = undefined;
+    }
   });
 
   it('publishes a failed originate that never created a channel as a FAILED call', async () => {

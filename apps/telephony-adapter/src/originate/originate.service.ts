@@ -19,7 +19,7 @@ export interface OriginateDeps {
     delete(actionId: string): Promise<void>;
     findByCallId(callId: string): Promise<{ actionId: string; accountId: number; src: string } | undefined>;
   };
-  directory: { get(user: string): Promise<DirectoryEntry | undefined> };
+  directory: { provisioned(user: string): Promise<DirectoryEntry | undefined> };
   deviceTemplate: string;
   context: ContextTemplate;
   timeoutMs: number;
@@ -53,8 +53,8 @@ export class OriginateService {
       if (known.accountId !== request.account_id) throw DomainError.badRequest('call_id already used');
       return { call_id: request.call_id, action_id: known.actionId, src: known.src };
     }
-    // Provisioned users only, of this account (another tenant's user is unknown the same way).
-    const entry = await this.db(() => directory.get(request.user));
+    // Users provisioned now only (not deleted), of this account (another tenant's user is unknown the same way).
+    const entry = await this.db(() => directory.provisioned(request.user));
     if (!entry || entry.accountId !== request.account_id) throw DomainError.notFound(`Unknown user ${request.user}`);
 
     const device = renderDevice(this.deps.deviceTemplate, request.user);

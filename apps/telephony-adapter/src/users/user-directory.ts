@@ -16,11 +16,17 @@ export class UserDirectory {
 
   constructor(private readonly prisma: PrismaClient) {}
 
-  async get(user: string): Promise<DirectoryEntry | undefined> {
-    const row = await this.prisma.provisionedUser.findUnique({ where: { user }, select: { accountId: true, num: true } });
-    if (row) this.cache.set(user, row);
-    else this.cache.delete(user);
-    return row ?? undefined;
+  /**
+   * The user as provisioned on the PBX now: undefined when never provisioned or deleted (a deleted
+   * user's row stays, with the deletion's version; its endpoint goes). The registrations alone do not
+   * tell: a deleted user's phone may keep its contact until it expires. Leaves the cache alone.
+   */
+  async provisioned(user: string): Promise<DirectoryEntry | undefined> {
+    const [row, endpoints] = await Promise.all([
+      this.prisma.provisionedUser.findUnique({ where: { user }, select: { accountId: true, num: true } }),
+      this.prisma.psEndpoint.count({ where: { id: user } }),
+    ]);
+    return row && endpoints > 0 ? row : undefined;
   }
 
   /** The in-memory view (possibly a little stale). */

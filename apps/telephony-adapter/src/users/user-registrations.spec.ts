@@ -9,7 +9,11 @@ describe('UserRegistrations (PostgreSQL)', () => {
   beforeAll(async () => {
     env = await TestEnv.start();
     const row = (user: string, accountId: number, num: string) => ({ user, accountId, num, voicemail: false, version: 1, eventId: `e-${user}` });
-    await env.prisma!.provisionedUser.createMany({ data: [row('3000000002', 7001, '402'), row('3000000001', 7001, '401'), row('3000000009', 7002, '401')] });
+    await env.prisma!.provisionedUser.createMany({
+      data: [row('3000000002', 7001, '402'), row('3000000001', 7001, '401'), row('3000000009', 7002, '401'), row('3000000003', 7001, '403')],
+    });
+    // 3000000003 was deleted: its row stays, its endpoint is gone.
+    await env.prisma!.psEndpoint.createMany({ data: [{ id: '3000000001' }, { id: '3000000002' }, { id: '3000000009' }] });
   });
   afterAll(() => env.stop());
 
@@ -29,7 +33,7 @@ describe('UserRegistrations (PostgreSQL)', () => {
     return registrations;
   }
 
-  it("lists only the account's users, by name, with their phones' state", async () => {
+  it("lists only the account's users (not deleted ones), by name, with their phones' state", async () => {
     const registrations = synced();
     contact(registrations, '3000000002', 'NonQualified');
     contact(registrations, '3000000009', 'Reachable'); // another account's

@@ -8,7 +8,7 @@ import { PrismaClient, isDatabaseUnavailable } from '../infra/database';
 export interface UserRegistrationsDeps {
   session: Pick<AmiSession, 'isReady'>;
   registrations: Registrations;
-  prisma: Pick<PrismaClient, 'provisionedUser'>;
+  prisma: Pick<PrismaClient, 'provisionedUser' | 'psEndpoint'>;
   deviceTemplate: string;
   /** How long to wait for the contact list of a fresh connection. */
   syncWaitMs: number;
@@ -31,7 +31,11 @@ export class UserRegistrations {
     }
     let rows: Array<{ user: string; num: string }>;
     try {
-      rows = await prisma.provisionedUser.findMany({ where: { accountId }, select: { user: true, num: true }, orderBy: { user: 'asc' } });
+      const provisioned = await prisma.provisionedUser.findMany({ where: { accountId }, select: { user: true, num: true }, orderBy: { user: 'asc' } });
+      // A deleted user keeps its row (with the deletion's version); its endpoint is gone.
+      const endpoints = await prisma.psEndpoint.findMany({ where: { id: { in: provisioned.map((r) => r.user) } }, select: { id: true } });
+      const live = new Set(endpoints.map((e) => e.id));
+      rows = provisioned.filter((r) => live.has(r.user));
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw DomainError.unavailable('the telephony database is unavailable');
       throw err;
