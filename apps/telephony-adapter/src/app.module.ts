@@ -161,9 +161,9 @@ export class AppModule {
       },
       {
         provide: UserRegistrations,
-        useFactory: (session: AmiSession, registrations: Registrations, prisma: PrismaClient) =>
-          new UserRegistrations({ session, registrations, prisma, deviceTemplate: config.originate.deviceTemplate, syncWaitMs: config.ami.actionTimeoutMs }),
-        inject: [AmiSession, Registrations, PRISMA],
+        useFactory: (session: AmiSession, registrations: Registrations, directory: UserDirectory) =>
+          new UserRegistrations({ session, registrations, directory, deviceTemplate: config.originate.deviceTemplate, syncWaitMs: config.ami.actionTimeoutMs }),
+        inject: [AmiSession, Registrations, UserDirectory],
       },
       {
         provide: ChannelsService,

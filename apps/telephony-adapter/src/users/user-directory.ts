@@ -17,16 +17,38 @@ export class UserDirectory {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * The user as provisioned on the PBX now: undefined when never provisioned or deleted (a deleted
-   * user's row stays, with the deletion's version; its endpoint goes). The registrations alone do not
-   * tell: a deleted user's phone may keep its contact until it expires. Leaves the cache alone.
+   * The user as provisioned on the PBX now: undefined when never provisioned or deleted. Read from
+   * the database (not the cache). The registrations alone do not tell: a deleted user's phone may
+   * keep its contact until it expires.
    */
   async provisioned(user: string): Promise<DirectoryEntry | undefined> {
-    const [row, endpoints] = await Promise.all([
-      this.prisma.provisionedUser.findUnique({ where: { user }, select: { accountId: true, num: true } }),
-      this.prisma.psEndpoint.count({ where: { id: user } }),
+    const rows = await this.live({ user });
+    return rows[0] && { accountId: rows[0].accountId, num: rows[0].num };
+  }
+
+  /** The account's users provisioned on the PBX now (not deleted ones), by name. */
+  async provisionedIn(accountId: number): Promise<Array<{ user: string; num: string }>> {
+    return (await this.live({ accountId })).map(({ user, num }) => ({ user, num }));
+  }
+
+  /**
+   * Rows of provisioned_users whose endpoint exists: a deleted user keeps its row (with the
+   * deletion's version, so a late create is stale), only its endpoint goes.
+   */
+  private async live(where: { user: string } | { accountId: number }) {
+    // One user (the originate's path): both reads at once; an account: its users' endpoints after.
+    const [rows, endpointsOfUser] = await Promise.all([
+      this.prisma.provisionedUser.findMany({ where, select: { user: true, accountId: true, num: true }, orderBy: { user: 'asc' } }),
+      'user' in where ? this.endpoints([where.user]) : undefined,
     ]);
-    return row && endpoints > 0 ? row : undefined;
+    const present = endpointsOfUser ?? (await this.endpoints(rows.map((r) => r.user)));
+    return rows.filter((r) => present.has(r.user));
+  }
+
+  private async endpoints(ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows = await this.prisma.psEndpoint.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
   }
 
   /** The in-memory view (possibly a little stale). */

@@ -2,6 +2,7 @@ import { amiFrame } from '../testing/fake-ami-server';
 import { parseFrames } from '../testing/ami-frames';
 import { TestEnv } from '../testing/test-env';
 import { Registrations } from '../calls/registrations';
+import { UserDirectory } from './user-directory';
 import { UserRegistrations } from './user-registrations';
 
 describe('UserRegistrations (PostgreSQL)', () => {
@@ -23,7 +24,7 @@ describe('UserRegistrations (PostgreSQL)', () => {
     );
 
   function service(registrations: Registrations, ready = true, deviceTemplate = 'PJSIP/{user}') {
-    return new UserRegistrations({ session: { isReady: ready }, registrations, prisma: env.prisma!, deviceTemplate, syncWaitMs: 100 });
+    return new UserRegistrations({ session: { isReady: ready }, registrations, directory: new UserDirectory(env.prisma!), deviceTemplate, syncWaitMs: 100 });
   }
 
   function synced(): Registrations {

@@ -3,12 +3,13 @@ import type { UserRegistration } from '@ringcloud/contracts-telephony';
 import { AmiSession } from '../ami/ami-session';
 import { Registrations } from '../calls/registrations';
 import { renderDevice } from '../config/telephony-config';
-import { PrismaClient, isDatabaseUnavailable } from '../infra/database';
+import { isDatabaseUnavailable } from '../infra/database';
+import { UserDirectory } from './user-directory';
 
 export interface UserRegistrationsDeps {
   session: Pick<AmiSession, 'isReady'>;
   registrations: Registrations;
-  prisma: Pick<PrismaClient, 'provisionedUser' | 'psEndpoint'>;
+  directory: Pick<UserDirectory, 'provisionedIn'>;
   deviceTemplate: string;
   /** How long to wait for the contact list of a fresh connection. */
   syncWaitMs: number;
@@ -24,18 +25,14 @@ export class UserRegistrations {
   constructor(private readonly deps: UserRegistrationsDeps) {}
 
   async list(accountId: number): Promise<UserRegistration[]> {
-    const { session, registrations, prisma } = this.deps;
+    const { session, registrations, directory } = this.deps;
     if (!session.isReady) throw DomainError.unavailable('the PBX is unavailable');
     if (!registrations.isSynced && !(await registrations.whenSynced(this.deps.syncWaitMs))) {
       throw DomainError.unavailable('the PBX state is not known yet; try again');
     }
     let rows: Array<{ user: string; num: string }>;
     try {
-      const provisioned = await prisma.provisionedUser.findMany({ where: { accountId }, select: { user: true, num: true }, orderBy: { user: 'asc' } });
-      // A deleted user keeps its row (with the deletion's version); its endpoint is gone.
-      const endpoints = await prisma.psEndpoint.findMany({ where: { id: { in: provisioned.map((r) => r.user) } }, select: { id: true } });
-      const live = new Set(endpoints.map((e) => e.id));
-      rows = provisioned.filter((r) => live.has(r.user));
+      rows = await directory.provisionedIn(accountId);
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw DomainError.unavailable('the telephony database is unavailable');
       throw err;
