@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ORIGINATED_CALL_ID_PATTERN } from './originated-call-id';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 import type { CallSnapshot } from './call-snapshot';
 
@@ -23,7 +24,7 @@ type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
  * The originate request of a call: calls the API started carry its UUID as their call_id; others
  * (`<node>:<linkedid>`) have none. CASE keeps the cast from ever seeing a non-UUID.
  */
-const originateOf = (callId: Prisma.Sql) => Prisma.sql`(CASE WHEN ${callId} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN ${callId}::uuid END)`;
+const originateOf = (callId: Prisma.Sql) => Prisma.sql`(CASE WHEN ${callId} ~* ${ORIGINATED_CALL_ID_PATTERN} THEN ${callId}::uuid END)`;
 
 /**
  * The call's recording as v1 shows it: the first one, filed under its own user or the call's.

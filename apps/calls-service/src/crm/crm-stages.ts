@@ -1,6 +1,7 @@
 import { CrmEvent, CrmEventType, crmEventId } from '@ringcloud/contracts-events';
 import type { CallState } from '@ringcloud/contracts-calls';
 import { CallSnapshot, callState, dispositionOf, failureReason, isListedComplete, recFile, toCompletedCall } from '../calls/call-snapshot';
+import { isOriginatedCallId } from '../calls/originated-call-id';
 import { PbxClock } from '../time/pbx-clock';
 
 /**
@@ -10,10 +11,6 @@ import { PbxClock } from '../time/pbx-clock';
  */
 export const STAGES = ['started', 'ringing.user', 'ringing.customer', 'answered', 'completed', 'recording'] as const;
 export type Stage = (typeof STAGES)[number];
-
-/** Calls the API originated carry calls-service's UUID; the PBX's own calls are `<node>:<linkedid>`. */
-const ORIGINATED_CALL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isOriginatedCallId = (callId: string) => ORIGINATED_CALL_ID.test(callId);
 
 /** Marks calls that existed before CRM events did: nothing is announced for them. */
 export const LEGACY = 'legacy';
