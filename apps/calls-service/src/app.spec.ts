@@ -11,7 +11,7 @@ import {
   CallsRecordingGet,
   CallsRecordingList,
 } from '@ringcloud/contracts-calls';
-import { CallSpec, callEvents, newCallId, publishAll } from './testing/call-events';
+import { CallSpec, answeredCall, callEvents, publishAll } from './testing/call-events';
 import { PeerState, startFakePeers } from './testing/fake-peers';
 import { TestEnv, eventually } from './testing/fixture';
 import { RpcClient, createNatsMicroservice } from '@ringcloud/nest-nats';
@@ -51,22 +51,7 @@ describe('calls-service over NATS', () => {
   }
 
   const ago = (seconds: number) => new Date(Date.now() - seconds * 1000);
-  function call(over: Partial<CallSpec>): CallSpec {
-    const start = over.start ?? ago(600);
-    return {
-      callId: newCallId(),
-      account: A,
-      user: IVAN,
-      src: '401',
-      dst: '79101234567',
-      direction: 'outgoing',
-      answer: new Date(start.getTime() + 5000),
-      end: new Date(start.getTime() + 65_000),
-      disposition: 'ANSWERED',
-      ...over,
-      start,
-    };
-  }
+  const call = (over: Partial<CallSpec>): CallSpec => answeredCall({ account: A, user: IVAN, ...over }, { agoS: 600 });
   async function applied(specs: CallSpec[]): Promise<void> {
     await publishAll(env.js, specs.flatMap((s) => callEvents(s, env.clock)));
     const ids = specs.map((s) => s.callId);

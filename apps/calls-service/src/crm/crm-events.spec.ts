@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { CRM_EVENTS_STREAM, CrmEvent } from '@ringcloud/contracts-events';
 import { CallsCallGet } from '@ringcloud/contracts-calls';
-import { CallSpec, callEvents, newCallId, publishAll } from '../testing/call-events';
+import { CallSpec, answeredCall, callEvents, newCallId, publishAll } from '../testing/call-events';
 import { TestEnv, eventually, sleep } from '../testing/fixture';
 import { OriginateRepository } from '../originate/originate.repository';
 import { AnnounceNow } from './announce-now';
@@ -42,23 +42,7 @@ describe('CRM call events (JetStream + PostgreSQL)', () => {
   const summary = (events: CrmEvent[]) => events.map((e) => [e.data.sequence, e.type, e.data.party ?? e.data.state ?? null]);
 
   const ago = (s: number) => new Date(Date.now() - s * 1000);
-  function call(over: Partial<CallSpec>): CallSpec {
-    const start = over.start ?? ago(120);
-    return {
-      callId: newCallId(),
-      account: A,
-      user: IVAN,
-      src: '401',
-      dst: '79101234567',
-      direction: 'outgoing',
-      answer: new Date(start.getTime() + 5000),
-      end: new Date(start.getTime() + 65_000),
-      disposition: 'ANSWERED',
-      ringing: ['user', 'customer'],
-      ...over,
-      start,
-    };
-  }
+  const call = (over: Partial<CallSpec>): CallSpec => answeredCall({ account: A, user: IVAN, ringing: ['user', 'customer'], ...over });
   /** An originate request as POST /v1/calls stores it (the call's id is its UUID). */
   async function originated(spec: CallSpec, externalId: string | null): Promise<void> {
     await env.prisma.originateRequest.create({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { INestMicroservice } from '@nestjs/common';
 import { CallsCompleteList } from '@ringcloud/contracts-calls';
 import { CallCdr, CallEnded, CallStarted, RecordingFinished } from '@ringcloud/contracts-telephony';
-import { CallSpec, Published, callEvents, newCallId, publishAll, publishRaw } from '../testing/call-events';
+import { CallSpec, Published, answeredCall, callEvents, publishAll, publishRaw } from '../testing/call-events';
 import { TestEnv, eventually, sleep } from '../testing/fixture';
 import { TcpProxy } from '../testing/tcp-proxy';
 
@@ -21,22 +21,7 @@ describe('telephony events consumer (JetStream + PostgreSQL)', () => {
 
   const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
   /** An answered call: 30 s ringing, 90 s talk, unless told otherwise. */
-  function call(over: Partial<CallSpec> = {}): CallSpec {
-    const start = over.start ?? minutesAgo(10);
-    return {
-      callId: newCallId(),
-      account: ACCOUNT,
-      user: USER,
-      src: '401',
-      dst: '79101234567',
-      direction: 'outgoing',
-      answer: new Date(start.getTime() + 30_000),
-      end: new Date(start.getTime() + 120_000),
-      disposition: 'ANSWERED',
-      ...over,
-      start,
-    };
-  }
+  const call = (over: Partial<CallSpec> = {}): CallSpec => answeredCall({ account: ACCOUNT, user: USER, ...over }, { agoS: 600, answerAfterS: 30, endAfterS: 120 });
   const complete = (num?: string) => env.rpc.send(CallsCompleteList.contract, { account_id: ACCOUNT, days: 7, ...(num ? { num } : {}) });
   const rowsOf = (callIds: string[]) => env.prisma.call.findMany({ where: { callId: { in: callIds } }, orderBy: { callId: 'asc' } });
 

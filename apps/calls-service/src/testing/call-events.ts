@@ -30,6 +30,28 @@ export interface Published {
 let counter = 0;
 export const newCallId = () => `pbx1:${Date.now()}.${++counter}`;
 
+/**
+ * An answered outgoing call of user 1679728441 (account 1001, extension 401) to 79101234567, unless
+ * `over` says otherwise: started `agoS` seconds ago (or at `over.start`), answered `answerAfterS`
+ * after its start, ended `endAfterS` after it.
+ */
+export function answeredCall(over: Partial<CallSpec> = {}, { agoS = 120, answerAfterS = 5, endAfterS = 65 } = {}): CallSpec {
+  const start = over.start ?? new Date(Date.now() - agoS * 1000);
+  return {
+    callId: newCallId(),
+    account: 1001,
+    user: '1679728441',
+    src: '401',
+    dst: '79101234567',
+    direction: 'outgoing',
+    answer: new Date(start.getTime() + answerAfterS * 1000),
+    end: new Date(start.getTime() + endAfterS * 1000),
+    disposition: 'ANSWERED',
+    ...over,
+    start,
+  };
+}
+
 /** The events the telephony adapter publishes for one call, in the order it publishes them. */
 export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
   let seq = 0;
