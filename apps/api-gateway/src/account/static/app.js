@@ -56,7 +56,8 @@ async function api(method, path, { params, query, raw } = {}) {
     }
     if (res.status === 429 && attempt < 3) {
       const wait = Math.min(Number(res.headers.get('retry-after')) || 1, 60);
-      say(`Rate limit reached: trying again in ${wait} s…`);
+      // Status only: an error the user has not read yet (another action's) stays on screen.
+      $('status').textContent = `Rate limit reached: trying again in ${wait} s…`;
       await delay(wait * 1000);
       continue;
     }
@@ -225,8 +226,23 @@ $('sign-out').addEventListener('click', () => signOut());
 
 // ---------- API keys ----------
 
-async function loadKeys() {
-  await busy($('refresh-keys'), async () => renderKeys(await api('GET', '/v1/keys')));
+// One list request at a time: a refresh asked for meanwhile runs once after it. Two at once share
+// the key's limit for the list (1 a second) and, retrying, kept failing each other.
+let keysLoading = null;
+let keysAgain = false;
+
+function loadKeys() {
+  if (keysLoading) {
+    keysAgain = true;
+    return keysLoading;
+  }
+  keysLoading = (async () => {
+    do {
+      keysAgain = false;
+      await busy($('refresh-keys'), async () => renderKeys(await api('GET', '/v1/keys')));
+    } while (keysAgain);
+  })().finally(() => (keysLoading = null));
+  return keysLoading;
 }
 
 function renderKeys(keys) {
