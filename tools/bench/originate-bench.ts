@@ -1,8 +1,8 @@
 /**
- * Originate latency: from the start of `POST /v1/calls` (gateway → calls-service →
- * telephony-adapter) to the moment the AMI `Action: Originate` frame reaches the PBX, timed at
- * the AMI tap in front of the simulator. Side by side, in the same run: a direct NATS request
- * TelephonyOriginate (no gateway, no calls-service) to the same AMI write. The two paths are mixed
+ * Originate latency: from the start of `POST /v1/calls` (gateway → telephony-adapter; calls-service
+ * records the request after) to the moment the AMI `Action: Originate` frame reaches the PBX, timed
+ * at the AMI tap in front of the simulator. Side by side, in the same run: a direct NATS request
+ * TelephonyOriginate (no gateway) to the same AMI write. The two paths are mixed
  * request by request, in a shuffled order, within one run, so both meet the same machine: the same
  * background work (the events of the calls just placed being recorded by the adapter and
  * calls-service), the same load from elsewhere. Run one after the other, the path measured second
@@ -19,6 +19,7 @@ import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { RpcClient } from '@ringcloud/nest-nats';
 import { Stack, waitFor } from '@ringcloud/testing';
 import { provisionedUser } from './calls-setup';
+import { KeepAliveClient } from './keepalive-client';
 import type { ActionTiming, AmiTap } from './ami-tap';
 import { int, ms, percentile, pool, sleep, table } from './report';
 
@@ -121,11 +122,10 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
 
   const rpc = new RpcClient({ servers: stack.env.NATS_URL!, requestTimeoutMs: 5000, name: 'bench-originate' });
   await rpc.connect();
+  const http = new KeepAliveClient(stack.gateways[0], Math.max(...CONCURRENCY));
+  const callsPath = `/v1/calls?api_key=${encodeURIComponent(client.credentials.api_key)}&hash=${client.hash}`;
   try {
-    const viaGateway = async (num: string) => {
-      const res = await client.post('/v1/calls', { user, num });
-      return res.status === 200;
-    };
+    const viaGateway = async (num: string) => (await http.post(callsPath, JSON.stringify({ params: { user, num } }))) === 200;
     const viaNats = async (num: string) => {
       const res = await rpc.send(TelephonyOriginate.contract, { call_id: randomUUID(), account_id: account, user, num });
       return typeof res.action_id === 'string';
@@ -134,7 +134,7 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
     await waitFor('a first originate through the gateway', async () => viaGateway(nextNumber()), 30_000);
     const paths = [
       ['NATS TelephonyOriginate → adapter → AMI (baseline)', viaNats],
-      ['POST /v1/calls → gateway → calls → adapter → AMI', viaGateway],
+      ['POST /v1/calls → gateway → adapter → AMI', viaGateway],
     ] as const;
     await run(tap, paths, WARMUP, 2);
 
@@ -170,6 +170,7 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
     console.log('');
     if (all.some((f) => f.bad !== 0)) console.log('WARNING: some originates failed or their AMI frame was not seen; figures are not valid');
   } finally {
+    http.close();
     await rpc.onApplicationShutdown();
   }
 }

@@ -8,6 +8,7 @@ import {
   CallsCompletePage,
   CallsHealthPing,
   CallsOriginate,
+  CallsOriginateRecord,
   CallsRecordingGet,
   CallsRecordingList,
 } from '@ringcloud/contracts-calls';
@@ -188,6 +189,67 @@ describe('calls-service over NATS', () => {
         if (message) expect(answer.message).toBe(message);
       }
       expect(state.originates).toEqual([]);
+    });
+  });
+
+  describe('CallsOriginateRecord (the gateway asked the adapter itself)', () => {
+    const record = (outcome: CallsOriginateRecord.Request['outcome'], over: Partial<CallsOriginateRecord.Request> = {}) =>
+      env.rpc.send(CallsOriginateRecord.contract, { call_id: randomUUID(), account_id: A, user: IVAN, num: '79101234567', outcome, ...over });
+    const row = (callId: string) => env.prisma.originateRequest.findUniqueOrThrow({ where: { callId } });
+
+    beforeEach(() => {
+      state.originates.length = 0;
+    });
+
+    it('stores a queued request in one row (action id, src, external id) and answers queued; a retried record changes nothing', async () => {
+      const call_id = randomUUID();
+      const queued = { status: 'queued', action_id: 'rc-7', src: '401' } as const;
+      expect(await record(queued, { call_id, external_id: 'lead #9' })).toEqual({ call_id, message: 'Originate successfully queued' });
+      expect(await row(call_id)).toMatchObject({ accountId: A, userName: IVAN, num: '79101234567', status: 'queued', actionId: 'rc-7', src: '401', externalId: 'lead #9', error: null });
+      expect(await record({ ...queued, action_id: 'rc-8' }, { call_id, external_id: 'other' })).toEqual({ call_id, message: 'Originate successfully queued' });
+      expect(await row(call_id)).toMatchObject({ actionId: 'rc-7', externalId: 'lead #9' });
+      expect((await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id })).state).toBe('queued');
+      expect(state.originates).toEqual([]); // the adapter is not asked again
+    });
+
+    it("turns the adapter's refusal into v1's answer and records it", async () => {
+      const refused = (code: 'NOT_FOUND' | 'BAD_REQUEST' | 'UNAVAILABLE' | 'INTERNAL', message: string) => ({ status: 'refused', error: { code, message } }) as const;
+      const cases: Array<[CallsOriginateRecord.Request['outcome'], string, DomainError, string]> = [
+        [refused('NOT_FOUND', 'Unknown user 1999999999'), '1999999999', DomainError.badRequest('Unknown user 1999999999'), 'rejected'],
+        [refused('NOT_FOUND', `Unknown user ${BORIS}`), BORIS, DomainError.badRequest(`Unknown user ${BORIS}`), 'rejected'],
+        [refused('BAD_REQUEST', 'User has no registered device'), IVAN, DomainError.badRequest('User has no registered device'), 'rejected'],
+        [refused('UNAVAILABLE', 'the PBX is unavailable'), IVAN, DomainError.unavailable('the PBX is unavailable'), 'failed'],
+        // A crash in the adapter is its bug: the client sees a 503, not a 500.
+        [refused('INTERNAL', 'internal error'), IVAN, DomainError.unavailable('telephony is unavailable'), 'failed'],
+      ];
+      for (const [outcome, user, error, status] of cases) {
+        const call_id = randomUUID();
+        await expect(record(outcome, { call_id, user })).rejects.toEqual(error);
+        expect(await row(call_id)).toMatchObject({ userName: user, status, error: error.message, actionId: null, src: null });
+      }
+      // Created a moment ago, not on the PBX yet: its phone cannot be registered yet either.
+      state.unprovisioned.add(`${A}:${OLGA}`);
+      try {
+        await expect(record(refused('NOT_FOUND', `Unknown user ${OLGA}`), { user: OLGA })).rejects.toEqual(DomainError.badRequest('User has no registered device'));
+      } finally {
+        state.unprovisioned.clear();
+      }
+      expect(state.originates).toEqual([]);
+    });
+
+    it('validates the record', async () => {
+      const base = { call_id: randomUUID(), account_id: A, user: IVAN, num: '401', outcome: { status: 'queued', action_id: 'rc-1', src: '401' } };
+      for (const payload of [
+        { ...base, call_id: 'not-a-uuid' },
+        { ...base, outcome: { status: 'maybe' } },
+        { ...base, outcome: { status: 'queued', src: '401' } },
+        { ...base, outcome: { status: 'refused', error: { code: 'TEAPOT', message: 'x' } } },
+        { ...base, outcome: { status: 'refused', error: { code: 'NOT_FOUND', message: 'x'.repeat(501) } } },
+        { ...base, external_id: 'x'.repeat(65) },
+      ]) {
+        expect((await rawError(CallsOriginateRecord.subject, payload)).code).toBe('BAD_REQUEST');
+      }
+      expect(await env.prisma.originateRequest.count({ where: { callId: base.call_id } })).toBe(0);
     });
   });
 

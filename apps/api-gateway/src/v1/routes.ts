@@ -7,11 +7,11 @@ import {
   CallId,
   CallsCompleteList,
   CallsCompletePage,
-  CallsOriginate,
   CallsRecordingGet,
   CallsRecordingList,
   CompletedCall,
   CompletedQuery,
+  ORIGINATE_QUEUED,
   OriginateParams,
   RecordingFileName,
 } from '@ringcloud/contracts-calls';
@@ -43,6 +43,7 @@ import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
 import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
 import { USERS_DELETE_ROUTES } from './users-delete.routes';
 import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
+import { originateCall } from './originate';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -317,10 +318,10 @@ export const V1_ROUTES: readonly V1Route[] = [
     idempotent: true,
     params: OriginateParams,
     responseHeaders: [X_CALL_ID],
-    response: z.literal('Originate successfully queued'),
+    response: z.literal(ORIGINATE_QUEUED),
     handle: async (call, { rpc }) => {
       const { key, params } = call;
-      const queued = await rpc.send(CallsOriginate.contract, { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
+      const queued = await originateCall(rpc, { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
       call.setHeader(X_CALL_ID.name, queued.call_id);
       return queued.message;
     },

@@ -101,7 +101,7 @@ describe('CRM call events (JetStream + PostgreSQL)', () => {
       // What OriginateService does: the request stored, and what its events made due announced, at once.
       const announceNow = app!.get(AnnounceNow);
       const store = (externalId: string) =>
-        announceNow.afterChange([spec.callId], (tx) => app!.get(OriginateRepository).create(tx, { callId: spec.callId, accountId: A, userName: IVAN, num: spec.dst, externalId }));
+        announceNow.afterChange([spec.callId], (tx) => app!.get(OriginateRepository).create(tx, { callId: spec.callId, accountId: A, userName: IVAN, num: spec.dst, externalId, outcome: { status: 'queued', actionId: 'rc-1', src: '401' } }));
       expect(await store('lead-7')).toBe(3);
       const events = await eventually(async () => {
         const got = await ofCall(spec.callId);
@@ -116,7 +116,7 @@ describe('CRM call events (JetStream + PostgreSQL)', () => {
       expect(await announceNow.calls([spec.callId])).toBe(0);
       // A request stored before its call's events has nothing to announce (and does not look).
       const other = call({ callId: randomUUID(), start: ago(1) });
-      expect(await announceNow.afterChange([other.callId], (tx) => app!.get(OriginateRepository).create(tx, { callId: other.callId, accountId: A, userName: IVAN, num: other.dst, externalId: null }))).toBe(0);
+      expect(await announceNow.afterChange([other.callId], (tx) => app!.get(OriginateRepository).create(tx, { callId: other.callId, accountId: A, userName: IVAN, num: other.dst, externalId: null, outcome: { status: 'queued', actionId: 'rc-2', src: '401' } }))).toBe(0);
     });
 
     it.each([

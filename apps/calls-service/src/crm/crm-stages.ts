@@ -42,7 +42,7 @@ export function dueAnnouncements(s: CallSnapshot, opts: StageOptions): Announcem
   if (!s.direction || s.src === null || s.dst === null || !s.started_at) return [];
   // Announcing now could skip a stage whose event is still on its way: wait for it (not forever).
   if (!s.events_complete && s.last_event_at && s.last_event_at.getTime() > opts.now.getTime() - opts.holdMs) return [];
-  // The API's originate stores its request while the PBX already rings (to keep the request's path
+  // The API's originate records its request once the PBX has the call (to keep the request's path
   // short): events may come first. The request brings the CRM's external_id, so wait for it — the
   // originate announces the call itself once the request is stored (not forever: it may have failed).
   if (s.requested_at === null && isOriginatedCallId(s.call_id) && s.last_event_at && s.last_event_at.getTime() > opts.now.getTime() - opts.holdMs) return [];

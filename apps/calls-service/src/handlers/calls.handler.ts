@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsCompletePage, CallsOriginate } from '@ringcloud/contracts-calls';
+import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsCompletePage, CallsOriginate, CallsOriginateRecord } from '@ringcloud/contracts-calls';
 import { CallsService } from '../calls/calls.service';
 import { OriginateService } from '../originate/originate.service';
 
@@ -16,6 +16,11 @@ export class CallsHandler {
   @Command(CallsOriginate.contract)
   originate(@Payload() req: CallsOriginate.Request): Promise<CallsOriginate.Response> {
     return this.originateService.originate(req);
+  }
+
+  @Command(CallsOriginateRecord.contract)
+  recordOriginate(@Payload() req: CallsOriginateRecord.Request): Promise<CallsOriginateRecord.Response> {
+    return this.originateService.record(req);
   }
 
   @Command(CallsActiveList.contract)

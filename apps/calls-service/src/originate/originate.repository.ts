@@ -1,12 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { PRISMA, Prisma, PrismaClient } from '../infra/database';
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../infra/database';
 
-export interface NewOriginateRequest {
+/** One `POST /v1/calls` with what became of it. */
+export interface OriginateRecord {
   callId: string;
   accountId: number;
   userName: string;
   num: string;
   externalId: string | null;
+  outcome: OriginateOutcome;
 }
 
 /** `src`: the user's extension, as the adapter found it (the request does not know it before). */
@@ -14,21 +16,20 @@ export type OriginateOutcome = { status: 'queued'; actionId: string; src: string
 
 @Injectable()
 export class OriginateRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
-
-  /** Stores the request; answers whether its call already has a record (its first events came first). */
-  async create(db: Prisma.TransactionClient, r: NewOriginateRequest): Promise<boolean> {
+  /**
+   * Stores the request with its outcome (one statement); answers whether its call already has a
+   * record (its first events came first). A call_id stored already is left as it is: a retried
+   * record of the same request.
+   */
+  async create(db: Prisma.TransactionClient, r: OriginateRecord): Promise<boolean> {
+    const o = r.outcome;
+    const [queued, error] = o.status === 'queued' ? [o, null] : [null, o.error];
     const [row] = await db.$queryRaw<Array<{ has_call: boolean }>>`
-      INSERT INTO originate_requests (call_id, account_id, user_name, num, external_id)
-      VALUES (${r.callId}::uuid, ${r.accountId}, ${r.userName}, ${r.num}, ${r.externalId})
+      INSERT INTO originate_requests (call_id, account_id, user_name, num, external_id, status, action_id, src, error)
+      VALUES (${r.callId}::uuid, ${r.accountId}, ${r.userName}, ${r.num}, ${r.externalId},
+              ${o.status}::"OriginateStatus", ${queued?.actionId ?? null}, ${queued?.src ?? null}, ${error})
+      ON CONFLICT (call_id) DO NOTHING
       RETURNING EXISTS (SELECT 1 FROM calls WHERE call_id = ${r.callId}) AS has_call`;
-    return row.has_call;
-  }
-
-  async settle(callId: string, outcome: OriginateOutcome): Promise<void> {
-    await this.prisma.originateRequest.update({
-      where: { callId },
-      data: outcome.status === 'queued' ? { status: 'queued', actionId: outcome.actionId, src: outcome.src } : { status: outcome.status, error: outcome.error },
-    });
+    return row?.has_call ?? false;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
-import type { CallsOriginate } from '@ringcloud/contracts-calls';
+import { CallsOriginate, CallsOriginateRecord, ORIGINATE_QUEUED, OriginateOutcome as AdapterOutcome } from '@ringcloud/contracts-calls';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { RpcClient } from '@ringcloud/nest-nats';
 import { AnnounceNow } from '../crm/announce-now';
@@ -9,16 +9,13 @@ import { dependencyError } from '../infra/dependency-error';
 import { UserDirectory } from '../users/user-directory';
 import { OriginateOutcome, OriginateRepository } from './originate.repository';
 
-export const ORIGINATE_QUEUED = 'Originate successfully queued';
-
 /**
- * `POST /v1/calls`: asks the telephony adapter to originate under a new call_id (the PBX carries it
- * as RC_CALL_ID, so every event of the call comes back with it) and records the request meanwhile.
- * The adapter is the judge of the user (provisioned in this account, phone registered) and tells
- * the user's extension; nothing else stands between the request and the PBX, because every
- * millisecond here is a millisecond the employee waits for the phone to ring (users-service is
- * asked only when the adapter does not know the user). The call proceeds asynchronously and is
- * followed through JetStream events.
+ * `POST /v1/calls`. The gateway sends the originate straight to the telephony adapter — every
+ * millisecond between the request and the PBX is a millisecond the employee waits for the phone,
+ * and this service is the busiest one (it records every call's events) — and then records the
+ * request here with the adapter's outcome (CallsOriginateRecord). The adapter is the judge of the
+ * user (provisioned in this account, phone registered); this service turns its refusal into v1's
+ * answer. The call proceeds asynchronously and is followed through JetStream events.
  */
 @Injectable()
 export class OriginateService {
@@ -31,40 +28,45 @@ export class OriginateService {
     private readonly announceNow: AnnounceNow,
   ) {}
 
+  /** CallsOriginate, from the previous release's gateways: asks the adapter itself, then records. */
   async originate(req: CallsOriginate.Request): Promise<CallsOriginate.Response> {
     const callId = randomUUID();
-    // The command goes out first; the request's insert (query building included) runs while the adapter works.
-    const sent = this.rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: req.account_id, user: req.user, num: req.num });
-    const stored = this.store(callId, req);
-    let outcome: OriginateOutcome;
-    try {
-      const queued = await sent;
-      outcome = { status: 'queued', actionId: queued.action_id, src: queued.src };
-    } catch (err) {
-      const error = await this.refusal(err, req);
-      if (await stored) await this.settle(callId, { status: error.code === ErrorCode.BadRequest ? 'rejected' : 'failed', error: error.message });
-      throw error;
+    const outcome: AdapterOutcome = await this.rpc
+      .send(TelephonyOriginate.contract, { call_id: callId, account_id: req.account_id, user: req.user, num: req.num })
+      .then(
+        (queued) => ({ status: 'queued' as const, action_id: queued.action_id, src: queued.src }),
+        (err) => ({ status: 'refused' as const, error: dependencyError(err, 'telephony', this.logger).toData() }),
+      );
+    return this.record({ ...req, call_id: callId, outcome });
+  }
+
+  /**
+   * Stores the request with the adapter's outcome. Queued: answered queued whatever happens to the
+   * record — an error now would make the CRM dial the customer twice; without the record the call
+   * is still followed by its events. Refused: the client's error.
+   */
+  async record(req: CallsOriginateRecord.Request): Promise<CallsOriginateRecord.Response> {
+    const { outcome } = req;
+    if (outcome.status === 'queued') {
+      await this.store(req, { status: 'queued', actionId: outcome.action_id, src: outcome.src });
+      return { call_id: req.call_id, message: ORIGINATE_QUEUED };
     }
-    // The call is queued on the PBX whatever happens to its record: answering an error now would
-    // make the client dial the customer twice. Without the record it is still followed by its events.
-    if (await stored) await this.settle(callId, outcome);
-    return { call_id: callId, message: ORIGINATE_QUEUED };
+    const error = await this.refusal(new DomainError(outcome.error.code, outcome.error.message), req);
+    await this.store(req, { status: error.code === ErrorCode.BadRequest ? 'rejected' : 'failed', error: error.message });
+    throw error;
   }
 
   /**
    * Stores the request and, if its call's first telephony events came first, announces the CRM
    * events they made due (crm-stages.ts holds them for the request): one transaction under the
-   * call's lock, so the consumer either sees the request or is seen. Resolves false when the
-   * request could not be stored.
+   * call's lock, so the consumer either sees the request or is seen. Failing is logged only.
    */
-  private async store(callId: string, req: CallsOriginate.Request): Promise<boolean> {
-    const request = { callId, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null };
+  private async store(req: CallsOriginateRecord.Request, outcome: OriginateOutcome): Promise<void> {
+    const record = { callId: req.call_id, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null, outcome };
     try {
-      await this.announceNow.afterChange([callId], (tx) => this.requests.create(tx, request));
-      return true;
+      await this.announceNow.afterChange([req.call_id], (tx) => this.requests.create(tx, record));
     } catch (err) {
-      this.logger.warn(`originate ${callId}: could not record the request: ${(err as Error).message}`);
-      return false;
+      this.logger.warn(`originate ${req.call_id}: could not record the request (${outcome.status}): ${(err as Error).message}`);
     }
   }
 
@@ -73,14 +75,9 @@ export class OriginateService {
    * "Unknown user" unless users-service has it — created a moment ago and not provisioned yet — whose
    * phone cannot be registered yet either.
    */
-  private async refusal(err: unknown, req: CallsOriginate.Request): Promise<DomainError> {
-    if (!(err instanceof DomainError && err.code === ErrorCode.NotFound)) return dependencyError(err, 'telephony', this.logger);
+  private async refusal(err: DomainError, req: CallsOriginateRecord.Request): Promise<DomainError> {
+    if (err.code !== ErrorCode.NotFound) return dependencyError(err, 'telephony', this.logger);
     const user = await this.users.find(req.account_id, req.user);
     return DomainError.badRequest(user ? TelephonyOriginate.NO_DEVICE : `Unknown user ${req.user}`);
-  }
-
-  /** The outcome is bookkeeping: failing to record it must not change the answer. */
-  private async settle(callId: string, outcome: OriginateOutcome): Promise<void> {
-    await this.requests.settle(callId, outcome).catch((err: Error) => this.logger.warn(`originate ${callId}: could not record ${outcome.status}: ${err.message}`));
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountId, DialNumber, Page, PageRequest, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
+import { AccountId, DialNumber, ErrorCode, Page, PageRequest, UserName, V1DateTime, command, healthSubject } from '@ringcloud/contracts-common';
 
 /** calls-service: originate requests, call records, active calls, recordings metadata. */
 
@@ -22,12 +22,56 @@ export const OriginateParams = z.object({
   external_id: ExternalId.nullish(),
 });
 
+/** v1's answer to `POST /v1/calls` (the new call's id goes in X-Call-Id). */
+export const ORIGINATE_QUEUED = 'Originate successfully queued';
+const OriginateQueued = z.object({ call_id: z.string(), message: z.literal(ORIGINATE_QUEUED) });
+
 export namespace CallsOriginate {
-  /** Unknown user → BAD_REQUEST; unregistered device → BAD_REQUEST; PBX down → UNAVAILABLE. */
+  /**
+   * Asks the telephony adapter to originate, then records the request: the gateways of the
+   * previous release send this (the current one sends `telephony.call.originate` itself and then
+   * CallsOriginateRecord); kept so a rolling update never breaks `POST /v1/calls`.
+   * Unknown user → BAD_REQUEST; unregistered device → BAD_REQUEST; PBX down → UNAVAILABLE.
+   */
   export const contract = command(
     'calls.call.originate',
     z.object({ account_id: AccountId, user: UserName, num: DialNumber, external_id: ExternalId.nullish() }),
-    z.object({ call_id: z.string(), message: z.literal('Originate successfully queued') }),
+    OriginateQueued,
+  );
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+/** What the telephony adapter answered to an originate: queued (its action id, the user's extension), or its error. */
+export const OriginateOutcome = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('queued'), action_id: z.string().min(1).max(100), src: z.string().max(40) }),
+  z.object({
+    status: z.literal('refused'),
+    error: z.object({ code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]), message: z.string().max(500) }),
+  }),
+]);
+export type OriginateOutcome = z.output<typeof OriginateOutcome>;
+
+export namespace CallsOriginateRecord {
+  /**
+   * `POST /v1/calls` after the fact: the gateway sends the originate straight to the telephony
+   * adapter (nothing else between the request and the ringing phone) and then records it here with
+   * the adapter's outcome. Queued → the call's answer; refused → the error for the client (a user
+   * the PBX does not know is "Unknown user", or "User has no registered device" when users-service
+   * has it but the PBX not yet).
+   */
+  export const contract = command(
+    'calls.call.originate.record',
+    z.object({
+      call_id: z.string().uuid(),
+      account_id: AccountId,
+      user: UserName,
+      num: DialNumber,
+      external_id: ExternalId.nullish(),
+      outcome: OriginateOutcome,
+    }),
+    OriginateQueued,
   );
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;

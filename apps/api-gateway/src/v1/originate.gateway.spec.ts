@@ -1,0 +1,150 @@
+import { Controller, INestMicroservice, Logger, Module } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { CallsOriginateRecord } from '@ringcloud/contracts-calls';
+import { DomainError } from '@ringcloud/contracts-common';
+import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
+import { Command, createNatsMicroservice } from '@ringcloud/nest-nats';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
+import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
+import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
+
+/** What the fake adapter and calls-service received, and how they answer. */
+const peer = {
+  originates: [] as TelephonyOriginate.Request[],
+  records: [] as CallsOriginateRecord.Request[],
+  adapterError: null as DomainError | null,
+  /** calls-service's answer to a refusal (it knows users the PBX does not). */
+  recordError: null as DomainError | null,
+};
+
+@Controller()
+class FakeAdapter {
+  @Command(TelephonyOriginate.contract)
+  originate(@Payload() req: TelephonyOriginate.Request): TelephonyOriginate.Response {
+    peer.originates.push(req);
+    if (peer.adapterError) throw peer.adapterError;
+    return { call_id: req.call_id, action_id: `rc-${peer.originates.length}`, src: '401' };
+  }
+}
+
+@Controller()
+class FakeCalls {
+  @Command(CallsOriginateRecord.contract)
+  record(@Payload() req: CallsOriginateRecord.Request): CallsOriginateRecord.Response {
+    peer.records.push(req);
+    if (req.outcome.status === 'refused') throw peer.recordError ?? new DomainError(req.outcome.error.code, req.outcome.error.message);
+    return { call_id: req.call_id, message: 'Originate successfully queued' };
+  }
+}
+
+async function startPeer(controller: new () => unknown, natsUrl: string, queue: string): Promise<INestMicroservice> {
+  @Module({ controllers: [controller] })
+  class PeerModule {}
+  const app = await createNatsMicroservice(PeerModule, { servers: natsUrl, queue, logger: ['error'] });
+  await app.listen();
+  return app;
+}
+
+/**
+ * `POST /v1/calls` through a real gateway, NATS and Redis: the originate goes to the adapter
+ * first and straight, then to calls-service to be recorded; each of the two may be away.
+ */
+describe('POST /v1/calls: adapter first, then the record', () => {
+  let nats: TestNats;
+  let users: RunningFake;
+  let gw: TestGateway;
+  let adapter: INestMicroservice | undefined;
+  let calls: INestMicroservice | undefined;
+  const prefix = testRedisPrefix();
+  let auth: string;
+  let alice: string;
+  let nums = 0;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    users = await startFakeUsersService(nats.url);
+    const fake: FakeUsers = users.fake;
+    auth = fake.addKey(1001, 'RW').auth;
+    alice = fake.addUser(1001, '401');
+    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', NATS_REQUEST_TIMEOUT_MS: '1500' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await adapter?.close();
+    await calls?.close();
+    await gw?.close();
+    await users?.stop();
+    await nats?.stop();
+    await dropRedisPrefix(prefix);
+    Logger.flush();
+  });
+
+  beforeEach(async () => {
+    peer.originates.length = 0;
+    peer.records.length = 0;
+    peer.adapterError = null;
+    peer.recordError = null;
+    adapter ??= await startPeer(FakeAdapter, nats.url, 'fake-adapter');
+    calls ??= await startPeer(FakeCalls, nats.url, 'fake-calls');
+  });
+
+  // A number of its own per request: the same URL and body twice in 5 s would be rate limited.
+  const originate = (params: Record<string, unknown> = {}) =>
+    call(gw.url, 'POST', `/v1/calls?${auth}`, { body: JSON.stringify({ params: { user: alice, num: `7910${String(++nums).padStart(7, '0')}`, ...params } }) });
+
+  it('sends the adapter a new call id, then records the request with the outcome under the same id, and answers it', async () => {
+    const res = await originate({ external_id: 'lead #5' });
+    expect([res.status, res.body]).toEqual([200, successEnvelope('Originate successfully queued')]);
+    const callId = res.headers.get('x-call-id');
+    expect(callId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(peer.originates).toEqual([{ call_id: callId, account_id: 1001, user: alice, num: expect.stringMatching(/^7910/) }]);
+    expect(peer.records).toEqual([
+      { call_id: callId, account_id: 1001, user: alice, num: peer.originates[0].num, external_id: 'lead #5', outcome: { status: 'queued', action_id: 'rc-1', src: '401' } },
+    ]);
+    const second = await originate();
+    expect(second.headers.get('x-call-id')).not.toBe(callId);
+    expect(peer.records[1].external_id).toBeNull();
+  });
+
+  it("answers calls-service's verdict on a refusal", async () => {
+    peer.adapterError = DomainError.notFound(`Unknown user ${alice}`);
+    peer.recordError = DomainError.badRequest('User has no registered device');
+    const res = await originate();
+    expect([res.status, res.body, res.headers.get('x-call-id')]).toEqual([400, errorEnvelope('User has no registered device'), null]);
+    expect(peer.records.map((r) => r.outcome)).toEqual([{ status: 'refused', error: { code: 'NOT_FOUND', message: `Unknown user ${alice}` } }]);
+  });
+
+  it('answers 200 for a queued call even when calls-service cannot record it (an error would make the CRM dial twice)', async () => {
+    await calls!.close();
+    calls = undefined;
+    const res = await originate();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-call-id')).toBe(peer.originates[0].call_id);
+  });
+
+  it("answers the adapter's refusal itself when calls-service is away: a user the PBX does not know is unknown", async () => {
+    await calls!.close();
+    calls = undefined;
+    peer.adapterError = DomainError.notFound('Unknown user 1999999999');
+    const unknown = await originate({ user: '1999999999' });
+    expect([unknown.status, unknown.body]).toEqual([400, errorEnvelope('Unknown user 1999999999')]);
+    peer.adapterError = DomainError.badRequest('User has no registered device');
+    const unregistered = await originate();
+    expect([unregistered.status, unregistered.body]).toEqual([400, errorEnvelope('User has no registered device')]);
+  });
+
+  it('answers 503 when the adapter is away, and calls-service records the failure', async () => {
+    await adapter!.close();
+    adapter = undefined;
+    const res = await originate();
+    expect([res.status, res.body]).toEqual([503, errorEnvelope('Service is temporarily unavailable')]);
+    expect(peer.records.map((r) => r.outcome)).toEqual([{ status: 'refused', error: { code: 'UNAVAILABLE', message: 'the telephony adapter is unavailable' } }]);
+  });
+
+  it('validates the params before anything is sent', async () => {
+    for (const params of [{ num: '12-34' }, { user: '../1' }, { external_id: 'x'.repeat(65) }]) {
+      expect((await originate(params)).status).toBe(400);
+    }
+    expect([peer.originates, peer.records]).toEqual([[], []]);
+  });
+});
