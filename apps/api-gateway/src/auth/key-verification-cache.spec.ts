@@ -24,6 +24,46 @@ describe('KeyVerificationCache', () => {
     expect(verify).toHaveBeenCalledTimes(3);
   });
 
+  it('verifies an entry used in the second half of its life again in the background, so a key in use never waits', async () => {
+    const c = cache();
+    let answer: (r: VerifyResult) => void = () => undefined;
+    const verify = jest.fn().mockResolvedValueOnce(ok).mockImplementation(() => new Promise<VerifyResult>((resolve) => (answer = resolve)));
+    await c.get('k', 'h', verify);
+    now += 200; // first half: nothing to do
+    expect(await c.get('k', 'h', verify)).toEqual(ok);
+    expect(verify).toHaveBeenCalledTimes(1);
+    now += 100; // second half: answered from the entry, re-verified meanwhile (once, however many requests)
+    expect(await c.get('k', 'h', verify)).toEqual(ok);
+    expect(await c.get('k', 'h', verify)).toEqual(ok);
+    expect(verify).toHaveBeenCalledTimes(2);
+    answer(refused); // the key changed without an event reaching this replica
+    await new Promise((r) => setImmediate(r));
+    now += 210; // past the first entry's TTL: the refreshed one answers, without waiting
+    expect(await c.get('k', 'h', verify)).toEqual(refused);
+    expect(verify).toHaveBeenCalledTimes(2);
+  });
+
+  it('never serves an entry past its TTL: a failed or stale refresh leaves the next request to verify itself', async () => {
+    const c = cache();
+    const verify = jest.fn().mockResolvedValueOnce(ok).mockRejectedValueOnce(new Error('users-service away')).mockResolvedValue(refused);
+    await c.get('k', 'h', verify);
+    now += 300;
+    expect(await c.get('k', 'h', verify)).toEqual(ok); // refresh started, fails
+    await new Promise((r) => setImmediate(r));
+    now += 201;
+    expect(await c.get('k', 'h', verify)).toEqual(refused);
+    expect(verify).toHaveBeenCalledTimes(3);
+    // A refresh in flight when the key changes is not stored.
+    let answer: (r: VerifyResult) => void = () => undefined;
+    verify.mockImplementationOnce(() => new Promise<VerifyResult>((resolve) => (answer = resolve)));
+    now += 300;
+    await c.get('k', 'h', verify);
+    c.invalidate('k');
+    answer(ok);
+    await new Promise((r) => setImmediate(r));
+    expect(c.size).toBe(0);
+  });
+
   it('never keeps the raw hash', async () => {
     const c = cache();
     await c.get('k', 'd41d8cd98f00b204e9800998ecf8427e', async () => ok);

@@ -18,6 +18,9 @@ interface Flight {
  * the raw hash is never kept. Least-recently-used entries go first beyond `maxEntries`.
  * Concurrent misses for the same pair share one verification; `invalidate(apiKey)` drops the key's
  * entries and makes verifications already in flight not store their (possibly stale) result.
+ * An entry used in the second half of its life is verified again in the background (refresh-ahead):
+ * a key in use keeps a fresh entry and its requests never wait for users-service, while no answer
+ * served is older than the TTL.
  */
 export class KeyVerificationCache {
   private readonly entries = new Map<string, Entry>();
@@ -37,15 +40,22 @@ export class KeyVerificationCache {
   async get(apiKey: string, hash: string, verify: () => Promise<VerifyResult>): Promise<VerifyResult> {
     const id = `${apiKey}\n${createHash('sha256').update(hash).digest('base64url')}`;
     const hit = this.entries.get(id);
-    if (hit && hit.expiresAt > this.now()) {
+    const now = this.now();
+    if (hit && hit.expiresAt > now) {
       this.entries.delete(id); // re-insert: Map order is the LRU order
       this.entries.set(id, hit);
+      if (hit.expiresAt - now < this.ttlMs / 2 && !this.inFlight.has(id)) {
+        // A failed refresh only leaves the entry to expire: the next request then verifies itself.
+        this.verify(id, apiKey, verify).catch(() => undefined);
+      }
       return hit.result;
     }
     if (hit) this.remove(id, hit.apiKey);
+    return this.inFlight.get(id)?.promise ?? this.verify(id, apiKey, verify);
+  }
 
-    const pending = this.inFlight.get(id);
-    if (pending) return pending.promise;
+  /** One verification of the pair at a time; its result is stored unless the key changed meanwhile. */
+  private verify(id: string, apiKey: string, verify: () => Promise<VerifyResult>): Promise<VerifyResult> {
     const flight: Flight = { apiKey, stale: false, promise: undefined as never };
     flight.promise = verify()
       .then((result) => {
