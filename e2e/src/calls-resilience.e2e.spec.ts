@@ -73,3 +73,29 @@ describe('the AMI connection drops mid-call', () => {
     await waitFor('call after reconnect', async () => (await completedList(reader)).some((c) => c.src === '79101110001'), 30_000);
   });
 });
+
+describe('an originate while calls-service is down', () => {
+  it('still rings the phone and answers 200 with the call id; the call and its external_id are listed once calls-service is back', async () => {
+    const { user, reader } = await provisionedEmployee('503');
+    await waitFor('first call recorded', async () => (await completedList(reader)).length === 1, 20_000);
+
+    const service = world.stack.processes.find((p) => p.name === 'calls-service' && p.child.exitCode === null)!;
+    await service.stop();
+    // The gateway sends the originate to the adapter itself; only recording the request fails.
+    const res = await reader.post('/v1/calls', { user, num: '79105550000', external_id: 'lead-503' });
+    expect([res.status, res.body?.data]).toEqual([200, 'Originate successfully queued']);
+    const callId = res.headers.get('x-call-id');
+    expect(callId).toMatch(/^[0-9a-f-]{36}$/);
+    await new Promise((r) => setTimeout(r, 3000)); // the call is placed and ends while nobody records it
+
+    world.stack.addApp('calls-service');
+    const call = await waitFor(
+      'the originated call listed',
+      async () => (await completedList(reader).catch(() => [])).find((c) => c.call_id === callId),
+      60_000,
+    );
+    // Followed by its events, and the gateway recorded the request (external_id) once calls-service was back.
+    expect(call).toMatchObject({ direction: 'outgoing', src: '503', dst: '79105550000' });
+    await waitFor('the request recorded', async () => (await completedList(reader)).find((c) => c.call_id === callId)?.external_id === 'lead-503', 30_000);
+  });
+});

@@ -463,6 +463,12 @@ describe('calls-service with its database down', () => {
       expect(state.originates.map((o) => o.call_id)).toEqual([answer.call_id]);
       // A refusal is still the adapter's answer.
       await expect(rpc.send(CallsOriginate.contract, { account_id: A, user: IVAN, num: '7' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      // The gateway's record of a queued call is refused, so that it tries again later (its client has its answer).
+      const queued = { status: 'queued', action_id: 'rc-1', src: '401' } as const;
+      await expect(rpc.send(CallsOriginateRecord.contract, { call_id: answer.call_id, account_id: A, user: IVAN, num: '79101234567', outcome: queued })).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+        message: 'the originate request could not be recorded',
+      });
     } finally {
       await telephony.close();
     }

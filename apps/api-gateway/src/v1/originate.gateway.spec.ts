@@ -114,12 +114,18 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     expect(peer.records.map((r) => r.outcome)).toEqual([{ status: 'refused', error: { code: 'NOT_FOUND', message: `Unknown user ${alice}` } }]);
   });
 
-  it('answers 200 for a queued call even when calls-service cannot record it (an error would make the CRM dial twice)', async () => {
+  it('answers 200 for a queued call even when calls-service cannot record it (an error would make the CRM dial twice), and records it once calls-service is back', async () => {
     await calls!.close();
     calls = undefined;
-    const res = await originate();
+    const res = await originate({ external_id: 'lead #6' });
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-call-id')).toBe(peer.originates[0].call_id);
+    const callId = res.headers.get('x-call-id');
+    expect(callId).toBe(peer.originates[0].call_id);
+    expect(peer.records).toEqual([]);
+    await new Promise((r) => setTimeout(r, 400)); // the first retry (250 ms) finds nobody either
+    calls = await startPeer(FakeCalls, nats.url, 'fake-calls');
+    for (let waited = 0; peer.records.length === 0 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(peer.records).toEqual([expect.objectContaining({ call_id: callId, external_id: 'lead #6', outcome: { status: 'queued', action_id: 'rc-1', src: '401' } })]);
   });
 
   it("answers the adapter's refusal itself when calls-service is away: a user the PBX does not know is unknown", async () => {

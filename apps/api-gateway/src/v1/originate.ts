@@ -5,8 +5,6 @@ import { DomainError, ErrorCode, ErrorData } from '@ringcloud/contracts-common';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { MessagingUnavailableError, RpcClient } from '@ringcloud/nest-nats';
 
-const logger = new Logger('Originate');
-
 export interface OriginateRequest {
   account_id: number;
   user: string;
@@ -14,36 +12,68 @@ export interface OriginateRequest {
   external_id: string | null;
 }
 
+/** After a failed record of a queued call, the next attempts (about a minute in all), and how many calls may wait at once. */
+export const RECORD_RETRY = { delaysMs: [250, 1_000, 2_000, 5_000, 10_000, 20_000, 30_000], maxWaiting: 10_000 };
+
 /**
  * `POST /v1/calls`: the originate goes straight to the telephony adapter under a new call id —
  * nothing else stands between the request and the ringing phone — and calls-service then records
  * the request with the adapter's outcome and turns a refusal into v1's answer (CallsOriginateRecord).
  */
-export async function originateCall(rpc: RpcClient, request: OriginateRequest): Promise<{ call_id: string; message: string }> {
-  const call_id = randomUUID();
-  let adapterError: unknown;
-  const outcome: OriginateOutcome = await rpc
-    .send(TelephonyOriginate.contract, { call_id, account_id: request.account_id, user: request.user, num: request.num })
-    .then(
-      (queued) => ({ status: 'queued' as const, action_id: queued.action_id, src: queued.src }),
-      (err) => {
-        adapterError = err;
-        return { status: 'refused' as const, error: errorData(err) };
-      },
-    );
-  let verdict: unknown;
-  try {
-    return await rpc.send(CallsOriginateRecord.contract, { ...request, call_id, outcome });
-  } catch (err) {
-    verdict = err;
+export class OriginateFlow {
+  private readonly logger = new Logger('Originate');
+  private waiting = 0;
+
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly retry = RECORD_RETRY,
+  ) {}
+
+  async originate(request: OriginateRequest): Promise<{ call_id: string; message: string }> {
+    const call_id = randomUUID();
+    let adapterError: unknown;
+    const outcome: OriginateOutcome = await this.rpc
+      .send(TelephonyOriginate.contract, { call_id, account_id: request.account_id, user: request.user, num: request.num })
+      .then(
+        (queued) => ({ status: 'queued' as const, action_id: queued.action_id, src: queued.src }),
+        (err) => {
+          adapterError = err;
+          return { status: 'refused' as const, error: errorData(err) };
+        },
+      );
+    const record: CallsOriginateRecord.Request = { ...request, call_id, outcome };
+    try {
+      return await this.rpc.send(CallsOriginateRecord.contract, record);
+    } catch (err) {
+      if (outcome.status === 'refused') throw refusal(adapterError, err, request);
+      // The PBX has the call: an error now would make the CRM dial the customer twice. The call is
+      // followed by its events anyway; the request (its external_id) is recorded when calls-service is back.
+      this.recordLater(record, 0, err);
+      return { call_id, message: ORIGINATE_QUEUED };
+    }
   }
-  if (outcome.status === 'queued') {
-    // The PBX has the call: an error now would make the CRM dial the customer twice. It is still
-    // followed by its events; only the request's record (its external_id) is missing.
-    logger.warn(`originate ${call_id} queued but not recorded: ${(verdict as Error).message}`);
-    return { call_id, message: ORIGINATE_QUEUED };
+
+  /** Best effort, in this process: a queued call whose record failed is recorded again a little later. */
+  private recordLater(record: CallsOriginateRecord.Request, attempt: number, err: unknown): void {
+    const delay = this.retry.delaysMs[attempt];
+    if (delay === undefined || (attempt === 0 && this.waiting >= this.retry.maxWaiting)) {
+      this.logger.error(`originate ${record.call_id}: request not recorded (its call is listed without external_id): ${(err as Error).message}`);
+      return;
+    }
+    if (attempt === 0) {
+      this.waiting++;
+      this.logger.warn(`originate ${record.call_id} queued but not recorded yet (retrying): ${(err as Error).message}`);
+    }
+    setTimeout(() => {
+      this.rpc.send(CallsOriginateRecord.contract, record).then(
+        () => this.waiting--,
+        (again: unknown) => {
+          if (this.retry.delaysMs[attempt + 1] === undefined) this.waiting--;
+          this.recordLater(record, attempt + 1, again);
+        },
+      );
+    }, delay).unref();
   }
-  throw refusal(adapterError, verdict, request);
 }
 
 /** The adapter's refusal as it travels to calls-service; transport failures are UNAVAILABLE. */

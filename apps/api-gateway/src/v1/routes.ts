@@ -43,7 +43,7 @@ import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
 import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
 import { USERS_DELETE_ROUTES } from './users-delete.routes';
 import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
-import { originateCall } from './originate';
+import type { OriginateFlow } from './originate';
 
 /** The caller, as users-service verified its api_key + hash. */
 export interface VerifiedKey {
@@ -76,6 +76,7 @@ export interface ResponseHeaderDoc {
 
 export interface V1Deps {
   rpc: RpcClient;
+  originate: OriginateFlow;
   recordings: RecordingStore;
   accountKeys: AccountKeys;
 }
@@ -319,9 +320,9 @@ export const V1_ROUTES: readonly V1Route[] = [
     params: OriginateParams,
     responseHeaders: [X_CALL_ID],
     response: z.literal(ORIGINATE_QUEUED),
-    handle: async (call, { rpc }) => {
+    handle: async (call, { originate }) => {
       const { key, params } = call;
-      const queued = await originateCall(rpc, { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
+      const queued = await originate.originate({ account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
       call.setHeader(X_CALL_ID.name, queued.call_id);
       return queued.message;
     },

@@ -18,6 +18,7 @@ import { BUSY_MESSAGE, MISMATCH_MESSAGE, REPLAYED_HEADER, paramsFingerprint, rea
 import { AccountKeys } from '../keys/account-keys';
 import { KeyUsage } from '../keys/key-usage';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
+import { OriginateFlow } from './originate';
 
 /**
  * The v1 request pipeline, in the contract's order:
@@ -42,7 +43,7 @@ export class V1Pipeline {
     accountKeys: AccountKeys,
     private readonly keyUsage: KeyUsage,
   ) {
-    this.deps = { rpc, recordings, accountKeys };
+    this.deps = { rpc, originate: new OriginateFlow(rpc), recordings, accountKeys };
   }
 
   /** Runs the request and returns the success `data`. */

@@ -37,18 +37,27 @@ export class OriginateService {
         (queued) => ({ status: 'queued' as const, action_id: queued.action_id, src: queued.src }),
         (err) => ({ status: 'refused' as const, error: dependencyError(err, 'telephony', this.logger).toData() }),
       );
-    return this.record({ ...req, call_id: callId, outcome });
+    try {
+      return await this.record({ ...req, call_id: callId, outcome });
+    } catch (err) {
+      // The PBX has the call: an error now would make the CRM dial the customer twice. Without its
+      // record the call is still followed by its events.
+      if (outcome.status === 'queued') return { call_id: callId, message: ORIGINATE_QUEUED };
+      throw err;
+    }
   }
 
   /**
-   * Stores the request with the adapter's outcome. Queued: answered queued whatever happens to the
-   * record — an error now would make the CRM dial the customer twice; without the record the call
-   * is still followed by its events. Refused: the client's error.
+   * Stores the request with the adapter's outcome. Queued: answered queued, or UNAVAILABLE when it
+   * could not be stored (the gateway tries again later; its client has its answer already).
+   * Refused: the client's error.
    */
   async record(req: CallsOriginateRecord.Request): Promise<CallsOriginateRecord.Response> {
     const { outcome } = req;
     if (outcome.status === 'queued') {
-      await this.store(req, { status: 'queued', actionId: outcome.action_id, src: outcome.src });
+      if (!(await this.store(req, { status: 'queued', actionId: outcome.action_id, src: outcome.src }))) {
+        throw DomainError.unavailable('the originate request could not be recorded');
+      }
       return { call_id: req.call_id, message: ORIGINATE_QUEUED };
     }
     const error = await this.refusal(new DomainError(outcome.error.code, outcome.error.message), req);
@@ -59,14 +68,17 @@ export class OriginateService {
   /**
    * Stores the request and, if its call's first telephony events came first, announces the CRM
    * events they made due (crm-stages.ts holds them for the request): one transaction under the
-   * call's lock, so the consumer either sees the request or is seen. Failing is logged only.
+   * call's lock, so the consumer either sees the request or is seen. Resolves false when the
+   * request could not be stored.
    */
-  private async store(req: CallsOriginateRecord.Request, outcome: OriginateOutcome): Promise<void> {
+  private async store(req: CallsOriginateRecord.Request, outcome: OriginateOutcome): Promise<boolean> {
     const record = { callId: req.call_id, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null, outcome };
     try {
       await this.announceNow.afterChange([req.call_id], (tx) => this.requests.create(tx, record));
+      return true;
     } catch (err) {
       this.logger.warn(`originate ${req.call_id}: could not record the request (${outcome.status}): ${(err as Error).message}`);
+      return false;
     }
   }
 
