@@ -8,6 +8,9 @@ export const RateLimit = z.object({
 });
 export type RateLimit = z.infer<typeof RateLimit>;
 
+/** One request per `per_seconds` for each key and exact URL: the form of every v1 limit. */
+export const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
+
 /** RATE_LIMITS: JSON object of overrides by limit id; unknown ids are refused later (see limits.ts). */
 const RateLimitOverrides = z
   .string()

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { ApiKeyWithPassword, CreateKeyParams, V1ApiKey } from '@ringcloud/contracts-users';
 // Types only: routes.ts imports this table (a value import back would be circular).
 import type { V1Route } from './routes';
+import { perSeconds } from '../config';
 
-const perSeconds = (per_seconds: number) => ({ requests: 1, per_seconds });
 
 const SCOPE =
   "Key management for the account's owner (v1 extension): RW keys only (a RO key gets 403 `API key is read-only`), " +

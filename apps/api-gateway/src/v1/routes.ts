@@ -32,7 +32,7 @@ import {
   UsersUserUpdatePassword,
   V1User,
 } from '@ringcloud/contracts-users';
-import { RateLimit } from '../config';
+import { RateLimit, perSeconds } from '../config';
 import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
@@ -134,8 +134,6 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
   key: { schema: ApiKeyString, notFound: 'API key not found', description: 'An API key of the account, e.g. 1001_a1b2c3d4e5f6.' },
   ...WEBHOOK_PATH_PARAMS,
 };
-
-const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
 
 /** `days`/`num` of GET /v1/calls/complete; a bad value is a 400 like any bad parameter. */
 function completedQuery(query: URLSearchParams) {

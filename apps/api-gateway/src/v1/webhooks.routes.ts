@@ -21,7 +21,7 @@ import {
   WebhooksRotateSecret,
   WebhooksUpdate,
 } from '@ringcloud/contracts-webhooks';
-import type { RateLimit } from '../config';
+import { perSeconds } from '../config';
 import { readQuery } from '../http/json-body';
 import type { ResponseHeaderDoc, V1Route } from './routes';
 
@@ -35,7 +35,6 @@ export const WEBHOOK_PATH_PARAMS = {
   delivery_id: { schema: DeliveryId, notFound: 'Delivery not found', description: 'Delivery id (`dlv_…`).' },
 };
 
-const perSeconds = (per_seconds: number): RateLimit => ({ requests: 1, per_seconds });
 
 /** The query without the credentials, validated by `schema` (unknown parameters are refused). */
 function ownQuery(schema: z.ZodType, query: URLSearchParams) {
