@@ -68,6 +68,14 @@ export const voicemailPin = (md5Cred: string) => String(createHash('sha256').upd
  * replays of the whole stream converge to the same rows. Asterisk re-reads realtime rows on
  * each request: a changed password or extension works at once, without a reload.
  */
+/**
+ * A transaction-scoped lock on `name` in this schema: two deployments sharing one database (one
+ * schema each) never wait for each other's locks.
+ */
+async function lockFor(tx: Prisma.TransactionClient, name: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(${name}))`;
+}
+
 export class ProvisioningService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -78,7 +86,7 @@ export class ProvisioningService {
   async apply(event: UserProvisioning): Promise<ProvisionResult> {
     return this.prisma.$transaction(async (tx) => {
       // Two replicas (or a redelivery racing the original) provisioning one user wait for each other.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`telephony-provision:${event.user}`}))`;
+      await lockFor(tx, `telephony-provision:${event.user}`);
       const current = await tx.provisionedUser.findUnique({ where: { user: event.user } });
       if (current && current.version >= event.version) return { status: 'stale', newContext: false };
 
@@ -113,7 +121,7 @@ export class ProvisioningService {
    */
   async remove(event: UserDeprovisioning): Promise<{ status: 'applied' | 'stale' }> {
     return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`telephony-provision:${event.user}`}))`;
+      await lockFor(tx, `telephony-provision:${event.user}`);
       const current = await tx.provisionedUser.findUnique({ where: { user: event.user } });
       if (current && current.version >= event.version) return { status: 'stale' as const };
       const id = event.user;
@@ -167,7 +175,7 @@ export class ProvisioningService {
    */
   async applyNumber(event: NumberRouting): Promise<{ status: 'applied' | 'stale' }> {
     return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`telephony-number:${event.number}`}))`;
+      await lockFor(tx, `telephony-number:${event.number}`);
       const current = await tx.provisionedNumber.findUnique({ where: { number: event.number } });
       if (current && current.version >= event.version) return { status: 'stale' as const };
       const inbound = this.options.inboundContext;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -88,6 +89,32 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       { context: 'acct-1001', exten: '401', priority: 2, app: 'Hangup', appdata: '' },
     ]);
     expect(s.voicemail).toEqual([]);
+  });
+
+  it("waits for another provisioning of the same user in this schema only (another deployment's schema is not in its way)", async () => {
+    const user = '1679728499';
+    const holdLock = async (schema: string) => {
+      const held = new Client({ connectionString: env.schema!.databaseUrl.replace(/[?&]schema=[^&]*/, '') });
+      await held.connect();
+      await held.query(`SET search_path TO "${schema}"`);
+      await held.query('BEGIN');
+      await held.query('SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))', [`telephony-provision:${user}`]);
+      return { release: async () => { await held.query('ROLLBACK'); await held.end(); } };
+    };
+    const finishes = (version: number) => Promise.race([service.apply(event(user, version)).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1500))]);
+    const other = await holdLock('another_deployment');
+    try {
+      expect(await finishes(1)).toBe(true);
+    } finally {
+      await other.release();
+    }
+    const same = await holdLock(env.schema!.schema);
+    try {
+      expect(await finishes(2)).toBe(false); // still waiting for the lock; done once it is released
+    } finally {
+      await same.release();
+    }
+    await eventually(async () => (await env.prisma!.provisionedUser.findUnique({ where: { user } }))?.version === 2);
   });
 
   it('moves the extension, turns voicemail on and off, changes the secret — and ignores older versions', async () => {
