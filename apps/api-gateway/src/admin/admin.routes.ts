@@ -80,6 +80,9 @@ const NumbersQuery = z
 /** POST /admin/v1/numbers/<number>/reassign: the number is in the path. */
 const ReassignBody = UsersNumberReassign.contract.request.omit({ number: true });
 
+/** Both URLs of a user's deletion: the same users-service command as v1's `POST /v1/users/delete`. */
+const deleteUser: AdminRoute['handle'] = (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user });
+
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   {
     id: 'admin.accounts.create',
@@ -168,7 +171,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       'its inbound numbers are released, its extension is free again, its call records stay; the user name is never ' +
       "given to another user. An unknown user, a deleted one or another account's → 404 `User not found`.",
     response: z.null(),
-    handle: (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user }),
+    handle: deleteUser,
   },
   {
     id: 'admin.users.delete_http',
@@ -176,7 +179,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: '/admin/v1/accounts/<account_id>/users/<user>',
     summary: 'Delete a user (same as POST …/delete)',
     response: z.null(),
-    handle: (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user }),
+    handle: deleteUser,
   },
   {
     id: 'admin.numbers.list',

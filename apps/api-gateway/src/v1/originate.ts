@@ -48,39 +48,44 @@ export class OriginateFlow {
       if (outcome.status === 'refused') throw refusal(adapterError, err, request);
       // The PBX has the call: an error now would make the CRM dial the customer twice. The call is
       // followed by its events anyway; the request (its external_id) is recorded when calls-service is back.
-      this.recordLater(record, 0, err);
+      this.recordLater(record, err);
       return { call_id, message: ORIGINATE_QUEUED };
     }
   }
 
   /** Best effort, in this process: a queued call whose record failed is recorded again a little later. */
-  private recordLater(record: CallsOriginateRecord.Request, attempt: number, err: unknown): void {
-    const delay = this.retry.delaysMs[attempt];
-    if (delay === undefined || (attempt === 0 && this.waiting >= this.retry.maxWaiting)) {
-      this.logger.error(`originate ${record.call_id}: request not recorded (its call is listed without external_id): ${(err as Error).message}`);
+  private recordLater(record: CallsOriginateRecord.Request, err: unknown): void {
+    if (this.waiting >= this.retry.maxWaiting) {
+      this.notRecorded(record, err);
       return;
     }
-    if (attempt === 0) {
-      this.waiting++;
-      this.logger.warn(`originate ${record.call_id} queued but not recorded yet (retrying): ${(err as Error).message}`);
+    this.waiting++;
+    this.logger.warn(`originate ${record.call_id} queued but not recorded yet (retrying): ${(err as Error).message}`);
+    void this.retryRecord(record).finally(() => this.waiting--);
+  }
+
+  private async retryRecord(record: CallsOriginateRecord.Request): Promise<void> {
+    let last: unknown;
+    for (const delay of this.retry.delaysMs) {
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      try {
+        await this.rpc.send(CallsOriginateRecord.contract, record);
+        return;
+      } catch (err) {
+        last = err;
+      }
     }
-    setTimeout(() => {
-      this.rpc.send(CallsOriginateRecord.contract, record).then(
-        () => this.waiting--,
-        (again: unknown) => {
-          if (this.retry.delaysMs[attempt + 1] === undefined) this.waiting--;
-          this.recordLater(record, attempt + 1, again);
-        },
-      );
-    }, delay).unref();
+    this.notRecorded(record, last);
+  }
+
+  private notRecorded(record: CallsOriginateRecord.Request, err: unknown): void {
+    this.logger.error(`originate ${record.call_id}: request not recorded (its call is listed without external_id): ${(err as Error).message}`);
   }
 }
 
 /** The adapter's refusal as it travels to calls-service; transport failures are UNAVAILABLE. */
 function errorData(err: unknown): ErrorData {
-  if (err instanceof DomainError && !(err instanceof MessagingUnavailableError) && err.code !== ErrorCode.Internal) {
-    return { code: err.code, message: err.message.slice(0, 500) };
-  }
+  if (isServiceAnswer(err)) return { code: err.code, message: err.message.slice(0, 500) };
   return { code: ErrorCode.Unavailable, message: 'the telephony adapter is unavailable' };
 }
 
@@ -91,8 +96,12 @@ function errorData(err: unknown): ErrorData {
  */
 function refusal(adapterError: unknown, verdict: unknown, request: OriginateRequest): unknown {
   if (adapterError instanceof MessagingUnavailableError) return adapterError;
-  if (verdict instanceof DomainError && !(verdict instanceof MessagingUnavailableError) && verdict.code !== ErrorCode.Internal) return verdict;
-  if (adapterError instanceof DomainError && adapterError.code === ErrorCode.NotFound) return DomainError.badRequest(`Unknown user ${request.user}`);
-  if (adapterError instanceof DomainError && adapterError.code !== ErrorCode.Internal) return adapterError;
-  return DomainError.unavailable('the telephony adapter is unavailable');
+  if (isServiceAnswer(verdict)) return verdict;
+  if (!isServiceAnswer(adapterError)) return DomainError.unavailable('the telephony adapter is unavailable');
+  return adapterError.code === ErrorCode.NotFound ? DomainError.badRequest(`Unknown user ${request.user}`) : adapterError;
+}
+
+/** An error a service answered on purpose (not the transport failing, not its bug). */
+function isServiceAnswer(err: unknown): err is DomainError {
+  return err instanceof DomainError && !(err instanceof MessagingUnavailableError) && err.code !== ErrorCode.Internal;
 }
