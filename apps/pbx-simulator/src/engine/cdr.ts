@@ -21,6 +21,8 @@ export interface CdrRecord {
   userfield: string;
   /** Outcome of the Dial (or the Originate) this record covers, when there was one. */
   dialStatus?: string;
+  /** A Dial() that created no channel (CHANUNAVAIL) stays this record's last application (fixture 46). */
+  keepsDial?: boolean;
 }
 
 const DIAL_DISPOSITION: Record<string, string> = {
@@ -75,6 +77,7 @@ export class CdrChain {
 
   /** A dial plan application started on the channel. */
   onApplication(ch: Channel): void {
+    if (this.current.keepsDial) return;
     Object.assign(this.current, { lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
   }
 
@@ -117,6 +120,12 @@ export class CdrChain {
       this.current.answer = now;
       return;
     }
+    if (status === 'CHANUNAVAIL' && !this.current.dstchannel) {
+      // Nobody was dialled (the phone is not registered): no new record. This one goes on naming the
+      // Dial, and a later answer (VoiceMail) makes it ANSWERED — real Asterisk's one CDR of fixture 46.
+      Object.assign(this.current, { dialStatus: status, keepsDial: true });
+      return;
+    }
     const closed = this.current;
     this.close(ch, closed, now, status);
     this.records.push(this.fresh(ch, now, closed));
@@ -133,7 +142,8 @@ export class CdrChain {
     r.clid = formatCallerId(ch.callerId);
     r.accountCode = ch.accountCode;
     if (dialStatus) r.dialStatus = dialStatus;
-    if (r.dialStatus) r.disposition = DIAL_DISPOSITION[r.dialStatus] ?? 'FAILED';
+    if (r.keepsDial && r.answer !== undefined) r.disposition = 'ANSWERED';
+    else if (r.dialStatus) r.disposition = DIAL_DISPOSITION[r.dialStatus] ?? 'FAILED';
     else r.disposition = r.answer !== undefined ? 'ANSWERED' : causeDisposition(ch.hangupCause);
   }
 

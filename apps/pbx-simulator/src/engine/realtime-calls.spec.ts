@@ -398,4 +398,23 @@ describe('realtime calls', () => {
     ]);
     expect(sim.engine.dialplan.hasContext('acct-8')).toBe(true);
   });
+
+  it("leaves a voicemail when the phone is not registered: one CDR, the Dial's, answered by the mailbox (fixture 46)", async () => {
+    expect((await control(`/devices/${BOB}/unregister`)).status).toBe(200);
+    try {
+      const res = await control('/calls/inbound', { from: '79165550001', to: DID });
+      const body = (await res.json()) as { channel: string };
+      await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'DIALSTATUS', Value: 'CHANUNAVAIL' }, 5000);
+      const vm = await ami.waitEvent('Newexten', { Channel: body.channel, Application: 'VoiceMail' }, 5000);
+      expect(vm.get('AppData')).toBe(`102@acct-${ACCOUNT},u`);
+      await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'VMSTATUS', Value: 'SUCCESS' });
+      const { cdrs } = await callRecords(body.channel);
+      const mine = cdrOf(cdrs, body.channel).map((c) => [c.get('LastApplication'), c.get('LastData'), c.get('Disposition'), c.get('DestinationChannel'), c.get('Destination')]);
+      expect(mine).toEqual([['Dial', `PJSIP/${BOB},30`, 'ANSWERED', '', '102']]);
+      expect(ami.eventsNamed('DialBegin', { Channel: body.channel })).toEqual([]);
+    } finally {
+      await control(`/devices/${BOB}/register`, { behaviour: 'answer' });
+    }
+  });
+
 });

@@ -339,7 +339,14 @@ describe('CallNormaliser on real Asterisk with the shipped configuration (fixtur
 
 describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers (fixtures 40–45)', () => {
   let events: Map<string, AmiMessage[]>;
-  const names = ['40-voicemail-no-answer', '41-voicemail-busy', '42-inbound-did-answered', '43-inbound-did-voicemail', '45-originate-registered-qualified'];
+  const names = [
+    '40-voicemail-no-answer',
+    '41-voicemail-busy',
+    '42-inbound-did-answered',
+    '43-inbound-did-voicemail',
+    '45-originate-registered-qualified',
+    '46-inbound-did-voicemail-unregistered',
+  ];
 
   beforeAll(async () => {
     events = await eventsThroughClient(names);
@@ -406,18 +413,23 @@ describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers 
     expect(one(out, 'cdr').payload.dst).toMatch(/^\d+$/);
   });
 
-  it('a phone that is not registered: Dial() fails, the mailbox answers — the user did not answer', () => {
-    const ev = (headers: Record<string, string>): AmiMessage => parseFrames(amiFrame(headers))[0];
-    const n = new CallNormaliser({ node: 'pbx1', now: () => T0 });
-    const a = { Channel: 'PJSIP/5683032995-00000001', Uniqueid: '1.1', Linkedid: '1.1', Context: 'acct-1001', Exten: '902', CallerIDNum: '901' };
-    n.handle(ev({ Event: 'Newchannel', ChannelStateDesc: 'Ring', ...a }));
-    n.handle(ev({ Event: 'Newexten', Application: 'Dial', AppData: 'PJSIP/8416832583,30', ...a }));
-    n.handle(ev({ Event: 'VarSet', Variable: 'DIALSTATUS', Value: 'CHANUNAVAIL', ...a }));
-    n.handle(ev({ Event: 'Newexten', Application: 'VoiceMail', AppData: '902@acct-1001,u', ...a }));
-    n.handle(ev({ Event: 'Newstate', ChannelStateDesc: 'Up', ...a }));
-    n.handle(ev({ Event: 'Hangup', Cause: '16', ...a }));
-    const out = n.handle(ev({ Event: 'Cdr', UniqueID: '1.1', Disposition: 'ANSWERED', DestinationChannel: '', LastApplication: 'VoiceMail', Duration: '16', BillableSeconds: '14' }));
-    expect(one(out, 'cdr').payload.disposition).toBe('NO ANSWER');
+  it("46 an inbound number to a user whose phone is not registered: the mailbox answers; incoming, the user's extension, NO ANSWER, recorded under the user, at once", () => {
+    // Real Asterisk: Dial(PJSIP/<user>) creates no channel (no DialBegin), DIALSTATUS CHANUNAVAIL, VoiceMail()
+    // answers, and ONE Cdr (LastApplication Dial, ANSWERED, no DestinationChannel, Destination 404) covers the call.
+    const out = normalise(events.get('46-inbound-did-voicemail-unregistered')!);
+    expect(one(out, 'cdr').payload).toMatchObject({
+      direction: 'incoming',
+      src: '79101234567',
+      dst: '404',
+      user: '4468874432',
+      disposition: 'NO ANSWER',
+      account_id: 2001,
+      duration: 12,
+      end_time: '2026-12-03 12:26:22',
+    });
+    const recordings = out.filter((o) => o.kind === 'recording');
+    expect(recordings.map((r) => (r.kind === 'recording' ? [r.job.user, r.job.fileName] : []))).toEqual([['4468874432', '1796300770.23.wav']]);
+    expect(kinds(out)).not.toContain('ringing'); // nothing rang
   });
 });
 

@@ -366,7 +366,9 @@ export class CallNormaliser {
         return;
       }
       case 'newexten': {
-        if (field(message, 'application').toLowerCase() === 'voicemail') ch.voicemail = true;
+        const application = field(message, 'application').toLowerCase();
+        if (application === 'voicemail') ch.voicemail = true;
+        if (application === 'dial') this.noteDialPlanDial(call, field(message, 'appdata'), field(message, 'exten'));
         // `Set(CDR(userfield)=acct-1001)` in the dial plan names the account before the CDR does.
         const data = field(message, 'appdata');
         const m = /^CDR\(userfield\)=(.*)$/i.exec(data);
@@ -378,13 +380,7 @@ export class CallNormaliser {
         const dest = field(message, 'destchannel');
         if (!field(message, 'channel') || !dest) return; // the originate's own dial of leg A
         const user = this.pjsipUser(dest);
-        const ext = user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1];
-        if (user) call.dialledUser ??= user;
-        if (ext) call.dialledExt ??= ext;
-        if (call.direction === 'incoming') {
-          if (call.dialledExt && (!call.dst || call.dst === call.linkedExten)) call.dst = call.dialledExt;
-          call.user ??= call.dialledUser ?? null;
-        }
+        this.noteDialled(call, user, user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1]);
         return;
       }
       case 'hangup':
@@ -536,9 +532,35 @@ export class CallNormaliser {
   }
 
   /** The user of a `PJSIP/<endpoint>-<seq>` channel: a user name, or an endpoint the directory knows (not the trunk). */
+  /** The user (and extension) a call dialled: an incoming call is filed under them. */
+  private noteDialled(call: Call, user: string | undefined, ext: string | undefined): void {
+    if (user) call.dialledUser ??= user;
+    if (ext) call.dialledExt ??= ext;
+    if (call.direction === 'incoming') {
+      if (call.dialledExt && (!call.dst || call.dst === call.linkedExten)) call.dst = call.dialledExt;
+      call.user ??= call.dialledUser ?? null;
+    }
+  }
+
+  /**
+   * A dial plan's `Dial(PJSIP/<user>,…)` names the user before DialBegin does — and alone when the
+   * phone is not registered: no channel, no DialBegin, DIALSTATUS CHANUNAVAIL, and the call goes on
+   * to the user's mailbox (fixture 46). Outside numbers (`PJSIP/<num>@trunk`) are not users.
+   */
+  private noteDialPlanDial(call: Call, appData: string, exten: string): void {
+    const device = appData.split(',')[0].split('&')[0].trim();
+    const endpoint = /^PJSIP\/([^/@]+)$/.exec(device)?.[1];
+    const user = endpoint ? this.userOfEndpoint(endpoint) : undefined;
+    if (!user) return;
+    this.noteDialled(call, user, this.options.directory?.(user)?.num ?? (EXTENSION.test(exten) ? exten : undefined));
+  }
+
   private pjsipUser(channel: string): string | undefined {
     const endpoint = PJSIP_CHANNEL.exec(channel)?.[1];
-    if (!endpoint) return undefined;
+    return endpoint ? this.userOfEndpoint(endpoint) : undefined;
+  }
+
+  private userOfEndpoint(endpoint: string): string | undefined {
     return USER_NAME.test(endpoint) || this.options.directory?.(endpoint) ? endpoint : undefined;
   }
 
@@ -676,7 +698,9 @@ export class CallNormaliser {
     if (call.cdrDone) return;
     call.cdrDone = true;
     const channel = call.channels.get(uniqueid);
-    if (channel?.voicemail && field(message, 'lastapplication').toLowerCase() !== 'voicemail') {
+    // Only a Dial that created the callee's channel is followed by the mailbox's own CDR; without
+    // one (the phone not registered) this one CDR covers the whole call (fixture 46).
+    if (channel?.voicemail && field(message, 'lastapplication').toLowerCase() !== 'voicemail' && field(message, 'destinationchannel')) {
       call.heldCdr = message;
       return;
     }
