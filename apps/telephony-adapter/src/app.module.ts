@@ -10,8 +10,8 @@ import {
   Provider,
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { TELEPHONY_EVENTS_STREAM, TelephonyOriginateRelease } from '@ringcloud/contracts-telephony';
-import { connectNats, ensureStream, jetstream, readBroadcast } from '@ringcloud/nest-nats';
+import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
+import { connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
 import { AmiSession } from './ami/ami-session';
 import { CallNormaliser } from './calls/call-normaliser';
 import { Registrations } from './calls/registrations';
@@ -23,7 +23,6 @@ import { HealthHandler } from './handlers/health.handler';
 import { TelephonyHandler } from './handlers/telephony.handler';
 import { PRISMA, PrismaClient, createPrismaClient } from './infra/database';
 import { OriginateRepository } from './originate/originate.repository';
-import { OriginateReleases } from './originate/originate-releases';
 import { OriginateService } from './originate/originate.service';
 import { DialplanReloader } from './provisioning/dialplan-reloader';
 import { ProvisioningConsumer } from './provisioning/provisioning.consumer';
@@ -52,12 +51,10 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly provisioning: ProvisioningConsumer,
     private readonly recordings: RecordingsService,
     private readonly publisher: TelephonyEventPublisher,
-    private readonly releases: OriginateReleases,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureStream(this.nc, TELEPHONY_EVENTS_STREAM);
-    this.listenForReleases();
     await this.store.open();
     await this.directory.refresh().catch((err: Error) => this.logger.warn(`user directory not loaded yet: ${err.message}`));
     this.directory.startRefreshing(60_000, (err) => this.logger.warn(`user directory refresh failed: ${err.message}`));
@@ -66,23 +63,12 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.releases.withdrawAll();
     this.directory.stop();
     await this.provisioning.stop();
     await this.pipeline.stop();
     await this.recordings.drain(10_000);
     if (!(await this.publisher.flush(5000))) this.logger.warn(`${this.publisher.pending} telephony events not published before shutdown`);
     this.publisher.stop();
-  }
-
-  /** Every replica hears every release (a plain subscription, not the queue group); registered before NATS commands are taken. */
-  private listenForReleases(): void {
-    this.nc.subscribe(TelephonyOriginateRelease.subject, {
-      callback: (err, msg) => {
-        const release = err ? undefined : readBroadcast(TelephonyOriginateRelease.contract, msg.data);
-        if (release) this.releases.release(release.call_id, release.go);
-      },
-    });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -109,7 +95,6 @@ export class AppModule {
         inject: [UserDirectory],
       },
       { provide: Registrations, useFactory: () => new Registrations() },
-      { provide: OriginateReleases, useFactory: () => new OriginateReleases() },
       {
         provide: AmiSession,
         useFactory: () => new AmiSession({ node: config.node, ...config.ami, logger: new Logger(`AMI ${config.node}`) }),
@@ -160,7 +145,6 @@ export class AppModule {
           normaliser: CallNormaliser,
           requests: OriginateRepository,
           directory: UserDirectory,
-          releases: OriginateReleases,
         ) =>
           new OriginateService({
             session,
@@ -172,10 +156,8 @@ export class AppModule {
             context,
             timeoutMs: config.originate.timeoutMs,
             syncWaitMs: config.ami.actionTimeoutMs,
-            releases,
-            releaseWaitMs: config.originate.releaseWaitMs,
           }),
-        inject: [AmiSession, Registrations, CallNormaliser, OriginateRepository, UserDirectory, OriginateReleases],
+        inject: [AmiSession, Registrations, CallNormaliser, OriginateRepository, UserDirectory],
       },
       {
         provide: UserRegistrations,

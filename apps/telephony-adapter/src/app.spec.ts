@@ -11,8 +11,6 @@ import {
   TelephonyChannelList,
   TelephonyHealthPing,
   TelephonyOriginate,
-  TelephonyOriginateHeld,
-  TelephonyOriginateRelease,
 } from '@ringcloud/contracts-telephony';
 import { UserProvisioning, UsersUserCreated, UsersUserDeleted } from '@ringcloud/contracts-users';
 import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-nats';
@@ -78,7 +76,7 @@ describe('telephony-adapter over NATS (end to end)', () => {
       databaseUrl: env.schema!.databaseUrl,
       node: 'pbx1',
       ami: { host: '127.0.0.1', port: server.port, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200 },
-      originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000, releaseWaitMs: 500 },
+      originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000 },
       recordingsDir: env.recordingsDir,
       qualifyFrequency: 60,
       inboundContext: 'from-pstn',
@@ -175,53 +173,6 @@ describe('telephony-adapter over NATS (end to end)', () => {
     // calls-service retrying after a timeout must not ring the phone twice.
     expect(await originate({ call_id: callId })).toEqual(answer);
     expect(originates().length).toBe(before + 1);
-  });
-
-  it("holds an originate until the gateway's release; withdrawn or never released, nothing reaches the PBX", async () => {
-    server.register(USER);
-    const originates = () => server.actions.filter((a) => a.action === 'Originate').length;
-    const rows = (callId: string) => env.prisma!.originateRequest.count({ where: { callId } });
-    const held = (call_id: string) => rpc.send(TelephonyOriginateHeld.contract, { call_id, account_id: 1001, user: USER, num: '79101234567' });
-    const release = (call_id: string, go: boolean) => rpc.emit(TelephonyOriginateRelease.contract, { call_id, go });
-    const before = originates();
-
-    // Checked and recorded at once, sent only when released.
-    const first = randomUUID();
-    const answer = held(first);
-    await eventually(async () => (await rows(first)) === 1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(originates()).toBe(before);
-    await release(first, true);
-    expect(await answer).toEqual({ call_id: first, action_id: expect.stringMatching(/^rc-/), src: '401' });
-    expect(originates()).toBe(before + 1);
-
-    // The release may arrive first (it travels on another connection than the command).
-    const second = randomUUID();
-    await release(second, true);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await held(second)).call_id).toBe(second);
-    expect(originates()).toBe(before + 2);
-
-    // Withdrawn (the gateway answered 429): nothing sent, the recorded request undone.
-    const third = randomUUID();
-    const withdrawn = error(held(third));
-    await eventually(async () => (await rows(third)) === 1);
-    await release(third, false);
-    expect(await withdrawn).toEqual({ code: 'RATE_LIMITED', message: 'the originate was withdrawn before it was sent' });
-    expect(await rows(third)).toBe(0);
-
-    // Never released (the gateway went away): dropped unsent after the wait.
-    const fourth = randomUUID();
-    expect(await error(held(fourth))).toEqual({ code: 'UNAVAILABLE', message: 'the originate was not released within 500 ms' });
-    expect(await rows(fourth)).toBe(0);
-    // A late release changes nothing.
-    await release(fourth, true);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(originates()).toBe(before + 2);
-
-    // A refusal is answered without waiting for a release (which would end UNAVAILABLE).
-    const unknown = rpc.send(TelephonyOriginateHeld.contract, { call_id: randomUUID(), account_id: 1001, user: OTHER_USER, num: '79101234567' });
-    expect(await error(unknown)).toEqual({ code: 'NOT_FOUND', message: `Unknown user ${OTHER_USER}` });
   });
 
   it("refuses unknown users, another account's user and CR/LF smuggled into any value", async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { connectNats, NatsConnection, readBroadcast } from '@ringcloud/nest-nats';
+import { connectNats, NatsConnection } from '@ringcloud/nest-nats';
 import { UsersApiKeyChanged } from '@ringcloud/contracts-users';
 import { GatewayConfig } from '../config';
 import { GATEWAY_CONFIG } from '../tokens';
@@ -106,7 +106,17 @@ export class KeyChangeListener implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** The event's api_key (plain payload or Nest's emit packet). */
+/**
+ * The event's api_key: a plain `{"api_key"}` payload, or the `{"pattern","data":{"api_key"}}` packet
+ * that Nest's ClientProxy.emit sends.
+ */
 export function readApiKey(data: Uint8Array): string | undefined {
-  return readBroadcast(UsersApiKeyChanged, data)?.api_key;
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(data)) as any;
+    const payload = parsed && typeof parsed === 'object' && 'data' in parsed && 'pattern' in parsed ? parsed.data : parsed;
+    const result = UsersApiKeyChanged.event.safeParse(payload);
+    return result.success ? result.data.api_key : undefined;
+  } catch {
+    return undefined;
+  }
 }

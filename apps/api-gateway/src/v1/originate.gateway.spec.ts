@@ -1,48 +1,29 @@
 import { Controller, INestMicroservice, Logger, Module } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { CallsOriginateRecord } from '@ringcloud/contracts-calls';
-import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
-import { TelephonyOriginateHeld, TelephonyOriginateRelease } from '@ringcloud/contracts-telephony';
-import { Command, NatsConnection, connectNats, createNatsMicroservice, readBroadcast } from '@ringcloud/nest-nats';
-import { freePort, startNatsServer, TestNats } from '@ringcloud/testing';
+import { DomainError } from '@ringcloud/contracts-common';
+import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
+import { Command, createNatsMicroservice } from '@ringcloud/nest-nats';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
 
 /** What the fake adapter and calls-service received, and how they answer. */
 const peer = {
-  /** Held originates received. */
-  originates: [] as TelephonyOriginateHeld.Request[],
-  /** The gateway's releases, as the adapters hear them. */
-  releases: [] as TelephonyOriginateRelease.Payload[],
-  /** Originates released and "written to the PBX". */
-  sent: [] as string[],
+  originates: [] as TelephonyOriginate.Request[],
   records: [] as CallsOriginateRecord.Request[],
   adapterError: null as DomainError | null,
   /** calls-service's answer to a refusal (it knows users the PBX does not). */
   recordError: null as DomainError | null,
 };
 
-/** The release of a call id, whether it was heard before or after its originate (null: none within 2 s). */
-async function releaseOf(callId: string): Promise<boolean | null> {
-  for (let waited = 0; waited < 2000; waited += 10) {
-    const release = peer.releases.find((r) => r.call_id === callId);
-    if (release) return release.go;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return null;
-}
-
 @Controller()
 class FakeAdapter {
-  @Command(TelephonyOriginateHeld.contract)
-  async originate(@Payload() req: TelephonyOriginateHeld.Request): Promise<TelephonyOriginateHeld.Response> {
+  @Command(TelephonyOriginate.contract)
+  originate(@Payload() req: TelephonyOriginate.Request): TelephonyOriginate.Response {
     peer.originates.push(req);
     if (peer.adapterError) throw peer.adapterError;
-    const go = await releaseOf(req.call_id);
-    if (go === false) throw new DomainError(ErrorCode.RateLimited, 'the originate was withdrawn before it was sent');
-    if (go === null) throw DomainError.unavailable('the originate was not released within 2000 ms');
-    peer.sent.push(req.call_id);
-    return { call_id: req.call_id, action_id: `rc-${peer.sent.length}`, src: '401' };
+    return { call_id: req.call_id, action_id: `rc-${peer.originates.length}`, src: '401' };
   }
 }
 
@@ -74,7 +55,6 @@ describe('POST /v1/calls: adapter first, then the record', () => {
   let gw: TestGateway;
   let adapter: INestMicroservice | undefined;
   let calls: INestMicroservice | undefined;
-  let releases: NatsConnection;
   const prefix = testRedisPrefix();
   let auth: string;
   let alice: string;
@@ -86,21 +66,12 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     const fake: FakeUsers = users.fake;
     auth = fake.addKey(1001, 'RW').auth;
     alice = fake.addUser(1001, '401');
-    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', NATS_REQUEST_TIMEOUT_MS: '3000' });
-    releases = await connectNats(nats.url, 'fake-adapter-releases');
-    releases.subscribe(TelephonyOriginateRelease.subject, {
-      callback: (err, msg) => {
-        const release = err ? undefined : readBroadcast(TelephonyOriginateRelease.contract, msg.data);
-        if (release) peer.releases.push(release);
-      },
-    });
-    await releases.flush();
+    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', NATS_REQUEST_TIMEOUT_MS: '1500' });
   }, 30_000);
 
   afterAll(async () => {
     await adapter?.close();
     await calls?.close();
-    await releases?.close();
     await gw?.close();
     await users?.stop();
     await nats?.stop();
@@ -110,8 +81,6 @@ describe('POST /v1/calls: adapter first, then the record', () => {
 
   beforeEach(async () => {
     peer.originates.length = 0;
-    peer.releases.length = 0;
-    peer.sent.length = 0;
     peer.records.length = 0;
     peer.adapterError = null;
     peer.recordError = null;
@@ -119,17 +88,16 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     calls ??= await startPeer(FakeCalls, nats.url, 'fake-calls');
   });
 
-  // A number of its own per request (the bench profile's limits are far away).
-  const originate = (params: Record<string, unknown> = {}, gateway = gw) =>
-    call(gateway.url, 'POST', `/v1/calls?${auth}`, { body: JSON.stringify({ params: { user: alice, num: `7910${String(++nums).padStart(7, '0')}`, ...params } }) });
+  // A number of its own per request: the same URL and body twice in 5 s would be rate limited.
+  const originate = (params: Record<string, unknown> = {}) =>
+    call(gw.url, 'POST', `/v1/calls?${auth}`, { body: JSON.stringify({ params: { user: alice, num: `7910${String(++nums).padStart(7, '0')}`, ...params } }) });
 
-  it('sends the adapter a new call id held, releases it once the request is admitted, then records the request with the outcome under the same id, and answers it', async () => {
+  it('sends the adapter a new call id, then records the request with the outcome under the same id, and answers it', async () => {
     const res = await originate({ external_id: 'lead #5' });
     expect([res.status, res.body]).toEqual([200, successEnvelope('Originate successfully queued')]);
     const callId = res.headers.get('x-call-id');
     expect(callId).toMatch(/^[0-9a-f-]{36}$/);
     expect(peer.originates).toEqual([{ call_id: callId, account_id: 1001, user: alice, num: expect.stringMatching(/^7910/) }]);
-    expect([peer.releases, peer.sent]).toEqual([[{ call_id: callId, go: true }], [callId]]);
     expect(peer.records).toEqual([
       { call_id: callId, account_id: 1001, user: alice, num: peer.originates[0].num, external_id: 'lead #5', outcome: { status: 'queued', action_id: 'rc-1', src: '401' } },
     ]);
@@ -184,48 +152,5 @@ describe('POST /v1/calls: adapter first, then the record', () => {
       expect((await originate(params)).status).toBe(400);
     }
     expect([peer.originates, peer.records]).toEqual([[], []]);
-  });
-
-  describe("v1's limit (1 per 5 s per key and URL)", () => {
-    let limited: TestGateway;
-    beforeAll(async () => {
-      limited = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: testRedisPrefix(), NATS_REQUEST_TIMEOUT_MS: '3000' });
-    });
-    afterAll(() => limited?.close());
-
-    it('withdraws the held originate of a request over the limit: 429, nothing rings, nothing is recorded', async () => {
-      const first = await originate({}, limited);
-      expect(first.status).toBe(200);
-      const second = await originate({}, limited); // the same URL (the body is not part of it) within 5 s
-      expect([second.status, second.body, second.headers.get('x-call-id')]).toEqual([429, errorEnvelope('Rate limit exceeded'), null]);
-      expect(peer.originates).toHaveLength(2);
-      const [admitted, withdrawn] = peer.originates.map((o) => o.call_id);
-      expect(await releaseOf(withdrawn)).toBe(false);
-      expect(peer.sent).toEqual([admitted]);
-      expect(peer.records.map((r) => r.call_id)).toEqual([admitted]);
-    });
-
-    it("keeps the contract's order: over the limit is 429 even when the params or the user are wrong", async () => {
-      const keyed = (await originate({}, limited)).status; // whatever the previous test left: from here on the URL is limited
-      expect([200, 429]).toContain(keyed);
-      expect((await originate({ num: '12-34' }, limited)).status).toBe(429);
-      peer.adapterError = DomainError.notFound('Unknown user 1999999999');
-      expect((await originate({ user: '1999999999' }, limited)).status).toBe(429);
-    });
-  });
-
-  it('answers 503 when Redis cannot count the request, and the held originate is withdrawn', async () => {
-    const broken = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, NATS_REQUEST_TIMEOUT_MS: '3000' });
-    try {
-      const res = await originate({}, broken);
-      expect([res.status, res.body]).toEqual([503, errorEnvelope('Service is temporarily unavailable')]);
-      // Answered at once (Redis is known to be away), maybe before the adapter even had the originate.
-      for (let waited = 0; peer.originates.length === 0 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
-      expect(peer.originates).toHaveLength(1);
-      expect(await releaseOf(peer.originates[0].call_id)).toBe(false);
-      expect([peer.sent, peer.records]).toEqual([[], []]);
-    } finally {
-      await broken.close();
-    }
   });
 });

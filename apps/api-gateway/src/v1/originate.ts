@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { CallsOriginateRecord, ORIGINATE_QUEUED, OriginateOutcome } from '@ringcloud/contracts-calls';
 import { DomainError, ErrorCode, ErrorData } from '@ringcloud/contracts-common';
-import { TelephonyOriginateHeld, TelephonyOriginateRelease } from '@ringcloud/contracts-telephony';
+import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { MessagingUnavailableError, RpcClient } from '@ringcloud/nest-nats';
 
 export interface OriginateRequest {
@@ -19,9 +19,6 @@ export const RECORD_RETRY = { delaysMs: [250, 1_000, 2_000, 5_000, 10_000, 20_00
  * `POST /v1/calls`: the originate goes straight to the telephony adapter under a new call id —
  * nothing else stands between the request and the ringing phone — and calls-service then records
  * the request with the adapter's outcome and turns a refusal into v1's answer (CallsOriginateRecord).
- * It is sent held while the rate limit is counted: the adapter checks and records it meanwhile, and
- * writes it to the PBX only when released (TelephonyOriginateRelease), so the limit's round trip to
- * Redis is not added to the way to the phone. Not admitted, it is withdrawn and never rings.
  */
 export class OriginateFlow {
   private readonly logger = new Logger('Originate');
@@ -32,12 +29,11 @@ export class OriginateFlow {
     private readonly retry = RECORD_RETRY,
   ) {}
 
-  /** `admitted`: the rate limit's verdict on this request, being counted meanwhile. */
-  async originate(request: OriginateRequest, admitted: Promise<void>): Promise<{ call_id: string; message: string }> {
+  async originate(request: OriginateRequest): Promise<{ call_id: string; message: string }> {
     const call_id = randomUUID();
     let adapterError: unknown;
-    const sent: Promise<OriginateOutcome> = this.rpc
-      .send(TelephonyOriginateHeld.contract, { call_id, account_id: request.account_id, user: request.user, num: request.num })
+    const outcome: OriginateOutcome = await this.rpc
+      .send(TelephonyOriginate.contract, { call_id, account_id: request.account_id, user: request.user, num: request.num })
       .then(
         (queued) => ({ status: 'queued' as const, action_id: queued.action_id, src: queued.src }),
         (err) => {
@@ -45,14 +41,6 @@ export class OriginateFlow {
           return { status: 'refused' as const, error: errorData(err) };
         },
       );
-    try {
-      await admitted;
-    } catch (err) {
-      this.release(call_id, false);
-      throw err;
-    }
-    this.release(call_id, true);
-    const outcome = await sent;
     const record: CallsOriginateRecord.Request = { ...request, call_id, outcome };
     try {
       return await this.rpc.send(CallsOriginateRecord.contract, record);
@@ -63,13 +51,6 @@ export class OriginateFlow {
       this.recordLater(record, err);
       return { call_id, message: ORIGINATE_QUEUED };
     }
-  }
-
-  /** The decision on a held originate. Lost (NATS away), the adapter drops the originate unsent after its wait. */
-  private release(call_id: string, go: boolean): void {
-    this.rpc.emit(TelephonyOriginateRelease.contract, { call_id, go }).catch((err: Error) => {
-      this.logger.warn(`originate ${call_id}: release (${go ? 'go' : 'withdraw'}) not sent: ${err.message}`);
-    });
   }
 
   /** Best effort, in this process: a queued call whose record failed is recorded again a little later. */

@@ -60,11 +60,6 @@ export interface V1Call<P = any> {
   params: P;
   query: URLSearchParams;
   /**
-   * Resolves when the request passed the rate limit (rejects with its 429/503). Already resolved
-   * when the handler starts, unless the route `overlapsLimit`.
-   */
-  admitted: Promise<void>;
-  /**
    * Sets a response header of a successful answer (`X-Call-Id`, `X-Next-Cursor`). Only headers the
    * route declares in `responseHeaders` (so the OpenAPI document lists every one); the gateway's own
    * headers (rate limit, request id) are not the handler's.
@@ -120,12 +115,6 @@ export interface V1Route {
   idempotent?: boolean;
   /** Spec section 2: a file download answers errors with an empty body. */
   fileDownload?: boolean;
-  /**
-   * The handler starts while the request is counted against its rate limit instead of after it, to
-   * overlap the two; it must change nothing until `call.admitted` resolves (POST /v1/calls holds its
-   * originate at the adapter meanwhile).
-   */
-  overlapsLimit?: boolean;
   handle(call: V1Call, deps: V1Deps): Promise<unknown>;
 }
 
@@ -326,14 +315,12 @@ export const V1_ROUTES: readonly V1Route[] = [
     limit: perSeconds(5),
     access: 'RW',
     idempotent: true,
-    overlapsLimit: true,
     params: OriginateParams,
     responseHeaders: [X_CALL_ID],
     response: z.literal(ORIGINATE_QUEUED),
     handle: async (call, { originate }) => {
       const { key, params } = call;
-      const request = { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null };
-      const queued = await originate.originate(request, call.admitted);
+      const queued = await originate.originate({ account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
       call.setHeader(X_CALL_ID.name, queued.call_id);
       return queued.message;
     },

@@ -25,8 +25,7 @@ import { OriginateFlow } from './originate';
  * route (404/405) → authenticate (403) → access (403) → rate limit (429) → path and body (404/400)
  * → the route's handler (a NATS command). Whatever is thrown is answered by GatewayErrorFilter.
  * A route marked `idempotent` with an `Idempotency-Key` checks the key after access and before the
- * rate limit: a replay is not counted, and only the first of concurrent duplicates runs. A route
- * that `overlapsLimit` starts its handler while the limit is counted (the answers keep this order).
+ * rate limit: a replay is not counted, and only the first of concurrent duplicates runs.
  */
 @Injectable()
 export class V1Pipeline {
@@ -61,11 +60,10 @@ export class V1Pipeline {
 
     const limitedUrl = `${request.method} ${match.canonicalPath}?${canonicalQuery(url.query)}`;
     const idempotencyKey = route.idempotent ? readIdempotencyKey(request.headers) : undefined;
-    const admitAndExecute = () => {
-      const admitted = this.applyLimit(route, key, limitedUrl, reply);
-      return this.execute(route, key, match.params, url.query, request.body, reply, admitted);
-    };
-    if (idempotencyKey === undefined) return admitAndExecute();
+    if (idempotencyKey === undefined) {
+      await this.applyLimit(route, key, limitedUrl, reply);
+      return this.execute(route, key, match.params, url.query, request.body, reply);
+    }
 
     let begin;
     try {
@@ -83,7 +81,8 @@ export class V1Pipeline {
     // 5xx the client should retry), so it frees the key and a retry with it runs again — e.g. an
     // originate refused while the phone was not registered yet.
     try {
-      const data = await admitAndExecute();
+      await this.applyLimit(route, key, limitedUrl, reply);
+      const data = await this.execute(route, key, match.params, url.query, request.body, reply);
       await this.finishQuietly(begin.claim, { status: 200, data, headers: routeHeaders(route, reply) });
       return data;
     } catch (err) {
@@ -92,11 +91,7 @@ export class V1Pipeline {
     }
   }
 
-  /**
-   * Path and params (404/400), then the route's handler — once `admitted` (the rate limit) resolved,
-   * or at once for a route that `overlapsLimit`. Either way the limit's verdict comes first: a
-   * request not admitted answers 429 (or 503), whatever the path, params or handler said.
-   */
+  /** Path and params (404/400), then the route's handler. */
   private async execute(
     route: V1Route,
     key: VerifiedKey,
@@ -104,21 +99,11 @@ export class V1Pipeline {
     query: URLSearchParams,
     body: unknown,
     reply: FastifyReply,
-    admitted: Promise<void>,
   ): Promise<unknown> {
-    if (route.overlapsLimit) admitted.catch(() => undefined); // awaited below, maybe after the handler's own error
-    else await admitted;
+    const path = validatePathParams(rawPath);
+    const params = readV1Params(route.params, body);
     const headers: Record<string, string> = {};
-    let data;
-    try {
-      const path = validatePathParams(rawPath);
-      const params = readV1Params(route.params, body);
-      data = await route.handle({ key, path, params, query, admitted, setHeader: headerSetter(route, headers) }, this.deps);
-    } catch (err) {
-      await admitted;
-      throw err;
-    }
-    await admitted;
+    const data = await route.handle({ key, path, params, query, setHeader: headerSetter(route, headers) }, this.deps);
     // Only a successful answer carries them: a handler that sets one and then fails leaves none.
     reply.headers(headers);
     return data;

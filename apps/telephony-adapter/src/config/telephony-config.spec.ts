@@ -20,9 +20,6 @@ describe('telephony-adapter configuration', () => {
     const config = loadTelephonyConfig({ PBX_AMI_PORT: '15038', AMI_SECRET: 's3cret', ORIGINATE_TIMEOUT_MS: '20000', PBX_NODE: 'pbx-2' });
     expect(config.ami).toMatchObject({ port: 15038, secret: 's3cret' });
     expect(config.originate.timeoutMs).toBe(20000);
-    expect(config.originate.releaseWaitMs).toBe(2000);
-    expect(loadTelephonyConfig({ ORIGINATE_RELEASE_WAIT_MS: '750' }).originate.releaseWaitMs).toBe(750);
-    expect(() => loadTelephonyConfig({ ORIGINATE_RELEASE_WAIT_MS: '5' })).toThrow(/ORIGINATE_RELEASE_WAIT_MS/);
     expect(() => loadTelephonyConfig({ NODE_ENV: 'production' })).toThrow(/AMI_SECRET: is required/);
     expect(() => loadTelephonyConfig({ ORIGINATE_DEVICE_TEMPLATE: 'PJSIP/{user}\r\nAction: Hangup' })).toThrow(/ORIGINATE_DEVICE_TEMPLATE/);
     expect(() => loadTelephonyConfig({ ORIGINATE_CONTEXT_TEMPLATE: 'acct' })).toThrow(/must contain \{account\}/);

@@ -36,8 +36,6 @@ export const TelephonyEnv = BaseEnv.extend({
   ORIGINATE_CONTEXT_TEMPLATE: template('account', 'acct-{account}'),
   /** How long the employee's phone rings (Originate `Timeout`). */
   ORIGINATE_TIMEOUT_MS: ms(30_000, 1000),
-  /** How long a held originate (POST /v1/calls) waits for the gateway's release; then it is dropped unsent. */
-  ORIGINATE_RELEASE_WAIT_MS: ms(2000, 100),
   /** Where Asterisk's MixMonitor files appear (a volume shared with Asterisk). */
   RECORDINGS_DIR: z.string().min(1).default('tmp/recordings'),
   /** How long to wait for a recording file to appear and stop growing after hang-up. */
@@ -77,7 +75,7 @@ export interface TelephonyConfig {
     reconnectMinMs: number;
     reconnectMaxMs: number;
   };
-  originate: { deviceTemplate: string; contextTemplate: string; timeoutMs: number; releaseWaitMs: number };
+  originate: { deviceTemplate: string; contextTemplate: string; timeoutMs: number };
   recordingsDir: string;
   recordingWaitMs: number;
   pjsipTransport: string;
@@ -111,7 +109,6 @@ export function loadTelephonyConfig(env: NodeJS.ProcessEnv = process.env, warn: 
       deviceTemplate: parsed.ORIGINATE_DEVICE_TEMPLATE,
       contextTemplate: parsed.ORIGINATE_CONTEXT_TEMPLATE,
       timeoutMs: parsed.ORIGINATE_TIMEOUT_MS,
-      releaseWaitMs: parsed.ORIGINATE_RELEASE_WAIT_MS,
     },
     recordingsDir: path.resolve(parsed.RECORDINGS_DIR),
     recordingWaitMs: parsed.RECORDING_WAIT_MS,

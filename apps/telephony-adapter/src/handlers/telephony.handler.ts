@@ -3,13 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import { DomainError } from '@ringcloud/contracts-common';
 import { Command } from '@ringcloud/nest-nats';
 import { Metrics } from '@ringcloud/nest-observability';
-import {
-  TelephonyChannelGet,
-  TelephonyChannelList,
-  TelephonyOriginate,
-  TelephonyOriginateHeld,
-  TelephonyRegistrationList,
-} from '@ringcloud/contracts-telephony';
+import { TelephonyChannelGet, TelephonyChannelList, TelephonyOriginate, TelephonyRegistrationList } from '@ringcloud/contracts-telephony';
 import { ChannelsService } from '../channels/channels.service';
 import { OriginateService } from '../originate/originate.service';
 import { UserRegistrations } from '../users/user-registrations';
@@ -25,17 +19,8 @@ export class TelephonyHandler {
 
   @Command(TelephonyOriginate.contract)
   originate(@Payload() req: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
-    return this.counted(this.originates.originate(req));
-  }
-
-  @Command(TelephonyOriginateHeld.contract)
-  originateHeld(@Payload() req: TelephonyOriginateHeld.Request): Promise<TelephonyOriginateHeld.Response> {
-    return this.counted(this.originates.originate(req, true));
-  }
-
-  private counted(originate: Promise<TelephonyOriginate.Response>): Promise<TelephonyOriginate.Response> {
     const outcomes = Metrics.originateOutcomes();
-    return originate.then(
+    return this.originates.originate(req).then(
       (answer) => {
         outcomes.inc({ outcome: 'sent' });
         return answer;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AccountId, DialNumber, DomainError, ErrorCode, UserName } from '@ringcloud/contracts-common';
+import { AccountId, DialNumber, DomainError, UserName } from '@ringcloud/contracts-common';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { AmiActionFields, checkedAction } from '../ami/ami-headers';
 import { field } from '../ami/ami-message';
@@ -20,9 +20,6 @@ export interface OriginateDeps {
     findByCallId(callId: string): Promise<{ actionId: string; accountId: number; src: string } | undefined>;
   };
   directory: { provisioned(user: string): Promise<DirectoryEntry | undefined> };
-  /** The gateway's decisions on held originates (TelephonyOriginateHeld), and how long one is waited for. */
-  releases: { wait(callId: string, timeoutMs: number): Promise<boolean | null> };
-  releaseWaitMs: number;
   deviceTemplate: string;
   context: ContextTemplate;
   timeoutMs: number;
@@ -37,13 +34,11 @@ export const NO_DEVICE = TelephonyOriginate.NO_DEVICE;
  * Click-to-call: rings the employee's device (leg A) with an async Originate into the account's
  * context, which dials `num` once A answers. Answers as soon as Asterisk has queued it; the
  * outcome arrives as events (OriginateResponse with our ActionID, then the call's own events).
- * A held originate is checked and recorded at once, then waits for the gateway's release before
- * anything reaches the PBX (TelephonyOriginateHeld).
  */
 export class OriginateService {
   constructor(private readonly deps: OriginateDeps) {}
 
-  async originate(request: TelephonyOriginate.Request, held = false): Promise<TelephonyOriginate.Response> {
+  async originate(request: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
     const { session, normaliser, requests, directory } = this.deps;
     // Validated by the contract already; checked again because these values go into AMI headers.
     if (!AccountId.safeParse(request.account_id).success || !UserName.safeParse(request.user).success) throw DomainError.badRequest('Unknown user');
@@ -91,7 +86,6 @@ export class OriginateService {
     };
     await this.db(() => requests.save(intent));
     normaliser.registerIntent(intent);
-    if (held) await this.released(intent);
 
     let response;
     try {
@@ -123,15 +117,6 @@ export class OriginateService {
       throw DomainError.unavailable('the PBX state is not known yet; try again');
     }
     if (!registrations.isRegistered(endpoint)) throw DomainError.badRequest(NO_DEVICE);
-  }
-
-  /** Waits for the gateway's go; withdrawn or not released in time, the recorded request is undone. */
-  private async released(intent: OriginateIntent): Promise<void> {
-    const go = await this.deps.releases.wait(intent.callId, this.deps.releaseWaitMs);
-    if (go) return;
-    await this.undo(intent.actionId);
-    if (go === false) throw new DomainError(ErrorCode.RateLimited, 'the originate was withdrawn before it was sent');
-    throw DomainError.unavailable(`the originate was not released within ${this.deps.releaseWaitMs} ms`);
   }
 
   private async undo(actionId: string): Promise<void> {

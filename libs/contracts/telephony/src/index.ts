@@ -41,31 +41,6 @@ export namespace TelephonyOriginate {
   export const NO_DEVICE = 'User has no registered device';
 }
 
-export namespace TelephonyOriginateHeld {
-  /**
-   * TelephonyOriginate, prepared at once but written to the PBX only when the gateway releases it
-   * (TelephonyOriginateRelease with this call_id): the adapter's checks and its record of the
-   * request run while the gateway counts the request against its rate limit, instead of after it.
-   * Not released (withdrawn, or no release within the adapter's wait): nothing is sent to the PBX
-   * and the answer is RATE_LIMITED (withdrawn) or UNAVAILABLE (no release in time).
-   */
-  export const contract = command('telephony.call.originate.held', TelephonyOriginate.contract.request, TelephonyOriginate.contract.response);
-  export const subject = contract.subject;
-  export type Request = TelephonyOriginate.Request;
-  export type Response = TelephonyOriginate.Response;
-}
-
-export namespace TelephonyOriginateRelease {
-  /**
-   * The gateway's decision on a held originate, broadcast on core NATS to every adapter replica
-   * (only the one holding `call_id` acts on it; it may arrive before the originate itself).
-   * `go: false` withdraws it.
-   */
-  export const contract = event('telephony.call.originate.release', z.object({ call_id: z.string().uuid(), go: z.boolean() }));
-  export const subject = contract.subject;
-  export type Payload = z.output<typeof contract.event>;
-}
-
 export namespace TelephonyChannelList {
   /** Live channels in the account's dial-plan context. */
   export const contract = command('telephony.channel.list', z.object({ account_id: AccountId }), z.array(z.string()));

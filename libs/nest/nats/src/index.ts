@@ -5,4 +5,3 @@ export * from './jetstream';
 export * from './nats.module';
 export * from './draining-server';
 export * from './service-main';
-export * from './broadcast';
