@@ -120,6 +120,19 @@ describe('calls end to end (spec section 7)', () => {
     expect(call).toMatchObject({ direction: 'outgoing', src: '402', dst: num, disposition, rec_file: null });
   });
 
+  it('rings once for concurrent identical originates: the others answer 429 and never reach the PBX', async () => {
+    const e = await employee('404');
+    const reader = await e.client();
+    expect((await originate(e, '0001230000')).status).toBe(200); // the device is known from here on
+    const burst = await e.client();
+    const results = await Promise.all(Array.from({ length: 10 }, () => burst.post('/v1/calls', { user: e.user, num: '0001239999' })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(429)]);
+    await completed(reader, (c) => c.dst === '0001239999', 40_000);
+    await new Promise((r) => setTimeout(r, 2000)); // any other call of the burst would be listed by now
+    const all = expectSuccess(await reader.get('/v1/calls/complete', { days: '1', after: 'burst' })) as any[];
+    expect(all.map((c) => c.dst).sort()).toEqual(['0001230000', '0001239999']);
+  });
+
   it('refuses unknown users, bad numbers and unregistered devices with 400', async () => {
     const e = await employee('403');
     expectError(await (await e.client()).post('/v1/calls', { user: '1234567890', num: '79101234567' }), 400, /user/i);
