@@ -108,4 +108,35 @@ describe('unanswered calls to an employee (real processes, shipped dial plan)', 
     const mailbox = (await control(`/voicemail/acct-${account}/503`)).body;
     expect(mailbox.messages).toHaveLength(1);
   }, 150_000);
+
+  it("to an inbound number whose employee's phone is not registered: the mailbox takes it, listed incoming to the extension, NO ANSWER, recorded under the user (fixture 46)", async () => {
+    const account = newAccountId();
+    const user: string = expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num: '504', mail: 'u504@example.com' }));
+    const reader = await world.client(account, 'RW');
+    expectSuccess(await reader.post(`/v1/users/${user}/voice_mail_box_on`, {}));
+    const number = `7495${String(account).padStart(7, '0')}`;
+    expectSuccess(await world.admin.call('POST', '/admin/v1/numbers', { number, account_id: account, user }));
+    await waitFor('mailbox provisioned', async () => (await control(`/voicemail/acct-${account}/504`)).body?.exists === true, 20_000);
+    await waitFor(`${user} registered`, async () => (await control(`/devices/${user}/register`, { behaviour: 'answer' })).ok, 20_000);
+
+    // The adapter writes the number's route asynchronously: routed once a call to it is listed.
+    let tries = 0;
+    await waitFor(
+      'the number routed to the user',
+      async () => {
+        const from = `7910200${String(++tries).padStart(4, '0')}`;
+        if (!(await control('/calls/inbound', { from, to: number })).ok) return undefined;
+        return completed(reader, (c) => c.src === from, 8_000).catch(() => undefined);
+      },
+      60_000,
+    );
+
+    expect((await control(`/devices/${user}/unregister`, {})).ok).toBe(true);
+    expect((await control('/calls/inbound', { from: '79103330046', to: number })).ok).toBe(true);
+    // The recording is stored after the call record: wait until the record links it.
+    const record = await completed(reader, (c) => c.src === '79103330046' && c.rec_file);
+    expect(record).toMatchObject({ direction: 'incoming', dst: '504', disposition: 'NO ANSWER', rec_file: expect.stringMatching(new RegExp(`^/v1/users/${user}/records/`)) });
+    const mailbox = (await control(`/voicemail/acct-${account}/504`)).body;
+    expect(mailbox.messages).toHaveLength(1);
+  }, 150_000);
 });
