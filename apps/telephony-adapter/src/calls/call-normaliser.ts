@@ -531,7 +531,6 @@ export class CallNormaliser {
     return call.primary ? call.channels.get(call.primary) : undefined;
   }
 
-  /** The user of a `PJSIP/<endpoint>-<seq>` channel: a user name, or an endpoint the directory knows (not the trunk). */
   /** The user (and extension) a call dialled: an incoming call is filed under them. */
   private noteDialled(call: Call, user: string | undefined, ext: string | undefined): void {
     if (user) call.dialledUser ??= user;
@@ -555,6 +554,7 @@ export class CallNormaliser {
     this.noteDialled(call, user, this.options.directory?.(user)?.num ?? (EXTENSION.test(exten) ? exten : undefined));
   }
 
+  /** The user of a `PJSIP/<endpoint>-<seq>` channel: a user name, or an endpoint the directory knows (not the trunk). */
   private pjsipUser(channel: string): string | undefined {
     const endpoint = PJSIP_CHANNEL.exec(channel)?.[1];
     return endpoint ? this.userOfEndpoint(endpoint) : undefined;
