@@ -19,13 +19,38 @@ const accessLogger = new Logger('Access');
  * hash), status, duration, request id, client address. Bodies, keys and tokens are never logged.
  */
 export function accessLogLine(request: FastifyRequest, reply: FastifyReply): string {
-  const rawPath = request.url.split('?', 1)[0];
+  const rawPath = maskApiKeys(request.url.split('?', 1)[0]);
   const path = rawPath.length > 200 ? `${rawPath.slice(0, 200)}…` : rawPath;
   const ms = reply.elapsedTime.toFixed(1);
   return `${request.method} ${printable(path)} ${reply.statusCode} ${ms}ms id=${request.id} client=${request.ip}`;
 }
 
 const printable = (s: string) => s.replace(/[^\x21-\x7e…]/g, '?');
+
+/** An API key's shape (contracts-users ApiKeyString): `<account>_<random>`. */
+const API_KEY_SEGMENT = /^([1-9][0-9]{0,9})_[A-Za-z0-9]{8,64}$/;
+
+/**
+ * Key management URLs carry an API key in the path (`/v1/keys/<key>/disable`, `/admin/v1/keys/<key>`):
+ * the log keeps its account and drops the rest, however the segment was percent-encoded.
+ */
+export function maskApiKeys(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      const key = API_KEY_SEGMENT.exec(decodedOrRaw(segment));
+      return key ? `${key[1]}_***` : segment;
+    })
+    .join('/');
+}
+
+function decodedOrRaw(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 
 export const logAccess = (request: FastifyRequest, reply: FastifyReply) => accessLogger.log(accessLogLine(request, reply));
 
