@@ -201,6 +201,16 @@ describe('calls-service over NATS', () => {
       state.originates.length = 0;
     });
 
+    it('finds an originated call by its UUID in any letter case (UUIDs are case-insensitive)', async () => {
+      const call_id = randomUUID();
+      await record({ status: 'queued', action_id: 'rc-9', src: '401' }, { call_id, external_id: null });
+      await applied([call({ callId: call_id, direction: 'outgoing', src: '401', dst: '79101234567' })]);
+      const lower = await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id });
+      expect(lower).toMatchObject({ call_id, state: 'completed', disposition: 'ANSWERED' });
+      expect(await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id: call_id.toUpperCase() })).toEqual(lower);
+      await expect(env.rpc.send(CallsCallGet.contract, { account_id: B, call_id: call_id.toUpperCase() })).rejects.toEqual(DomainError.notFound('Call not found'));
+    });
+
     it('stores a queued request in one row (action id, src, external id) and answers queued; a retried record changes nothing', async () => {
       const call_id = randomUUID();
       const queued = { status: 'queued', action_id: 'rc-7', src: '401' } as const;

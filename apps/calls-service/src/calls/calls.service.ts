@@ -5,6 +5,7 @@ import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { CallsRepository, CompletedKey } from './calls.repository';
 import { toCallDetails, toCompletedCall } from './call-snapshot';
+import { canonicalCallId } from './originated-call-id';
 
 /**
  * At most this many rows per answer: a NATS message is limited to 1 MB by default and a completed
@@ -35,7 +36,7 @@ export class CallsService {
 
   /** One call of the account, in whatever state; another account's call is as unknown as a made-up id. */
   async get(accountId: number, callId: string): Promise<CallDetails> {
-    const [snapshot] = await this.calls.snapshots([callId]);
+    const [snapshot] = await this.calls.snapshots([canonicalCallId(callId)]);
     if (!snapshot || snapshot.account_id !== accountId) throw DomainError.notFound('Call not found');
     return toCallDetails(snapshot, this.clock);
   }
