@@ -21,6 +21,10 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
   const adapter = new FastifyAdapter({
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Slow clients (a body that never ends) are cut: Fastify leaves Node's request timeout off by
+    // default, and Node looks at its connections every 30 s unless told otherwise.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: config.REQUEST_TIMEOUT_MS, requestTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     genReqId: requestIdFor,
     requestIdHeader: false,
     // The gateway writes its own access log (request-context.ts); Fastify's would log URLs with keys.

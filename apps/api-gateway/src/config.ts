@@ -42,6 +42,8 @@ export const GatewayEnv = BaseEnv.extend({
   /** How often each replica writes the keys' "last used" times it saw to Redis (one write per account, not per request). */
   KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().max(10 * 1024 * 1024).default(65_536),
+  /** A client must have sent its whole request (headers and body) within this time, else 408 and the connection is closed. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   RATE_LIMITS: RateLimitOverrides,
   /** `bench` widens every limit to 1,000,000 per 1 s (the limiter still runs, so its cost is measured). */
   RATE_LIMIT_PROFILE: z.enum(['default', 'bench']).default('default'),

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { UsersApiKeyVerify } from '@ringcloud/contracts-users';
 import { connectNats, NatsConnection } from '@ringcloud/nest-nats';
 import { freePort, startNatsServer, TestNats } from '@ringcloud/testing';
@@ -104,6 +105,41 @@ describe('dependencies down', () => {
       gw.app.useLogger({ log: (m: unknown) => lines.push(String(m)), error: () => undefined, warn: () => undefined });
       await call(gw.url, 'GET', '/healthz', { headers: { 'X-Forwarded-For': '203.0.113.7', 'X-Request-Id': 'xff-2' } });
       expect(lines.find((l) => l.includes('id=xff-2'))).toMatch(/^GET \/healthz 200 .* client=203\.0\.113\.7$/);
+    });
+  });
+
+  describe('slow clients', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startGateway({ NATS_URL: `nats://127.0.0.1:${await freePort()}`, REDIS_PREFIX: prefix, REQUEST_TIMEOUT_MS: '1000' });
+    });
+    afterAll(() => gw?.close());
+
+    /** Writes `bytes`, then nothing more: resolves with what the gateway answered and when it closed. */
+    function stall(bytes: string): Promise<{ answer: string; afterMs: number }> {
+      const { hostname, port } = new URL(gw.url);
+      const started = Date.now();
+      return new Promise((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(bytes));
+        let answer = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('close', () => resolve({ answer, afterMs: Date.now() - started }));
+        socket.on('error', reject);
+        setTimeout(() => socket.destroy(), 10_000).unref();
+      });
+    }
+
+    it('answers 408 with the envelope and closes when a request is not sent whole within REQUEST_TIMEOUT_MS', async () => {
+      for (const bytes of [
+        `POST /v1/users/create?${key.auth} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"par`, // body stalls
+        'GET /v1/users HTTP/1.1\r\nHost: x\r\nX-Slow: ', // headers stall
+      ]) {
+        const { answer, afterMs } = await stall(bytes);
+        expect([answer.split('\r\n')[0], answer.split('\r\n\r\n')[1]]).toEqual(['HTTP/1.1 408 Request Timeout', JSON.stringify(errorEnvelope('Request timed out'))]);
+        expect(afterMs).toBeGreaterThanOrEqual(900);
+        expect(afterMs).toBeLessThan(5000);
+      }
     });
   });
 });
