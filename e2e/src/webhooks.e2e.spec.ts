@@ -255,7 +255,11 @@ describe('event feed', () => {
     expectError(await client.get('/v1/events', { after: crmEventId('never published') }), 400, /unknown or expired/);
     expectError(await client.get('/v1/events', { after: 'evt_bad' }), 400, /after must be/);
     for (const limit of ['0', '1001', 'ten']) expectError(await client.get('/v1/events', { limit }), 400, 'limit must be a whole number from 1 to 1000');
-    expectError(await client.get('/v1/events', { cursor: 'x' }), 400, 'unknown parameter cursor');
+    expectError(await client.get('/v1/events', { cursor: 'x' }), 400, 'cursor must be an event id (evt_…)');
+    // `cursor` pages like `after` (the other v1 lists' name); unknown parameters are ignored (v1 section 1).
+    const viaCursor = await client.get('/v1/events', { cursor: first.headers.get('x-next-cursor')!, limit: '2', _: '1796300000000' });
+    expect(expectSuccess(viaCursor)).toEqual(expectSuccess(second));
+    expectError(await client.get('/v1/events', { cursor: events[1].id, after: events[2].id }), 400, 'after and cursor name the same position: give one');
   });
 });
 

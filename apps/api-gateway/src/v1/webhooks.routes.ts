@@ -36,7 +36,7 @@ export const WEBHOOK_PATH_PARAMS = {
 };
 
 
-/** The query without the credentials, validated by `schema` (unknown parameters are refused). */
+/** The query without the credentials, validated by `schema`. */
 function ownQuery(schema: z.ZodType, query: URLSearchParams) {
   const own = new URLSearchParams(query);
   own.delete('api_key');
@@ -159,6 +159,7 @@ export const WEBHOOK_ROUTES: readonly V1Route[] = [
     access: 'RO',
     query: [
       { name: 'after', description: 'An event id: only events stored after it.', schema: { type: 'string' } },
+      { name: 'cursor', description: 'Another name for `after` (as in the other v1 lists).', schema: { type: 'string' } },
       { name: 'limit', description: 'How many, 1–1000 (default 100).', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
     ],
     response: z.array(CrmEvent),

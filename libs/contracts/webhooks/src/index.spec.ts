@@ -1,5 +1,5 @@
 import { firstIssueMessage } from '@ringcloud/contracts-common';
-import { CreateWebhookParams, EventsQuery, UpdateWebhookParams } from './index';
+import { CreateWebhookParams, DeliveriesQuery, EventsQuery, UpdateWebhookParams } from './index';
 
 const message = (result: { success: boolean; error?: any }) => (result.success ? 'ok' : firstIssueMessage(result.error));
 
@@ -39,5 +39,10 @@ describe('webhook params', () => {
     expect(EventsQuery.parse({ limit: '1000' })).toEqual({ limit: 1000 });
     for (const limit of ['0', '1001', 'x', '1.5']) expect(message(EventsQuery.safeParse({ limit }))).toBe('limit must be a whole number from 1 to 1000');
     expect(message(EventsQuery.safeParse({ after: 'evt_x' }))).toMatch(/after must be/);
+    const id = 'evt_' + 'a'.repeat(26);
+    expect(EventsQuery.parse({ cursor: id, utm_source: 'crm' })).toEqual({ after: id, limit: 100 });
+    expect(EventsQuery.parse({ after: id, cursor: id })).toEqual({ after: id, limit: 100 });
+    expect(message(EventsQuery.safeParse({ after: id, cursor: 'evt_' + 'b'.repeat(26) }))).toBe('after and cursor name the same position: give one');
+    expect(DeliveriesQuery.parse({ limit: '5', _: '1796300000000' })).toEqual({ limit: 5 });
   });
 });

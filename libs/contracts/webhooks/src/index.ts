@@ -172,7 +172,7 @@ export const Limit = (max: number, fallback: number) =>
     .default(fallback);
 
 /** `GET /v1/webhooks/<id>/deliveries` query. */
-export const DeliveriesQuery = z.strictObject({ limit: Limit(1000, 100) });
+export const DeliveriesQuery = z.object({ limit: Limit(1000, 100) }); // unknown parameters are ignored (v1 section 1)
 
 export namespace WebhooksDeliveryList {
   /** Newest first. */
@@ -190,11 +190,16 @@ export namespace WebhooksDeliveryRetry {
   export type Response = z.output<typeof contract.response>;
 }
 
-/** `GET /v1/events` query. */
-export const EventsQuery = z.strictObject({
-  after: z.string().regex(/^evt_[a-z2-7]{26}$/, 'after must be an event id (evt_…)').optional(),
-  limit: Limit(1000, 100),
-});
+const EventIdParam = (name: string) => z.string().regex(/^evt_[a-z2-7]{26}$/, `${name} must be an event id (evt_…)`);
+/**
+ * `GET /v1/events` query. `cursor`, the paging parameter of the other v1 lists, is another name for
+ * `after` (a client passing X-Next-Cursor back as `cursor` pages instead of reading page one again);
+ * unknown parameters are ignored (v1 section 1).
+ */
+export const EventsQuery = z
+  .object({ after: EventIdParam('after').optional(), cursor: EventIdParam('cursor').optional(), limit: Limit(1000, 100) })
+  .refine((q) => !q.after || !q.cursor || q.after === q.cursor, 'after and cursor name the same position: give one')
+  .transform(({ cursor, ...q }) => ({ ...q, after: q.after ?? cursor }));
 
 export namespace WebhooksEventList {
   /** The account's events in the order stored, after `after`; BAD_REQUEST when `after` is unknown or expired. */

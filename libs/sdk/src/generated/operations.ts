@@ -38,7 +38,7 @@ export const OPERATIONS = {
   "webhooks.rotate_secret": { method: "POST", path: "/v1/webhooks/{webhook_id}/rotate_secret", aliases: [], auth: "key", access: "RW", pathParams: ["webhook_id"], query: [], body: "params", download: false },
   "webhooks.deliveries.list": { method: "GET", path: "/v1/webhooks/{webhook_id}/deliveries", aliases: [], auth: "key", access: "RO", pathParams: ["webhook_id"], query: ["limit"], body: "none", download: false },
   "webhooks.deliveries.retry": { method: "POST", path: "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", aliases: [], auth: "key", access: "RW", pathParams: ["webhook_id","delivery_id"], query: [], body: "params", download: false },
-  "events.list": { method: "GET", path: "/v1/events", aliases: [], auth: "key", access: "RO", pathParams: [], query: ["after","limit"], body: "none", download: false },
+  "events.list": { method: "GET", path: "/v1/events", aliases: [], auth: "key", access: "RO", pathParams: [], query: ["after","cursor","limit"], body: "none", download: false },
   "admin.accounts.create": { method: "POST", path: "/admin/v1/accounts", aliases: [], auth: "admin", pathParams: [], query: [], body: "json", download: false },
   "admin.accounts.list": { method: "GET", path: "/admin/v1/accounts", aliases: [], auth: "admin", pathParams: [], query: [], body: "none", download: false },
   "admin.keys.create": { method: "POST", path: "/admin/v1/accounts/{account_id}/keys", aliases: [], auth: "admin", pathParams: ["account_id"], query: [], body: "json", download: false },
@@ -513,6 +513,8 @@ export interface Operations {
       query?: {
         /** An event id: only events stored after it. */
         after?: string | number;
+        /** Another name for `after` (as in the other v1 lists). */
+        cursor?: string | number;
         /** How many, 1–1000 (default 100). */
         limit?: number;
       };
