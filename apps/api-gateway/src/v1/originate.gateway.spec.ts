@@ -151,6 +151,11 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     for (const params of [{ num: '12-34' }, { user: '../1' }, { external_id: 'x'.repeat(65) }]) {
       expect((await originate(params)).status).toBe(400);
     }
+    // A user that is not a user name, whatever its JSON type, gets the same clear message.
+    for (const user of [1985761906.5, null, 9007199254740993, true, [], '12ab']) {
+      const res = await originate({ user });
+      expect([user, res.status, res.body]).toEqual([user, 400, errorEnvelope('user must be a numeric user name')]);
+    }
     expect([peer.originates, peer.records]).toEqual([[], []]);
   });
 });

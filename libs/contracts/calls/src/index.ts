@@ -14,9 +14,14 @@ export const ExternalId = z
  */
 export const CallId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'malformed call id');
 
+const USER_NAME_MESSAGE = 'user must be a numeric user name';
+
 /** v1 `POST /v1/calls` params. `user` may arrive as a JSON number from loose clients. */
 export const OriginateParams = z.object({
-  user: z.union([z.string(), z.number().int().nonnegative()]).transform(String).pipe(UserName),
+  user: z
+    .union([z.string(), z.number().int(USER_NAME_MESSAGE).nonnegative(USER_NAME_MESSAGE)], { error: USER_NAME_MESSAGE })
+    .transform(String)
+    .pipe(UserName),
   num: DialNumber,
   /** Extension: the CRM's tag, shown with the call and in its events; null = none. */
   external_id: ExternalId.nullish(),
