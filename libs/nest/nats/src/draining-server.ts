@@ -2,10 +2,13 @@ import { Logger } from '@nestjs/common';
 import { ServerNats } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Metrics, REQUEST_ID_HEADER, withRequestId } from '@ringcloud/nest-observability';
+import { DEADLINE_HEADER, msPastDeadline } from './deadline';
 
 /**
  * Nest's NATS server, plus what a rolling update needs:
  * - each message is handled with the caller's request id as correlation id (logs, onward requests);
+ * - a request received after its deadline (DEADLINE_HEADER) is dropped: its requester has answered
+ *   its client with an error already, so acting on it now would do what the client was told failed;
  * - close() stops the queue subscriptions first (new requests go to the other replicas), waits
  *   for the requests in progress to publish their replies, then drains the connection — Nest's own
  *   close() would drop those replies and the callers would wait for their timeout.
@@ -31,10 +34,17 @@ export class DrainingNatsServer extends ServerNats {
   }
 
   override async handleMessage(channel: string, msg: Msg): Promise<void> {
+    const requestId = msg.headers?.get(REQUEST_ID_HEADER) || undefined;
+    const late = msPastDeadline(msg.headers?.get(DEADLINE_HEADER) || undefined);
+    if (late !== undefined) {
+      // No handler, no reply: nobody waits for it (the subject only; the payload may hold personal data).
+      withRequestId(requestId, () => this.log.warn(`${channel} dropped: received ${late} ms after its requester gave up`));
+      return;
+    }
     const done = this.track(msg);
     Metrics.natsHandled().inc({ subject: channel });
     try {
-      await withRequestId(msg.headers?.get(REQUEST_ID_HEADER) || undefined, () => {
+      await withRequestId(requestId, () => {
         // At debug level every request leaves a line with its correlation id (req_id).
         this.log.debug(`${channel} received`);
         return super.handleMessage(channel, msg);

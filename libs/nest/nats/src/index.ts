@@ -5,3 +5,4 @@ export * from './jetstream';
 export * from './nats.module';
 export * from './draining-server';
 export * from './service-main';
+export * from './deadline';

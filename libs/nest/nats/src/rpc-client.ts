@@ -5,6 +5,7 @@ import { firstValueFrom, timeout } from 'rxjs';
 import { z } from 'zod';
 import { CommandContract, DomainError, ErrorCode, EventContract, isErrorData } from '@ringcloud/contracts-common';
 import { Metrics, REQUEST_ID_HEADER, currentRequestId } from '@ringcloud/nest-observability';
+import { DEADLINE_HEADER, deadlineAfter } from './deadline';
 
 export const NATS_OPTIONS = Symbol('NATS_OPTIONS');
 export interface NatsOptions {
@@ -44,7 +45,7 @@ export class RpcClient implements OnApplicationShutdown {
     const started = process.hrtime.bigint();
     let outcome = 'ok';
     try {
-      return await firstValueFrom(this.client.send(contract.subject, withRequestId(request)).pipe(timeout(timeoutMs)));
+      return await firstValueFrom(this.client.send(contract.subject, withHeaders(request, timeoutMs)).pipe(timeout(timeoutMs)));
     } catch (err) {
       const error = toDomainError(err, contract.subject);
       outcome = error instanceof MessagingUnavailableError ? 'unavailable' : error.code;
@@ -66,12 +67,15 @@ export class RpcClient implements OnApplicationShutdown {
   }
 }
 
-/** The payload, with the current request id as a NATS header so the service logs it too. */
-function withRequestId(payload: unknown): unknown {
-  const id = currentRequestId();
-  if (!id) return payload;
+/**
+ * The payload with its NATS headers: the deadline (the service drops the request once we stopped
+ * waiting), and the current request id so the service logs it too.
+ */
+function withHeaders(payload: unknown, timeoutMs: number): unknown {
   const h = natsHeaders();
-  h.set(REQUEST_ID_HEADER, id);
+  h.set(DEADLINE_HEADER, deadlineAfter(timeoutMs));
+  const id = currentRequestId();
+  if (id) h.set(REQUEST_ID_HEADER, id);
   return new NatsRecordBuilder(payload).setHeaders(h).build();
 }
 
