@@ -222,6 +222,20 @@ describe('calls-service over NATS', () => {
       expect(state.originates).toEqual([]); // the adapter is not asked again
     });
 
+    it('answers queued when an idempotent retry finds the call its refused first attempt placed after all, and the record says queued', async () => {
+      const call_id = randomUUID();
+      await expect(record({ status: 'refused', error: { code: 'UNAVAILABLE', message: 'the telephony adapter is unavailable' } }, { call_id })).rejects.toEqual(
+        DomainError.unavailable('the telephony adapter is unavailable'),
+      );
+      expect(await row(call_id)).toMatchObject({ status: 'failed', actionId: null });
+      expect(await record({ status: 'queued', action_id: 'rc-9', src: '401' }, { call_id })).toEqual({ call_id, message: 'Originate successfully queued' });
+      expect(await row(call_id)).toMatchObject({ status: 'queued', actionId: 'rc-9', src: '401', error: null });
+      expect((await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id })).state).toBe('queued');
+      // A late refusal does not undo the call.
+      await expect(record({ status: 'refused', error: { code: 'UNAVAILABLE', message: 'x' } }, { call_id })).rejects.toBeDefined();
+      expect(await row(call_id)).toMatchObject({ status: 'queued', actionId: 'rc-9' });
+    });
+
     it("turns the adapter's refusal into v1's answer and records it", async () => {
       const refused = (code: 'NOT_FOUND' | 'BAD_REQUEST' | 'UNAVAILABLE' | 'INTERNAL', message: string) => ({ status: 'refused', error: { code, message } }) as const;
       const cases: Array<[CallsOriginateRecord.Request['outcome'], string, DomainError, string]> = [

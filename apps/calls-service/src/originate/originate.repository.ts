@@ -18,8 +18,10 @@ export type OriginateOutcome = { status: 'queued'; actionId: string; src: string
 export class OriginateRepository {
   /**
    * Stores the request with its outcome (one statement); answers whether its call already has a
-   * record (its first events came first). A call_id stored already is left as it is: a retried
-   * record of the same request.
+   * record (its first events came first). A call_id stored already is left as it is — a retried
+   * record of the same request — except a refusal followed by a queued outcome: an idempotent retry
+   * (same call_id) reached the adapter, or found the call the first attempt placed after the gateway
+   * had given up, so the call exists after all.
    */
   async create(db: Prisma.TransactionClient, r: OriginateRecord): Promise<boolean> {
     const o = r.outcome;
@@ -28,7 +30,9 @@ export class OriginateRepository {
       INSERT INTO originate_requests (call_id, account_id, user_name, num, external_id, status, action_id, src, error)
       VALUES (${r.callId}::uuid, ${r.accountId}, ${r.userName}, ${r.num}, ${r.externalId},
               ${o.status}::"OriginateStatus", ${queued?.actionId ?? null}, ${queued?.src ?? null}, ${error})
-      ON CONFLICT (call_id) DO NOTHING
+      ON CONFLICT (call_id) DO UPDATE
+        SET status = EXCLUDED.status, action_id = EXCLUDED.action_id, src = EXCLUDED.src, error = NULL, updated_at = now()
+        WHERE EXCLUDED.status = 'queued' AND originate_requests.status <> 'queued'
       RETURNING EXISTS (SELECT 1 FROM calls WHERE call_id = ${r.callId}) AS has_call`;
     return row?.has_call ?? false;
   }
