@@ -6,6 +6,7 @@ import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { Command, createNatsMicroservice } from '@ringcloud/nest-nats';
 import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
+import { originateCallId } from './originate';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
 
 /** What the fake adapter and calls-service received, and how they answer. */
@@ -13,6 +14,10 @@ const peer = {
   originates: [] as TelephonyOriginate.Request[],
   records: [] as CallsOriginateRecord.Request[],
   adapterError: null as DomainError | null,
+  /** How long the adapter takes to answer (more than NATS_REQUEST_TIMEOUT_MS: the gateway gives up first). */
+  adapterDelayMs: 0,
+  /** The calls the adapter placed, by call id: like the real one, it answers a known call id with its call. */
+  placed: new Map<string, TelephonyOriginate.Response>(),
   /** calls-service's answer to a refusal (it knows users the PBX does not). */
   recordError: null as DomainError | null,
 };
@@ -20,10 +25,13 @@ const peer = {
 @Controller()
 class FakeAdapter {
   @Command(TelephonyOriginate.contract)
-  originate(@Payload() req: TelephonyOriginate.Request): TelephonyOriginate.Response {
+  async originate(@Payload() req: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
     peer.originates.push(req);
     if (peer.adapterError) throw peer.adapterError;
-    return { call_id: req.call_id, action_id: `rc-${peer.originates.length}`, src: '401' };
+    const answer = peer.placed.get(req.call_id) ?? { call_id: req.call_id, action_id: `rc-${peer.originates.length}`, src: '401' };
+    peer.placed.set(req.call_id, answer);
+    if (peer.adapterDelayMs) await new Promise((resolve) => setTimeout(resolve, peer.adapterDelayMs));
+    return answer;
   }
 }
 
@@ -84,6 +92,8 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     peer.records.length = 0;
     peer.adapterError = null;
     peer.recordError = null;
+    peer.adapterDelayMs = 0;
+    peer.placed.clear();
     adapter ??= await startPeer(FakeAdapter, nats.url, 'fake-adapter');
     calls ??= await startPeer(FakeCalls, nats.url, 'fake-calls');
   });
@@ -145,6 +155,54 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     const res = await originate();
     expect([res.status, res.body]).toEqual([503, errorEnvelope('Service is temporarily unavailable')]);
     expect(peer.records.map((r) => r.outcome)).toEqual([{ status: 'refused', error: { code: 'UNAVAILABLE', message: 'the telephony adapter is unavailable' } }]);
+  });
+
+  describe('with an Idempotency-Key', () => {
+    const params = () => ({ user: alice, num: `7910${String(++nums).padStart(7, '0')}` });
+    const originateWithKey = (key: string, body: Record<string, unknown>) =>
+      call(gw.url, 'POST', `/v1/calls?${auth}`, { body: JSON.stringify({ params: body }), headers: { 'Idempotency-Key': key } });
+
+    it('retried after the gateway gave up on a slow adapter, reaches it with the same call id: one call placed, answered on the retry', async () => {
+      const body = params();
+      peer.adapterDelayMs = 2_000; // NATS_REQUEST_TIMEOUT_MS is 1500
+      const first = await originateWithKey('slow-1', body);
+      expect([first.status, first.body]).toEqual([503, errorEnvelope('Service is temporarily unavailable')]);
+      // The adapter placed the call after all, once the gateway had answered the client.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(peer.placed.size).toBe(1);
+
+      peer.adapterDelayMs = 0;
+      const retry = await originateWithKey('slow-1', body);
+      expect(retry.status).toBe(200);
+      const [callId] = peer.placed.keys();
+      expect(retry.headers.get('x-call-id')).toBe(callId);
+      expect(peer.originates.map((o) => o.call_id)).toEqual([callId, callId]);
+      expect(peer.placed.size).toBe(1);
+      expect(peer.records.map((r) => [r.call_id, r.outcome.status])).toEqual([
+        [callId, 'refused'],
+        [callId, 'queued'],
+      ]);
+    });
+
+    it('gives different keys, and the same key in another account, different call ids', async () => {
+      const body = params();
+      const a = await originateWithKey('key-a', body);
+      const b = await originateWithKey('key-b', body);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(a.headers.get('x-call-id')).not.toBe(b.headers.get('x-call-id'));
+      expect(peer.placed.size).toBe(2);
+      const request = { account_id: 1001, user: alice, num: body.num, external_id: null };
+      expect(a.headers.get('x-call-id')).toBe(originateCallId(request, 'key-a'));
+      expect(originateCallId({ ...request, account_id: 1002 }, 'key-a')).not.toBe(originateCallId(request, 'key-a'));
+    });
+  });
+
+  it('derives name-based (version 5) UUIDs: the same for the same account, key and params, another for other params', () => {
+    const request = { account_id: 1001, user: '401', num: '79105550001', external_id: null };
+    const id = originateCallId(request, 'stop-1');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(originateCallId({ ...request }, 'stop-1')).toBe(id);
+    expect(originateCallId({ ...request, num: '79105550002' }, 'stop-1')).not.toBe(id);
   });
 
   it('validates the params before anything is sent', async () => {

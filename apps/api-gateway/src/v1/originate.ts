@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { CallsOriginateRecord, ORIGINATE_QUEUED, OriginateOutcome } from '@ringcloud/contracts-calls';
 import { DomainError, ErrorCode, ErrorData } from '@ringcloud/contracts-common';
@@ -19,6 +19,8 @@ export const RECORD_RETRY = { delaysMs: [250, 1_000, 2_000, 5_000, 10_000, 20_00
  * `POST /v1/calls`: the originate goes straight to the telephony adapter under a new call id —
  * nothing else stands between the request and the ringing phone — and calls-service then records
  * the request with the adapter's outcome and turns a refusal into v1's answer (CallsOriginateRecord).
+ * With an Idempotency-Key the call id is derived from it (originateCallId), so a retry after an
+ * error reaches the adapter with the same id and gets back the call a late first attempt placed.
  */
 export class OriginateFlow {
   private readonly logger = new Logger('Originate');
@@ -29,8 +31,8 @@ export class OriginateFlow {
     private readonly retry = RECORD_RETRY,
   ) {}
 
-  async originate(request: OriginateRequest): Promise<{ call_id: string; message: string }> {
-    const call_id = randomUUID();
+  async originate(request: OriginateRequest, idempotencyKey?: string): Promise<{ call_id: string; message: string }> {
+    const call_id = idempotencyKey === undefined ? randomUUID() : originateCallId(request, idempotencyKey);
     let adapterError: unknown;
     const outcome: OriginateOutcome = await this.rpc
       .send(TelephonyOriginate.contract, { call_id, account_id: request.account_id, user: request.user, num: request.num })
@@ -81,6 +83,28 @@ export class OriginateFlow {
   private notRecorded(record: CallsOriginateRecord.Request, err: unknown): void {
     this.logger.error(`originate ${record.call_id}: request not recorded (its call is listed without external_id): ${(err as Error).message}`);
   }
+}
+
+/** Namespace of originateCallId's name-based UUIDs (a fixed random UUID: never change it). */
+const ORIGINATE_CALL_ID_NAMESPACE = '5f0c3e6e-2b7a-4d3c-9a51-8e4f7c1d2a90';
+
+/**
+ * The call id of an originate sent with an Idempotency-Key: the same for every attempt with that key
+ * in the account. The params are part of the name too: a key reused once the gateway forgot it (24 h)
+ * for another call must not land on the old call (the adapter would answer it instead of ringing).
+ */
+export function originateCallId(request: OriginateRequest, idempotencyKey: string): string {
+  const name = JSON.stringify([request.account_id, idempotencyKey, request.user, request.num, request.external_id]);
+  return nameBasedUuid(ORIGINATE_CALL_ID_NAMESPACE, name);
+}
+
+/** RFC 9562 UUID version 5: SHA-1 of namespace + name, with the version and variant bits set. */
+function nameBasedUuid(namespace: string, name: string): string {
+  const bytes = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x50;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The adapter's refusal as it travels to calls-service; transport failures are UNAVAILABLE. */

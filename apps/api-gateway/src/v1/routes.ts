@@ -59,6 +59,8 @@ export interface V1Call<P = any> {
   /** Validated `params` of the body (undefined for routes without params). */
   params: P;
   query: URLSearchParams;
+  /** The request's `Idempotency-Key` on an `idempotent` route, undefined without one. */
+  idempotencyKey?: string;
   /**
    * Sets a response header of a successful answer (`X-Call-Id`, `X-Next-Cursor`). Only headers the
    * route declares in `responseHeaders` (so the OpenAPI document lists every one); the gateway's own
@@ -320,7 +322,8 @@ export const V1_ROUTES: readonly V1Route[] = [
     response: z.literal(ORIGINATE_QUEUED),
     handle: async (call, { originate }) => {
       const { key, params } = call;
-      const queued = await originate.originate({ account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null });
+      const request = { account_id: key.account_id, user: params.user, num: params.num, external_id: params.external_id ?? null };
+      const queued = await originate.originate(request, call.idempotencyKey);
       call.setHeader(X_CALL_ID.name, queued.call_id);
       return queued.message;
     },

@@ -82,7 +82,7 @@ export class V1Pipeline {
     // originate refused while the phone was not registered yet.
     try {
       await this.applyLimit(route, key, limitedUrl, reply);
-      const data = await this.execute(route, key, match.params, url.query, request.body, reply);
+      const data = await this.execute(route, key, match.params, url.query, request.body, reply, idempotencyKey);
       await this.finishQuietly(begin.claim, { status: 200, data, headers: routeHeaders(route, reply) });
       return data;
     } catch (err) {
@@ -99,11 +99,12 @@ export class V1Pipeline {
     query: URLSearchParams,
     body: unknown,
     reply: FastifyReply,
+    idempotencyKey?: string,
   ): Promise<unknown> {
     const path = validatePathParams(rawPath);
     const params = readV1Params(route.params, body);
     const headers: Record<string, string> = {};
-    const data = await route.handle({ key, path, params, query, setHeader: headerSetter(route, headers) }, this.deps);
+    const data = await route.handle({ key, path, params, query, idempotencyKey, setHeader: headerSetter(route, headers) }, this.deps);
     // Only a successful answer carries them: a handler that sets one and then fails leaves none.
     reply.headers(headers);
     return data;
