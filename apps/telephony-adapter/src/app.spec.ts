@@ -175,6 +175,31 @@ describe('telephony-adapter over NATS (end to end)', () => {
     expect(originates().length).toBe(before + 1);
   });
 
+  it('places one call when its requester gave up during a slow Originate and retries with the same call id (an idempotent v1 retry)', async () => {
+    server.register(USER);
+    const originates = () => server.actions.filter((a) => a.action === 'Originate');
+    const before = originates().length;
+    const impatient = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 200, name: 'test-impatient-gateway' });
+    await impatient.connect();
+    try {
+      server.originateDelayMs = 600; // longer than the requester waits, shorter than the AMI action timeout
+      const callId = randomUUID();
+      await expect(impatient.send(TelephonyOriginate.contract, { call_id: callId, account_id: 1001, user: USER, num: '79101234567' })).rejects.toMatchObject({
+        code: 'UNAVAILABLE',
+      });
+      // The request reached the adapter in time: the Originate goes on after the requester gave up.
+      await eventually(async () => originates().length === before + 1, 5000);
+      await new Promise((r) => setTimeout(r, 700));
+      server.originateDelayMs = 0;
+      const retried = await originate({ call_id: callId });
+      expect(retried).toEqual({ call_id: callId, action_id: originates()[before].actionid, src: '401' });
+      expect(originates().length).toBe(before + 1);
+    } finally {
+      server.originateDelayMs = 0;
+      await impatient.onApplicationShutdown();
+    }
+  });
+
   it("refuses unknown users, another account's user and CR/LF smuggled into any value", async () => {
     expect(await error(originate({ user: OTHER_USER }))).toEqual({ code: 'NOT_FOUND', message: `Unknown user ${OTHER_USER}` });
     // Not provisioned at all (never created, or deleted): the same answer, before any AMI action.

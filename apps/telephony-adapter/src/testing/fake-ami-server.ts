@@ -50,6 +50,8 @@ export class FakeAmiServer {
   /** When false, Login gets no response (the client's login must time out). */
   answerLogin = true;
   onOriginate?: (action: AmiMessage, connection: { send(text: string): void }) => void;
+  /** How long an Originate waits for its answer (a busy PBX). */
+  originateDelayMs = 0;
 
   private server!: Server;
   private readonly connections = new Set<Connection>();
@@ -238,10 +240,15 @@ export class FakeAmiServer {
         else reply([['Response', 'Success'], ['ActionID', id], ['Variable', variable], ['Value', value]]);
         return;
       }
-      case 'originate':
-        reply([['Response', 'Success'], ['ActionID', id], ['Message', 'Originate successfully queued']]);
-        this.onOriginate?.(action, { send: (text) => connection.socket.write(text) });
+      case 'originate': {
+        const queued = () => {
+          reply([['Response', 'Success'], ['ActionID', id], ['Message', 'Originate successfully queued']]);
+          this.onOriginate?.(action, { send: (text) => connection.socket.write(text) });
+        };
+        if (this.originateDelayMs > 0) setTimeout(queued, this.originateDelayMs);
+        else queued();
         return;
+      }
       default:
         reply([['Response', 'Error'], ['ActionID', id], ['Message', 'Invalid/unknown command']]);
     }
