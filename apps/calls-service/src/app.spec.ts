@@ -201,6 +201,19 @@ describe('calls-service over NATS', () => {
       state.originates.length = 0;
     });
 
+    it("dates the request by the gateway's requested_at (a record that arrives late keeps the time the client asked), never in the future", async () => {
+      const queued = { status: 'queued', action_id: 'rc-10', src: '401' } as const;
+      const asked = new Date(Date.now() - 90_000);
+      const late = randomUUID();
+      await record(queued, { call_id: late, requested_at: asked.toISOString() });
+      expect((await row(late)).createdAt).toEqual(asked);
+      const future = randomUUID();
+      const before = Date.now();
+      await record(queued, { call_id: future, requested_at: new Date(Date.now() + 3_600_000).toISOString() });
+      expect((await row(future)).createdAt.getTime()).toBeLessThanOrEqual(Date.now());
+      expect((await row(future)).createdAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    });
+
     it('finds an originated call by its UUID in any letter case (UUIDs are case-insensitive)', async () => {
       const call_id = randomUUID();
       await record({ status: 'queued', action_id: 'rc-9', src: '401' }, { call_id, external_id: null });

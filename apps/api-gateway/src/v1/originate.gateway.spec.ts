@@ -103,14 +103,26 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     call(gw.url, 'POST', `/v1/calls?${auth}`, { body: JSON.stringify({ params: { user: alice, num: `7910${String(++nums).padStart(7, '0')}`, ...params } }) });
 
   it('sends the adapter a new call id, then records the request with the outcome under the same id, and answers it', async () => {
+    const asked = Date.now();
     const res = await originate({ external_id: 'lead #5' });
     expect([res.status, res.body]).toEqual([200, successEnvelope('Originate successfully queued')]);
     const callId = res.headers.get('x-call-id');
     expect(callId).toMatch(/^[0-9a-f-]{36}$/);
     expect(peer.originates).toEqual([{ call_id: callId, account_id: 1001, user: alice, num: expect.stringMatching(/^7910/) }]);
     expect(peer.records).toEqual([
-      { call_id: callId, account_id: 1001, user: alice, num: peer.originates[0].num, external_id: 'lead #5', outcome: { status: 'queued', action_id: 'rc-1', src: '401' } },
+      {
+        call_id: callId,
+        account_id: 1001,
+        user: alice,
+        num: peer.originates[0].num,
+        external_id: 'lead #5',
+        outcome: { status: 'queued', action_id: 'rc-1', src: '401' },
+        requested_at: expect.any(String),
+      },
     ]);
+    // The time the request arrived, not when it is recorded (calls-service may record it late).
+    expect(Date.parse(peer.records[0].requested_at)).toBeGreaterThanOrEqual(asked - 5);
+    expect(Date.parse(peer.records[0].requested_at)).toBeLessThanOrEqual(Date.now());
     const second = await originate();
     expect(second.headers.get('x-call-id')).not.toBe(callId);
     expect(peer.records[1].external_id).toBeNull();

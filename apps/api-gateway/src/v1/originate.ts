@@ -33,6 +33,7 @@ export class OriginateFlow {
 
   async originate(request: OriginateRequest, idempotencyKey?: string): Promise<{ call_id: string; message: string }> {
     const call_id = idempotencyKey === undefined ? randomUUID() : originateCallId(request, idempotencyKey);
+    const requested_at = new Date().toISOString();
     let adapterError: unknown;
     const outcome: OriginateOutcome = await this.rpc
       .send(TelephonyOriginate.contract, { call_id, account_id: request.account_id, user: request.user, num: request.num })
@@ -43,7 +44,7 @@ export class OriginateFlow {
           return { status: 'refused' as const, error: errorData(err) };
         },
       );
-    const record: CallsOriginateRecord.Request = { ...request, call_id, outcome };
+    const record: CallsOriginateRecord.Request = { ...request, call_id, outcome, requested_at };
     try {
       return await this.rpc.send(CallsOriginateRecord.contract, record);
     } catch (err) {

@@ -9,6 +9,8 @@ export interface OriginateRecord {
   num: string;
   externalId: string | null;
   outcome: OriginateOutcome;
+  /** When the client asked (the gateway's clock); absent: now. */
+  requestedAt?: Date;
 }
 
 /** `src`: the user's extension, as the adapter found it (the request does not know it before). */
@@ -27,9 +29,10 @@ export class OriginateRepository {
     const o = r.outcome;
     const [queued, error] = o.status === 'queued' ? [o, null] : [null, o.error];
     const [row] = await db.$queryRaw<Array<{ has_call: boolean }>>`
-      INSERT INTO originate_requests (call_id, account_id, user_name, num, external_id, status, action_id, src, error)
+      INSERT INTO originate_requests (call_id, account_id, user_name, num, external_id, status, action_id, src, error, created_at)
       VALUES (${r.callId}::uuid, ${r.accountId}, ${r.userName}, ${r.num}, ${r.externalId},
-              ${o.status}::"OriginateStatus", ${queued?.actionId ?? null}, ${queued?.src ?? null}, ${error})
+              ${o.status}::"OriginateStatus", ${queued?.actionId ?? null}, ${queued?.src ?? null}, ${error},
+              LEAST(COALESCE(${r.requestedAt ?? null}::timestamptz, now()), now()))
       ON CONFLICT (call_id) DO UPDATE
         SET status = EXCLUDED.status, action_id = EXCLUDED.action_id, src = EXCLUDED.src, error = NULL, updated_at = now()
         WHERE EXCLUDED.status = 'queued' AND originate_requests.status <> 'queued'

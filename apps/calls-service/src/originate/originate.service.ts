@@ -72,7 +72,15 @@ export class OriginateService {
    * request could not be stored.
    */
   private async store(req: CallsOriginateRecord.Request, outcome: OriginateOutcome): Promise<boolean> {
-    const record = { callId: req.call_id, accountId: req.account_id, userName: req.user, num: req.num, externalId: req.external_id ?? null, outcome };
+    const record = {
+      callId: req.call_id,
+      accountId: req.account_id,
+      userName: req.user,
+      num: req.num,
+      externalId: req.external_id ?? null,
+      outcome,
+      requestedAt: req.requested_at === undefined ? undefined : new Date(req.requested_at),
+    };
     try {
       await this.announceNow.afterChange([req.call_id], (tx) => this.requests.create(tx, record));
       return true;

@@ -75,6 +75,8 @@ export namespace CallsOriginateRecord {
       num: DialNumber,
       external_id: ExternalId.nullish(),
       outcome: OriginateOutcome,
+      /** When the client's request reached the gateway (ISO 8601): the call's created_at, even when recorded late. */
+      requested_at: z.iso.datetime({ offset: true }).optional(),
     }),
     OriginateQueued,
   );
