@@ -121,8 +121,8 @@ describe('POST /v1/calls: adapter first, then the record', () => {
       },
     ]);
     // The time the request arrived, not when it is recorded (calls-service may record it late).
-    expect(Date.parse(peer.records[0].requested_at)).toBeGreaterThanOrEqual(asked - 5);
-    expect(Date.parse(peer.records[0].requested_at)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(String(peer.records[0].requested_at))).toBeGreaterThanOrEqual(asked - 5);
+    expect(Date.parse(String(peer.records[0].requested_at))).toBeLessThanOrEqual(Date.now());
     const second = await originate();
     expect(second.headers.get('x-call-id')).not.toBe(callId);
     expect(peer.records[1].external_id).toBeNull();
