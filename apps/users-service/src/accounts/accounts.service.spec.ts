@@ -1,3 +1,5 @@
+import { lastValueFrom, defer } from 'rxjs';
+import { DatabaseUnavailableInterceptor, UNSTORABLE_TEXT_MESSAGE } from '@ringcloud/nest-prisma';
 import { TestEnv } from '../testing/fixture';
 import { AccountsRepository } from './accounts.repository';
 import { AccountsService } from './accounts.service';
@@ -26,6 +28,13 @@ describe('AccountsService (PostgreSQL)', () => {
       message: 'account 1001 already exists',
     });
     await expect(accounts.create({ name: '   ' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'name is required' });
+  });
+
+  it("answers BAD_REQUEST, not INTERNAL, when PostgreSQL refuses a name's text (the services' safety net)", async () => {
+    // Past the contract's validation (a service called directly), PostgreSQL refuses the NUL with 22021.
+    const interceptor = new DatabaseUnavailableInterceptor('users database is unavailable');
+    const handled = interceptor.intercept({} as never, { handle: () => defer(() => accounts.create({ name: 'a\u0000b' })) });
+    await expect(lastValueFrom(handled)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: UNSTORABLE_TEXT_MESSAGE });
   });
 
   it('gives concurrent creators distinct ids', async () => {

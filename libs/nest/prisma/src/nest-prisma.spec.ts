@@ -1,8 +1,8 @@
 import { lastValueFrom, throwError } from 'rxjs';
 import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
-import { DatabaseUnavailableInterceptor } from './database-unavailable.interceptor';
+import { DatabaseUnavailableInterceptor, UNSTORABLE_TEXT_MESSAGE } from './database-unavailable.interceptor';
 import { parseDatabaseUrl, quoteIdent } from './database-url';
-import { isDatabaseConnectionFailure, isDatabaseUnavailable } from './prisma-errors';
+import { isDatabaseConnectionFailure, isDatabaseUnavailable, isUnstorableText } from './prisma-errors';
 
 describe('parseDatabaseUrl', () => {
   it('moves ?schema= out of the connection string', () => {
@@ -32,6 +32,15 @@ describe('database error classification', () => {
     expect(isDatabaseConnectionFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseConnectionFailure(new Error('syntax error'))).toBe(false);
   });
+  it('knows text PostgreSQL cannot store (22021, 22P05), from Prisma or raw pg', () => {
+    const viaPrisma = (code: string) => ({ code: 'P2039', meta: { driverAdapterError: { cause: { originalCode: code, kind: 'postgres', code } } } });
+    expect(isUnstorableText(viaPrisma('22021'))).toBe(true);
+    expect(isUnstorableText(viaPrisma('22P05'))).toBe(true);
+    expect(isUnstorableText({ code: '22021' })).toBe(true); // pg's DatabaseError
+    expect(isUnstorableText(viaPrisma('23505'))).toBe(false);
+    expect(isUnstorableText({ code: 'P2002' })).toBe(false);
+    expect(isUnstorableText(undefined)).toBe(false);
+  });
 });
 
 describe('DatabaseUnavailableInterceptor', () => {
@@ -46,6 +55,11 @@ describe('DatabaseUnavailableInterceptor', () => {
   it('passes other errors through', async () => {
     const err = new Error('boom');
     expect(await run(new DatabaseUnavailableInterceptor('x'), err)).toBe(err);
+  });
+  it('turns text the database cannot store into BAD_REQUEST, not INTERNAL', async () => {
+    const out = await run(new DatabaseUnavailableInterceptor('x'), { code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: '22021' } } } });
+    expect(out).toBeInstanceOf(DomainError);
+    expect(out).toMatchObject({ code: ErrorCode.BadRequest, message: UNSTORABLE_TEXT_MESSAGE });
   });
   it('uses the classifier it is given', async () => {
     const out = await run(new DatabaseUnavailableInterceptor('x', () => true), new Error('anything'));
