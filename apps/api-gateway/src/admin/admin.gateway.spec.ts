@@ -65,6 +65,11 @@ describe('admin API', () => {
   it('validates bodies and path parameters', async () => {
     expect((await admin('POST', '/accounts', '{"name":')).body).toEqual(errorEnvelope('Malformed JSON body'));
     expect((await admin('POST', '/accounts', [])).body).toEqual(errorEnvelope('Body must be a JSON object'));
+    const nul = await admin('POST', '/accounts', '{"name":"a\\u0000b","account_id":6001}');
+    expect([nul.status, nul.body]).toEqual([400, errorEnvelope('name must not contain NUL characters')]);
+    expect(fake.accounts.has(6001)).toBe(false);
+    const bom = await admin('POST', '/accounts', '\uFEFF{"name":"With BOM","account_id":6002}');
+    expect([bom.status, bom.body.data?.name]).toEqual([200, 'With BOM']);
     expect((await admin('POST', '/accounts', { name: '' })).status).toBe(400);
     expect((await admin('POST', '/accounts', { name: 'X', account_id: -1 })).status).toBe(400);
     expect((await admin('POST', '/accounts/2001/keys', { access: 'ADMIN' })).status).toBe(400);

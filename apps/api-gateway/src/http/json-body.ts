@@ -2,18 +2,46 @@ import { z } from 'zod';
 import { firstIssueMessage } from '@ringcloud/contracts-common';
 import { HttpProblem } from './http-problem';
 
+/** One leading byte order mark is allowed (some clients write UTF-8 with it); it is not JSON. */
+const BOM = '\uFEFF';
+
 /**
  * The raw body (a string, whatever the Content-Type: see raw-body.ts) parsed as JSON; undefined when
  * the body is empty or only whitespace. Parsing happens in the pipeline, after authentication.
  */
 export function parseJsonBody(raw: unknown): unknown {
-  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  if (typeof raw !== 'string') return undefined;
+  const text = raw.startsWith(BOM) ? raw.slice(BOM.length) : raw;
+  if (text.trim() === '') return undefined;
+  let body: unknown;
   try {
-    return JSON.parse(raw);
+    body = JSON.parse(text);
   } catch {
     throw HttpProblem.badRequest('Malformed JSON body');
   }
+  refuseNul(body);
+  return body;
 }
+
+/**
+ * PostgreSQL cannot store U+0000 in text, so no field may carry one: refused here, once, for every
+ * body (a 400 naming the field) rather than by each contract or as a database error. Walks with its
+ * own stack: a deeply nested body must not overflow the call stack.
+ */
+export function refuseNul(body: unknown): void {
+  const pending: Array<{ value: unknown; path: string }> = [{ value: body, path: '' }];
+  while (pending.length) {
+    const { value, path } = pending.pop()!;
+    if (typeof value === 'string' && value.includes('\u0000')) throw nulProblem(path || 'the body');
+    if (typeof value !== 'object' || value === null) continue;
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000')) throw nulProblem(`a key of ${path || 'the body'}`);
+      pending.push({ value: item, path: Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key });
+    }
+  }
+}
+
+const nulProblem = (where: string) => HttpProblem.badRequest(`${where} must not contain NUL characters`);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -46,6 +74,7 @@ export function readQuery(schema: z.ZodType, query: URLSearchParams): unknown {
   const values: Record<string, string> = {};
   const seen = new Set<string>();
   for (const [name, value] of query) {
+    if (name.includes('\u0000') || value.includes('\u0000')) throw nulProblem(`parameter ${name.replace(/\u0000/g, '')}`);
     if (seen.has(name)) throw HttpProblem.badRequest(`parameter ${name} is given more than once`);
     seen.add(name);
     if (value !== '') values[name] = value;

@@ -205,6 +205,26 @@ describe('v1 HTTP contract', () => {
       expect(fake.count(UsersUserUpdateEmail.subject)).toBe(emailsBefore);
     });
 
+    it('accepts a body that starts with a UTF-8 byte order mark', async () => {
+      const res = await post(`/v1/users/${alice}/update_email`, `\uFEFF${params({ mail: 'bom@example.com' })}`);
+      expect([res.status, res.body]).toEqual([200, successEnvelope(null)]);
+      expect(fake.users.get(alice)!.mail).toBe('bom@example.com');
+    });
+
+    it('answers 400 for a NUL in any field, a webhook url included (PostgreSQL cannot store it)', async () => {
+      const mails = fake.count(UsersUserUpdateEmail.subject);
+      const cases: Array<[string, string, string]> = [
+        ['/v1/webhooks/create', params({ url: 'https://example.com/a\u0000b', events: ['*'] }), 'params.url must not contain NUL characters'],
+        ['/v1/webhooks/wh_aaaaaaaaaaaaaaaaaaaaaaaaaa/update', params({ url: 'https://example.com/a\u0000b' }), 'params.url must not contain NUL characters'],
+        [`/v1/users/${alice}/update_email`, params({ mail: 'a\u0000@example.com' }), 'params.mail must not contain NUL characters'],
+      ];
+      for (const [path, body, message] of cases) {
+        const res = await post(path, body);
+        expect([path, res.status, res.body]).toEqual([path, 400, errorEnvelope(message)]);
+      }
+      expect(fake.count(UsersUserUpdateEmail.subject)).toBe(mails);
+    });
+
     it('accepts digits as a JSON number (loosely typed clients)', async () => {
       const res = await post(`/v1/users/${alice}/update_extension_number`, params({ num: 402 }));
       expect(res.body).toEqual(successEnvelope(null));
