@@ -84,6 +84,13 @@ describe('v1 pagination and route response headers', () => {
     expect(fake.count(UsersUserListPage.subject)).toBe(before);
   });
 
+  it('answers 400 for a forged completed-calls cursor whose key holds a NUL, without asking calls-service', async () => {
+    // {"k":[1796310516000,1796310511000,"a\u0000b"]}: once a 500 from PostgreSQL (22021) in calls-service.
+    const cursor = 'eyJrIjpbMTc5NjMxMDUxNjAwMCwxNzk2MzEwNTExMDAwLCJhXHUwMDAwYiJdfQ';
+    const res = await call(gw.url, 'GET', `/v1/calls/complete?${auth}&limit=3&cursor=${cursor}`);
+    expect([res.status, res.body]).toEqual([400, errorEnvelope(CURSOR_MESSAGE)]);
+  });
+
   it("passes the service's 400 for a cursor of another list through", async () => {
     const res = await get(`&limit=2&cursor=${encodeCursor([1, 'x', 'y'])}`);
     expect([res.status, res.body]).toEqual([400, errorEnvelope(CURSOR_MESSAGE)]);

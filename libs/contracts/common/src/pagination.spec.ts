@@ -40,6 +40,7 @@ describe('parsePageQuery', () => {
     ['base64 of non-JSON', Buffer.from('hello').toString('base64url')],
     ['an empty key', Buffer.from('{"k":[]}').toString('base64url')],
     ['too long', 'a'.repeat(600)],
+    ['a key with a NUL (no stored value has one)', encodeCursor([1796310516000, 1796310511000, 'a\u0000b'])],
   ])('refuses a cursor that is %s', (_, cursor) => {
     expect(parsePageQuery(q(`limit=10&cursor=${cursor}`))).toEqual({ error: CURSOR_MESSAGE });
   });

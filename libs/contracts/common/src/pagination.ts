@@ -26,7 +26,9 @@ export const CURSOR_NEEDS_LIMIT = 'cursor needs limit (send the same limit as fo
 export type CursorKey = ReadonlyArray<string | number>;
 
 const CURSOR_MAX_LENGTH = 512;
-const CursorKeySchema = z.array(z.union([z.string().max(256), z.number().finite()])).min(1).max(8);
+// Keys are database values, which never hold a NUL (PostgreSQL refuses it in text): a key with one is forged.
+const CursorKeyText = z.string().max(256).refine((s) => !s.includes('\u0000'));
+const CursorKeySchema = z.array(z.union([CursorKeyText, z.number().finite()])).min(1).max(8);
 
 export const Cursor = z
   .string()
