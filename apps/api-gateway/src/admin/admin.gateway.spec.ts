@@ -68,6 +68,11 @@ describe('admin API', () => {
     const nul = await admin('POST', '/accounts', '{"name":"a\\u0000b","account_id":6001}');
     expect([nul.status, nul.body]).toEqual([400, errorEnvelope('name must not contain NUL characters')]);
     expect(fake.accounts.has(6001)).toBe(false);
+    for (const name of ['x\ny', 'a\u0007b', 'tab\there', 'del\u007f']) {
+      const res = await admin('POST', '/accounts', { name, account_id: 6003 });
+      expect([name, res.status, res.body]).toEqual([name, 400, errorEnvelope('name must not contain control characters')]);
+    }
+    expect(fake.accounts.has(6003)).toBe(false);
     const bom = await admin('POST', '/accounts', '\uFEFF{"name":"With BOM","account_id":6002}');
     expect([bom.status, bom.body.data?.name]).toEqual([200, 'With BOM']);
     expect((await admin('POST', '/accounts', { name: '' })).status).toBe(400);

@@ -96,10 +96,18 @@ export const UsersApiKeyChanged = event('users.apikey.changed', z.object({ api_k
 export const Account = z.object({ account_id: z.number().int(), name: z.string(), created_at: z.string() });
 export type Account = z.infer<typeof Account>;
 
+/** An account's name: shown in admin lists and logs, so one line of printable text. */
+export const AccountName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\x00-\x1f\x7f]*$/, 'name must not contain control characters');
+
 export namespace UsersAccountCreate {
   export const contract = command(
     'users.account.create',
-    z.object({ account_id: AccountId.optional(), name: z.string().trim().min(1).max(200) }),
+    z.object({ account_id: AccountId.optional(), name: AccountName }),
     Account,
   );
   export const subject = contract.subject;
