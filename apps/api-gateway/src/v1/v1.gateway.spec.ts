@@ -225,6 +225,19 @@ describe('v1 HTTP contract', () => {
       expect(fake.count(UsersUserUpdateEmail.subject)).toBe(mails);
     });
 
+    it('answers 400 for a webhook url with control characters or port 0, before any service', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['/v1/webhooks/create', params({ url: 'http://127.0.0.1:8000/a\u0007b\u001b[31m', events: ['*'] }), 'url must not contain control characters'],
+        ['/v1/webhooks/create', params({ url: 'https://example.com:0/h', events: ['*'] }), 'url must not use port 0'],
+        ['/v1/webhooks/wh_aaaaaaaaaaaaaaaaaaaaaaaaaa/update', params({ url: 'https://example.com/\u001b[31m' }), 'url must not contain control characters'],
+        ['/v1/webhooks/wh_aaaaaaaaaaaaaaaaaaaaaaaaaa/update', params({ url: 'https://example.com:0/h' }), 'url must not use port 0'],
+      ];
+      for (const [path, body, message] of cases) {
+        const res = await post(path, body);
+        expect([body, res.status, res.body]).toEqual([body, 400, errorEnvelope(message)]);
+      }
+    });
+
     it('accepts digits as a JSON number (loosely typed clients)', async () => {
       const res = await post(`/v1/users/${alice}/update_extension_number`, params({ num: 402 }));
       expect(res.body).toEqual(successEnvelope(null));

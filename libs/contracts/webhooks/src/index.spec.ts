@@ -20,6 +20,12 @@ describe('webhook params', () => {
     expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'not a url' }))).toMatch(/https/);
     expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://u:p@x.example/' }))).toMatch(/credentials/);
     expect(message(CreateWebhookParams.safeParse({ ...ok, url: `https://x.example/${'a'.repeat(2100)}` }))).toMatch(/too long/);
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'http://127.0.0.1:8000/a\u0007b\u001b[31m' }))).toBe('url must not contain control characters');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://example.com/a\u0000b' }))).toBe('url must not contain control characters');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://example.com/a\u007f' }))).toBe('url must not contain control characters');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://example.com:0/h' }))).toBe('url must not use port 0');
+    expect(message(UpdateWebhookParams.safeParse({ url: 'https://example.com:0/h' }))).toBe('url must not use port 0');
+    expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://example.com:8443/h' }))).toBe('ok');
     expect(message(CreateWebhookParams.safeParse({ url: ok.url }))).toBe('events is required');
     expect(message(CreateWebhookParams.safeParse({ ...ok, events: [] }))).toMatch(/events must be/);
     expect(message(CreateWebhookParams.safeParse({ ...ok, events: 'call.ringing' }))).toMatch(/events must be/);

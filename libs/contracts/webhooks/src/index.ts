@@ -24,6 +24,8 @@ export const WebhookUrl = z
     }
   }, 'url must be an absolute https:// URL')
   .refine((value) => !/[\s]/.test(value), 'url must not contain spaces')
+  // The URL parser would percent-encode or drop them, but the url is stored and shown as given.
+  .refine((value) => !/[\x00-\x1f\x7f]/.test(value), 'url must not contain control characters')
   .refine((value) => {
     try {
       const url = new URL(value);
@@ -31,7 +33,14 @@ export const WebhookUrl = z
     } catch {
       return true;
     }
-  }, 'url must not contain credentials');
+  }, 'url must not contain credentials')
+  .refine((value) => {
+    try {
+      return new URL(value).port !== '0';
+    } catch {
+      return true;
+    }
+  }, 'url must not use port 0');
 
 export const WEBHOOK_EVENT_FILTERS = ['*', ...CRM_EVENT_TYPES] as const;
 
