@@ -1,6 +1,6 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
-import { WebhooksCreate, WebhooksDeliveryList, WebhooksEventList, WebhooksGet } from '@ringcloud/contracts-webhooks';
+import { WebhooksCreate, WebhooksDeliveryList, WebhooksEventList, WebhooksGet, WebhooksList } from '@ringcloud/contracts-webhooks';
 import { WebhookReceiver, eventually } from '@ringcloud/testing';
 import { DeliveriesRepository } from './delivery/deliveries.repository';
 import { Client } from 'pg';
@@ -159,6 +159,21 @@ describe('webhooks-service', () => {
       ['call.ringing', 'delivered', 1],
       ['call.started', 'delivered', 3],
     ]);
+  });
+
+  it('refuses a url whose IPv6 address embeds a private or metadata IPv4 address, and stores nothing', async () => {
+    for (const url of ['https://[2002:a9fe:a9fe::]/h', 'https://[64:ff9b::a9fe:a9fe]/h', 'https://[64:ff9b::a00:1]/h']) {
+      const err = await env.rpc.send(WebhooksCreate.contract, { account_id: 5900, url, events: ['*'] }).catch((e) => e);
+      expect([url, err]).toEqual([url, expect.objectContaining({ code: ErrorCode.BadRequest, message: expect.stringMatching(/^url points to a private, link-local or reserved address \(.*, which embeds /) })]);
+    }
+    expect(await env.rpc.send(WebhooksList.contract, { account_id: 5900 })).toEqual([]);
+  });
+
+  it('refuses a url with a NUL or other control characters with BAD_REQUEST (never a database error)', async () => {
+    for (const url of ['https://example.com/a\u0000b', 'https://example.com/a\u0007b\u001b[31m']) {
+      const err = await env.rpc.send(WebhooksCreate.contract, { account_id: 5901, url, events: ['*'] }).catch((e) => e);
+      expect([url, err]).toEqual([url, expect.objectContaining({ code: ErrorCode.BadRequest, message: 'url must not contain control characters' })]);
+    }
   });
 
   it('answers UNAVAILABLE-free typed errors for another account and bad ids', async () => {

@@ -30,6 +30,20 @@ describe('classifyAddress', () => {
     ['::ffff:10.0.0.1', 'forbidden'],
     ['::ffff:a9fe:a9fe', 'forbidden'],
     ['64:ff9b::169.254.169.254', 'forbidden'],
+    // IPv4 inside IPv6 is judged by the IPv4 rules, whatever the notation.
+    ['64:ff9b::a9fe:a9fe', 'forbidden'], // NAT64
+    ['64:ff9b:0:0:0:0:a9fe:a9fe', 'forbidden'],
+    ['0064:ff9b::10.0.0.1', 'forbidden'],
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['64:ff9b::808:808', 'public'],
+    ['2002:a9fe:a9fe::', 'forbidden'], // 6to4 of 169.254.169.254
+    ['2002:c0a8:101:1::1', 'forbidden'], // 6to4 of 192.168.1.1
+    ['2002:7f00:1::', 'loopback'],
+    ['2002:808:808::1', 'public'],
+    ['::ffff:0:a9fe:a9fe', 'forbidden'], // SIIT
+    ['::169.254.169.254', 'forbidden'], // IPv4-compatible (deprecated)
+    ['::a00:1', 'forbidden'],
+    ['::2', 'forbidden'],
   ])('%s is %s', (address, expected) => {
     expect(classifyAddress(address)).toBe(expected);
   });
@@ -37,6 +51,12 @@ describe('classifyAddress', () => {
   it('reads IPv4 inside IPv6', () => {
     expect(embeddedIpv4('::ffff:7f00:1')).toBe('127.0.0.1');
     expect(embeddedIpv4('2001:db8::1')).toBeUndefined();
+    expect(embeddedIpv4('2002:a9fe:a9fe::')).toBe('169.254.169.254');
+    expect(embeddedIpv4('64:ff9b::192.0.2.33')).toBe('192.0.2.33');
+    expect(embeddedIpv4('::')).toBeUndefined();
+    expect(embeddedIpv4('::1')).toBeUndefined();
+    expect(embeddedIpv4('2606:4700::1111')).toBeUndefined();
+    expect(embeddedIpv4('10.0.0.1')).toBeUndefined();
   });
 });
 
@@ -46,6 +66,7 @@ describe('AddressGuard', () => {
     'rebind.example.com': ['93.184.216.34', '10.0.0.5'],
     'metadata.example.com': ['169.254.169.254'],
     'v6.example.com': ['2606:4700::1111'],
+    'nat64.example.com': ['64:ff9b::a9fe:a9fe'],
     localhost: ['127.0.0.1'],
   };
   const strict = new AddressGuard(false, resolver(table));
@@ -71,6 +92,9 @@ describe('AddressGuard', () => {
     expect(await refused(strict, 'https://localhost:8443/')).toMatch(/loopback/);
     expect(await refused(strict, 'https://[::1]/')).toMatch(/loopback/);
     expect(await refused(strict, 'https://nowhere.example.com/')).toMatch(/cannot resolve nowhere.example.com: ENOTFOUND/);
+    expect(await refused(strict, 'https://nat64.example.com/')).toMatch(/64:ff9b::a9fe:a9fe, which embeds 169\.254\.169\.254/);
+    expect(await refused(strict, 'https://[2002:a9fe:a9fe::]/')).toMatch(/private/);
+    expect(await refused(strict, 'https://crm.example.com:0/')).toBe('refused: port 0');
   });
 
   it('with loopback allowed: loopback over http or https, still nothing private and no public http', async () => {
@@ -85,6 +109,11 @@ describe('AddressGuard', () => {
     expect(() => strict.checkStatically('https://localhost/')).toThrow(/loopback/);
     expect(() => strict.checkStatically('http://crm.example.com/')).toThrow(/https/);
     expect(() => strict.checkStatically('https://crm.example.com/')).not.toThrow();
+    expect(() => strict.checkStatically('https://[2002:a9fe:a9fe::]/h')).toThrow(
+      'url points to a private, link-local or reserved address (2002:a9fe:a9fe::, which embeds 169.254.169.254)',
+    );
+    expect(() => strict.checkStatically('https://[64:ff9b::169.254.169.254]/h')).toThrow(/64:ff9b::a9fe:a9fe, which embeds 169\.254\.169\.254/);
+    expect(() => strict.checkStatically('https://example.com:0/h')).toThrow('url must not use port 0');
     expect(() => dev.checkStatically('http://127.0.0.1:9/')).not.toThrow();
     expect(() => dev.checkStatically('http://crm.example.com/')).toThrow(/https/);
   });

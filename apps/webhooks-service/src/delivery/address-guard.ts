@@ -52,18 +52,49 @@ const FORBIDDEN = blockList([
   ['ff00::', 8, 'ipv6'],
 ]);
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::a.b.c.d) IPv6 address. */
+/** The eight 16-bit groups of an IPv6 address in any textual form (`::`, a dotted IPv4 tail), or undefined. */
+export function ipv6Groups(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  const parts = (half: string) => (half === '' ? [] : half.split(':').map((group) => parseInt(group, 16)));
+  const [head, tail] = [parts(halves[0]), halves.length > 1 ? parts(halves[1]) : []];
+  const zeros = halves.length > 1 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...new Array<number>(zeros).fill(0), ...tail];
+  return groups.length === 8 ? groups : undefined;
+}
+
+const isZero = (groups: number[]) => groups.every((group) => group === 0);
+const ipv4Of = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+
+/**
+ * The IPv4 address an IPv6 address carries, which is where a packet to it may end up: IPv4-mapped
+ * (::ffff:a.b.c.d), SIIT (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002:AABB:CCDD::/48) and
+ * the deprecated IPv4-compatible form (::a.b.c.d, but not :: or ::1, which are IPv6's own).
+ */
 export function embeddedIpv4(address: string): string | undefined {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:(?:0:)?|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:(?:0:)?|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (!hex) return undefined;
-  const [hi, lo] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  const g = ipv6Groups(address);
+  if (!g) return undefined;
+  if (isZero(g.slice(0, 5)) && g[5] === 0xffff) return ipv4Of(g[6], g[7]);
+  if (isZero(g.slice(0, 4)) && g[4] === 0xffff && g[5] === 0) return ipv4Of(g[6], g[7]);
+  if (g[0] === 0x64 && g[1] === 0xff9b && isZero(g.slice(2, 6))) return ipv4Of(g[6], g[7]);
+  if (g[0] === 0x2002) return ipv4Of(g[1], g[2]);
+  if (isZero(g.slice(0, 6)) && (g[6] !== 0 || g[7] > 1)) return ipv4Of(g[6], g[7]);
+  return undefined;
 }
 
 export type AddressClass = 'public' | 'loopback' | 'forbidden';
+
+/** The address as a message names it, with the IPv4 address it embeds (the one that was judged). */
+function describeAddress(address: string): string {
+  const v4 = embeddedIpv4(address);
+  return v4 ? `${address}, which embeds ${v4}` : address;
+}
 
 export function classifyAddress(address: string): AddressClass {
   const v4 = embeddedIpv4(address);
@@ -96,6 +127,7 @@ export class AddressGuard {
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.allowLoopbackHttp)) {
       throw new DestinationRefused('refused: only https:// URLs are delivered to');
     }
+    if (url.port === '0') throw new DestinationRefused('refused: port 0');
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
     let addresses: Array<{ address: string; family: number }>;
     if (isIP(hostname)) addresses = [{ address: hostname, family: isIP(hostname) }];
@@ -109,8 +141,8 @@ export class AddressGuard {
     }
     for (const { address } of addresses) {
       const kind = classifyAddress(address);
-      if (kind === 'forbidden') throw new DestinationRefused(`refused: ${hostname} is a private, link-local or reserved address (${address})`);
-      if (kind === 'loopback' && !this.allowLoopbackHttp) throw new DestinationRefused(`refused: ${hostname} is a loopback address (${address})`);
+      if (kind === 'forbidden') throw new DestinationRefused(`refused: ${hostname} is a private, link-local or reserved address (${describeAddress(address)})`);
+      if (kind === 'loopback' && !this.allowLoopbackHttp) throw new DestinationRefused(`refused: ${hostname} is a loopback address (${describeAddress(address)})`);
       if (kind === 'public' && url.protocol === 'http:') throw new DestinationRefused('refused: only https:// URLs are delivered to');
     }
     const chosen = addresses[0];
@@ -120,10 +152,12 @@ export class AddressGuard {
   /** What can be told at creation without DNS: the scheme and literal addresses. */
   checkStatically(rawUrl: string): void {
     const url = new URL(rawUrl);
+    // Port 0 is no port to connect to (the contract refuses it too; this guards stored URLs).
+    if (url.port === '0') throw new DestinationRefused('url must not use port 0');
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const literal = isIP(hostname) ? classifyAddress(hostname) : hostname.toLowerCase() === 'localhost' ? 'loopback' : 'public';
-    if (literal === 'forbidden') throw new DestinationRefused(`url points to a private, link-local or reserved address (${hostname})`);
-    if (literal === 'loopback' && !this.allowLoopbackHttp) throw new DestinationRefused(`url points to a loopback address (${hostname})`);
+    if (literal === 'forbidden') throw new DestinationRefused(`url points to a private, link-local or reserved address (${describeAddress(hostname)})`);
+    if (literal === 'loopback' && !this.allowLoopbackHttp) throw new DestinationRefused(`url points to a loopback address (${describeAddress(hostname)})`);
     if (url.protocol !== 'https:' && !(this.allowLoopbackHttp && literal === 'loopback')) {
       throw new DestinationRefused('url must be an https:// URL');
     }
