@@ -44,6 +44,7 @@ without \`api_key\`/\`hash\`, parameters sorted. \`/v1/calls/channels/PJSIP/x\` 
 ## Decisions the spec leaves open
 - **Body**: JSON \`{"params": {...}}\` with any Content-Type or none (x-www-form-urlencoded is read as JSON text).
   Bodies over the size limit → 413 \`Request body is too large\`; malformed JSON → 400 \`Malformed JSON body\`;
+  one leading UTF-8 BOM is skipped; a NUL (\`\\u0000\`) in any string or key → 400 \`<field> must not contain NUL characters\`;
   \`voice_mail_box_on\`/\`_off\` accept an empty body.
 - **Digit fields** (\`num\`): a string of digits, or a whole JSON number (PHP clients send numbers); answered as strings.
 - **Disabled keys**: \`API key is disabled\` is told only to a caller whose hash is right (it knows the password);
