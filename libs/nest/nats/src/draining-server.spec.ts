@@ -4,14 +4,16 @@ import { Payload } from '@nestjs/microservices';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { command } from '@ringcloud/contracts-common';
-import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { connectNats } from './jetstream';
 import { createNatsMicroservice } from './microservice';
 import { Command } from './rpc-server';
 import { RpcClient } from './rpc-client';
 import { DEADLINE_HEADER } from './deadline';
 
-const Echo = command('deadline_spec.echo', z.object({ n: z.number() }), z.object({ n: z.number() }));
+// The machine's NATS (as every unit test of this lib): subjects of this run's own.
+const NATS_URL = process.env.NATS_TEST_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const SUBJECT = `deadline_spec_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.echo`;
+const Echo = command(SUBJECT, z.object({ n: z.number() }), z.object({ n: z.number() }));
 const handled: number[] = [];
 
 @Controller()
@@ -70,20 +72,18 @@ class PausableRelay {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('DrainingNatsServer: request deadlines', () => {
-  let nats: TestNats;
   let relay: PausableRelay;
   let app: INestMicroservice;
   let rpc: RpcClient;
   let raw: NatsConnection;
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    relay = await PausableRelay.start(nats.url);
+    relay = await PausableRelay.start(NATS_URL);
     app = await createNatsMicroservice(EchoModule, { servers: relay.url, queue: 'deadline-spec', logger: false });
     await app.listen();
-    rpc = new RpcClient({ servers: nats.url, requestTimeoutMs: 300, name: 'deadline-spec-client' });
+    rpc = new RpcClient({ servers: NATS_URL, requestTimeoutMs: 300, name: 'deadline-spec-client' });
     await rpc.connect();
-    raw = await connectNats(nats.url, 'deadline-spec-raw');
+    raw = await connectNats(NATS_URL, 'deadline-spec-raw');
   }, 30_000);
 
   afterAll(async () => {
@@ -91,7 +91,6 @@ describe('DrainingNatsServer: request deadlines', () => {
     await rpc?.onApplicationShutdown();
     await app?.close();
     await relay?.close();
-    await nats?.stop();
     Logger.flush();
   });
 
@@ -105,14 +104,14 @@ describe('DrainingNatsServer: request deadlines', () => {
     expect(await rpc.send(Echo, { n: 1 })).toEqual({ n: 1 });
 
     relay.hold();
-    await expect(rpc.send(Echo, { n: 2 })).rejects.toThrow('service did not answer in time (deadline_spec.echo)');
+    await expect(rpc.send(Echo, { n: 2 })).rejects.toThrow(`service did not answer in time (${SUBJECT})`);
     relay.release();
     expect(await rpc.send(Echo, { n: 3 })).toEqual({ n: 3 });
     await sleep(200);
 
     expect(handled).toEqual([1, 3]);
     const drops = warn.mock.calls.map(([message]) => String(message)).filter((m) => m.includes('dropped'));
-    expect(drops).toEqual([expect.stringMatching(/^deadline_spec\.echo dropped: received \d+ ms after its requester gave up$/)]);
+    expect(drops).toEqual([expect.stringMatching(new RegExp(`^${SUBJECT.replace('.', '\\.')} dropped: received \\d+ ms after its requester gave up$`))]);
   });
 
   // Nest's own request packet, as a client other than RpcClient (tests, the bench, an older release) sends it.
