@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** A destination the service will not send to; the message says why (shown in the delivery log). */
 export class DestinationRefused extends Error {}
@@ -52,21 +53,9 @@ const FORBIDDEN = blockList([
   ['ff00::', 8, 'ipv6'],
 ]);
 
-/** The eight 16-bit groups of an IPv6 address in any textual form (`::`, a dotted IPv4 tail), or undefined. */
+/** The eight 16-bit groups of an IPv6 address in any textual form (`::`, a dotted IPv4 tail, a zone), or undefined. */
 export function ipv6Groups(address: string): number[] | undefined {
-  if (isIP(address) !== 6) return undefined;
-  let text = address.toLowerCase().replace(/%.*$/, '');
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = text.split('::');
-  const parts = (half: string) => (half === '' ? [] : half.split(':').map((group) => parseInt(group, 16)));
-  const [head, tail] = [parts(halves[0]), halves.length > 1 ? parts(halves[1]) : []];
-  const zeros = halves.length > 1 ? 8 - head.length - tail.length : 0;
-  const groups = [...head, ...new Array<number>(zeros).fill(0), ...tail];
-  return groups.length === 8 ? groups : undefined;
+  return isIP(address.replace(/%.*$/, '')) === 6 ? ipaddr.IPv6.parse(address).parts : undefined;
 }
 
 const isZero = (groups: number[]) => groups.every((group) => group === 0);
