@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
+import { ApiKeyString } from '@ringcloud/contracts-users';
 import { Metrics, withRequestId } from '@ringcloud/nest-observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -27,9 +28,6 @@ export function accessLogLine(request: FastifyRequest, reply: FastifyReply): str
 
 const printable = (s: string) => s.replace(/[^\x21-\x7e…]/g, '?');
 
-/** An API key's shape (contracts-users ApiKeyString): `<account>_<random>`. */
-const API_KEY_SEGMENT = /^([1-9][0-9]{0,9})_[A-Za-z0-9]{8,64}$/;
-
 /**
  * Key management URLs carry an API key in the path (`/v1/keys/<key>/disable`, `/admin/v1/keys/<key>`):
  * the log keeps its account and drops the rest, however the segment was percent-encoded.
@@ -38,8 +36,8 @@ export function maskApiKeys(path: string): string {
   return path
     .split('/')
     .map((segment) => {
-      const key = API_KEY_SEGMENT.exec(decodedOrRaw(segment));
-      return key ? `${key[1]}_***` : segment;
+      const decoded = decodedOrRaw(segment);
+      return ApiKeyString.safeParse(decoded).success ? `${decoded.split('_', 1)[0]}_***` : segment;
     })
     .join('/');
 }
