@@ -71,6 +71,19 @@ export async function provisionUser(
   p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null; hangup?: boolean },
 ): Promise<void> {
   const ctx = `acct-${p.account}`;
+  // One transaction, as the adapter writes them: the simulator polls ps_endpoints every 100 ms, and an
+  // endpoint seen before its AOR registers without qualify (no ContactStatus) on a busy machine.
+  await db.query('BEGIN');
+  try {
+    await insertUserRows(db, p, ctx);
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK');
+    throw err;
+  }
+}
+
+async function insertUserRows(db: TestSchema, p: Parameters<typeof provisionUser>[1], ctx: string): Promise<void> {
   await db.query(
     `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid, mailboxes, accountcode)
      VALUES ($1, 'transport-udp', $2, $3, $4, 'all', 'ulaw,alaw', 'no', 'rfc4733', 'yes', 'yes', 'yes', $5, $6, $7)`,
