@@ -158,6 +158,17 @@ describe('calls end to end (spec section 7)', () => {
     expect(await completed(reader, (c) => c.direction === 'internal')).toMatchObject({ src: '412', dst: '411' });
   });
 
+  it('lists an originate to a colleague\'s extension as internal, from the caller\'s extension to the colleague\'s', async () => {
+    const a = await employee('421');
+    const creator = await world.client(a.account, 'RW');
+    expectSuccess(await creator.post('/v1/users/create', { password: 'Sip5ecret!', num: '422', mail: 'c@example.com' }));
+    const res = await originate(a, '422');
+    const callId = res.headers.get('x-call-id');
+    expect([res.status, res.body?.data, callId]).toEqual([200, 'Originate successfully queued', expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+    const reader = await a.client();
+    expect(await completed(reader, (c) => c.call_id === callId)).toMatchObject({ direction: 'internal', src: '421', dst: '422', disposition: 'ANSWERED' });
+  });
+
   it('shows live channels of the account only, by name raw or %2F-encoded', async () => {
     const e = await employee('421');
     const reader = await e.client();

@@ -214,6 +214,15 @@ describe('calls-service over NATS', () => {
       expect((await row(future)).createdAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
     });
 
+    it('shows a queued originate to an extension as internal (a call between extensions), to a number as outgoing', async () => {
+      const toColleague = randomUUID();
+      const toCustomer = randomUUID();
+      await record({ status: 'queued', action_id: 'rc-11', src: '401' }, { call_id: toColleague, num: '402' });
+      await record({ status: 'queued', action_id: 'rc-12', src: '401' }, { call_id: toCustomer, num: '+79101234567' });
+      expect(await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id: toColleague })).toMatchObject({ state: 'queued', direction: 'internal', src: '401', dst: '402' });
+      expect(await env.rpc.send(CallsCallGet.contract, { account_id: A, call_id: toCustomer })).toMatchObject({ state: 'queued', direction: 'outgoing', dst: '+79101234567' });
+    });
+
     it('finds an originated call by its UUID in any letter case (UUIDs are case-insensitive)', async () => {
       const call_id = randomUUID();
       await record({ status: 'queued', action_id: 'rc-9', src: '401' }, { call_id, external_id: null });

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { dialledDirection } from '@ringcloud/contracts-telephony';
 import { ORIGINATED_CALL_ID_PATTERN } from './originated-call-id';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 import type { CallSnapshot } from './call-snapshot';
@@ -75,10 +76,10 @@ export class CallsRepository {
    * What is known about these calls (see CallSnapshot), calls and originate requests alike; ids
    * that are neither are left out. `db` may be a transaction holding the calls' locks.
    */
-  snapshots(ids: string[], db: Sql = this.prisma): Promise<CallSnapshot[]> {
-    return db.$queryRaw<CallSnapshot[]>`
+  async snapshots(ids: string[], db: Sql = this.prisma): Promise<CallSnapshot[]> {
+    const rows = await db.$queryRaw<Array<CallSnapshot & { requested_num: string | null }>>`
       SELECT ids.id AS call_id, COALESCE(c.account_id, o.account_id) AS account_id, c.call_id IS NOT NULL AS has_call,
-             COALESCE(c.direction, CASE WHEN o.call_id IS NOT NULL THEN 'outgoing' END) AS direction,
+             c.direction, o.num AS requested_num,
              COALESCE(c.src, o.src) AS src, COALESCE(c.dst, o.num) AS dst, COALESCE(c.user_name, o.user_name) AS user_name,
              c.started_at, c.ringing_user_at, c.ringing_customer_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
              c.end_cause_txt, COALESCE(c.reconciled, false) AS reconciled, c.duration, c.disposition, c.state, c.cdr_seq,
@@ -94,6 +95,8 @@ export class CallsRepository {
       LEFT JOIN originate_requests o ON o.call_id = ${originateOf(Prisma.sql`ids.id`)}
       ${firstRecording(Prisma.sql`c`)}
       WHERE c.call_id IS NOT NULL OR o.call_id IS NOT NULL`;
+    // Before its first PBX event an originate's direction is the one its number will give it.
+    return rows.map(({ requested_num, ...s }) => ({ ...s, direction: s.direction ?? (requested_num === null ? null : dialledDirection(requested_num)) }));
   }
 
   /**

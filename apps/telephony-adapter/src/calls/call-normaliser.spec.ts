@@ -518,6 +518,46 @@ describe('CallNormaliser state', () => {
     expect(n.size).toBe(0);
   });
 
+  it('files an originate to an extension as internal: the employee is rung first, then the colleague as the customer', () => {
+    const n = make();
+    n.registerIntent({ actionId: 'a1', callId: 'c1', accountId: 1001, user: '1679728441', num: '402', src: '401', at: T0 });
+    const a = { Channel: 'PJSIP/1679728441-00000001', Uniqueid: '1700000000.1', Linkedid: '1700000000.1', Context: 'acct-1001', CallerIDNum: '401' };
+    const b = { Channel: 'PJSIP/1679728442-00000002', Uniqueid: '1700000000.2', Linkedid: '1700000000.1', Context: 'acct-1001', CallerIDNum: '402' };
+    const dest = (c: typeof b) => ({ DestChannel: c.Channel, DestUniqueid: c.Uniqueid, DestLinkedid: c.Linkedid, DestContext: c.Context });
+    const out = [
+      { Event: 'Newchannel', ...a, Exten: 's', ChannelStateDesc: 'Down' },
+      { Event: 'VarSet', ...a, Exten: 's', Variable: 'RC_CALL_ID', Value: 'c1' },
+      { Event: 'DialBegin', ...dest(a), DestExten: 's', DialString: '1679728441' },
+      { Event: 'Newstate', ...a, Exten: 's', ChannelStateDesc: 'Up' },
+      { Event: 'OriginateResponse', ActionID: 'a1', Response: 'Success', Channel: a.Channel, Context: 'acct-1001', Exten: '402', Reason: '4', Uniqueid: a.Uniqueid },
+      { Event: 'Newexten', ...a, Exten: '402', Application: 'Dial', AppData: 'PJSIP/1679728442,30' },
+      { Event: 'Newchannel', ...b, Exten: 's', ChannelStateDesc: 'Down' },
+      { Event: 'DialBegin', ...a, Exten: '402', ...dest(b), DestExten: 's', DialString: '1679728442' },
+      { Event: 'Newstate', ...b, Exten: 's', ChannelStateDesc: 'Up' },
+      { Event: 'DialEnd', ...a, Exten: '402', ...dest(b), DialStatus: 'ANSWER' },
+      { Event: 'Hangup', ...b, Exten: 's', ChannelStateDesc: 'Up', Cause: '16', 'Cause-txt': 'Normal Clearing' },
+      { Event: 'Hangup', ...a, Exten: '402', ChannelStateDesc: 'Up', Cause: '16', 'Cause-txt': 'Normal Clearing' },
+      { Event: 'Cdr', Source: '401', Destination: '402', DestinationContext: 'acct-1001', Channel: a.Channel, DestinationChannel: b.Channel,
+        LastApplication: 'Dial', Disposition: 'ANSWERED', Duration: '9', BillableSeconds: '5', UniqueID: a.Uniqueid, UserField: 'acct-1001',
+        StartTime: '2026-11-26 16:49:47', AnswerTime: '2026-11-26 16:49:51', EndTime: '2026-11-26 16:49:56' },
+    ].flatMap((headers) => n.handle(ev(headers)));
+    expect(one(out, 'started').payload).toMatchObject({ call_id: 'c1', direction: 'internal', src: '401', dst: '402', user: '1679728441', account_id: 1001 });
+    const rung = domain(out).filter((o) => o.kind === 'ringing').map((o) => o.payload);
+    expect(rung).toEqual([
+      expect.objectContaining({ party: 'user', channel: a.Channel }),
+      expect.objectContaining({ party: 'customer', channel: b.Channel }),
+    ]);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', src: '401', dst: '402', user: '1679728441', disposition: 'ANSWERED' });
+  });
+
+  it('files a failed originate to an extension (no channel ever created) as internal too', () => {
+    const n = make();
+    n.registerIntent({ actionId: 'a2', callId: 'c2', accountId: 1001, user: '1679728441', num: '402', src: '401', at: T0 });
+    const out = n.handle(ev({ Event: 'OriginateResponse', ActionID: 'a2', Response: 'Failure', Channel: 'PJSIP/1679728441', Context: 'acct-1001', Exten: '402', Reason: '0', Uniqueid: '<unknown>' }));
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', dst: '402' });
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', dst: '402', disposition: 'FAILED' });
+  });
+
   it('tells internal calls (phone to extension) from outgoing ones', () => {
     const n = make();
     n.handle(chan('Newchannel', '1700000000.1', { Exten: '402', ChannelStateDesc: 'Ring' }));

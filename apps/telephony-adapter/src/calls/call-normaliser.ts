@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { Direction, Disposition, RingingParty } from '@ringcloud/contracts-telephony';
+import { EXTENSION_PATTERN } from '@ringcloud/contracts-common';
+import { Direction, Disposition, RingingParty, dialledDirection } from '@ringcloud/contracts-telephony';
 import { AmiMessage, eventName, field, isUnknown, varSet } from '../ami/ami-message';
 import { Envelope, RecordingJob, TelephonyDomainEvent, TelephonyEventKind, localDateTime } from './domain-events';
 
@@ -82,6 +83,8 @@ interface Call {
   /** Found live by a resync: its `started` waits until its RC_* variables were read. */
   pendingAdoption: boolean;
   direction?: Direction;
+  /** Started by an originate (the API's, or one found by its RC_CALL_ID): leg A is the employee's phone. */
+  originated?: boolean;
   src: string;
   dst: string;
   user: string | null;
@@ -150,7 +153,6 @@ const ORIGINATE_FAILURES: Record<number, { disposition: Disposition; cause: numb
 const PJSIP_CHANNEL = /^PJSIP\/(.+)-[0-9a-f]{8}$/;
 const USER_NAME = /^[1-9][0-9]{5,14}$/;
 const LOCAL_EXTEN = /^Local\/([0-9]{2,6})@[^;]+-[0-9a-f]+;[12]$/;
-const EXTENSION = /^[0-9]{2,6}$/;
 
 export const defaultAccountFromContext = (context: string): number | null => {
   const m = /^acct-([1-9][0-9]{0,9})$/.exec(context);
@@ -551,7 +553,15 @@ export class CallNormaliser {
     const endpoint = /^PJSIP\/([^/@]+)$/.exec(device)?.[1];
     const user = endpoint ? this.userOfEndpoint(endpoint) : undefined;
     if (!user) return;
-    this.noteDialled(call, user, this.options.directory?.(user)?.num ?? (EXTENSION.test(exten) ? exten : undefined));
+    this.noteDialled(call, user, this.options.directory?.(user)?.num ?? (EXTENSION_PATTERN.test(exten) ? exten : undefined));
+  }
+
+  /** A channel of the originating employee's own phone (a PJSIP channel of theirs, or a Local one to their extension). */
+  private isOwnPhone(call: Call, channel: string): boolean {
+    const user = this.pjsipUser(channel);
+    if (user) return user === call.user;
+    const ext = LOCAL_EXTEN.exec(channel)?.[1];
+    return ext !== undefined && ext === call.src;
   }
 
   /** The user of a `PJSIP/<endpoint>-<seq>` channel: a user name, or an endpoint the directory knows (not the trunk). */
@@ -572,19 +582,20 @@ export class CallNormaliser {
     const pjsipUser = primary ? this.pjsipUser(primary.name) : undefined;
     const primaryAccount = primary ? this.accountFromContext(primary.context) : null;
     if (intent || call.vars.RC_CALL_ID) {
-      call.direction = 'outgoing';
+      call.originated = true;
       call.account ??= intent?.accountId ?? primaryAccount;
       call.user ??= intent?.user ?? pjsipUser ?? null;
       call.src = intent?.src ?? (known(primary?.callerIdNum) || call.user || '');
       // An originated channel sits at exten `s` until OriginateResponse names the dialled number (or the CDR does).
       call.dst = intent?.num ?? call.originateExten ?? (primaryAccount !== null && primary?.exten !== 's' ? known(primary?.exten) : '');
+      call.direction = dialledDirection(call.dst);
     } else if (primaryAccount !== null && pjsipUser) {
       // A phone in the account's context dialled: another extension (internal) or out.
       call.account ??= primaryAccount;
       call.user ??= pjsipUser;
       call.src = known(primary?.callerIdNum) || this.options.directory?.(pjsipUser)?.num || pjsipUser;
       call.dst = known(primary?.exten);
-      call.direction = EXTENSION.test(call.dst) ? 'internal' : 'outgoing';
+      call.direction = dialledDirection(call.dst);
     } else {
       call.direction = 'incoming';
       call.account ??= primaryAccount;
@@ -616,11 +627,14 @@ export class CallNormaliser {
    * A Dial() (or an originate) began ringing `dest`: the employee's phone (`user`) or the outside
    * number (`customer`). An originate dials its first leg without a `Channel`: for a call the API
    * started that is the employee; for anything else (a simulated caller) it is nobody's ringing.
+   * What an originated call dials next is the number the API was given — a colleague's phone too
+   * (an originate to an extension): the `customer` of that call.
    */
   private ringing(message: AmiMessage, dest: Channel, call: Call, out: NormaliserOutput[]): void {
     if (call.ended) return;
     let party: RingingParty | undefined;
-    if (!field(message, 'channel')) party = call.direction === 'outgoing' ? 'user' : undefined;
+    if (!field(message, 'channel')) party = call.originated ? 'user' : undefined;
+    else if (call.originated) party = this.isOwnPhone(call, dest.name) ? 'user' : 'customer';
     else party = this.pjsipUser(dest.name) || LOCAL_EXTEN.test(dest.name) ? 'user' : 'customer';
     if (!party) return;
     call.rungParties ??= new Set();
@@ -758,7 +772,10 @@ export class CallNormaliser {
     const call = known ? this.calls.get(known) : undefined;
     if (call) {
       call.originateExten ??= field(message, 'exten') || undefined;
-      if (call.started && call.direction === 'outgoing') call.dst ||= call.originateExten ?? '';
+      if (call.started && call.originated && !call.dst && call.originateExten) {
+        call.dst = call.originateExten;
+        call.direction = dialledDirection(call.dst);
+      }
       call.account ??= this.accountFromContext(field(message, 'context'));
     }
     out.push({ kind: 'originate-result', actionId, response, reason });
@@ -801,7 +818,7 @@ export class CallNormaliser {
       kind: 'cdr',
       payload: {
         ...this.envelope(pseudo, 'cdr'),
-        direction: 'outgoing',
+        direction: pseudo.direction!,
         src: pseudo.src,
         dst: pseudo.dst,
         user: pseudo.user,

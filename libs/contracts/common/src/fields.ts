@@ -24,7 +24,10 @@ export const AccountId = z.number().int().positive().max(2_147_483_647);
 
 export const UserName = z.string().regex(/^[1-9][0-9]{5,14}$/, 'user must be a numeric user name');
 
-export const Extension = digits('num', /^[0-9]{2,6}$/, 'a string of 2 to 6 digits');
+/** A user's internal extension number: what a phone or an originate dials to reach a colleague. */
+export const EXTENSION_PATTERN = /^[0-9]{2,6}$/;
+
+export const Extension = digits('num', EXTENSION_PATTERN, 'a string of 2 to 6 digits');
 
 export const DialNumber = digits('num', /^\+?[0-9]{2,20}$/, '2 to 20 digits with an optional leading +');
 

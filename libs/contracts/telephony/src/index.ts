@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountId, DialNumber, UserName, V1DateTime, command, event, healthSubject } from '@ringcloud/contracts-common';
+import { AccountId, DialNumber, EXTENSION_PATTERN, UserName, V1DateTime, command, event, healthSubject } from '@ringcloud/contracts-common';
 
 /**
  * telephony-adapter: the only component that talks to Asterisk (AMI + realtime tables).
@@ -81,6 +81,15 @@ export namespace TelephonyHealthPing {
 
 export const Direction = z.enum(['incoming', 'outgoing', 'internal']);
 export type Direction = z.infer<typeof Direction>;
+
+/**
+ * The direction of a call an employee placed — a phone dialling, or `POST /v1/calls` — from the
+ * number dialled: an extension is a colleague (`internal`, "between extensions" in v1), anything
+ * else is outside (`outgoing`).
+ */
+export function dialledDirection(num: string): Extract<Direction, 'internal' | 'outgoing'> {
+  return EXTENSION_PATTERN.test(num) ? 'internal' : 'outgoing';
+}
 
 export const Disposition = z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']);
 export type Disposition = z.infer<typeof Disposition>;
