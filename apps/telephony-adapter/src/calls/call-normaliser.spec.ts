@@ -524,7 +524,7 @@ describe('CallNormaliser state', () => {
     const a = { Channel: 'PJSIP/1679728441-00000001', Uniqueid: '1700000000.1', Linkedid: '1700000000.1', Context: 'acct-1001', CallerIDNum: '401' };
     const b = { Channel: 'PJSIP/1679728442-00000002', Uniqueid: '1700000000.2', Linkedid: '1700000000.1', Context: 'acct-1001', CallerIDNum: '402' };
     const dest = (c: typeof b) => ({ DestChannel: c.Channel, DestUniqueid: c.Uniqueid, DestLinkedid: c.Linkedid, DestContext: c.Context });
-    const out = [
+    const frames: Array<Record<string, string>> = [
       { Event: 'Newchannel', ...a, Exten: 's', ChannelStateDesc: 'Down' },
       { Event: 'VarSet', ...a, Exten: 's', Variable: 'RC_CALL_ID', Value: 'c1' },
       { Event: 'DialBegin', ...dest(a), DestExten: 's', DialString: '1679728441' },
@@ -540,7 +540,8 @@ describe('CallNormaliser state', () => {
       { Event: 'Cdr', Source: '401', Destination: '402', DestinationContext: 'acct-1001', Channel: a.Channel, DestinationChannel: b.Channel,
         LastApplication: 'Dial', Disposition: 'ANSWERED', Duration: '9', BillableSeconds: '5', UniqueID: a.Uniqueid, UserField: 'acct-1001',
         StartTime: '2026-11-26 16:49:47', AnswerTime: '2026-11-26 16:49:51', EndTime: '2026-11-26 16:49:56' },
-    ].flatMap((headers) => n.handle(ev(headers)));
+    ];
+    const out = frames.flatMap((headers) => n.handle(ev(headers)));
     expect(one(out, 'started').payload).toMatchObject({ call_id: 'c1', direction: 'internal', src: '401', dst: '402', user: '1679728441', account_id: 1001 });
     const rung = domain(out).filter((o) => o.kind === 'ringing').map((o) => o.payload);
     expect(rung).toEqual([
