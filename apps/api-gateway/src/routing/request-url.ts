@@ -5,6 +5,8 @@
 export interface RequestUrl {
   /** Percent-decoded path segments; null when the path cannot be decoded or is not a plain path. */
   segments: string[] | null;
+  /** The path's segments as sent, not decoded (what a refused path looked like). */
+  rawSegments: string[];
   /** The raw query string, without `?`. */
   rawQuery: string;
   query: URLSearchParams;
@@ -14,15 +16,14 @@ export function parseRequestUrl(url: string): RequestUrl {
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   const rawQuery = q === -1 ? '' : url.slice(q + 1);
-  return { segments: decodeSegments(rawPath), rawQuery, query: new URLSearchParams(rawQuery) };
-}
-
-function decodeSegments(rawPath: string): string[] | null {
-  if (!rawPath.startsWith('/')) return null;
   // Repeated slashes are one, as nginx's merge_slashes makes them (`//v1/users/…` comes from a base
   // URL ending in `/` joined with a rec_file path), and a trailing slash is forgiven (`/v1/users/`).
   // Only raw slashes merge: an encoded `%2F` stays inside its segment.
-  const raw = rawPath.split('/').filter((part) => part !== '');
+  const rawSegments = rawPath.split('/').filter((part) => part !== '');
+  return { segments: rawPath.startsWith('/') ? decodeSegments(rawSegments) : null, rawSegments, rawQuery, query: new URLSearchParams(rawQuery) };
+}
+
+function decodeSegments(raw: string[]): string[] | null {
   const segments: string[] = [];
   for (const part of raw) {
     let decoded: string;

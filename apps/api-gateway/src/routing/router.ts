@@ -54,6 +54,20 @@ export class Router<R extends RoutableRoute> {
   /** The route for this method and path, or a 404/405 HttpProblem. */
   resolve(method: string, segments: string[] | null): RouteMatch<R> {
     if (!segments) throw HttpProblem.notFound();
+    const hits = this.bestMatches(segments);
+    if (hits.length === 0) throw HttpProblem.notFound();
+    const hit = hits.find((h) => h.entry.route.method === method);
+    if (!hit) throw HttpProblem.methodNotAllowed([...new Set(hits.map((h) => h.entry.route.method))].sort());
+    return { route: hit.entry.route, params: hit.params, canonicalPath: fillPattern(hit.entry.route.path, hit.params) };
+  }
+
+  /** The routes this path would be, whatever the method (e.g. to answer a refused request in the route's own way). */
+  routesAt(segments: string[]): R[] {
+    return this.bestMatches(segments).map((h) => h.entry.route);
+  }
+
+  /** The entries of the most specific pattern(s) matching the path (one per method). */
+  private bestMatches(segments: string[]): Array<{ entry: Entry<R>; params: Record<string, string> }> {
     let best: { tokens: Token[]; hits: Array<{ entry: Entry<R>; params: Record<string, string> }> } | undefined;
     for (const entry of this.entries) {
       const params = matchTokens(entry.tokens, segments);
@@ -62,10 +76,7 @@ export class Router<R extends RoutableRoute> {
       if (cmp > 0) best = { tokens: entry.tokens, hits: [{ entry, params }] };
       else if (cmp === 0) best!.hits.push({ entry, params });
     }
-    if (!best) throw HttpProblem.notFound();
-    const hit = best.hits.find((h) => h.entry.route.method === method);
-    if (!hit) throw HttpProblem.methodNotAllowed([...new Set(best.hits.map((h) => h.entry.route.method))].sort());
-    return { route: hit.entry.route, params: hit.params, canonicalPath: fillPattern(hit.entry.route.path, hit.params) };
+    return best?.hits ?? [];
   }
 
   /** Every route with its patterns, e.g. for documentation. */

@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
 import { createGateway } from '../app';
@@ -74,7 +74,7 @@ export async function call(
 /**
  * The path exactly as given (no URL normalisation: `..` stays), for garbage-in-the-path tests.
  */
-export function rawCall(base: string, method: string, rawPath: string): Promise<{ status: number; body: any }> {
+export function rawCall(base: string, method: string, rawPath: string): Promise<{ status: number; body: any; text: string; headers: IncomingHttpHeaders }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: hostname, port, method, path: rawPath }, (res) => {
@@ -88,7 +88,7 @@ export function rawCall(base: string, method: string, rawPath: string): Promise<
         } catch {
           body = text;
         }
-        resolve({ status: res.statusCode ?? 0, body });
+        resolve({ status: res.statusCode ?? 0, body, text, headers: res.headers });
       });
     });
     req.on('error', reject);

@@ -413,6 +413,15 @@ describe('v1 HTTP contract', () => {
       expect([traversal.status, traversal.text]).toEqual([404, '']);
       const denied = await call(gw.url, 'GET', `/v1/users/${alice}/records/x.wav`);
       expect([denied.status, denied.text]).toEqual([403, '']);
+      // Refused before the route is resolved: still a download's failure.
+      for (const [method, name, status] of [['DELETE', 'x.wav', 405], ['POST', 'x.wav', 405], ['GET', '%zz.wav', 404], ['GET', '%C0%AF.wav', 404], ['GET', '..', 404]] as const) {
+        const res = await rawCall(gw.url, method, `/v1/users/${alice}/records/${name}?${rw.auth}`);
+        expect([method, name, res.status, res.text]).toEqual([method, name, status, '']);
+      }
+      const allow = await rawCall(gw.url, 'DELETE', `/v1/users/${alice}/records/x.wav?${rw.auth}`);
+      expect(allow.headers.allow).toBe('GET');
+      // Other URLs keep the envelope.
+      expect((await rawCall(gw.url, 'DELETE', `/v1/users/${alice}?${rw.auth}`)).body).toMatchObject({ status: 'error', message: 'Method not allowed' });
     });
   });
 

@@ -49,7 +49,13 @@ export class V1Pipeline {
   /** Runs the request and returns the success `data`. */
   async run(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const url = parseRequestUrl(request.url);
-    const match = this.router.resolve(request.method, url.segments);
+    let match;
+    try {
+      match = this.router.resolve(request.method, url.segments);
+    } catch (err) {
+      this.markIfDownload(request);
+      throw err;
+    }
     const route = match.route;
     setRouteId(request, route.id);
     if (route.fileDownload) markFileDownload(request);
@@ -89,6 +95,15 @@ export class V1Pipeline {
       await this.finishQuietly(begin.claim, null);
       throw err;
     }
+  }
+
+  /**
+   * A recording URL refused before it resolved (another method; an undecodable, dot or traversal
+   * name — Fastify refuses some before any route) is still a download's failure: its error answer
+   * has an empty body (spec section 2).
+   */
+  markIfDownload(request: FastifyRequest): void {
+    if (this.router.routesAt(parseRequestUrl(request.url).rawSegments).some((r) => r.fileDownload)) markFileDownload(request);
   }
 
   /** Path and params (404/400), then the route's handler. */
