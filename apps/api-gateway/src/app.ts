@@ -20,7 +20,7 @@ import { V1Pipeline } from './v1/v1.pipeline';
 export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
   enableDefaultMetrics('api-gateway');
   // Known once the app exists; frameworkErrors only runs for requests, after that.
-  let v1: V1Pipeline | undefined;
+  const late: { v1?: V1Pipeline } = {};
   const adapter = new FastifyAdapter({
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -36,7 +36,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     // unknown URL, with the request id and the access-log line the hooks would have added.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       reply.header('X-Request-Id', request.id);
-      v1?.markIfDownload(request);
+      late.v1?.markIfDownload(request);
       writeError(request, reply, error);
       logAccess(request, reply);
     },
@@ -48,7 +48,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     bodyParser: false,
     logger: new AppLogger({ app: 'api-gateway', level: config.LOG_LEVEL }),
   });
-  v1 = app.get(V1Pipeline);
+  late.v1 = app.get(V1Pipeline);
   const fastify = app.getHttpAdapter().getInstance();
   installRequestContext(fastify);
   installRawBodyParser(fastify, config.BODY_LIMIT_BYTES);
