@@ -80,9 +80,20 @@ export function spawnProcess(
   };
 }
 
-/** Runs one of the workspace's TypeScript entry points (an app's main.ts) with the dev loader. */
+/**
+ * Runs one of the workspace's TypeScript entry points (an app's main.ts) with the dev loader.
+ * `STACK_CPU_PROF=api-gateway,telephony-adapter` (app names, or `all`) profiles those apps: V8 writes
+ * a `.cpuprofile` (Chrome DevTools, speedscope) to `<STACK_CPU_PROF_DIR>/<app>/` (tmp/cpu-prof) when they exit.
+ */
 export function spawnApp(name: string, entry: string, env: NodeJS.ProcessEnv, echo = false): RunningProcess {
-  return spawnProcess(name, process.execPath, ['-r', './tools/register.cjs', entry], { env, echo });
+  return spawnProcess(name, process.execPath, [...cpuProfileArgs(name), '-r', './tools/register.cjs', entry], { env, echo });
+}
+
+function cpuProfileArgs(name: string): string[] {
+  const apps = (process.env.STACK_CPU_PROF ?? '').split(',').map((a) => a.trim());
+  if (!apps.includes(name) && !apps.includes('all')) return [];
+  const dir = path.resolve(WORKSPACE_ROOT, process.env.STACK_CPU_PROF_DIR ?? 'tmp/cpu-prof');
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, name)}`];
 }
 
 type Check<T> = () => Promise<T | undefined | false> | T | undefined | false;
