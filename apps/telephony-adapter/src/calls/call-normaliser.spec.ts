@@ -1,4 +1,4 @@
-import { AmiMessage, eventName } from '../ami/ami-message';
+import { AmiMessage, eventName, field, varSet } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
 import { fixtureNames, fixtureOriginates, parseFrames, rxAfterLogin } from '../testing/ami-frames';
@@ -70,6 +70,9 @@ const LAB_DIRECTORY: Record<string, { accountId: number; num: string }> = {
   // The third lab's (40–45): account 1001.
   '5683032995': { accountId: 1001, num: '901' },
   '8416832583': { accountId: 1001, num: '902' },
+  // The fourth lab's (47–49): account 1001.
+  '7942271805': { accountId: 1001, num: '901' },
+  '6480591657': { accountId: 1001, num: '902' },
 };
 
 function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
@@ -430,6 +433,57 @@ describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers 
     const recordings = out.filter((o) => o.kind === 'recording');
     expect(recordings.map((r) => (r.kind === 'recording' ? [r.job.user, r.job.fileName] : []))).toEqual([['4468874432', '1796300770.23.wav']]);
     expect(kinds(out)).not.toContain('ringing'); // nothing rang
+  });
+});
+
+describe('CallNormaliser on an originate to a colleague\'s extension (fixtures 47–49)', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = ['47-originate-to-extension', '48-originate-to-extension-no-answer', '49-originate-to-extension-voicemail'];
+  const A = '7942271805';
+  const B = '6480591657';
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  /** The adapter's own intent (its Originate was on another AMI session than the recorder's): from the events. */
+  const intentOf = (name: string): OriginateIntent => {
+    const all = events.get(name)!;
+    const response = all.find((e) => eventName(e) === 'originateresponse')!;
+    const callId = all.map((e) => (eventName(e) === 'varset' ? varSet(e) : undefined)).find((v) => v?.name === 'RC_CALL_ID')!.value;
+    return { actionId: field(response, 'actionid'), callId, accountId: 1001, user: A, num: '902', src: '901', at: T0 };
+  };
+
+  it('47 answered: internal from the caller\'s extension to the colleague\'s, the employee rung, then the colleague as the customer; one ANSWERED record', () => {
+    const out = normalise(events.get('47-originate-to-extension')!, [intentOf('47-originate-to-extension')]);
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', user: A, account_id: 1001 });
+    const rung = domain(out).filter((o) => o.kind === 'ringing').map((o) => o.payload);
+    expect(rung).toEqual([
+      expect.objectContaining({ party: 'user', channel: expect.stringMatching(new RegExp(`^PJSIP/${A}-`)) }),
+      expect.objectContaining({ party: 'customer', channel: expect.stringMatching(new RegExp(`^PJSIP/${B}-`)) }),
+    ]);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', user: A, disposition: 'ANSWERED', duration: 11, billsec: 10, account_id: 1001 });
+    // The extension's row dials the phone directly: rc-outbound (and its MixMonitor) never runs.
+    expect(kinds(out)).not.toContain('recording');
+  });
+
+  it('47 without the intent (an adapter that restarted): the record is still internal, by the number OriginateResponse names', () => {
+    expect(one(normalise(events.get('47-originate-to-extension')!), 'cdr').payload).toMatchObject({ direction: 'internal', dst: '902', disposition: 'ANSWERED' });
+  });
+
+  it('48/49 unanswered, voicemail on: one NO ANSWER record (not the mailbox\'s ANSWERED one, whose LastApplication real Asterisk garbles) that lasts until the caller left', () => {
+    const times = (name: string) => {
+      const out = normalise(events.get(name)!, [intentOf(name)]);
+      expect(domain(out).filter((o) => o.kind === 'ringing').map((o) => o.payload.party)).toEqual(['user', 'customer']);
+      const { direction, dst, disposition, start_time, end_time, duration } = one(out, 'cdr').payload;
+      return { direction, dst, disposition, start_time, end_time, duration };
+    };
+    // (The CDR's AnswerTime is the employee's: an originate's leg A answers first.)
+    const unanswered = { direction: 'internal', dst: '902', disposition: 'NO ANSWER' };
+    // No prompts installed: VoiceMail() fails at once (VMSTATUS FAILED) and the caller is hung up on.
+    expect(times('48-originate-to-extension-no-answer')).toMatchObject(unanswered);
+    // With prompts, a message is left: the caller was on from 17:45:48 to the mailbox's end, 17:46:35.
+    expect(times('49-originate-to-extension-voicemail')).toEqual({ ...unanswered, start_time: '2026-12-03 17:45:48', end_time: '2026-12-03 17:46:35', duration: 46 });
   });
 });
 
