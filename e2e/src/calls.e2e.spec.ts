@@ -161,7 +161,9 @@ describe('calls end to end (spec section 7)', () => {
   it('lists an originate to a colleague\'s extension as internal, from the caller\'s extension to the colleague\'s', async () => {
     const a = await employee('421');
     const creator = await world.client(a.account, 'RW');
-    expectSuccess(await creator.post('/v1/users/create', { password: 'Sip5ecret!', num: '422', mail: 'c@example.com' }));
+    const b = expectSuccess(await creator.post('/v1/users/create', { password: 'Sip5ecret!', num: '422', mail: 'c@example.com' }));
+    // The colleague's phone is on the PBX once its provisioning (asynchronous, through JetStream) is in.
+    await waitFor('colleague registered', async () => (await control(`/devices/${b}/register`, { behaviour: 'answer' })).ok);
     const res = await originate(a, '422');
     const callId = res.headers.get('x-call-id');
     expect([res.status, res.body?.data, callId]).toEqual([200, 'Originate successfully queued', expect.stringMatching(/^[0-9a-f-]{36}$/)]);
