@@ -139,6 +139,24 @@ describe('users-service over NATS (end to end)', () => {
     );
   });
 
+  it('answers a create retried with the same request_id with the user it made (a 503 whose first attempt finished after all)', async () => {
+    const request_id = 'a'.repeat(64);
+    const params = { account_id: 6001, password: 'Str0ngPass', num: '470', mail: 'retry@example.com', request_id };
+    const user = await rpc.send(UsersUserCreate.contract, params);
+    expect(await rpc.send(UsersUserCreate.contract, { ...params, mail: ' retry@example.com ' })).toBe(user);
+    expect((await rpc.send(UsersUserList.contract, { account_id: 6001, include_password: false })).filter((u) => u.num === '470')).toHaveLength(1);
+    // The same key with other params, or in another account, is not that request.
+    const mismatch = DomainError.badRequest('Idempotency-Key was already used with other params: use a new key for a new request');
+    await expect(rpc.send(UsersUserCreate.contract, { ...params, password: 'Other0Pass' })).rejects.toEqual(mismatch);
+    await expect(rpc.send(UsersUserCreate.contract, { ...params, num: '471' })).rejects.toEqual(mismatch);
+    await expect(rpc.send(UsersUserCreate.contract, { ...params, account_id: 6002 })).resolves.not.toBe(user);
+    // Without the request id, or with another one, the extension is taken.
+    const taken = DomainError.badRequest('extension 470 is already used in this account');
+    await expect(rpc.send(UsersUserCreate.contract, { ...params, request_id: undefined })).rejects.toEqual(taken);
+    await expect(rpc.send(UsersUserCreate.contract, { ...params, request_id: 'b'.repeat(64) })).rejects.toEqual(taken);
+    await expect(rpc.send(UsersUserCreate.contract, { ...params, request_id: 'not a digest' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
   it('answers BAD_REQUEST with a clear message for invalid parameters', async () => {
     const create = (params: object) => rpc.send(UsersUserCreate.contract, { account_id: 6001, password: 'Str0ngPass', num: '450', mail: 'a@example.com', ...params } as any);
     await expect(create({ password: 'abc' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/too weak/) });

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
+import { IDEMPOTENCY_MISMATCH_MESSAGE } from '@ringcloud/contracts-common';
 import { HttpProblem } from '../http/http-problem';
 import { readV1Params } from '../http/json-body';
 
@@ -6,10 +8,15 @@ export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 export const KEY_MESSAGE = 'Idempotency-Key must be 1 to 255 printable ASCII characters';
-export const MISMATCH_MESSAGE = 'Idempotency-Key was already used with other params: use a new key for a new request';
+export const MISMATCH_MESSAGE = IDEMPOTENCY_MISMATCH_MESSAGE;
 export const BUSY_MESSAGE = 'A request with this Idempotency-Key is still in progress: retry later';
 
 /** The request's Idempotency-Key, undefined when absent; a malformed one is a 400. */
+/** What a service keeps of a request's key to know a retry of it later: a digest, not the key. */
+export function requestDigest(accountId: number, idempotencyKey: string): string {
+  return createHash('sha256').update(`${accountId}\n${idempotencyKey}`).digest('hex');
+}
+
 export function readIdempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const raw = headers['idempotency-key'];
   if (raw === undefined) return undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,17 @@ describe('Idempotency-Key (gateway + Redis)', () => {
     expect(created()).toBe(before + 1);
     // Without the key the limiter counts as before: the second create within 60 s is a 429.
     expect((await create(gw.url, auth, params())).status).toBe(429);
+  });
+
+  it("tells users-service the key's digest (account and key), so a retry after a 503 finds the user its first attempt made", async () => {
+    const { auth } = fake.addKey(1001, 'RW');
+    expect((await create(gw.url, auth, params(), 'order-digest')).status).toBe(200);
+    expect(fake.createRequestIds.at(-1)).toBe(createHash('sha256').update('1001\norder-digest').digest('hex'));
+    const other = fake.addKey(1002, 'RW');
+    expect((await create(gw.url, other.auth, params(), 'order-digest')).status).toBe(200);
+    expect(fake.createRequestIds.at(-1)).toBe(createHash('sha256').update('1002\norder-digest').digest('hex'));
+    expect((await create(gw.url, fake.addKey(1001, 'RW').auth, params())).status).toBe(200);
+    expect(fake.createRequestIds.at(-1)).toBeUndefined();
   });
 
   it('refuses the same key with other params (400), and runs nothing', async () => {

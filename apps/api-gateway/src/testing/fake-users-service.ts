@@ -61,6 +61,8 @@ export class FakeUsers {
   readonly delays = new Map<string, number>();
   /** Subject → error to answer once, to test the gateway's error mapping. */
   readonly failNext = new Map<string, DomainError>();
+  /** The request_id of every create command, in order (undefined: sent without one). */
+  readonly createRequestIds: Array<string | undefined> = [];
   private nextUser = 1679728441;
   publish: (subject: string, payload: unknown) => Promise<void> = async () => undefined;
 
@@ -188,6 +190,7 @@ class FakeUsersController {
   @Command(UsersUserCreate.contract)
   async create(@Payload() req: UsersUserCreate.Request): Promise<string> {
     this.fake.hit(UsersUserCreate.subject);
+    this.fake.createRequestIds.push(req.request_id);
     const delay = this.fake.delays.get(UsersUserCreate.subject);
     if (delay) await new Promise((r) => setTimeout(r, delay));
     const taken = [...this.fake.users.values()].some((u) => u.account_id === req.account_id && u.num === req.num);

@@ -36,6 +36,7 @@ import { RateLimit, perSeconds } from '../config';
 import { HttpProblem } from '../http/http-problem';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
+import { requestDigest } from '../idempotency/idempotency-key';
 import type { AccountKeys } from '../keys/account-keys';
 import { KEYS_ROUTES } from './keys.routes';
 import { REGISTRATIONS_ROUTES } from './registrations.routes';
@@ -183,7 +184,12 @@ export const V1_ROUTES: readonly V1Route[] = [
     idempotent: true,
     params: CreateUserParams,
     response: z.string(),
-    handle: ({ key, params }, { rpc }) => rpc.send(UsersUserCreate.contract, { account_id: key.account_id, ...params }),
+    handle: ({ key, params, idempotencyKey }, { rpc }) =>
+      rpc.send(UsersUserCreate.contract, {
+        account_id: key.account_id,
+        ...params,
+        ...(idempotencyKey === undefined ? {} : { request_id: requestDigest(key.account_id, idempotencyKey) }),
+      }),
   },
   {
     id: 'users.get',

@@ -26,8 +26,13 @@ export class UsersRepository {
     return this.prisma.user.findMany({ where: { accountId } });
   }
 
-  insert(tx: Prisma.TransactionClient, row: Omit<UserRow, 'version'>): Promise<UserRow> {
-    return tx.user.create({ data: { ...row, version: 1 } });
+  insert(tx: Prisma.TransactionClient, row: Omit<UserRow, 'version'>, createRequest: string | null = null): Promise<UserRow> {
+    return tx.user.create({ data: { ...row, version: 1, createRequest } });
+  }
+
+  /** The user an earlier create request with this digest made, if it still exists. */
+  findCreatedBy(accountId: number, createRequest: string): Promise<UserRow | null> {
+    return this.prisma.user.findFirst({ where: { accountId, createRequest } });
   }
 
   /** Applies `fields` and bumps the version; null when the user is not in this account. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CursorKey, DomainError, Page, PageRequest, compareCursorKeys, pageOf } from '@ringcloud/contracts-common';
+import { CursorKey, DomainError, IDEMPOTENCY_MISMATCH_MESSAGE, Page, PageRequest, compareCursorKeys, pageOf } from '@ringcloud/contracts-common';
 import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
 import { crmUser, crmUserEvent } from './crm-events';
 import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
@@ -71,8 +71,13 @@ export class UsersService {
     return this.toV1(row, includePassword);
   }
 
-  /** Creates a user under a fresh random user name; returns the name. */
+  /**
+   * Creates a user under a fresh random user name; returns the name. A request with a `request_id`
+   * (an Idempotency-Key) that already created its user answers that user again.
+   */
   async create(req: UsersUserCreate.Request): Promise<string> {
+    const earlier = await this.createdBefore(req);
+    if (earlier) return earlier;
     for (let attempt = 0; attempt < USER_NAME_ATTEMPTS; attempt++) {
       const username = this.nextUserName();
       try {
@@ -86,7 +91,7 @@ export class UsersService {
             email: req.mail,
             voicemail: false,
             sipPasswordEnc: this.cipher.encrypt(req.password, username),
-          });
+          }, req.request_id ?? null);
           await this.outbox.append(tx, provisioningEvent('created', row, req.password, this.realm, ALL_FIELDS));
           await this.outbox.append(tx, crmUserEvent('user.created', row.accountId, crmUser(this.toV1(row, false))));
           return true;
@@ -95,6 +100,11 @@ export class UsersService {
         this.outboxSignal.eventsWritten();
         return username;
       } catch (err) {
+        // The same request, finished by an attempt the client had given up on (its 503), just now.
+        if (isUniqueViolationOn(err, 'extension') || isUniqueViolationOn(err, 'request')) {
+          const earlier = await this.createdBefore(req);
+          if (earlier) return earlier;
+        }
         if (isUniqueViolationOn(err, 'extension')) throw extensionTaken(req.num);
         if (isForeignKeyViolation(err)) throw DomainError.notFound(`account ${req.account_id} not found`);
         if (!uniqueViolation(err)) throw err;
@@ -102,6 +112,16 @@ export class UsersService {
       }
     }
     throw DomainError.unavailable('could not allocate a user name, try again');
+  }
+
+  /** The user this request (its `request_id`) created before; the same key with other params is a 400. */
+  private async createdBefore(req: UsersUserCreate.Request): Promise<string | undefined> {
+    if (req.request_id === undefined) return undefined;
+    const row = await this.users.findCreatedBy(req.account_id, req.request_id);
+    if (!row) return undefined;
+    const same = row.extension === req.num && row.email === req.mail && this.cipher.decrypt(row.sipPasswordEnc, row.username) === req.password;
+    if (!same) throw DomainError.badRequest(IDEMPOTENCY_MISMATCH_MESSAGE);
+    return row.username;
   }
 
   async update(accountId: number, username: string, change: UserChange): Promise<null> {

@@ -12,6 +12,9 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** v1's 400 for an Idempotency-Key reused with other params (the gateway's check, and users-service's after 24 h). */
+export const IDEMPOTENCY_MISMATCH_MESSAGE = 'Idempotency-Key was already used with other params: use a new key for a new request';
+
 export interface ErrorData {
   code: ErrorCode;
   message: string;

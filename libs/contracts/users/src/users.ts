@@ -43,7 +43,19 @@ export namespace UsersUserGet {
 export const CreateUserParams = z.object({ password: SipPassword, num: Extension, mail: Email });
 
 export namespace UsersUserCreate {
-  export const contract = command('users.user.create', z.object({ ...Scope, ...CreateUserParams.shape }), z.string());
+  export const contract = command(
+    'users.user.create',
+    z.object({
+      ...Scope,
+      ...CreateUserParams.shape,
+      /**
+       * The client's Idempotency-Key, as the gateway's SHA-256 of account and key: the same request
+       * retried (after a 503 whose first attempt finished after all) answers the user it created.
+       */
+      request_id: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    }),
+    z.string(),
+  );
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
