@@ -40,6 +40,9 @@ describe('classifyAddress', () => {
     ['2002:c0a8:101:1::1', 'forbidden'], // 6to4 of 192.168.1.1
     ['2002:7f00:1::', 'loopback'],
     ['2002:808:808::1', 'public'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'forbidden'], // Teredo (2001::/32)
+    ['2001:0:5ef5:79fd::5601:5601', 'forbidden'], // Teredo with client 169.254.169.254 (obfuscated)
+    ['2001:4860:4860::8888', 'public'], // 2001::/32 is Teredo only
     ['::ffff:0:a9fe:a9fe', 'forbidden'], // SIIT
     ['::169.254.169.254', 'forbidden'], // IPv4-compatible (deprecated)
     ['::a00:1', 'forbidden'],

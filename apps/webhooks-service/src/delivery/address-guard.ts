@@ -46,6 +46,7 @@ const FORBIDDEN = blockList([
   ['::', 128, 'ipv6'],
   ['64:ff9b:1::', 48, 'ipv6'],
   ['100::', 64, 'ipv6'],
+  ['2001::', 32, 'ipv6'], // Teredo: a tunnel to an (obfuscated) IPv4 client, never a webhook receiver
   ['2001:db8::', 32, 'ipv6'],
   ['fc00::', 7, 'ipv6'], // unique local (also AWS's metadata fd00:ec2::254)
   ['fe80::', 10, 'ipv6'], // link-local
