@@ -12,6 +12,7 @@ import { installRawBodyParser } from './http/raw-body';
 import { installGracefulClose } from './http/graceful-close';
 import { installRequestContext, logAccess, requestIdFor } from './http/request-context';
 import { V1Pipeline } from './v1/v1.pipeline';
+import { originForm } from './routing/request-url';
 
 /**
  * Builds the gateway (not listening yet): `await (await createGateway(cfg)).listen(port, host)`.
@@ -29,6 +30,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     http: { headersTimeout: config.REQUEST_TIMEOUT_MS, requestTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     genReqId: requestIdFor,
+    rewriteUrl: (req: { url?: string }) => originForm(req.url ?? '/'),
     requestIdHeader: false,
     // The gateway writes its own access log (request-context.ts); Fastify's would log URLs with keys.
     logger: false,

@@ -12,6 +12,18 @@ export interface RequestUrl {
   query: URLSearchParams;
 }
 
+/**
+ * A request target in absolute form (`http://host/path?q`, which RFC 9112 3.2.2 says a server must
+ * accept; proxies and some HTTP libraries send it) as its origin form (`/path?q`). Fastify routes the
+ * result (its `rewriteUrl`), so every part of the gateway sees a path.
+ */
+export function originForm(target: string): string {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (!authority) return target;
+  const rest = target.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 export function parseRequestUrl(url: string): RequestUrl {
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);

@@ -309,6 +309,15 @@ describe('v1 HTTP contract', () => {
       expect(query).toMatch(/^HTTP\/1\.1 405 [\s\S]*allow: GET/i);
     });
 
+    it('serves a request target in absolute form (RFC 9112 3.2.2: a server must accept it) like its path', async () => {
+      for (const target of [`http://gateway.example/v1/users?${rw.auth}`, `HTTPS://gateway.example:8443/v1/users?${rw.auth}`]) {
+        const answer = await rawSocket(gw.url, `GET ${target} HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n\r\n`);
+        expect([target, answer.split('\r\n')[0], JSON.parse(answer.split('\r\n\r\n')[1]).status]).toEqual([target, 'HTTP/1.1 200 OK', 'success']);
+      }
+      const bare = await rawSocket(gw.url, `GET http://gateway.example HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n\r\n`);
+      expect(bare.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+    });
+
     it('answers 404 for another tenant\'s user (the service decides)', async () => {
       const other = [...fake.users.values()].find((u) => u.account_id === 1002)!.user;
       const res = await get(`/v1/users/${other}`);
