@@ -117,7 +117,9 @@ export class CdrChain {
   onDialEnd(ch: Channel, status: string, now: number): void {
     if (status === 'ANSWER') {
       this.current.dialStatus = status;
-      this.current.answer = now;
+      // Party A's own answer when it came first (fixture 47: the originated phone answered 1 s
+      // before the colleague; BillableSeconds count from it).
+      this.current.answer ??= now;
       return;
     }
     if (status === 'CHANUNAVAIL' && !this.current.dstchannel) {

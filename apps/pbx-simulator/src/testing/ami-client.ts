@@ -8,6 +8,8 @@ import { AmiMessage, AmiParser, Header, serialize } from '../ami/protocol';
 export class TestAmiClient {
   readonly events: AmiMessage[] = [];
   readonly responses: AmiMessage[] = [];
+  /** When each message arrived (Date.now()). */
+  readonly receivedAt = new WeakMap<AmiMessage, number>();
   raw = '';
   closed = false;
   private readonly parser = new AmiParser({ maxLineBytes: 1 << 20, maxMessageBytes: 1 << 24, maxHeaders: 10_000 });
@@ -20,6 +22,7 @@ export class TestAmiClient {
       this.raw += d;
       // The banner has no colon: the parser skips it.
       for (const m of this.parser.push(d)) {
+        this.receivedAt.set(m, Date.now());
         (m.get('Event') !== undefined ? this.events : this.responses).push(m);
         for (const w of [...this.waiters]) {
           if (w.pred(m)) {
