@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Channel } from './channel';
 import type { BridgeInfo } from './publisher';
 
-/** A basic two-party bridge (BridgeType basic, simple_bridge technology). */
+/** A basic two-party bridge (BridgeType basic; simple_bridge technology, or native_rtp once switched). */
 export class Bridge implements BridgeInfo {
   readonly id = randomUUID();
   readonly members: Channel[] = [];
+  technology = 'simple_bridge';
 
   get numChannels(): number {
     return this.members.length;

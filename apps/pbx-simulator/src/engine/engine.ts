@@ -74,6 +74,16 @@ export interface OriginateOutcome {
 
 type Outcome = Indication | 'timeout' | 'hangup' | 'cancel';
 
+/**
+ * Whether a channel lets its two-party bridge go native_rtp. Derived from the recordings, not
+ * from bridge_native_rtp.c: 47 (two PJSIP calls Asterisk placed itself, to phones, nothing
+ * recording) switched; 36 (the caller's own INVITE with the phone it dialled) and every recorded
+ * call with a MixMonitor (an audiohook needs the frames: 32, 42, 45) stayed simple_bridge.
+ */
+function nativeRtpCapable(ch: Channel): boolean {
+  return ch.tech === 'PJSIP' && ch.outgoingAppl !== '' && ch.recording === undefined;
+}
+
 /** A dialled channel hung up before answering: DialEnd status and DIALSTATUS by its cause (app_dial handle_cause). */
 function failedDial(cause: number): { end: string; status: string } {
   if (cause === 17) return { end: 'BUSY', status: 'BUSY' };
@@ -937,10 +947,20 @@ export class CallEngine {
     bridge.add(caller);
     this.pub.cel(caller, 'BRIDGE_ENTER', { peer: peer.name, extra });
     this.pub.bridgeEnter(bridge, caller);
-    this.setVar(peer, 'BRIDGEPEER', caller.name);
-    if (caller.sipCallId) this.setVar(peer, 'BRIDGEPVTCALLID', caller.sipCallId);
-    this.setVar(caller, 'BRIDGEPEER', peer.name);
-    if (peer.sipCallId) this.setVar(caller, 'BRIDGEPVTCALLID', peer.sipCallId);
+    const setBridgeVars = () => {
+      this.setVar(peer, 'BRIDGEPEER', caller.name);
+      if (caller.sipCallId) this.setVar(peer, 'BRIDGEPVTCALLID', caller.sipCallId);
+      this.setVar(caller, 'BRIDGEPEER', peer.name);
+      if (peer.sipCallId) this.setVar(caller, 'BRIDGEPVTCALLID', peer.sipCallId);
+    };
+    setBridgeVars();
+    if (nativeRtpCapable(caller) && nativeRtpCapable(peer)) {
+      // The smart bridge moves the call to native_rtp: each reconfiguration sets the bridge
+      // variables again (fixture 47: three rounds, BridgeLeave/BridgeDestroy say native_rtp).
+      bridge.technology = 'native_rtp';
+      setBridgeVars();
+      setBridgeVars();
+    }
     const now = this.now();
     caller.bridgedAt ??= now;
     peer.bridgedAt ??= now;

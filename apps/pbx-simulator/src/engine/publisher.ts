@@ -16,6 +16,8 @@ export type EventSink = (event: AmiEvent) => void;
 export interface BridgeInfo {
   id: string;
   numChannels: number;
+  /** simple_bridge, or native_rtp once the smart bridge switched (fixture 47). */
+  technology?: string;
 }
 
 /**
@@ -135,7 +137,7 @@ export class Publisher {
     return [
       ['BridgeUniqueid', b.id],
       ['BridgeType', 'basic'],
-      ['BridgeTechnology', 'simple_bridge'],
+      ['BridgeTechnology', b.technology ?? 'simple_bridge'],
       ['BridgeCreator', '<unknown>'],
       ['BridgeName', '<unknown>'],
       ['BridgeNumChannels', String(b.numChannels)],
