@@ -128,11 +128,18 @@ export class ControlServer {
     const behaviour = body.behaviour ?? this.engine.registrations.behaviour(ep.id);
     if (!BEHAVIOURS.includes(behaviour as PhoneBehaviour)) throw new HttpError(400, `behaviour must be one of ${BEHAVIOURS.join(', ')}`);
     if (registered) {
-      const { uri, user_agent: userAgent, expires } = body;
+      const { uri, user_agent: userAgent, expires, hangs_up: hangsUp } = body;
       if (uri !== undefined && (typeof uri !== 'string' || uri.length > 200 || !SIP_URI.test(uri))) throw new HttpError(400, 'uri must be a SIP URI like sip:user@127.0.0.1:5060');
       if (userAgent !== undefined && (typeof userAgent !== 'string' || userAgent.length > 100 || /[\r\n]/.test(userAgent))) throw new HttpError(400, 'user_agent must be a short single-line string');
       if (expires !== undefined && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 1 || expires > 86_400)) throw new HttpError(400, 'expires must be 1 to 86400 seconds');
-      await this.engine.phones.register(ep, { behaviour: behaviour as PhoneBehaviour, uri: uri as string | undefined, userAgent: userAgent as string | undefined, expires: expires as number | undefined });
+      if (hangsUp !== undefined && typeof hangsUp !== 'boolean') throw new HttpError(400, 'hangs_up must be true or false');
+      await this.engine.phones.register(ep, {
+        behaviour: behaviour as PhoneBehaviour,
+        uri: uri as string | undefined,
+        userAgent: userAgent as string | undefined,
+        expires: expires as number | undefined,
+        hangsUp: hangsUp as boolean | undefined,
+      });
     } else {
       this.engine.registrations.setBehaviour(ep.id, behaviour as PhoneBehaviour);
       this.engine.phones.unregister(ep.id);

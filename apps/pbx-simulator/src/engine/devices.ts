@@ -37,6 +37,7 @@ export interface Contact {
 export class Registrations {
   private readonly contacts = new Map<string, Contact>();
   private readonly behaviours = new Map<string, PhoneBehaviour>();
+  private readonly hangingUp = new Set<string>();
   private readonly optedOut = new Set<string>();
 
   constructor(readonly autoRegister: boolean) {}
@@ -60,6 +61,20 @@ export class Registrations {
 
   setBehaviour(user: string, behaviour: PhoneBehaviour): void {
     this.behaviours.set(user, behaviour);
+  }
+
+  /**
+   * Whether the phone ends a call it was rung for (leg A of an Originate) by itself: BYE the talk
+   * time after it answered (fixture 47's SIPp phone), instead of staying on the line until the
+   * other side or the PBX hangs up (45, 49). Default: it stays.
+   */
+  hangsUp(user: string): boolean {
+    return this.hangingUp.has(user);
+  }
+
+  setHangsUp(user: string, hangsUp: boolean): void {
+    if (hangsUp) this.hangingUp.add(user);
+    else this.hangingUp.delete(user);
   }
 
   add(contact: Contact): void {

@@ -727,6 +727,8 @@ export class CallEngine {
     this.applyOriginateCallerId(ch, req.callerId);
     this.pub.dialBegin(undefined, ch, user);
     this.ringPhone(ch, user, false);
+    // A phone that ends the call by itself (fixture 47: BYE 10 s after it answered).
+    if (this.registrations.hangsUp(user)) this.hangUpAfterTalk(ch);
     await this.awaitLegA(req, ch, report);
   }
 

@@ -14,6 +14,8 @@ export interface RegisterOptions {
   userAgent?: string;
   /** Registration lifetime, seconds (default the AOR's default_expiration, else 3600). */
   expires?: number;
+  /** The phone hangs up an originated call the talk time after it answered (Registrations.hangsUp). */
+  hangsUp?: boolean;
 }
 
 export interface PhonesOptions {
@@ -103,6 +105,7 @@ export class Phones {
    */
   async register(ep: EndpointRow, opts: RegisterOptions = {}, silent = false): Promise<Contact> {
     if (opts.behaviour) this.o.registrations.setBehaviour(ep.id, opts.behaviour);
+    if (opts.hangsUp !== undefined) this.o.registrations.setHangsUp(ep.id, opts.hangsUp);
     const aorId = (ep.aors ?? ep.id).split(',')[0].trim() || ep.id;
     const aor = await this.findAor(aorId);
     const qualifyFrequency = num(aor?.qualify_frequency);
