@@ -28,6 +28,8 @@ const SimulatorEnv = z.object({
   /** The AMI user's read classes instead of manager.conf's (`all`, or `system,call,...`). */
   SIM_AMI_READ: z.string().optional(),
   SIM_CEL: envFlag(DEFAULT_CONFIG.cel),
+  /** res_mwi_devstate loaded (MWI:<box> device states), as with `autoload = yes`. */
+  SIM_MWI_DEVSTATE: envFlag(false),
   SIM_VOICEMAIL_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default(DEFAULT_CONFIG.logLevel),
 });
@@ -54,6 +56,7 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
     dialplanFile: e.SIM_DIALPLAN || undefined,
     amiRead: e.SIM_AMI_READ || undefined,
     cel: e.SIM_CEL,
+    mwiDevstate: e.SIM_MWI_DEVSTATE,
     voicemailDir: e.SIM_VOICEMAIL_DIR || undefined,
     logLevel: e.LOG_LEVEL,
   };

@@ -51,6 +51,8 @@ export interface SimulatorConfig {
   amiRead?: string;
   /** cel_manager events (CEL) on AMI: the first lab had them; docker/asterisk has no cel.conf. */
   cel: boolean;
+  /** res_mwi_devstate loaded (`MWI:<box>` device states): autoload did, docker/asterisk's module list does not. */
+  mwiDevstate?: boolean;
   /** app_voicemail's spool (default `<recordingsDir>/../voicemail`). */
   voicemailDir?: string;
   /** Queues for Queue() (queues.conf is not read; fixtures 00–22 use FIXTURE_QUEUES). */
@@ -155,6 +157,7 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     pjsip: await loadPjsip(config.pjsipFile === '' ? '' : path.resolve(config.pjsipFile ?? path.join(confDir, 'pjsip.conf')), log),
     queues: config.queues ?? {},
     cel: config.cel,
+    mwiDevstate: config.mwiDevstate ?? false,
     recordingsDir,
     voicemailDir,
     answerDelayMs: clock.fromWall(config.answerDelayMs),

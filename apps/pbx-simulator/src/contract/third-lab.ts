@@ -160,6 +160,8 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
 export function thirdLabConfig(s: LabScenario): Partial<SimulatorConfig> {
   return {
     cel: false,
+    // The third lab's Asterisk autoloaded its modules (docker/asterisk before 12c526e): res_mwi_devstate too.
+    mwiDevstate: true,
     timeScale: s.scale,
     // Phones answered after a second (Ringing → Up: 1.0 s in 42 and 45), the PSTN's SIPp after 0.5 s (45).
     answerDelayMs: 1000 * s.scale,

@@ -29,6 +29,12 @@ export interface EngineConfig {
   queues: Record<string, QueueDef>;
   /** Channel Event Logging on AMI (cel_manager): off unless the PBX has a cel.conf. */
   cel: boolean;
+  /**
+   * res_mwi_devstate is loaded: a mailbox's MWI state is also the device `MWI:<box>@<context>`
+   * (DeviceStateChange). `autoload = yes` loads it (the third lab, fixture 40); docker/asterisk's
+   * module list since 12c526e does not (46, 49: no such event).
+   */
+  mwiDevstate?: boolean;
   /** Absolute directory MixMonitor writes to (the dial plan's `${RECDIR}` maps here). */
   recordingsDir: string;
   /** app_voicemail's spool: `<dir>/<context>/<mailbox>/INBOX/msgNNNN.wav`. */

@@ -16,8 +16,8 @@ import { writeRecording } from './recording';
  *   after the talk time; HangupRequest without a Cause, the channel keeping its Dial's cause);
  *   then the message is stored as `<spool>/<context>/<mailbox>/INBOX/msgNNNN.wav` with its
  *   `msgNNNN.txt`, VM_MESSAGEFILE set, the MWI published (MessageWaiting, with the channel;
- *   `MWI:<box>` INUSE with the first new message), VMSTATUS=SUCCESS, and the app returns -1
- *   (fixtures 40, 41, 43).
+ *   with res_mwi_devstate loaded, `MWI:<box>` INUSE with the first new message), VMSTATUS=SUCCESS,
+ *   and the app returns -1 (fixtures 40, 41, 43, 49).
  *
  * Greetings and the beep are not played (no media here): recording starts at once.
  */
@@ -72,7 +72,8 @@ export async function voicemail(engine: CallEngine, ch: Channel, data: string): 
   );
   engine.setVar(ch, 'VM_MESSAGEFILE', base);
   engine.pub.messageWaiting(ch, `${mailbox}@${context}`, existing + 1, 0);
-  engine.devices.mailboxChanged(`${mailbox}@${context}`, existing + 1);
+  // res_mwi_devstate's `MWI:<box>` device, when the module is loaded (fixture 40: autoload; 46, 49: not).
+  if (engine.config.mwiDevstate) engine.devices.mailboxChanged(`${mailbox}@${context}`, existing + 1);
   engine.setVar(ch, 'VMSTATUS', 'SUCCESS');
   return 'hangup';
 }
