@@ -52,8 +52,8 @@ describe('Dialplan', () => {
     rows.rows.push(row('top', '100', 1, 'NoOp', 'row'), row('top', '200', 1, 'Dial', 'PJSIP/u,30'), row('top', '_4XX', 1, 'NoOp', 'pattern row'));
     expect(await dialplan.load()).toEqual([['TRUNK', 'trunk']]);
     expect(await dialplan.find('top', '100', 1)).toEqual({ app: 'NoOp', data: 'own' });
-    expect(await dialplan.find('top', '200', 1)).toEqual({ app: 'Dial', data: 'PJSIP/u,30' });
-    expect(await dialplan.find('top', '400', 1)).toEqual({ app: 'NoOp', data: 'pattern row' });
+    expect(await dialplan.find('top', '200', 1)).toEqual({ app: 'Dial', data: 'PJSIP/u,30', realtime: true });
+    expect(await dialplan.find('top', '400', 1)).toEqual({ app: 'NoOp', data: 'pattern row', realtime: true });
     expect(await dialplan.find('top', '300', 1)).toEqual({ app: 'NoOp', data: 'deep' });
     expect(await dialplan.find('top', '5000', 1)).toEqual({ app: 'NoOp', data: 'any' });
     expect(await dialplan.find('top', '5000', 2)).toBeUndefined();
@@ -65,7 +65,7 @@ describe('Dialplan', () => {
     await dialplan.load();
     expect(await dialplan.find('a', '101', 2)).toBeUndefined();
     rows.rows.push(row('a', '101', 2, 'VoiceMail', '101@a,u'));
-    expect(await dialplan.find('a', '101', 2)).toEqual({ app: 'VoiceMail', data: '101@a,u' });
+    expect(await dialplan.find('a', '101', 2)).toEqual({ app: 'VoiceMail', data: '101@a,u', realtime: true });
   });
 
   it('generates the account contexts of ringcloud-contexts.sh at load, and only then', async () => {
@@ -76,7 +76,7 @@ describe('Dialplan', () => {
     rows.rows.push(row('acct-7', '101', 1, 'Dial', 'PJSIP/u7,30'), row('acct-8', '201', 1, 'Dial', 'PJSIP/u8,30'));
     await dialplan.load();
     expect(dialplan.contextNames().sort()).toEqual(['acct-7', 'rc-outbound']);
-    expect(await dialplan.find('acct-7', '101', 1)).toEqual({ app: 'Dial', data: 'PJSIP/u7,30' });
+    expect(await dialplan.find('acct-7', '101', 1)).toEqual({ app: 'Dial', data: 'PJSIP/u7,30', realtime: true });
     expect(await dialplan.find('acct-7', '79101234567', 1)).toEqual({ app: 'NoOp', data: 'out ${EXTEN}' });
     rows.contexts.push('acct-8');
     expect(await dialplan.exists('acct-8', '201')).toBe(false);
@@ -88,7 +88,7 @@ describe('Dialplan', () => {
     const { dialplan } = plan('[from-pstn]\nswitch => Realtime/from-pstn@extensions\n');
     await dialplan.load();
     const ch = { virtualRows: new Map([[virtualKey('from-pstn', '102'), [{ app: 'Goto', data: 'acct-7,102,1' }]]]) };
-    expect(await dialplan.find('from-pstn', '102', 1, ch)).toEqual({ app: 'Goto', data: 'acct-7,102,1' });
+    expect(await dialplan.find('from-pstn', '102', 1, ch)).toEqual({ app: 'Goto', data: 'acct-7,102,1', realtime: true });
     expect(await dialplan.find('from-pstn', '102', 1)).toBeUndefined();
   });
 
@@ -101,7 +101,7 @@ describe('Dialplan', () => {
     // As pbx.c does (own extensions, switches, then includes, per priority): the Dial's next step is rc-outbound's.
     expect(await dialplan.find('acct-7', '101', 2)).toEqual({ app: 'Set', data: 'CDR(userfield)=${CONTEXT}' });
     expect(await dialplan.find('acct-7', '101', 4)).toEqual({ app: 'Dial', data: 'PJSIP/${EXTEN}@${TRUNK},60' });
-    expect(await dialplan.find('acct-7', '102', 2)).toEqual({ app: 'Hangup', data: '' });
+    expect(await dialplan.find('acct-7', '102', 2)).toEqual({ app: 'Hangup', data: '', realtime: true });
   });
 
   it('follows #include and reports what it does not run', async () => {

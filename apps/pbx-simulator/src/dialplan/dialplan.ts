@@ -9,6 +9,8 @@ import { bestMatch, matches } from './pattern';
 export interface Step {
   app: string;
   data: string;
+  /** Read from a realtime `extensions` row by pbx_realtime (not extensions.conf). */
+  realtime?: boolean;
 }
 
 /** Rows a channel carries for itself in a realtime family (the deprecated `to_user` inbound call). */
@@ -137,11 +139,11 @@ export class Dialplan {
     const [where] = data.split('/');
     const [context, family = 'extensions'] = where.split('@');
     const own = ch?.virtualRows?.get(virtualKey(context, exten));
-    if (own) return own[priority - 1];
+    if (own) return own[priority - 1] && { ...own[priority - 1], realtime: true };
     if (family !== 'extensions') return undefined;
     const rows = await this.options.realtime.extensionRowsAt(context, priority);
     const row = rows.find((r) => r.exten === exten) ?? rows.find((r) => r.exten.startsWith('_') && matches(r.exten, exten));
-    return row ? { app: row.app, data: row.appdata } : undefined;
+    return row ? { app: row.app, data: row.appdata, realtime: true } : undefined;
   }
 }
 

@@ -81,6 +81,12 @@ export class CdrChain {
     Object.assign(this.current, { lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
   }
 
+  /** The channel's application and data became `text` as the record saw them last (see runPbx). */
+  onStaleApplication(text: string): void {
+    if (this.current.keepsDial) return;
+    Object.assign(this.current, { lastapp: text, lastdata: text });
+  }
+
   onAnswer(now: number): void {
     this.current.answer ??= now;
   }

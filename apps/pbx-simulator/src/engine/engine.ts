@@ -492,6 +492,14 @@ export class CallEngine {
           this.log.warn(`${ch.name}: no application '${step.app}' in the simulator; hanging up`);
           result = 'hangup';
         } else result = await run(this, ch, ch.data);
+        if (result === 'hangup' && step.realtime && !ch.hangupRequested && app !== 'Hangup') {
+          // pbx_realtime ran the application with app and data in its own stack buffers: once it
+          // returns, the channel's last application points at whatever is there, the row's
+          // unsubstituted text (fixtures 48/49: VoiceMail ended the call by itself). When the far
+          // end had hung up during the application (40, 41, 43, 36, 42, 47) the record had
+          // already stopped following the channel and keeps the application's name.
+          this.cdrOf(ch)?.onStaleApplication(step.data);
+        }
         if (result === 'hangup') break;
         if (result === 'continue') ch.priority++;
       }

@@ -39,8 +39,11 @@ export async function voicemail(engine: CallEngine, ch: Channel, data: string): 
   }
   const started = engine.now();
   ch.inVoicemail = true;
-  // The caller talks until it hangs up (the simulated caller: after the talk time).
-  if ((await engine.clock.sleep(engine.config.talkMs, ch.signal)) === 'elapsed') engine.remoteHangup(ch, 16);
+  // A caller that hangs up by itself (a phone's or the PSTN's call) talks until it does: after the
+  // talk time. Else (the phone an Originate rang, which sends no audio and stays on the line) the
+  // message ends on silence (voicemail.conf maxsilence) after the talk time, no hang-up from the
+  // caller: the app hangs up (fixture 49).
+  if ((await engine.clock.sleep(engine.config.talkMs, ch.signal)) === 'elapsed' && ch.hangsUpAfterTalk) engine.remoteHangup(ch, 16);
   const seconds = Math.max(0, engine.now() - started) / 1000;
   const dir = path.join(engine.config.voicemailDir, context, mailbox, 'INBOX');
   await mkdir(dir, { recursive: true });
