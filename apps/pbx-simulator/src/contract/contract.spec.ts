@@ -507,7 +507,7 @@ describe('the comparison can fail for the fifth lab (47, 49)', () => {
     expect(fails(E47, act).ok).toBe(false);
   });
 
-  it('fails with the bridge variables set only once (47: every bridge reconfiguration sets them)', () => {
+  it('fails with a round of bridge variables missing (47: every bridge reconfiguration sets them, three rounds)', () => {
     const act = actual(E47);
     const peers = act.map((h, i) => (has(h, 'Variable', 'BRIDGEPEER') && has(h, 'Channel', LEG_A) && value(h, 'Value') !== '' ? i : -1)).filter((i) => i >= 0);
     expect(peers.length).toBe(3);

@@ -42,6 +42,7 @@ describe('control API', () => {
     ['POST', `/devices/${USER}/register`, '{"uri":"http://x"}', 400, /uri must be a SIP URI/],
     ['POST', `/devices/${USER}/register`, '{"user_agent":"a\\r\\nb"}', 400, /user_agent/],
     ['POST', `/devices/${USER}/register`, '{"expires":0}', 400, /expires/],
+    ['POST', `/devices/${USER}/register`, '{"hangs_up":"yes"}', 400, /hangs_up/],
     ['GET', '/voicemail/acct-9/a%20b', undefined, 400, /names/],
     ['POST', '/trunk/sideways', '{}', 404, /no route/],
     ['POST', '/calls/inbound', '{"from":"79161234567","to_user":"999999999"}', 404, /no endpoint 999999999/],
