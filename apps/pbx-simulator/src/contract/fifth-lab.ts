@@ -1,10 +1,9 @@
-import type { PhoneBehaviour } from '../engine/devices';
 import type { SimulatorConfig } from '../simulator';
 import { TestAmiClient } from '../testing/ami-client';
 import { TestSchema, provisionUser } from '../testing/realtime-schema';
 import type { SideAction } from './replay';
 import type { LabContext, LabScenario } from './second-lab';
-import { thirdLabConfig } from './third-lab';
+import { LabUser, registeredBefore, thirdLabConfig } from './third-lab';
 
 /**
  * Scenarios 47 and 49 (the fifth lab, fixtures/ami/NOTES.md): docker/asterisk as shipped at
@@ -20,13 +19,6 @@ import { thirdLabConfig } from './third-lab';
 export const FIFTH_LAB_ACCOUNT = 1001;
 const CONTEXT = `acct-${FIFTH_LAB_ACCOUNT}`;
 
-interface LabUser {
-  id: string;
-  num: string;
-  voicemail?: boolean;
-  uri: string;
-}
-
 /** User A, the caller: the adapter rings its phone (leg A). */
 const A: LabUser = { id: '7942271805', num: '901', uri: 'sip:7942271805@127.0.0.1:15071' };
 /** User B, the colleague A calls by extension; voicemail on in 48/49. */
@@ -34,17 +26,6 @@ const B: LabUser = { id: '6480591657', num: '902', uri: 'sip:6480591657@127.0.0.
 
 async function provision(db: TestSchema, ...users: LabUser[]): Promise<void> {
   for (const u of users) await provisionUser(db, { user: u.id, account: FIFTH_LAB_ACCOUNT, num: u.num, voicemail: u.voicemail });
-}
-
-/**
- * A phone registered and qualified before the recording started: no event during it. `hangsUp`:
- * the phone sends BYE the talk time after it answered (A's SIPp in 47), else it stays on the line
- * until the PBX hangs up (A's in 48/49).
- */
-async function registeredBefore(ctx: LabContext, u: LabUser, behaviour: PhoneBehaviour, hangsUp = false): Promise<void> {
-  const ep = await ctx.sim.engine.realtime.findEndpoint(u.id);
-  if (!ep) throw new Error(`no endpoint ${u.id}`);
-  await ctx.sim.engine.phones.register(ep, { uri: u.uri, userAgent: 'sipp-lab-phone', behaviour, hangsUp }, true);
 }
 
 /**
@@ -91,6 +72,7 @@ export const FIFTH_LAB_SCENARIOS: LabScenario[] = [
     prepare: async (ctx) => {
       await provision(ctx.db, A, B);
       await ctx.sim.engine.dialplan.load();
+      // A's SIPp sent BYE 10 s after it answered; in 49 it stays on the line until the PBX hangs up.
       await registeredBefore(ctx, A, 'answer', true);
       await registeredBefore(ctx, B, 'answer');
     },

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeRecording } from '../engine/recording';
+import type { PhoneBehaviour } from '../engine/devices';
 import type { SimulatorConfig } from '../simulator';
 import { TestSchema, assignDid, provisionUser } from '../testing/realtime-schema';
 import type { LabContext, LabScenario } from './second-lab';
@@ -15,7 +16,7 @@ import type { LabContext, LabScenario } from './second-lab';
 
 export const THIRD_LAB_ACCOUNT = 1001;
 
-interface LabUser {
+export interface LabUser {
   id: string;
   num: string;
   voicemail?: boolean;
@@ -44,11 +45,14 @@ const control = (ctx: LabContext, p: string, body: unknown = {}) =>
 const register = (ctx: LabContext, u: LabUser, behaviour: 'answer' | 'busy' | 'no_answer' = 'answer') =>
   control(ctx, `/devices/${u.id}/register`, { uri: u.uri, user_agent: 'sipp-lab-phone', behaviour });
 
-/** A phone registered (and qualified: Reachable) before the recording started: no event during it. */
-async function registeredBefore(ctx: LabContext, u: LabUser): Promise<void> {
+/**
+ * A phone registered (and qualified: Reachable) before the recording started: no event during it.
+ * `hangsUp`: it sends BYE the talk time after it answered a call an Originate rang it for.
+ */
+export async function registeredBefore(ctx: LabContext, u: LabUser, behaviour: PhoneBehaviour = 'answer', hangsUp = false): Promise<void> {
   const ep = await ctx.sim.engine.realtime.findEndpoint(u.id);
   if (!ep) throw new Error(`no endpoint ${u.id}`);
-  await ctx.sim.engine.phones.register(ep, { uri: u.uri, userAgent: 'sipp-lab-phone', behaviour: 'answer' }, true);
+  await ctx.sim.engine.phones.register(ep, { uri: u.uri, userAgent: 'sipp-lab-phone', behaviour, hangsUp }, true);
 }
 
 /** Messages 902's mailbox held from the earlier scenarios of the lab (41: one, from 40; 43: three). */
