@@ -11,7 +11,7 @@ import { writeError } from './http/error-answer';
 import { installRawBodyParser } from './http/raw-body';
 import { installGracefulClose } from './http/graceful-close';
 import { installRequestContext, logAccess, requestIdFor } from './http/request-context';
-import { V1Pipeline } from './v1/v1.pipeline';
+import { markIfDownload } from './v1/v1.pipeline';
 import { originForm } from './routing/request-url';
 
 /**
@@ -20,8 +20,6 @@ import { originForm } from './routing/request-url';
  */
 export async function createGateway(config: GatewayConfig): Promise<NestFastifyApplication> {
   enableDefaultMetrics('api-gateway');
-  // Known once the app exists; frameworkErrors only runs for requests, after that.
-  const late: { v1?: V1Pipeline } = {};
   const adapter = new FastifyAdapter({
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -38,7 +36,7 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     // unknown URL, with the request id and the access-log line the hooks would have added.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       reply.header('X-Request-Id', request.id);
-      late.v1?.markIfDownload(request);
+      markIfDownload(request);
       writeError(request, reply, error);
       logAccess(request, reply);
     },
@@ -50,7 +48,6 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     bodyParser: false,
     logger: new AppLogger({ app: 'api-gateway', level: config.LOG_LEVEL }),
   });
-  late.v1 = app.get(V1Pipeline);
   const fastify = app.getHttpAdapter().getInstance();
   installRequestContext(fastify);
   installRawBodyParser(fastify, config.BODY_LIMIT_BYTES);

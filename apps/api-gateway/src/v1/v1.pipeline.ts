@@ -20,6 +20,17 @@ import { KeyUsage } from '../keys/key-usage';
 import { PATH_PARAMS, V1_ROUTES, V1Deps, V1Route, VerifiedKey } from './routes';
 import { OriginateFlow } from './originate';
 
+const V1_ROUTER = new Router<V1Route>(V1_ROUTES);
+
+/**
+ * A recording URL refused before it resolved (another method; an undecodable, dot or traversal
+ * name — Fastify refuses some before any route) is still a download's failure: its error answer
+ * has an empty body (spec section 2).
+ */
+export function markIfDownload(request: FastifyRequest): void {
+  if (V1_ROUTER.routesAt(parseRequestUrl(request.url).rawSegments).some((r) => r.fileDownload)) markFileDownload(request);
+}
+
 /**
  * The v1 request pipeline, in the contract's order:
  * route (404/405) → authenticate (403) → access (403) → rate limit (429) → path and body (404/400)
@@ -30,7 +41,7 @@ import { OriginateFlow } from './originate';
 @Injectable()
 export class V1Pipeline {
   private readonly logger = new Logger(V1Pipeline.name);
-  readonly router = new Router<V1Route>(V1_ROUTES);
+  readonly router = V1_ROUTER;
   private readonly deps: V1Deps;
 
   constructor(
@@ -53,7 +64,7 @@ export class V1Pipeline {
     try {
       match = this.router.resolve(request.method, url.segments);
     } catch (err) {
-      this.markIfDownload(request);
+      markIfDownload(request);
       throw err;
     }
     const route = match.route;
@@ -95,15 +106,6 @@ export class V1Pipeline {
       await this.finishQuietly(begin.claim, null);
       throw err;
     }
-  }
-
-  /**
-   * A recording URL refused before it resolved (another method; an undecodable, dot or traversal
-   * name — Fastify refuses some before any route) is still a download's failure: its error answer
-   * has an empty body (spec section 2).
-   */
-  markIfDownload(request: FastifyRequest): void {
-    if (this.router.routesAt(parseRequestUrl(request.url).rawSegments).some((r) => r.fileDownload)) markFileDownload(request);
   }
 
   /** Path and params (404/400), then the route's handler. */
