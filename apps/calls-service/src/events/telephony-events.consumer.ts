@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Consumer, ConsumerMessages, JetStreamManager, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -29,7 +30,8 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
   private databaseDown = false;
   private loop?: Promise<void>;
   private chain: Promise<unknown> = Promise.resolve();
-  private wake?: () => void;
+  /** Aborted at shutdown: cuts any back-off or poll short. */
+  private readonly shutdown = new AbortController();
   private markReady!: () => void;
   /** Resolves once the stream and the durable exist and pulling has started (or on shutdown). */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -48,7 +50,7 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.shutdown.abort();
     await this.loop;
     this.pruner.stop();
     this.markReady();
@@ -179,12 +181,6 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return delay(ms, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
   }
 }

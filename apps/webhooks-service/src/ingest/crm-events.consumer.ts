@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Consumer, JsMsg, jetstream } from '@nats-io/jetstream';
@@ -35,7 +36,8 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger('CrmEvents');
   private stopping = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
+  /** Aborted at shutdown: cuts any back-off or poll short. */
+  private readonly shutdown = new AbortController();
   private markReady!: () => void;
   private readonly lock: IngestLock;
   /** Resolves once the stream and the durable exist and pulling has started (or on shutdown). */
@@ -56,7 +58,7 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.shutdown.abort();
     await this.loop;
     await this.lock.release();
     this.markReady();
@@ -168,13 +170,7 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    return delay(ms, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
   }
 }
 
