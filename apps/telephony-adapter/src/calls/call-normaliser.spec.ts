@@ -73,6 +73,9 @@ const LAB_DIRECTORY: Record<string, { accountId: number; num: string }> = {
   // The fourth lab's (47–49): account 1001.
   '7942271805': { accountId: 1001, num: '901' },
   '6480591657': { accountId: 1001, num: '902' },
+  // The sixth lab's (50–51): account 1001.
+  '2079939652': { accountId: 1001, num: '901' },
+  '9727349586': { accountId: 1001, num: '902' },
 };
 
 function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
@@ -484,6 +487,33 @@ describe('CallNormaliser on an originate to a colleague\'s extension (fixtures 4
     expect(times('48-originate-to-extension-no-answer')).toMatchObject(unanswered);
     // With prompts, a message is left: the caller was on from 17:45:48 to the mailbox's end, 17:46:35.
     expect(times('49-originate-to-extension-voicemail')).toEqual({ ...unanswered, start_time: '2026-12-03 17:45:48', end_time: '2026-12-03 17:46:35', duration: 46 });
+  });
+});
+
+describe('CallNormaliser on an originate to a colleague\'s extension that shows the colleague the caller (fixtures 50–51)', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = ['50-originate-to-extension-caller-shown', '51-originate-to-extension-caller-shown-no-answer'];
+  const A = '2079939652';
+  const B = '9727349586';
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  it('50 answered: the Dial with f() (B\'s connected line is the caller) is listed like 47', () => {
+    const out = normalise(events.get(names[0])!, intentsOf(names[0]));
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', user: A, account_id: 1001 });
+    expect(domain(out).filter((o) => o.kind === 'ringing').map((o) => [o.payload.party, o.payload.channel.split('-')[0]])).toEqual([
+      ['user', `PJSIP/${A}`],
+      ['customer', `PJSIP/${B}`],
+    ]);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', user: A, disposition: 'ANSWERED', account_id: 1001 });
+  });
+
+  it('51 unanswered: one NO ANSWER record; the second Cdr, whose LastApplication is freed memory, changes nothing', () => {
+    const out = normalise(events.get(names[1])!, intentsOf(names[1]));
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', dst: '902', disposition: 'NO ANSWER', duration: 31 });
+    expect(kinds(out)).toEqual(expect.arrayContaining(['started', 'ringing', 'cdr', 'ended']));
   });
 });
 
