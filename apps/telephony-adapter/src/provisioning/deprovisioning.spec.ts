@@ -57,7 +57,7 @@ describe('deprovisioning a deleted user (real PostgreSQL and NATS)', () => {
       endpoint: await p.psEndpoint.count({ where: { id: user } }),
       auth: await p.psAuth.count({ where: { id: user } }),
       aor: await p.psAor.count({ where: { id: user } }),
-      extension: await p.extension.count({ where: { appdata: `PJSIP/${user},30` } }),
+      extension: await p.extension.count({ where: { priority: 1, appdata: { startsWith: `PJSIP/${user},` } } }),
     };
   };
 

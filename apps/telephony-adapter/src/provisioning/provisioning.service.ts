@@ -9,8 +9,18 @@ export interface ProvisionResult {
   newContext: boolean;
 }
 
-/** The `Dial` data of a user's extension row; also how the adapter recognises its own rows. */
-export const dialData = (user: string) => `PJSIP/${user},30`;
+const SHOW_ORIGINATOR = '${IF($["${RC_CALL_ID}" = ""]?:f(${CALLERID(num)} <${CALLERID(num)}>))}';
+
+/**
+ * The `Dial` data of a user's extension row: ring the phone 30 s. On a click-to-call (the Originate
+ * set RC_CALL_ID) Dial's `f()` presents the calling employee to a colleague's phone; without it the
+ * colleague would see the Originate's CallerID, whose name is the number dialled — its own
+ * (fixtures 47 and 50). Other calls keep the caller's own identity (empty options).
+ */
+export const dialData = (user: string) => `PJSIP/${user},30,${SHOW_ORIGINATOR}`;
+
+/** A user's own extension row, whichever release wrote its Dial data: only this user's starts so. */
+const ownDialRow = (user: string) => ({ priority: 1, app: 'Dial', appdata: { startsWith: `PJSIP/${user},` } });
 
 export interface DialplanStep {
   priority: number;
@@ -131,7 +141,7 @@ export class ProvisioningService {
       const context = this.context.render(current?.accountId ?? event.account_id);
       const num = current?.num ?? event.num;
       // Only if the extension is still this user's: another user may hold it by now.
-      const mine = await tx.extension.count({ where: { context, exten: num, priority: 1, appdata: dialData(id) } });
+      const mine = await tx.extension.count({ where: { context, exten: num, ...ownDialRow(id) } });
       if (mine > 0) {
         await tx.extension.deleteMany({ where: { context, exten: num } });
         await tx.voicemail.deleteMany({ where: { context, mailbox: num } });
@@ -210,7 +220,7 @@ export class ProvisioningService {
     const moved = current.num !== event.num || current.accountId !== event.account_id;
     if (moved) {
       // Only if the extension is still this user's: another user may hold it by now.
-      const mine = await tx.extension.count({ where: { context: oldContext, exten: current.num, priority: 1, appdata: dialData(event.user) } });
+      const mine = await tx.extension.count({ where: { context: oldContext, exten: current.num, ...ownDialRow(event.user) } });
       if (mine > 0) await tx.extension.deleteMany({ where: { context: oldContext, exten: current.num } });
     }
     if (current.voicemail && (moved || !voicemail)) {

@@ -8,7 +8,7 @@ import { ensureStream } from '@ringcloud/nest-nats';
 import { ContextTemplate } from '../config/telephony-config';
 import { TestEnv, eventually } from '../testing/test-env';
 import { PROVISIONING_CONSUMER, ProvisioningConsumer } from './provisioning.consumer';
-import { ProvisioningService, extensionSteps, inboundSteps, voicemailPin } from './provisioning.service';
+import { ProvisioningService, dialData, extensionSteps, inboundSteps, voicemailPin } from './provisioning.service';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -85,7 +85,14 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     // Hangup() right after the Dial: without it Asterisk would look for priority 2 in rc-outbound
     // (included by acct-N) and dial the extension out through the trunk.
     expect(s.extensions).toEqual([
-      { context: 'acct-1001', exten: '401', priority: 1, app: 'Dial', appdata: 'PJSIP/1679728441,30' },
+      {
+        context: 'acct-1001',
+        exten: '401',
+        priority: 1,
+        app: 'Dial',
+        // f(): a colleague rung by this user's click-to-call sees the user, not its own number (fixture 50).
+        appdata: 'PJSIP/1679728441,30,${IF($["${RC_CALL_ID}" = ""]?:f(${CALLERID(num)} <${CALLERID(num)}>))}',
+      },
       { context: 'acct-1001', exten: '401', priority: 2, app: 'Hangup', appdata: '' },
     ]);
     expect(s.voicemail).toEqual([]);
@@ -125,7 +132,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     let s = await snapshot();
     // Voicemail on: a caller the phone does not take reaches the mailbox (busy greeting when busy).
     expect(s.extensions).toEqual([
-      { context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` },
+      { context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: dialData(user) },
       { context: 'acct-1001', exten: '402', priority: 2, app: 'VoiceMail', appdata: '402@acct-1001,${IF($["${DIALSTATUS}" = "BUSY"]?b:u)}' },
       { context: 'acct-1001', exten: '402', priority: 3, app: 'Hangup', appdata: '' },
     ]);
@@ -141,7 +148,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     s = await snapshot();
     expect(s.voicemail).toEqual([]);
     expect(s.extensions).toEqual([
-      { context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: `PJSIP/${user},30` },
+      { context: 'acct-1001', exten: '402', priority: 1, app: 'Dial', appdata: dialData(user) },
       { context: 'acct-1001', exten: '402', priority: 2, app: 'Hangup', appdata: '' },
     ]);
     expect(s.endpoints[0].mailboxes).toBeNull();
@@ -163,8 +170,8 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     for (const e of history) await service.apply(e);
     const expected = await snapshot();
     expect(expected.extensions.filter((x) => x.priority === 1).map((x) => [x.exten, x.appdata])).toEqual([
-      ['401', `PJSIP/${b},30`],
-      ['402', `PJSIP/${a},30`],
+      ['401', dialData(b)],
+      ['402', dialData(a)],
     ]);
     expect(expected.voicemail.map((v) => v.mailbox)).toEqual(['401', '402']);
 
@@ -243,6 +250,37 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
         (a, b) => a.context.localeCompare(b.context) || a.exten.localeCompare(b.exten) || a.priority - b.priority,
       ),
     );
+    await p.$executeRawUnsafe(sql); // twice: nothing more
+    expect(await snapshot()).toEqual(after);
+  });
+
+  it('gives extensions provisioned before it the Dial that shows a colleague the caller (migration extension_dial_shows_originator), and still owns them before', async () => {
+    await clear();
+    const p = env.prisma!;
+    const old = (exten: string, appdata: string, context = 'acct-1001') => ({ context, exten, priority: 1, app: 'Dial', appdata });
+    await p.extension.createMany({
+      data: [
+        old('401', 'PJSIP/1679728453,30'),
+        ...extensionSteps('1679728455', '403', 'acct-1001', true).map((step) => ({ context: 'acct-1001', exten: '403', ...step })),
+        // Not the adapter's plain Dial, or not an account's: left as they are.
+        old('404', 'PJSIP/1679728456&PJSIP/1679728457,30'),
+        old('405', 'PJSIP/1679728458,20'),
+        old('74951234567', 'PJSIP/1679728459,30', 'from-pstn'),
+      ],
+    });
+    // An adapter of this release removes a user whose row an older one wrote (before the migration ran).
+    await service.apply(event('1679728454', 1, { num: '402' }));
+    await p.extension.updateMany({ where: { exten: '402', priority: 1 }, data: { appdata: 'PJSIP/1679728454,30' } });
+    await service.remove({ event_id: randomUUID(), occurred_at: new Date().toISOString(), version: 2, account_id: 1001, user: '1679728454', num: '402' });
+    const before = await snapshot();
+    expect(before.extensions.filter((x) => x.exten === '402')).toEqual([]);
+
+    const sql = readFileSync(path.join(__dirname, '../../prisma/migrations/20261203220000_extension_dial_shows_originator/migration.sql'), 'utf8');
+    await p.$executeRawUnsafe(sql);
+    const after = await snapshot();
+    expect(after.extensions.find((x) => x.exten === '401' && x.priority === 1)?.appdata).toBe(dialData('1679728453'));
+    const untouched = (x: { exten: string }) => x.exten !== '401';
+    expect(after.extensions.filter(untouched)).toEqual(before.extensions.filter(untouched));
     await p.$executeRawUnsafe(sql); // twice: nothing more
     expect(await snapshot()).toEqual(after);
   });
