@@ -23,6 +23,11 @@ export interface CdrRecord {
   dialStatus?: string;
   /** A Dial() that created no channel (CHANUNAVAIL) stays this record's last application (fixture 46). */
   keepsDial?: boolean;
+  /**
+   * A Dial() of this record was answered: the record was finalized when the bridge ended, so it
+   * keeps naming the Dial with its substituted data whoever hung up (fixture 50: the colleague).
+   */
+  bridgedDial?: boolean;
 }
 
 const DIAL_DISPOSITION: Record<string, string> = {
@@ -83,7 +88,7 @@ export class CdrChain {
 
   /** The channel's application and data became `text` as the record saw them last (see runPbx). */
   onStaleApplication(text: string): void {
-    if (this.current.keepsDial) return;
+    if (this.current.keepsDial || this.current.bridgedDial) return;
     Object.assign(this.current, { lastapp: text, lastdata: text });
   }
 
@@ -123,6 +128,7 @@ export class CdrChain {
   onDialEnd(ch: Channel, status: string, now: number): void {
     if (status === 'ANSWER') {
       this.current.dialStatus = status;
+      this.current.bridgedDial = true;
       // Party A's own answer when it came first (fixture 47: the originated phone answered 1 s
       // before the colleague; BillableSeconds count from it).
       this.current.answer ??= now;

@@ -12,6 +12,7 @@ import { CdrChain, cdrHeaders } from './cdr';
 import { Channel, ChannelState, Indication, PartyId, Tech, parseCallerId } from './channel';
 import { SimClock } from './clock';
 import { DeviceStates, Registrations } from './devices';
+import { forcedConnectedLine, parseAppOptions, splitAppArgs } from './dial-args';
 import { Phones } from './phones';
 import { EventSink, Publisher } from './publisher';
 import { writeRecording } from './recording';
@@ -497,7 +498,8 @@ export class CallEngine {
           // returns, the channel's last application points at whatever is there, the row's
           // unsubstituted text (fixtures 48/49: VoiceMail ended the call by itself). When the far
           // end had hung up during the application (40, 41, 43, 36, 42, 47) the record had
-          // already stopped following the channel and keeps the application's name.
+          // already stopped following the channel and keeps the application's name; so had it
+          // when a Dial was answered and the far end hung up (50: the bridge's end finalized it).
           this.cdrOf(ch)?.onStaleApplication(step.data);
         }
         if (result === 'hangup') break;
@@ -786,15 +788,20 @@ export class CallEngine {
 
   // ---------------------------------------------------------------- Dial()
 
-  /** Dial(Local/x@ctx,timeout), Dial(PJSIP/user,timeout) or Dial(PJSIP/number@trunk,timeout) from `caller`'s dial plan. */
+  /**
+   * Dial(Local/x@ctx,timeout,options), Dial(PJSIP/user,…) or Dial(PJSIP/number@trunk,…) from
+   * `caller`'s dial plan. Options: `f(x)` (the dialled channel's connected line is x, fixture 50);
+   * the others are ignored.
+   */
   async dial(caller: Channel, data: string): Promise<AppResult> {
-    const [target = '', timeoutText = ''] = data.split(',');
+    const [target = '', timeoutText = '', optionsText = ''] = splitAppArgs(data);
     const timeoutMs = Number(timeoutText) > 0 ? Number(timeoutText) * 1000 : undefined;
+    const forced = forcedConnectedLine(parseAppOptions(optionsText));
     for (const v of DIAL_CLEARED_VARS) this.setVar(caller, v, '');
     const slash = target.indexOf('/');
     const tech = target.slice(0, slash);
     const resource = target.slice(slash + 1);
-    const tc = await this.createDialled(caller, tech, resource);
+    const tc = await this.createDialled(caller, tech, resource, forced);
     if (!tc) {
       this.setVar(caller, 'DIALSTATUS', 'CHANUNAVAIL');
       this.cdrOf(caller)?.onDialEnd(caller, 'CHANUNAVAIL', this.now());
@@ -868,8 +875,11 @@ export class CallEngine {
     return outcome === 'cancel' ? 'hangup' : 'continue';
   }
 
-  /** Creates and calls the outgoing channel of a Dial(); undefined when it cannot be created. */
-  private async createDialled(caller: Channel, tech: string, resource: string): Promise<Channel | undefined> {
+  /**
+   * Creates and calls the outgoing channel of a Dial(); undefined when it cannot be created.
+   * `forced`: its connected line (Dial's `f(x)`) instead of the caller's caller id.
+   */
+  private async createDialled(caller: Channel, tech: string, resource: string, forced?: PartyId): Promise<Channel | undefined> {
     if (tech.toLowerCase() === 'local') {
       const [exten = '', context = ''] = resource.split('@');
       if (!exten || !context || !(await this.dialplan.exists(context, exten))) return undefined;
@@ -878,7 +888,7 @@ export class CallEngine {
       this.announce(one);
       this.announce(two);
       this.setVar(one, 'DIALEDPEERNUMBER', resource);
-      this.presentCaller(caller, one, 'AppDial');
+      this.presentCaller(caller, one, 'AppDial', forced);
       this.setVar(two, 'DIALEDPEERNUMBER', resource);
       two.callerId = { ...one.connected };
       two.connected = { ...one.callerId };
@@ -903,7 +913,7 @@ export class CallEngine {
       tc.hasCdr = false;
       this.announce(tc);
       this.setVar(tc, 'DIALEDPEERNUMBER', resource);
-      this.presentCaller(caller, tc, 'AppDial');
+      this.presentCaller(caller, tc, 'AppDial', forced);
       this.pub.dialBegin(caller, tc, resource);
       // The outgoing channel's identity is the caller's connected line from now on.
       caller.connected = { ...tc.callerId };
@@ -920,9 +930,10 @@ export class CallEngine {
    * What Dial() sets on the outgoing channel (app_dial.c): when the channel driver gave it no
    * caller number, the caller's exten as number and the caller's connected name as name (else
    * only a missing name); the caller's account code when the channel has none; the caller as
-   * connected line.
+   * connected line, or `forced` (Dial's `f(x)`: ast_channel_set_connected_line with x; the
+   * caller's own caller id is left alone, fixture 50).
    */
-  presentCaller(caller: Channel, tc: Channel, appl: 'AppDial' | 'AppQueue'): void {
+  presentCaller(caller: Channel, tc: Channel, appl: 'AppDial' | 'AppQueue', forced?: PartyId): void {
     tc.exten = caller.exten;
     let callerChanged = false;
     if (!tc.callerId.num) {
@@ -936,7 +947,7 @@ export class CallEngine {
     // channel without its own (fixture 42: the trunk's empty code leaves the phone's 1001).
     const oldAccount = tc.accountCode;
     if (caller.accountCode && !tc.accountCode) tc.accountCode = caller.accountCode;
-    tc.connected = { ...caller.callerId };
+    tc.connected = { ...(forced ?? caller.callerId) };
     tc.outgoingAppl = appl;
     this.execute(tc, appl, '(Outgoing Line)');
     if (callerChanged) this.pub.newCallerid(tc);
