@@ -8,7 +8,8 @@ import { LabUser, registeredBefore, thirdLabConfig } from './third-lab';
 /**
  * Scenarios 47 and 49 (the fifth lab, fixtures/ami/NOTES.md): docker/asterisk as shipped at
  * 5c39f91, the whole stack against it, users of account 1001 created through the API (so every
- * extension has its final Hangup, and B's its VoiceMail while voicemail is on). The Originate came
+ * extension has its final Hangup, and B's its VoiceMail while voicemail is on; the Dial was still
+ * `PJSIP/<user>,30`, without options). The Originate came
  * from the adapter's own AMI session, not from the recorder's: here a second session sends it,
  * byte for byte as the adapter's asterisk-manager writes it, at the moment leg A appeared.
  *
@@ -25,7 +26,7 @@ const A: LabUser = { id: '7942271805', num: '901', uri: 'sip:7942271805@127.0.0.
 const B: LabUser = { id: '6480591657', num: '902', uri: 'sip:6480591657@127.0.0.1:15072' };
 
 async function provision(db: TestSchema, ...users: LabUser[]): Promise<void> {
-  for (const u of users) await provisionUser(db, { user: u.id, account: FIFTH_LAB_ACCOUNT, num: u.num, voicemail: u.voicemail });
+  for (const u of users) await provisionUser(db, { user: u.id, account: FIFTH_LAB_ACCOUNT, num: u.num, voicemail: u.voicemail, plainDial: true });
 }
 
 /**

@@ -10,7 +10,8 @@ import type { LabContext, LabScenario } from './second-lab';
  * Scenarios 40–45 (the third lab, fixtures/ami/NOTES.md): docker/asterisk as shipped (only
  * addresses, secrets and folders changed), users of account 1001 created through the API while
  * Asterisk ran, so the rows are the adapter's own (qualify_frequency 60; extensions `1 Dial` and,
- * with voicemail, `2 VoiceMail`, `3 Hangup` — recorded before every extension got its Hangup),
+ * with voicemail, `2 VoiceMail`, `3 Hangup` — recorded before every extension got its Hangup, and
+ * before the Dial got its options: `PJSIP/<user>,30`),
  * inbound numbers routed by the adapter's from-pstn rows, SIPp phones and a SIPp PSTN.
  */
 
@@ -32,7 +33,7 @@ const U44: LabUser = { id: '4353794912', num: '944', uri: 'sip:4353794912@127.0.
 const U45: LabUser = { id: '9419640985', num: '945', uri: 'sip:9419640985@127.0.0.1:15045' };
 
 async function provision(db: TestSchema, ...users: LabUser[]): Promise<void> {
-  for (const u of users) await provisionUser(db, { user: u.id, account: THIRD_LAB_ACCOUNT, num: u.num, voicemail: u.voicemail, hangup: !!u.voicemail });
+  for (const u of users) await provisionUser(db, { user: u.id, account: THIRD_LAB_ACCOUNT, num: u.num, voicemail: u.voicemail, hangup: !!u.voicemail, plainDial: true });
   await assignDid(db, { did: '74951234567', account: THIRD_LAB_ACCOUNT, num: A.num });
   await assignDid(db, { did: '74951234568', account: THIRD_LAB_ACCOUNT, num: B.num });
 }

@@ -243,13 +243,56 @@ describe('realtime calls', () => {
     expect(cdr.get('Destination')).toBe('102');
     expect(cdr.get('DestinationContext')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('DestinationChannel')).toMatch(new RegExp(`^PJSIP/${BOB}-`));
-    expect(cdr.get('LastData')).toBe(`PJSIP/${BOB},30`);
+    // No RC_CALL_ID on a phone's own call: the row's options substitute to nothing, the Dial is as before.
+    expect(cdr.get('LastData')).toBe(`PJSIP/${BOB},30,`);
+    expect(cdr.get('CallerID')).toBe('"101" <101>');
     expect(cdr.get('UserField')).toBe('');
     expect(cdr.get('Disposition')).toBe('ANSWERED');
     expect(Math.abs(Number(cdr.get('BillableSeconds')) - TALK_S)).toBeLessThanOrEqual(1);
     expect(ami.eventsNamed('HangupRequest', { Channel: body.channel })).toHaveLength(1);
     expect(ami.eventsNamed('MixMonitorStart', { Channel: body.channel })).toHaveLength(0);
     expect(existsSync(path.join(recordings, `${body.uniqueid}.wav`))).toBe(false);
+    // The colleague's phone is shown the caller's own identity (its endpoint's caller id), as without options.
+    const begin = ami.eventsNamed('DialBegin', { Channel: body.channel })[0];
+    expect([begin.get('DestConnectedLineNum'), begin.get('DestConnectedLineName')]).toEqual(['101', '101']);
+    expect(ami.eventsNamed('Newexten', { Channel: body.channel, Application: 'Dial' }).map((e) => e.get('AppData'))).toEqual([`PJSIP/${BOB},30,`]);
+  });
+
+  it("shows a colleague called by click-to-call the calling employee, not the originate's caller id (Dial f(), fixture 50)", async () => {
+    // The adapter's originate: CallerID "<number dialled>" <employee's extension>, RC_CALL_ID set.
+    const reply = await ami.action('Originate', {
+      Channel: `PJSIP/${ALICE}`,
+      Context: `acct-${ACCOUNT}`,
+      Exten: '102',
+      Priority: '1',
+      Async: 'true',
+      Timeout: '30000',
+      CallerID: '"102" <101>',
+      ActionID: 'colleague',
+      Variable: ['RC_CALL_ID=colleague', `RC_ACCOUNT=${ACCOUNT}`, `RC_USER=${ALICE}`],
+    });
+    expect(reply.get('Response')).toBe('Success');
+    const legA = (await ami.waitEvent('OriginateResponse', { ActionID: 'colleague' })).get('Channel')!;
+    const dial = await ami.waitEvent('Newexten', { Channel: legA, Application: 'Dial' });
+    expect(dial.get('AppData')).toBe(`PJSIP/${BOB},30,f(101 <101>)`);
+    const begin = await ami.waitEvent('DialBegin', { Channel: legA, DestChannel: new RegExp(`^PJSIP/${BOB}-`) });
+    const legB = begin.get('DestChannel')!;
+    const party = (m: AmiMessage, prefix = '') => [m.get(`${prefix}ConnectedLineNum`), m.get(`${prefix}ConnectedLineName`)];
+    // Without f() B would be shown the originate's caller id, "102" <101> (fixture 47).
+    expect(party(begin, 'Dest')).toEqual(['101', '101']);
+    expect(party(await ami.waitEvent('NewConnectedLine', { Channel: legB }))).toEqual(['101', '101']);
+    expect(party(await ami.waitEvent('Newstate', { Channel: legB, ChannelStateDesc: 'Ringing' }))).toEqual(['101', '101']);
+    expect(party((await ami.waitEvent('DialEnd', { Channel: legA, DestChannel: legB })), 'Dest')).toEqual(['101', '101']);
+    const { hangup, cdrs } = await callRecords(legA);
+    // The caller's own identity is left alone: the Cdr and its channel still say "102" <101>.
+    expect([hangup.get('CallerIDNum'), hangup.get('CallerIDName')]).toEqual(['101', '102']);
+    const [cdr] = cdrOf(cdrs, legA);
+    expect([cdr.get('CallerID'), cdr.get('LastApplication'), cdr.get('LastData'), cdr.get('Disposition')]).toEqual([
+      '"102" <101>',
+      'Dial',
+      `PJSIP/${BOB},30,f(101 <101>)`,
+      'ANSWERED',
+    ]);
   });
 
   it('dials an unregistered extension as CHANUNAVAIL', async () => {
@@ -417,7 +460,7 @@ describe('realtime calls', () => {
       await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'VMSTATUS', Value: 'SUCCESS' });
       const { cdrs } = await callRecords(body.channel);
       const mine = cdrOf(cdrs, body.channel).map((c) => [c.get('LastApplication'), c.get('LastData'), c.get('Disposition'), c.get('DestinationChannel'), c.get('Destination')]);
-      expect(mine).toEqual([['Dial', `PJSIP/${BOB},30`, 'ANSWERED', '', '102']]);
+      expect(mine).toEqual([['Dial', `PJSIP/${BOB},30,`, 'ANSWERED', '', '102']]);
       expect(ami.eventsNamed('DialBegin', { Channel: body.channel })).toEqual([]);
     } finally {
       await control(`/devices/${BOB}/register`, { behaviour: 'answer' });

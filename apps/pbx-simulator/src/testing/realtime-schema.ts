@@ -60,15 +60,27 @@ export async function createRealtimeSchema(): Promise<TestSchema> {
 export const voicemailData = (num: string, context: string) => `${num}@${context},\${IF($["\${DIALSTATUS}" = "BUSY"]?b:u)}`;
 
 /**
+ * Dial's options in the extension's priority 1 as the adapter writes them now (fixtures 50/51):
+ * a call the adapter originated (the employee's channel carries RC_CALL_ID) shows the colleague
+ * the calling employee (`f(<ext> <ext>)`); a phone-dialled call substitutes to empty options.
+ */
+export const DIAL_OPTIONS_SHOWING_CALLER = '${IF($["${RC_CALL_ID}" = ""]?:f(${CALLERID(num)} <${CALLERID(num)}>))}';
+
+/** The Dial row's data: `PJSIP/<user>,30,<options showing the caller>`, or without options (`plainDial`, rows before 50). */
+export const dialData = (user: string, plainDial = false) => (plainDial ? `PJSIP/${user},30` : `PJSIP/${user},30,${DIAL_OPTIONS_SHOWING_CALLER}`);
+
+/**
  * Provisions one user the way the telephony-adapter writes the rows (issue 7): ps_endpoints,
  * ps_auths (md5), ps_aors (max_contacts 1, remove_existing, qualify_frequency), the extension
  * rows (1 Dial; with voicemail 2 VoiceMail; then Hangup) and the mailbox. `hangup: false` leaves
  * the Hangup out, as the adapter did before issue 7's fix (the Dial's next priority then comes
- * from rc-outbound).
+ * from rc-outbound). `plainDial: true` writes the Dial as `PJSIP/<user>,30`, as the adapter did
+ * when fixtures 40–49 were recorded (the scenarios recorded with it keep it); by default the Dial
+ * shows a colleague called by click-to-call the caller (`dialData`).
  */
 export async function provisionUser(
   db: TestSchema,
-  p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null; hangup?: boolean },
+  p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null; hangup?: boolean; plainDial?: boolean },
 ): Promise<void> {
   const ctx = `acct-${p.account}`;
   // One transaction, as the adapter writes them: the simulator polls ps_endpoints every 100 ms, and an
@@ -91,7 +103,7 @@ async function insertUserRows(db: TestSchema, p: Parameters<typeof provisionUser
   );
   await db.query(`INSERT INTO ps_auths (id, auth_type, username, realm, md5_cred) VALUES ($1, 'md5', $2, 'ringcloud', md5($3))`, [p.user, p.user, `${p.user}:ringcloud:secret`]);
   await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing, qualify_frequency) VALUES ($1, 1, 'yes', $2)`, [p.user, p.qualify === undefined ? 60 : p.qualify]);
-  await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 1, 'Dial', $3)`, [ctx, p.num, `PJSIP/${p.user},30`]);
+  await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 1, 'Dial', $3)`, [ctx, p.num, dialData(p.user, p.plainDial)]);
   if (p.voicemail) {
     await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, $2, 2, 'VoiceMail', $3)`, [ctx, p.num, voicemailData(p.num, ctx)]);
     await db.query(`INSERT INTO voicemail (context, mailbox, password, email, attach) VALUES ($1, $2, '123456', $3, 'yes')`, [ctx, p.num, `${p.num}@example.com`]);
