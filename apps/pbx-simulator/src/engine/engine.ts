@@ -486,13 +486,17 @@ export class CallEngine {
         const step = await this.dialplan.find(ch.context, ch.exten, ch.priority, ch);
         if (!step) break;
         const app = canonicalApp(step.app);
-        this.execute(ch, app, this.substitute(step.data, ch));
+        const data = this.substitute(step.data, ch);
+        // pbx_realtime publishes the step's snapshot itself, with `(NULL)` for empty data (fixture 51:
+        // the extension's Hangup row), then runs the application with the empty data.
+        this.execute(ch, app, step.realtime && data === '' ? '(NULL)' : data);
+        ch.data = data;
         const run = APPS[app.toLowerCase()];
         let result: AppResult;
         if (!run) {
           this.log.warn(`${ch.name}: no application '${step.app}' in the simulator; hanging up`);
           result = 'hangup';
-        } else result = await run(this, ch, ch.data);
+        } else result = await run(this, ch, data);
         if (result === 'hangup' && step.realtime && !ch.hangupRequested && app !== 'Hangup') {
           // pbx_realtime ran the application with app and data in its own stack buffers: once it
           // returns, the channel's last application points at whatever is there, the row's
