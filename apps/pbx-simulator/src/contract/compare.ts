@@ -31,6 +31,11 @@ import type { ServerMessage } from './transcript';
  * recording's name (`MIXMONITOR_FILENAME`, MixMonitor's argument) and the voicemail message's
  * `<context>/<mailbox>/INBOX/msgNNNN` (`VM_MESSAGEFILE`).
  *
+ * Values a recording cannot hold the simulator to, named per scenario (`unverifiable`): fixture
+ * 51's second Cdr carries bytes of freed memory as LastApplication and LastData (an Asterisk bug,
+ * NOTES.md). Only the headers named for the messages picked are exempt; they must still be there,
+ * in their place.
+ *
  * Not compared at all: `RTCPSent` events (class reporting, second lab). They are res_rtp_asterisk's
  * media reports every 5 s while RTP flows: SSRCs, packet counts, NTP times and addresses of the
  * media streams, and their number depends on where the 5 s ticks fall. The simulator emits them
@@ -180,8 +185,8 @@ function valueMatches(name: string, exp: string, act: string, headers: Header[],
   return sameWithIds(exp, act, ids, pending) ? undefined : `'${exp}' vs '${act}'`;
 }
 
-/** Why `act` is not `exp` (undefined when it is); new id pairs go to `pending`. */
-export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: Map<string, string>): string | undefined {
+/** Why `act` is not `exp` (undefined when it is); new id pairs go to `pending`; `unchecked`: headers whose values are not compared. */
+export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: Map<string, string>, unchecked?: ReadonlySet<string>): string | undefined {
   const expOut = exp.filter(([k]) => k === 'Output').map(([, v]) => v);
   const actOut = act.filter(([k]) => k === 'Output').map(([, v]) => v);
   const e = exp.filter(([k]) => k !== 'Output');
@@ -189,6 +194,7 @@ export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: M
   const names = (hs: Header[]) => hs.map(([k]) => k).join(',');
   if (names(e) !== names(a)) return `headers differ:\n    expected ${names(e)}\n    actual   ${names(a)}`;
   for (let i = 0; i < e.length; i++) {
+    if (unchecked?.has(e[i][0])) continue;
     const why = valueMatches(e[i][0], e[i][1], a[i][1], e, ids, pending);
     if (why) return `${e[i][0]}: ${why}`;
   }
@@ -247,6 +253,8 @@ function listOf(hs: Header[]): string | undefined {
 export interface CompareOptions {
   /** Messages of the recording closer than this are one burst (default 0.1 s: bursts are ≤ 6 ms, gaps ≥ 200 ms). */
   burstGapSec?: number;
+  /** Headers of a recorded message whose values the recording cannot hold anyone to (see the module comment). */
+  unverifiable?: (expected: Header[]) => readonly string[];
 }
 
 /** An Originate's own dial event of leg A (no caller channel): the leg's Uniqueid. */
@@ -274,6 +282,7 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
     burst.push(i === 0 ? 0 : sameBurst ? burst[i - 1] : burst[i - 1] + 1);
   });
   const keys = expected.map((m) => orderingKeys(m.headers));
+  const unchecked = expected.map((m) => new Set(options.unverifiable?.(m.headers) ?? []));
   const lists = expected.map((m) => listOf(m.headers));
   const mustPrecede = expected.map((_m, j) =>
     expected
@@ -303,7 +312,7 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
     let closest: string | undefined;
     for (const j of available) {
       const pending = new Map<string, string>();
-      const why = messageDiff(expected[j].headers, act, ids, pending);
+      const why = messageDiff(expected[j].headers, act, ids, pending, unchecked[j]);
       if (why === undefined) {
         ids.commit(pending);
         chosen = j;

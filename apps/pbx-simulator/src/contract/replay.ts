@@ -5,15 +5,10 @@ import type { Recorded } from './transcript';
 export interface ReplayResult {
   banner?: string;
   messages: Header[][];
-  /** Everything received, byte for byte. */
+  /** Everything received, byte for byte (for a session opened by the replay: from the recording's start). */
   raw: string;
 }
 
-/**
- * Plays a recorded client against a server: connects, sends each recorded client message at its
- * recorded time × `scale`, and collects what comes back until the server closes the connection
- * (Logoff, failed login) or `settleMs` after the last message was sent.
- */
 /** Something the outside world does during a recording (a phone registers, a call arrives), at its recorded time. */
 export interface SideAction {
   /** Seconds since the connection opened, as in the recording. */
@@ -21,10 +16,34 @@ export interface SideAction {
   run(): void | Promise<void>;
 }
 
-export function replay(port: number, client: Recorded[], scale: number, settleMs = 400, side: SideAction[] = []): Promise<ReplayResult> {
+/**
+ * A transcript recorded on a session that was already logged in (fixtures 50/51: a proxy on the
+ * adapter's own session): no banner, no login, times from the first client message. The replay
+ * logs in itself (`Events: on`, as asterisk-manager does), makes sure everything the login brings
+ * (its reply, FullyBooted) has arrived by a Ping, and only then starts the recording's clock; the
+ * banner and those messages are not part of the result. Nobody logs off: the replay ends `until`
+ * (recording seconds, the last recorded message) + the settle time later.
+ */
+export interface OpenSession {
+  username: string;
+  secret: string;
+  until: number;
+}
+
+const LOGIN_ID = 'replay-login';
+const READY_ID = 'replay-ready';
+
+/**
+ * Plays a recorded client against a server: connects, sends each recorded client message at its
+ * recorded time × `scale`, and collects what comes back until the server closes the connection
+ * (Logoff, failed login) or `settleMs` after the last message was sent (after `open.until`).
+ */
+export function replay(port: number, client: Recorded[], scale: number, settleMs = 400, side: SideAction[] = [], open?: OpenSession): Promise<ReplayResult> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let raw = '';
+    /** Where the recording starts in `raw` (undefined while an open session is still logging in). */
+    let start: number | undefined = open ? undefined : 0;
     const timers: NodeJS.Timeout[] = [];
     let finished = false;
     const finish = () => {
@@ -32,15 +51,17 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
       finished = true;
       timers.forEach(clearTimeout);
       socket.destroy();
-      const { banner, messages } = splitServerStream(raw);
-      resolve({ banner, raw, messages: messages.map((m) => [...m.headers]) });
+      const recorded = raw.slice(start ?? raw.length);
+      const { banner, messages } = splitServerStream(recorded);
+      resolve({ banner, raw: recorded, messages: messages.map((m) => [...m.headers]) });
     };
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (raw += d));
-    socket.on('close', finish);
-    socket.on('error', (err) => (finished ? undefined : reject(err)));
-    socket.on('connect', () => {
-      let last = 0;
+    const fail = () => {
+      finished = true;
+      socket.destroy();
+      reject(new Error(`replay: the session could not log in: ${JSON.stringify(raw.slice(0, 300))}`));
+    };
+    const play = () => {
+      let last = (open?.until ?? 0) * scale * 1000;
       for (const m of client) {
         const at = (m.t ?? 0) * scale * 1000;
         last = Math.max(last, at);
@@ -48,6 +69,25 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
       }
       for (const a of side) timers.push(setTimeout(() => void Promise.resolve(a.run()).catch((err) => reject(err)), a.t * scale * 1000));
       timers.push(setTimeout(finish, last + settleMs));
+    };
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      raw += d;
+      if (start !== undefined) return;
+      // The Ping's reply is the last message before the recording (replies keep the order of the actions).
+      const ready = raw.indexOf(`ActionID: ${READY_ID}\r\n`);
+      const end = ready < 0 ? -1 : raw.indexOf('\r\n\r\n', ready);
+      if (end < 0) return;
+      if (!raw.includes(`Response: Success\r\nActionID: ${LOGIN_ID}\r\n`)) return fail();
+      start = end + 4;
+      play();
+    });
+    socket.on('close', () => (start === undefined && !finished ? fail() : finish()));
+    socket.on('error', (err) => (finished ? undefined : reject(err)));
+    socket.on('connect', () => {
+      if (!open) return play();
+      socket.write(`Action: Login\r\nActionID: ${LOGIN_ID}\r\nUsername: ${open.username}\r\nSecret: ${open.secret}\r\nEvents: on\r\n\r\n`);
+      socket.write(`Action: Ping\r\nActionID: ${READY_ID}\r\n\r\n`);
     });
   });
 }

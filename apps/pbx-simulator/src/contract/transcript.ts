@@ -23,6 +23,12 @@ export interface Transcript {
   banner?: string;
   client: Recorded[];
   server: ServerMessage[];
+  /**
+   * Recorded on a session that was open already (50/51: a proxy on the adapter's own session): no
+   * banner, the first client message is not a Login, and times count from it. Replaying such a
+   * transcript takes a session logged in beforehand (replay.ts `OpenSession`).
+   */
+  openSession: boolean;
 }
 
 function headersOf(wire: string): Header[] {
@@ -43,13 +49,17 @@ export function parseTranscript(name: string, text: string): Transcript {
     else if (!wire.includes(':') && banner === undefined) banner = wire.replace(/\r?\n$/, '');
     else server.push({ t, headers: headersOf(wire) });
   }
-  return { name, banner, client, server };
+  const openSession = banner === undefined && client.length > 0 && !/^Action: *Login\r?$/im.test(client[0].wire);
+  return { name, banner, client, server, openSession };
 }
+
+/** When the last message of a transcript was recorded (seconds). */
+export const lastRecorded = (t: Transcript) => Math.max(0, ...[...t.client, ...t.server].map((m) => m.t ?? 0));
 
 /** A server byte stream recorded without times (scenarios 21/22): every message in order. */
 export function parseRawServerStream(name: string, bytes: string, client: Recorded[]): Transcript {
   const { banner, messages } = splitServerStream(bytes);
-  return { name, banner, client, server: messages.map((m: AmiMessage) => ({ headers: [...m.headers] })) };
+  return { name, banner, client, server: messages.map((m: AmiMessage) => ({ headers: [...m.headers] })), openSession: false };
 }
 
 export function loadFixture(file: string): string {
