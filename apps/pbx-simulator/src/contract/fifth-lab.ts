@@ -9,9 +9,9 @@ import { LabUser, registeredBefore, thirdLabConfig } from './third-lab';
  * Scenarios 47 and 49 (the fifth lab, fixtures/ami/NOTES.md): docker/asterisk as shipped at
  * 5c39f91, the whole stack against it, users of account 1001 created through the API (so every
  * extension has its final Hangup, and B's its VoiceMail while voicemail is on; the Dial was still
- * `PJSIP/<user>,30`, without options). The Originate came
- * from the adapter's own AMI session, not from the recorder's: here a second session sends it,
- * byte for byte as the adapter's asterisk-manager writes it, at the moment leg A appeared.
+ * `PJSIP/<user>,30`, without options). The Originate came from the adapter's own AMI session, not
+ * from the recorder's: here a second session sends it, byte for byte as the adapter's
+ * asterisk-manager writes it, at the moment leg A appeared.
  *
  * 48 (the same as 49 on an Asterisk without sound prompts: VoiceMail fails at once with VMSTATUS
  * FAILED) is not replayed: the simulator plays no prompts and has no way to lack them.
