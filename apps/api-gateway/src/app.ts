@@ -29,6 +29,9 @@ export async function createGateway(config: GatewayConfig): Promise<NestFastifyA
     http: { headersTimeout: config.REQUEST_TIMEOUT_MS, requestTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     genReqId: requestIdFor,
     rewriteUrl: (req: { url?: string }) => originForm(req.url ?? '/'),
+    // Repeated slashes are one for routing too (`//v1/users` from a base URL ending in `/`): the
+    // gateway reads the path itself (parseRequestUrl), but Fastify must first find its `/v1/*` route.
+    routerOptions: { ignoreDuplicateSlashes: true },
     requestIdHeader: false,
     // The gateway writes its own access log (request-context.ts); Fastify's would log URLs with keys.
     logger: false,

@@ -290,6 +290,14 @@ describe('v1 HTTP contract', () => {
       expect((await rawCall(gw.url, 'GET', `/v1/users/${alice}//update_email?${rw.auth}`)).status).toBe(405);
     });
 
+    it('merges leading repeated slashes too (a base URL ending in / joined with /v1/…)', async () => {
+      for (const path of [`//v1/users?${rw.auth}`, `///v1//users/${alice}?${rw.auth}`]) {
+        const res = await rawCall(gw.url, 'GET', path);
+        expect([path.slice(0, 40), res.status]).toEqual([path.slice(0, 40), 200]);
+      }
+      expect((await rawCall(gw.url, 'GET', `//v1/nope?${rw.auth}`)).status).toBe(404);
+    });
+
     it('answers what the HTTP parser refuses with the envelope (400), and unknown methods with 405', async () => {
       const requests = [
         'GET /v1/users/a\rb HTTP/1.1\r\nHost: x\r\n\r\n',
