@@ -109,6 +109,52 @@ describe('unanswered calls to an employee (real processes, shipped dial plan)', 
     expect(mailbox.messages).toHaveLength(1);
   }, 150_000);
 
+  it('an extension renumbered or deleted while its phone rings: the call ends there, never dialled out through the trunk', async () => {
+    const account = newAccountId();
+    const create = async (num: string) =>
+      expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `u${num}@example.com` }));
+    const caller = await create('601');
+    const renumbered = await create('602');
+    const deleted = await create('603');
+    const rw = await world.client(account, 'RW');
+    await waitFor(
+      'account provisioned on the PBX',
+      async () => {
+        const res = await (await world.client(account, 'RW')).post('/v1/calls', { user: caller, num: '79100000002' });
+        return res.status === 200 ? res : undefined;
+      },
+      30_000,
+    );
+    for (const user of [renumbered, deleted]) {
+      await waitFor(`${user} rings without answering`, async () => (await control(`/devices/${user}/register`, { behaviour: 'no_answer' })).ok, 20_000);
+    }
+    const call = async (num: string) =>
+      (await waitFor(`internal call to ${num}`, async () => {
+        const r = await control('/calls/internal', { from_user: caller, to_num: num });
+        return r.ok ? r : undefined;
+      })).body as { linkedid: string };
+    const calls = [await call('602'), await call('603')];
+    const ringing = async () => {
+      const live = (await control('/channels')).body as LiveChannel[];
+      return [renumbered, deleted].every((u) => live.some((c) => c.channel.startsWith(`PJSIP/${u}-`)));
+    };
+    await waitFor('both phones ring', ringing, 10_000);
+    // While the callers sit on their extension's Dial, the rows behind it change.
+    expectSuccess(await rw.post(`/v1/users/${renumbered}/update_extension_number`, { num: '612' }));
+    expectSuccess(await rw.post('/v1/users/delete', { user: deleted }));
+
+    const records = Promise.all([
+      completed(rw, (c) => c.direction === 'internal' && c.dst === '602'),
+      completed(rw, (c) => c.direction === 'internal' && c.dst === '603'),
+    ]);
+    const channels = await channelsWhile(records);
+    await records;
+    await sleep(3000); // a fall-through would dial the trunk right after the Dial timed out
+    const later = (await control('/channels')).body as LiveChannel[];
+    const linked = calls.map((c) => c.linkedid);
+    expect([...channels, ...later].filter((c) => linked.includes(c.linkedid) && c.channel.startsWith('PJSIP/trunk-'))).toEqual([]);
+  }, 150_000);
+
   it("to an inbound number whose employee's phone is not registered: the mailbox takes it, listed incoming to the extension, NO ANSWER, recorded under the user (fixture 46)", async () => {
     const account = newAccountId();
     const user: string = expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num: '504', mail: 'u504@example.com' }));

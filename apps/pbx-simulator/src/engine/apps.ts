@@ -97,6 +97,8 @@ export const APPS: Record<string, App> = {
   voicemail: async (engine, ch, data) => voicemail(engine, ch, data),
 
   mixmonitor: async (engine, ch, data) => {
+    // app_mixmonitor.c: "MixMonitor requires an argument", and the app returns -1 (the call ends).
+    if (data === '') return 'hangup';
     const file = data.split(',')[0] || engine.recordingPath(ch);
     engine.setVar(ch, 'MIXMONITOR_FILENAME', file);
     ch.recording = { file, startedAt: engine.now() };

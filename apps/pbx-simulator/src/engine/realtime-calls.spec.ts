@@ -306,7 +306,7 @@ describe('realtime calls', () => {
     expect(ami.eventsNamed('DialBegin', { Channel: body.channel }).map((e) => e.get('DialString'))).toEqual([]);
   });
 
-  it('dials an extension without its Hangup() out through the trunk when the phone is busy, as Asterisk does (rows from before issue 7)', async () => {
+  it('falls through from an extension without its Hangup() into rc-outbound when the phone is busy, as Asterisk does (rows from before issue 7, or removed while it rang), and ends there without dialling the trunk', async () => {
     const FRANK = '700000006';
     await provisionUser(db, { user: FRANK, account: ACCOUNT, num: '106', hangup: false });
     await ami.waitEvent('ContactStatus', { AOR: FRANK }, 10_000);
@@ -315,9 +315,12 @@ describe('realtime calls', () => {
       const res = await control('/calls/internal', { from_user: ALICE, to_num: '106' });
       const body = (await res.json()) as { channel: string };
       await ami.waitEvent('VarSet', { Channel: body.channel, Variable: 'DIALSTATUS', Value: 'BUSY' });
-      // Priority 2 of 106 is not in the realtime rows: rc-outbound's `_X.` (included by acct-N) has one.
-      expect((await ami.waitEvent('DialBegin', { Channel: body.channel, DialString: '106@trunk' }, 5000)).get('DestChannel')).toMatch(/^PJSIP\/trunk-/);
+      // Priority 2 of 106 is not in the realtime rows: rc-outbound's `_X.` (included by acct-N) has one,
+      // and its MixMonitor has no file name for a channel whose Dial failed: the call ends there.
+      const mixMonitor = await ami.waitEvent('Newexten', { Channel: body.channel, Application: 'MixMonitor' }, 5000);
+      expect([mixMonitor.get('Context'), mixMonitor.get('Priority'), mixMonitor.get('AppData')]).toEqual([`acct-${ACCOUNT}`, '3', '']);
       await callRecords(body.channel);
+      expect(ami.eventsNamed('DialBegin', { Channel: body.channel }).map((e) => e.get('DialString'))).toEqual(['700000006']);
     } finally {
       await db.query('DELETE FROM extensions WHERE exten = $1', ['106']);
       await db.query('DELETE FROM ps_endpoints WHERE id = $1', [FRANK]);
