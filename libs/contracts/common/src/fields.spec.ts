@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DialNumber, Email, Extension, SipPassword, firstIssueMessage } from './fields';
+import { AccountId, DialNumber, Email, Extension, SipPassword, firstIssueMessage } from './fields';
 import { subjectToken } from './message';
 
 describe('field rules', () => {
@@ -52,6 +52,15 @@ describe('firstIssueMessage', () => {
     expect(message(params, { ...valid, password: undefined })).toBe('password is required');
     expect(message(params, { ...valid, password: [] })).toBe('password must be a string');
     expect(message(params, { ...valid, user: undefined })).toBe('user is required');
+  });
+
+  it("names the field when the message is zod's own (which does not)", () => {
+    const body = z.object({ account_id: AccountId, name: z.string().min(1).max(200), events: z.array(z.string().min(1, 'events must not be empty strings')) });
+    const valid = { account_id: 1001, name: 'x', events: ['a'] };
+    expect(message(body, { ...valid, account_id: 2 ** 40 })).toBe('account_id: Too big: expected number to be <=2147483647');
+    expect(message(body, { ...valid, account_id: '1001' })).toBe('account_id: Invalid input: expected number, received string');
+    expect(message(body, { ...valid, name: '' })).toBe('name: Too small: expected string to have >=1 characters');
+    expect(message(body, { ...valid, events: [''] })).toBe('events must not be empty strings');
   });
 });
 

@@ -64,5 +64,7 @@ export function firstIssueMessage(error: z.ZodError): string {
   const missing = ('input' in issue && issue.input === undefined) || /received undefined$/.test(issue.message);
   if (issue.code === 'invalid_type' && missing) return `${path || 'value'} is required`;
   if (issue.code === 'unrecognized_keys') return `unknown parameter ${issue.keys.join(', ')}`;
-  return issue.message.includes(' ') || !path ? issue.message : `${path}: ${issue.message}`;
+  // Our own messages name their field ("num must be …"); zod's own ("Too big: …") do not.
+  const named = issue.path.some((part) => typeof part === 'string' && issue.message.startsWith(part));
+  return named || !path ? issue.message : `${path}: ${issue.message}`;
 }
