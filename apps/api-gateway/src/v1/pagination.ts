@@ -9,6 +9,7 @@ import type { QueryParamDoc, ResponseHeaderDoc, V1Call } from './routes';
  *
  *   const page = pageQuery(call);
  *   if (!page) return rpc.send(List.contract, …);                 // exactly v1's answer
+ *   // (or allPages(…ListPage…) when the whole list may not fit one NATS reply)
  *   return answerPage(call, await rpc.send(ListPage.contract, { …, page }));
  */
 
@@ -36,6 +37,22 @@ export function pageQuery(call: Pick<V1Call, 'query'>): PageRequest | undefined 
   const { page, error } = parsePageQuery(call.query);
   if (error) throw HttpProblem.badRequest(error);
   return page;
+}
+
+/**
+ * The whole list (v1's answer without `limit`), read from the service page by page: a large
+ * account's list in one reply would exceed NATS's message size (1 MB), and the request would time
+ * out (503) for good.
+ */
+export async function allPages<T>(readPage: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await readPage(cursor ? { limit: PAGE_LIMIT_MAX, cursor } : { limit: PAGE_LIMIT_MAX });
+    items.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return items;
 }
 
 /** The page's items as `data`, its next cursor in the header. */

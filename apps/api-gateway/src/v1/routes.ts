@@ -24,7 +24,6 @@ import {
   UpdatePasswordParams,
   UsersUserCreate,
   UsersUserGet,
-  UsersUserList,
   UsersUserListPage,
   UsersUserSetVoicemail,
   UsersUserUpdateEmail,
@@ -40,7 +39,7 @@ import { requestDigest } from '../idempotency/idempotency-key';
 import type { AccountKeys } from '../keys/account-keys';
 import { KEYS_ROUTES } from './keys.routes';
 import { REGISTRATIONS_ROUTES } from './registrations.routes';
-import { NEXT_CURSOR, PAGE_QUERY, answerPage, pageQuery } from './pagination';
+import { NEXT_CURSOR, PAGE_QUERY, allPages, answerPage, pageQuery } from './pagination';
 import { CALL_ID_ROUTES, X_CALL_ID } from './call-ids.routes';
 import { USERS_DELETE_ROUTES } from './users-delete.routes';
 import { WEBHOOK_PATH_PARAMS, WEBHOOK_ROUTES } from './webhooks.routes';
@@ -169,7 +168,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     handle: async (call, { rpc }) => {
       const scope = { account_id: call.key.account_id, include_password: seesSecrets(call.key) };
       const page = pageQuery(call);
-      if (!page) return rpc.send(UsersUserList.contract, scope);
+      if (!page) return allPages((p) => rpc.send(UsersUserListPage.contract, { ...scope, page: p }));
       return answerPage(call, await rpc.send(UsersUserListPage.contract, { ...scope, page }));
     },
   },

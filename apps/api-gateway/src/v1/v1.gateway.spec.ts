@@ -4,7 +4,7 @@ import {
   UsersApiKeyVerify,
   UsersUserCreate,
   UsersUserGet,
-  UsersUserList,
+  UsersUserListPage,
   UsersUserSetVoicemail,
   UsersUserUpdateEmail,
   UsersUserUpdateExtension,
@@ -334,6 +334,14 @@ describe('v1 HTTP contract', () => {
   });
 
   describe('user functions', () => {
+    it('lists every user of a large account without limit (a list bigger than one NATS message)', async () => {
+      const big = fake.addKey(1003, 'RW');
+      for (let i = 0; i < 9000; i++) fake.addUser(1003, String(100000 + i), `user${i}@a-rather-long-domain-name.example.com`);
+      const res = await get('/v1/users', big.auth);
+      expect([res.status, res.body.data?.length]).toEqual([200, 9000]);
+      expect(res.body.data[8999]).toMatchObject({ account_id: 1003, num: '108999' });
+    }, 30_000);
+
     it('creates a user and returns its name as data', async () => {
       const res = await post('/v1/users/create', JSON.stringify({ params: { password: 'N3wPassw0rd', num: '455', mail: 'new@example.com' } }));
       expect(res.status).toBe(200);
@@ -369,10 +377,10 @@ describe('v1 HTTP contract', () => {
     });
 
     it('sends the account and the access level of the key to the service', async () => {
-      const before = fake.count(UsersUserList.subject);
+      const before = fake.count(UsersUserListPage.subject);
       const res = await get('/v1/users');
       expect(res.body.data.every((u: any) => u.account_id === 1001)).toBe(true);
-      expect(fake.count(UsersUserList.subject)).toBe(before + 1);
+      expect(fake.count(UsersUserListPage.subject)).toBe(before + 1);
     });
 
     it('maps every error code a service may answer', async () => {
