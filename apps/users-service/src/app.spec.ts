@@ -14,6 +14,7 @@ import {
   UsersHealthPing,
   UsersNumberAssign,
   UsersNumberList,
+  UsersNumberListPage,
   UsersNumberReassign,
   UsersNumberRelease,
   UsersUserCreate,
@@ -213,6 +214,13 @@ describe('users-service over NATS (end to end)', () => {
       DomainError.badRequest(`user ${b1} not found in account 6101`),
     );
     expect(await rpc.send(UsersNumberList.contract, { account_id: 6101 })).toEqual([assigned]);
+    // Pages of the same list, keyed by account then number (the gateway reads a whole list so).
+    const second = await rpc.send(UsersNumberAssign.contract, { number: '74951234569', account_id: 6101, user: a2 });
+    const first = await rpc.send(UsersNumberListPage.contract, { account_id: 6101, page: { limit: 1 } });
+    expect(first).toEqual({ items: [assigned], next_cursor: expect.any(String) });
+    expect(await rpc.send(UsersNumberListPage.contract, { account_id: 6101, page: { limit: 1, cursor: first.next_cursor! } })).toEqual({ items: [second], next_cursor: null });
+    await expect(rpc.send(UsersNumberListPage.contract, { account_id: 6999, page: { limit: 1 } })).rejects.toEqual(DomainError.notFound('account 6999 not found'));
+    expect(await rpc.send(UsersNumberRelease.contract, { number: '74951234569' })).toBeNull();
 
     expect(await rpc.send(UsersNumberReassign.contract, { number: '74951234567', user: a2 })).toMatchObject({ user: a2, num: '502', account_id: 6101 });
     expect(await rpc.send(UsersUserUpdateExtension.contract, { account_id: 6101, user: a2, num: '512' })).toBeNull();

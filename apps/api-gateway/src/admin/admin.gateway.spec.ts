@@ -223,6 +223,17 @@ describe('admin API', () => {
       expect([down.status, down.headers.get('retry-after')]).toEqual([503, '1']);
     });
 
+    it('lists every number of a large platform (a list bigger than one NATS message)', async () => {
+      fake.addAccount(3103);
+      const user = fake.addUser(3103, '401');
+      const now = new Date().toISOString();
+      for (let i = 0; i < 8000; i++) fake.numbers.set(String(74990000000 + i), { account_id: 3103, user, assigned_at: now, updated_at: now });
+      const all = await admin('GET', '/numbers?account_id=3103');
+      expect([all.status, all.body.data?.length, all.body.data?.[7999]?.number]).toEqual([200, 8000, '74990007999']);
+      expect((await admin('GET', '/accounts/3103/numbers')).body.data?.length).toBe(8000);
+      for (const number of fake.numbers.keys()) if (number.startsWith('7499')) fake.numbers.delete(number);
+    }, 30_000);
+
     it('refuses bad input with 400 and malformed path numbers with 404, without asking the service', async () => {
       const before = numberCalls();
       const bad: Array<[string, string, unknown, string | RegExp]> = [

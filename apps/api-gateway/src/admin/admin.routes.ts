@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RpcClient } from '@ringcloud/nest-nats';
+import { allPages } from '../v1/pagination';
 import { Access, UserName } from '@ringcloud/contracts-common';
 import {
   Account,
@@ -16,7 +17,7 @@ import {
   UsersApiKeyRegenerate,
   UsersApiKeySetEnabled,
   UsersNumberAssign,
-  UsersNumberList,
+  UsersNumberListPage,
   UsersNumberReassign,
   UsersNumberRelease,
   UsersUserDelete,
@@ -82,6 +83,11 @@ const ReassignBody = UsersNumberReassign.contract.request.omit({ number: true })
 
 /** Both URLs of a user's deletion: the same users-service command as v1's `POST /v1/users/delete`. */
 const deleteUser: AdminRoute['handle'] = (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user });
+
+
+/** Assigned numbers, all or one account's, read page by page (allPages: one reply may not fit a NATS message). */
+const allNumbers = (rpc: RpcClient, account_id: number | undefined) =>
+  allPages((page) => rpc.send(UsersNumberListPage.contract, account_id === undefined ? { page } : { account_id, page }));
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   {
@@ -189,7 +195,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     description: "Every assigned number, or one account's with `?account_id=`, ordered by account and number, with the extension (`num`) of the user each one rings.",
     query: NumbersQuery,
     response: z.array(NumberInfo),
-    handle: ({ query }, { rpc }) => rpc.send(UsersNumberList.contract, query.account_id === undefined ? {} : { account_id: query.account_id }),
+    handle: ({ query }, { rpc }) => allNumbers(rpc, query.account_id),
   },
   {
     id: 'admin.numbers.list_account',
@@ -197,7 +203,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: '/admin/v1/accounts/<account_id>/numbers',
     summary: "List an account's inbound numbers",
     response: z.array(NumberInfo),
-    handle: (call, { rpc }) => rpc.send(UsersNumberList.contract, { account_id: accountId(call) }),
+    handle: (call, { rpc }) => allNumbers(rpc, accountId(call)),
   },
   {
     id: 'admin.numbers.assign',

@@ -18,6 +18,7 @@ import {
   UsersHealthPing,
   UsersNumberAssign,
   UsersNumberList,
+  UsersNumberListPage,
   UsersNumberReassign,
   UsersNumberRelease,
   UsersUserCreate,
@@ -248,6 +249,12 @@ class FakeUsersController {
       .filter(([, n]) => n.account_id !== null && (req.account_id === undefined || n.account_id === req.account_id))
       .map(([number]) => this.fake.numberInfo(number))
       .sort((a, b) => a.account_id - b.account_id || a.number.localeCompare(b.number));
+  }
+
+  @Command(UsersNumberListPage.contract)
+  listNumbersPage(@Payload() req: UsersNumberListPage.Request): UsersNumberListPage.Response {
+    this.fake.hit(UsersNumberListPage.subject);
+    return pageOf(this.listNumbers({ account_id: req.account_id }), req.page, (n) => [n.account_id, n.number]);
   }
 
   @Command(UsersNumberAssign.contract)

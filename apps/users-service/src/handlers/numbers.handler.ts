@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease } from '@ringcloud/contracts-users';
+import { UsersNumberAssign, UsersNumberList, UsersNumberListPage, UsersNumberReassign, UsersNumberRelease } from '@ringcloud/contracts-users';
 import { NumbersService } from '../numbers/numbers.service';
 
 /** NATS commands on inbound numbers: decode (validated by @Command), delegate, answer. */
@@ -12,6 +12,11 @@ export class NumbersHandler {
   @Command(UsersNumberList.contract)
   list(@Payload() req: UsersNumberList.Request): Promise<UsersNumberList.Response> {
     return this.numbers.list(req.account_id);
+  }
+
+  @Command(UsersNumberListPage.contract)
+  listPage(@Payload() req: UsersNumberListPage.Request): Promise<UsersNumberListPage.Response> {
+    return this.numbers.listPage(req.account_id, req.page);
   }
 
   @Command(UsersNumberAssign.contract)

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '@ringcloud/contracts-common';
+import { DomainError, Page, PageRequest, compareCursorKeys, pageOf } from '@ringcloud/contracts-common';
 import { NumberInfo, UsersNumberAssign, UsersNumberReassign } from '@ringcloud/contracts-users';
 import type { Prisma } from '../infra/database';
 import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
@@ -27,6 +27,12 @@ export class NumbersService {
   async list(accountId?: number): Promise<NumberInfo[]> {
     if (accountId !== undefined && !(await this.numbers.accountExists(accountId))) throw DomainError.notFound(`account ${accountId} not found`);
     return (await this.numbers.listAssigned(accountId)).map((row) => toNumberInfo(row, row.extension));
+  }
+
+  /** One page of `list`, keyed by (account, number). */
+  async listPage(accountId: number | undefined, page: PageRequest): Promise<Page<NumberInfo>> {
+    const key = (n: NumberInfo) => [n.account_id, n.number];
+    return pageOf((await this.list(accountId)).sort((a, b) => compareCursorKeys(key(a), key(b))), page, key);
   }
 
   /** A free number (never seen, or released) to a user of `account_id`. */

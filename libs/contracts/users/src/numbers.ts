@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccountId, UserName, command, event } from '@ringcloud/contracts-common';
+import { AccountId, Page, PageRequest, UserName, command, event } from '@ringcloud/contracts-common';
 
 /**
  * Inbound phone numbers (DIDs). A number belongs to one account and rings one of its users; the
@@ -26,6 +26,17 @@ export type NumberInfo = z.infer<typeof NumberInfo>;
 export namespace UsersNumberList {
   /** Every assigned number, or one account's. */
   export const contract = command('users.number.list', z.object({ account_id: AccountId.optional() }), z.array(NumberInfo));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace UsersNumberListPage {
+  /**
+   * One page of `users.number.list` (keyed by account, then number): the gateway reads the whole
+   * list page by page, as one reply of a large platform's numbers would not fit a NATS message.
+   */
+  export const contract = command('users.number.list_page', z.object({ account_id: AccountId.optional(), page: PageRequest }), Page(NumberInfo));
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
