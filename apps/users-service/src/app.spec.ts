@@ -4,6 +4,7 @@ import { DomainError } from '@ringcloud/contracts-common';
 import {
   UsersAccountCreate,
   UsersAccountList,
+  UsersAccountListPage,
   UsersApiKeyChanged,
   UsersApiKeyCreate,
   UsersApiKeyDelete,
@@ -81,6 +82,16 @@ describe('users-service over NATS (end to end)', () => {
     const account = await rpc.send(UsersAccountCreate.contract, { name: 'E2E' });
     expect(account.account_id).toBeGreaterThanOrEqual(1001);
     expect((await rpc.send(UsersAccountList.contract, {})).map((a) => a.account_id)).toContain(account.account_id);
+    // The same list page by page (by account id), as the admin API reads it.
+    const all = await rpc.send(UsersAccountList.contract, {});
+    const paged = [];
+    let cursor: string | null | undefined;
+    do {
+      const page = await rpc.send(UsersAccountListPage.contract, { page: cursor ? { limit: 1, cursor } : { limit: 1 } });
+      paged.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(all);
 
     const key = await rpc.send(UsersApiKeyCreate.contract, { account_id: account.account_id, access: 'RW' });
     const hash = ApiKeySecrets.v1Hash(key.api_key, key.password);

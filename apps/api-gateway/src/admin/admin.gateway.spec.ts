@@ -1,5 +1,5 @@
 import { DomainError } from '@ringcloud/contracts-common';
-import { UsersAccountList, UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease, UsersUserDelete } from '@ringcloud/contracts-users';
+import { UsersAccountListPage, UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease, UsersUserDelete } from '@ringcloud/contracts-users';
 import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
@@ -36,12 +36,12 @@ describe('admin API', () => {
     });
 
   it('refuses without the right bearer token, and entirely when no token is configured', async () => {
-    const before = fake.count(UsersAccountList.subject);
+    const before = fake.count(UsersAccountListPage.subject);
     expect((await admin('GET', '/accounts', undefined, ADMIN_TOKEN, disabled.url)).body).toEqual(errorEnvelope('Admin API is disabled'));
     expect((await admin('GET', '/accounts', undefined, '')).body).toEqual(errorEnvelope('Admin token is not specified'));
     const wrong = await admin('GET', '/accounts', undefined, `${ADMIN_TOKEN}x`);
     expect([wrong.status, wrong.body]).toEqual([403, errorEnvelope('Invalid admin token')]);
-    expect(fake.count(UsersAccountList.subject)).toBe(before);
+    expect(fake.count(UsersAccountListPage.subject)).toBe(before);
   });
 
   it('routes like v1: 404 for unknown URLs, 405 with Allow for other methods', async () => {
@@ -61,6 +61,13 @@ describe('admin API', () => {
     expect(list.body.data.map((a: any) => a.name)).toEqual(expect.arrayContaining(['Acme', 'Auto']));
     expect(fake.accounts.get(2001)?.name).toBe('Acme');
   });
+
+  it('lists every account of a large platform (a list bigger than one NATS message)', async () => {
+    for (let id = 500_000; id < 505_000; id++) fake.addAccount(id, `Account ${id} ${'n'.repeat(150)}`);
+    const res = await admin('GET', '/accounts');
+    expect([res.status, res.body.data?.filter((a: any) => a.account_id >= 500_000).length]).toEqual([200, 5000]);
+    for (let id = 500_000; id < 505_000; id++) fake.accounts.delete(id);
+  }, 30_000);
 
   it('validates bodies and path parameters', async () => {
     expect((await admin('POST', '/accounts', '{"name":')).body).toEqual(errorEnvelope('Malformed JSON body'));

@@ -10,7 +10,7 @@ import {
   NumberInfo,
   PhoneNumber,
   UsersAccountCreate,
-  UsersAccountList,
+  UsersAccountListPage,
   UsersApiKeyCreate,
   UsersApiKeyDelete,
   UsersApiKeyList,
@@ -106,7 +106,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: '/admin/v1/accounts',
     summary: 'List accounts',
     response: z.array(Account),
-    handle: (_call, { rpc }) => rpc.send(UsersAccountList.contract, {}),
+    handle: (_call, { rpc }) => allPages((page) => rpc.send(UsersAccountListPage.contract, { page })),
   },
   {
     id: 'admin.keys.create',

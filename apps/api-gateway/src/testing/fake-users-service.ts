@@ -8,6 +8,7 @@ import {
   NumberInfo,
   UsersAccountCreate,
   UsersAccountList,
+  UsersAccountListPage,
   UsersApiKeyChanged,
   UsersApiKeyCreate,
   UsersApiKeyDelete,
@@ -298,6 +299,12 @@ class FakeUsersController {
   listAccounts(): Account[] {
     this.fake.hit(UsersAccountList.subject);
     return [...this.fake.accounts.values()];
+  }
+
+  @Command(UsersAccountListPage.contract)
+  listAccountsPage(@Payload() req: UsersAccountListPage.Request): UsersAccountListPage.Response {
+    this.fake.hit(UsersAccountListPage.subject);
+    return pageOf([...this.fake.accounts.values()].sort((a, b) => a.account_id - b.account_id), req.page, (a) => [a.account_id]);
   }
 
   @Command(UsersApiKeyCreate.contract)

@@ -1,7 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { UsersAccountCreate, UsersAccountList } from '@ringcloud/contracts-users';
+import { pageOf } from '@ringcloud/contracts-common';
+import { UsersAccountCreate, UsersAccountList, UsersAccountListPage } from '@ringcloud/contracts-users';
 import { AccountsService } from '../accounts/accounts.service';
 
 @Controller()
@@ -16,5 +17,11 @@ export class AccountsHandler {
   @Command(UsersAccountList.contract)
   list(@Payload() _req: UsersAccountList.Request): Promise<UsersAccountList.Response> {
     return this.accounts.list();
+  }
+
+  /** One page of `list` (ordered by account id). */
+  @Command(UsersAccountListPage.contract)
+  async listPage(@Payload() req: UsersAccountListPage.Request): Promise<UsersAccountListPage.Response> {
+    return pageOf(await this.accounts.list(), req.page, (a) => [a.account_id]);
   }
 }

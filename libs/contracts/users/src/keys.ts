@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Access, AccountId, command, event, healthSubject } from '@ringcloud/contracts-common';
+import { Access, AccountId, Page, PageRequest, command, event, healthSubject } from '@ringcloud/contracts-common';
 
 export const ApiKeyString = z.string().regex(/^[1-9][0-9]{0,9}_[A-Za-z0-9]{8,64}$/, 'malformed API key');
 export const Md5Hex = z.string().regex(/^[0-9a-fA-F]{32}$/, 'malformed hash');
@@ -117,6 +117,14 @@ export namespace UsersAccountCreate {
 
 export namespace UsersAccountList {
   export const contract = command('users.account.list', z.object({}), z.array(Account));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
+export namespace UsersAccountListPage {
+  /** One page of `users.account.list` (by account id): the gateway reads the whole list page by page. */
+  export const contract = command('users.account.list_page', z.object({ page: PageRequest }), Page(Account));
   export const subject = contract.subject;
   export type Request = z.output<typeof contract.request>;
   export type Response = z.output<typeof contract.response>;
