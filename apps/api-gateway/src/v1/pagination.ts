@@ -42,16 +42,17 @@ export function pageQuery(call: Pick<V1Call, 'query'>): PageRequest | undefined 
 /**
  * The whole list (v1's answer without `limit`), read from the service page by page: a large
  * account's list in one reply would exceed NATS's message size (1 MB), and the request would time
- * out (503) for good.
+ * out (503) for good. `max`: a list v1 caps (its first `max` items).
  */
-export async function allPages<T>(readPage: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+export async function allPages<T>(readPage: (page: PageRequest) => Promise<Page<T>>, max = Infinity): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   do {
-    const page = await readPage(cursor ? { limit: PAGE_LIMIT_MAX, cursor } : { limit: PAGE_LIMIT_MAX });
+    const limit = Math.min(PAGE_LIMIT_MAX, max - items.length);
+    const page = await readPage(cursor ? { limit, cursor } : { limit });
     items.push(...page.items);
     cursor = page.next_cursor ?? undefined;
-  } while (cursor);
+  } while (cursor && items.length < max);
   return items;
 }
 

@@ -5,7 +5,7 @@ import {
   ActiveCall,
   CallsActiveList,
   CallId,
-  CallsCompleteList,
+  COMPLETED_LIST_MAX,
   CallsCompletePage,
   CallsRecordingGet,
   CallsRecordingList,
@@ -354,7 +354,7 @@ export const V1_ROUTES: readonly V1Route[] = [
     handle: async (call, { rpc }) => {
       const scope = { account_id: call.key.account_id, ...completedQuery(call.query) };
       const page = pageQuery(call);
-      if (!page) return rpc.send(CallsCompleteList.contract, scope);
+      if (!page) return allPages((p) => rpc.send(CallsCompletePage.contract, { ...scope, page: p }), COMPLETED_LIST_MAX);
       return answerPage(call, await rpc.send(CallsCompletePage.contract, { ...scope, page }));
     },
   },

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CURSOR_MESSAGE, DomainError, Page, decodeCursor, encodeCursor } from '@ringcloud/contracts-common';
-import type { ActiveCall, CallDetails, CallsCompleteList, CallsCompletePage, CompletedCall } from '@ringcloud/contracts-calls';
+import { COMPLETED_LIST_MAX, type ActiveCall, type CallDetails, type CallsCompleteList, type CallsCompletePage, type CompletedCall } from '@ringcloud/contracts-calls';
 import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { CallsRepository, CompletedKey } from './calls.repository';
@@ -8,10 +8,11 @@ import { toCallDetails, toCompletedCall } from './call-snapshot';
 import { canonicalCallId } from './originated-call-id';
 
 /**
- * At most this many rows per answer: a NATS message is limited to 1 MB by default and a completed
- * call takes about 250 bytes of JSON. The newest rows are kept.
+ * At most this many rows per answer (v1's cap), the newest kept. A NATS message is limited to 1 MB
+ * by default and a completed call takes 250–400 bytes of JSON (call_id, external_id): 3,000 may not
+ * fit, so the gateway reads the v1 list by `calls.complete.list_page`, 1,000 at a time.
  */
-export const MAX_LIST_ROWS = 3000;
+export const MAX_LIST_ROWS = COMPLETED_LIST_MAX;
 
 /** Active and completed calls of an account, as v1 shows them. */
 @Injectable()

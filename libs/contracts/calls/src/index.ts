@@ -162,6 +162,9 @@ export namespace CallsCallGet {
   export type Response = z.output<typeof contract.response>;
 }
 
+/** v1's completed-calls list without `limit`: the newest this many calls of the period. */
+export const COMPLETED_LIST_MAX = 3000;
+
 export namespace CallsCompleteList {
   export const contract = command('calls.complete.list', z.object({ account_id: AccountId, ...CompletedQuery.shape }), z.array(CompletedCall));
   export const subject = contract.subject;
