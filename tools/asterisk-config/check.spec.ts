@@ -60,7 +60,7 @@ describe('the check fails on what real Asterisk showed (the configuration of the
       "modules.conf: app_voicemail is not loaded, but VoiceMail in the adapter's realtime rows needs it",
     ]);
     expect(withFile('modules.conf', shipped('modules.conf').replace(/^load => func_logic\.so.*$/m, ''))).toEqual([
-      "modules.conf: func_logic is not loaded, but IF() in the adapter's realtime rows needs it",
+      "modules.conf: func_logic is not loaded, but IF() in rc-outbound needs it",
     ]);
   });
 
