@@ -517,6 +517,28 @@ describe('CallNormaliser on an originate to a colleague\'s extension that shows 
   });
 });
 
+describe('CallNormaliser when the user a call rings is deleted meanwhile (fixtures 52–53, rc-outbound\'s fall-through guard)', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = ['52-extension-user-deleted-while-ringing', '53-originate-to-extension-user-deleted-while-ringing'];
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  // The rung user is gone from the directory by the time the records come (deleted 4 s into the ringing).
+  it('52 phone-dialled: one internal BUSY record; the call never went out (no recording), the guard\'s Cdr changes nothing', () => {
+    const out = normalise(events.get(names[0])!);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', disposition: 'BUSY', account_id: 1001 });
+    expect(kinds(out)).not.toContain('recording');
+  });
+
+  it('53 click-to-call: one internal BUSY record, as for a colleague who declined', () => {
+    const out = normalise(events.get(names[1])!, intentsOf(names[1]));
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', disposition: 'BUSY', user: '2079939652', account_id: 1001 });
+    expect(kinds(out)).not.toContain('recording');
+  });
+});
+
 describe('CallNormaliser state', () => {
   let now = T0;
   const ev = (headers: Record<string, string>): AmiMessage => parseFrames(amiFrame(headers))[0];
