@@ -16,6 +16,7 @@ import { UserProvisioning, UsersUserCreated, UsersUserDeleted } from '@ringcloud
 import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-nats';
 import { AppModule } from './app.module';
 import { TelephonyConfig } from './config/telephony-config';
+import { dialData } from './provisioning/provisioning.service';
 import { pcmWav } from './recordings/wav';
 import { FakeAmiServer, amiFrame } from './testing/fake-ami-server';
 import { TestEnv, eventually } from './testing/test-env';
@@ -117,9 +118,9 @@ describe('telephony-adapter over NATS (end to end)', () => {
     const endpoint = await env.prisma!.psEndpoint.findUnique({ where: { id: USER } });
     expect(endpoint).toMatchObject({ context: 'acct-1001', aors: USER, auth: USER });
     expect(await env.prisma!.extension.findMany({ where: { exten: '401' }, orderBy: [{ context: 'asc' }, { priority: 'asc' }] })).toEqual([
-      expect.objectContaining({ context: 'acct-1001', priority: 1, appdata: `PJSIP/${USER},30` }),
+      expect.objectContaining({ context: 'acct-1001', priority: 1, appdata: dialData(USER) }),
       expect.objectContaining({ context: 'acct-1001', priority: 2, app: 'Hangup' }),
-      expect.objectContaining({ context: 'acct-1002', priority: 1, appdata: `PJSIP/${OTHER_USER},30` }),
+      expect.objectContaining({ context: 'acct-1002', priority: 1, appdata: dialData(OTHER_USER) }),
       expect.objectContaining({ context: 'acct-1002', priority: 2, app: 'Hangup' }),
     ]);
   });
