@@ -32,6 +32,8 @@ export interface SimulatorConfig {
   answerDelayMs: number;
   /** Wall milliseconds the PSTN rings before answering (default: answerDelayMs; the contract's third lab). */
   pstnAnswerDelayMs?: number;
+  /** Wall milliseconds a `ring_busy` phone rings before answering 486 Busy (default: answerDelayMs; fixtures 52/53). */
+  busyDelayMs?: number;
   /** Wall milliseconds a realtime party B (or an answering phone) talks. */
   talkMs: number;
   /** PBX time runs this much faster (0.1: the dial plan's Wait(3) takes 300 ms). */
@@ -162,6 +164,7 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     voicemailDir,
     answerDelayMs: clock.fromWall(config.answerDelayMs),
     pstnAnswerDelayMs: config.pstnAnswerDelayMs === undefined ? undefined : clock.fromWall(config.pstnAnswerDelayMs),
+    busyDelayMs: config.busyDelayMs === undefined ? undefined : clock.fromWall(config.busyDelayMs),
     talkMs: clock.fromWall(config.talkMs),
     qualifyDelayMs: clock.fromWall(config.qualifyDelayMs),
     log,

@@ -23,7 +23,7 @@ const NUMBER = /^\+?[0-9]{2,20}$/;
 const EXTEN = /^[0-9*#]{1,20}$/;
 const SIP_URI = /^sips?:[A-Za-z0-9_.!~*'()&=+$,;?\/%-]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[A-Za-z0-9=_.-]*)*$/;
 const CONTEXT = /^(?!\.)[A-Za-z0-9_.-]{1,80}$/;
-const BEHAVIOURS: PhoneBehaviour[] = ['answer', 'busy', 'no_answer'];
+const BEHAVIOURS: PhoneBehaviour[] = ['answer', 'busy', 'no_answer', 'ring_busy'];
 
 type Json = Record<string, unknown>;
 type Handler = (params: string[], body: Json) => Promise<{ status: number; body: unknown }>;

@@ -2,8 +2,11 @@ import type { QueueDef } from '../dialplan/dialplan';
 import { Channel, ChannelState } from './channel';
 import type { Publisher } from './publisher';
 
-/** How a simulated SIP phone reacts to an incoming INVITE. */
-export type PhoneBehaviour = 'answer' | 'busy' | 'no_answer';
+/**
+ * How a simulated SIP phone reacts to an incoming INVITE: answers, 486 Busy at once, rings until
+ * cancelled, or rings and then answers 486 Busy (`ring_busy`, the busy delay later: fixtures 52/53).
+ */
+export type PhoneBehaviour = 'answer' | 'busy' | 'no_answer' | 'ring_busy';
 
 /** Contact status labels as res_pjsip prints them (pjsip_options.c status_map). */
 export type ContactState = 'NonQualified' | 'Reachable' | 'Unreachable';
@@ -184,6 +187,11 @@ export class DeviceStates {
     if (hit !== undefined) return hit;
     const user = /^PJSIP\/(.+)$/.exec(device)?.[1];
     return user === undefined ? undefined : this.pjsipState(user);
+  }
+
+  /** The endpoint of a channel that just hung up no longer exists (chan_pjsip_devicestate: INVALID). */
+  pjsipInvalid(user: string): void {
+    if (this.cache.get(`PJSIP/${user}`) !== 'INVALID') this.publish(`PJSIP/${user}`, 'INVALID');
   }
 
   /** A provisioned endpoint was removed: its phone can no longer be reached. */

@@ -44,6 +44,8 @@ export interface EngineConfig {
   answerDelayMs: number;
   /** How long the PSTN behind the trunk rings before it answers, in PBX ms (default: answerDelayMs). */
   pstnAnswerDelayMs?: number;
+  /** How long a `ring_busy` phone rings before it answers 486 Busy Here, in PBX ms (default: answerDelayMs). */
+  busyDelayMs?: number;
   /** How long a party that answered talks before hanging up, in PBX ms. */
   talkMs: number;
   /** PBX ms from a REGISTER to the first OPTIONS (qualify) of an AOR with qualify_frequency. */
@@ -178,6 +180,15 @@ export class CallEngine {
   /** Endpoint by id: pjsip.conf objects first, then realtime. */
   findEndpoint(id: string): Promise<EndpointRow | undefined> {
     return this.phones.findEndpoint(id);
+  }
+
+  /** false only when the endpoint is known to be gone (the table read fine and has no such row). */
+  private async endpointStillThere(id: string): Promise<boolean> {
+    try {
+      return (await this.findEndpoint(id)) !== undefined;
+    } catch {
+      return true;
+    }
   }
 
   get log(): Logger {
@@ -395,6 +406,8 @@ export class CallEngine {
     ch.gone = true;
     // The moment of the hangup: what the CDR and the recording measure (writing the file takes wall time).
     const endedAt = this.now();
+    // Whether the endpoint is still there once the channel is gone (read meanwhile; see below).
+    const endpoint = ch.tech === 'PJSIP' ? this.endpointStillThere(ch.device.slice('PJSIP/'.length)) : undefined;
     // The file is complete before anything else about the hangup is published.
     if (ch.recording) {
       // The recording holds the conversation: from the bridge for a call that dialled someone,
@@ -437,7 +450,10 @@ export class CallEngine {
       this.cdrs.delete(ch);
       for (const record of chain.finish(ch, endedAt)) this.pub.emit('Cdr', 'cdr,all', cdrHeaders(record));
     }
-    this.deviceChanged(ch, true);
+    // chan_pjsip_devicestate of an endpoint deleted while its channel lived (its user removed as it
+    // rang, fixtures 52/53): sorcery finds no endpoint, INVALID.
+    if (endpoint && !(await endpoint)) this.devices.pjsipInvalid(ch.device.slice('PJSIP/'.length));
+    else this.deviceChanged(ch, true);
     this.destroyedResolvers.get(ch)?.();
     this.destroyedResolvers.delete(ch);
     // Once gone, whenGone() answers at once: nothing per channel is kept after its hangup.
@@ -646,6 +662,11 @@ export class CallEngine {
     }
     this.ring(ch);
     if (behaviour === 'no_answer') return;
+    if (behaviour === 'ring_busy') {
+      if ((await this.clock.sleep(this.config.busyDelayMs ?? this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
+      this.remoteHangup(ch, 17, 486);
+      return;
+    }
     if ((await this.clock.sleep(this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
     this.answer(ch);
     ch.notify('answer');
