@@ -19,7 +19,12 @@ import type { ServerMessage } from './transcript';
  * DialState/DialEnd of leg A (no `Channel`: published by the originate thread) and leg A's
  * Newstate (published by its channel driver). As the DialState RINGING snapshot is taken on the
  * other thread, it shows leg A either still Down or already Ringing (20 and 33: 0/Down, 32, 34
- * and 35: 5/Ringing): either is accepted there. Nothing else about them is relaxed.
+ * and 35: 5/Ringing): either is accepted there. The same race exists for a Dial() of a phone:
+ * chan_pjsip sets the dialled channel Ringing on its own thread while app_dial, on the caller's,
+ * reads the queued ringing and publishes DialState RINGING (47, 50, 51: the dialled phone's
+ * Newstate first, DestChannelState 5/Ringing; 52, 53: DialState first, 0/Down); a DialState
+ * RINGING and its DestChannel's Newstate are free within a burst and the snapshot may show either
+ * state. Nothing else about them is relaxed.
  *
  * Content. Both messages must have the same header names in the same order and the same values,
  * except: ids (Uniqueid/Linkedid, channel sequence numbers, bridge ids, session ids, and the SIP
@@ -154,9 +159,9 @@ function valueMatches(name: string, exp: string, act: string, headers: Header[],
   if (lower === 'roundtripusec' && /^[1-9]\d*$/.test(exp)) return /^[1-9]\d*$/.test(act) ? undefined : `${exp} vs ${act} (a round trip)`;
   const event = headers.find(([k]) => k === 'Event')?.[1];
   const variable = headers.find(([k]) => k === 'Variable')?.[1] ?? '';
-  if (event === 'DialState' && originateDialOf(headers) !== undefined && (lower === 'destchannelstate' || lower === 'destchannelstatedesc')) {
+  if (event === 'DialState' && (originateDialOf(headers) !== undefined || ringingDialOf(headers) !== undefined) && (lower === 'destchannelstate' || lower === 'destchannelstatedesc')) {
     const either = lower === 'destchannelstate' ? ['0', '5'] : ['Down', 'Ringing'];
-    return either.includes(exp) && either.includes(act) ? undefined : `'${exp}' vs '${act}' (leg A Down or Ringing)`;
+    return either.includes(exp) && either.includes(act) ? undefined : `'${exp}' vs '${act}' (the dialled channel Down or Ringing)`;
   }
   if (event === 'VarSet' && lower === 'value') {
     // Dial()/Queue() timers: equal emptiness, seconds ±1, milliseconds ±400 (wall-clock jitter, scaled).
@@ -262,12 +267,14 @@ const originateDialOf = (hs: Header[]) => {
   const event = get(hs, 'Event');
   return (event === 'DialState' || event === 'DialEnd') && get(hs, 'Channel') === undefined ? get(hs, 'DestUniqueid') : undefined;
 };
+/** A dial's DialState RINGING (app_dial's or an Originate's): the dialled channel's Uniqueid. */
+const ringingDialOf = (hs: Header[]) => (get(hs, 'Event') === 'DialState' && get(hs, 'DialStatus') === 'RINGING' ? get(hs, 'DestUniqueid') : undefined);
 const newstateOf = (hs: Header[]) => (get(hs, 'Event') === 'Newstate' ? get(hs, 'Uniqueid') : undefined);
 
 /** The two messages' order is free within a burst (see the module comment). */
 function freeOrder(a: Header[], b: Header[]): boolean {
-  const da = originateDialOf(a);
-  const db = originateDialOf(b);
+  const da = originateDialOf(a) ?? ringingDialOf(a);
+  const db = originateDialOf(b) ?? ringingDialOf(b);
   return (da !== undefined && da === newstateOf(b)) || (db !== undefined && db === newstateOf(a));
 }
 

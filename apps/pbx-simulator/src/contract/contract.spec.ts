@@ -276,13 +276,27 @@ describe('the comparison can fail for the second lab (30–38)', () => {
     expect(fails('31-device-state-with-qualify', act).ok).toBe(false);
   });
 
-  it('fails when the dialled trunk channel rings after the caller heard it (32: only the originate leg is free)', () => {
-    const act = actual('32-originate-outbound-answered');
-    const ringing = act.findIndex((h) => has(h, 'Event', 'Newstate') && has(h, 'Channel', /^PJSIP\/trunk-/) && has(h, 'ChannelStateDesc', 'Ringing'));
-    const dialState = act.findIndex((h) => has(h, 'Event', 'DialState') && has(h, 'DestChannel', /^PJSIP\/trunk-/));
-    const [moved] = act.splice(ringing, 1);
-    act.splice(dialState, 0, moved);
-    expect(fails('32-originate-outbound-answered', act).ok).toBe(false);
+  it("frees only the dialled channel's ringing against the Dial's DialState RINGING, inside their burst (32; 52/53 recorded the other order)", () => {
+    const ringingOf = (act: Header[][]) => act.findIndex((h) => has(h, 'Event', 'Newstate') && has(h, 'Channel', /^PJSIP\/trunk-/) && has(h, 'ChannelStateDesc', 'Ringing'));
+    const dialStateOf = (act: Header[][]) => act.findIndex((h) => has(h, 'Event', 'DialState') && has(h, 'DestChannel', /^PJSIP\/trunk-/));
+    // The trunk channel rings after the caller heard it, the snapshot showing it still Down: the race of 52/53.
+    const swapped = actual('32-originate-outbound-answered');
+    const [moved] = swapped.splice(ringingOf(swapped), 1);
+    swapped.splice(dialStateOf(swapped) + 1, 0, moved);
+    const ds = dialStateOf(swapped);
+    swapped[ds] = set(set(swapped[ds], 'DestChannelState', '0'), 'DestChannelStateDesc', 'Down');
+    expect(fails('32-originate-outbound-answered', swapped).problems).toEqual([]);
+    // Not into the next burst (after the trunk's answer)...
+    const late = actual('32-originate-outbound-answered');
+    const [ring] = late.splice(ringingOf(late), 1);
+    const up = late.findIndex((h) => has(h, 'Event', 'Newstate') && has(h, 'Channel', /^PJSIP\/trunk-/) && has(h, 'ChannelStateDesc', 'Up'));
+    late.splice(up + 1, 0, ring);
+    expect(fails('32-originate-outbound-answered', late).ok).toBe(false);
+    // ...and the snapshot may show Down or Ringing, nothing else.
+    const state = actual('32-originate-outbound-answered');
+    const i = dialStateOf(state);
+    state[i] = set(set(state[i], 'DestChannelState', '6'), 'DestChannelStateDesc', 'Up');
+    expect(fails('32-originate-outbound-answered', state).ok).toBe(false);
   });
 
   it('tolerates exactly the recorded variations: leg A Newstate vs the originate DialEnd, RTCPSent left out (32)', () => {
