@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Header } from '../ami/protocol';
@@ -71,7 +71,7 @@ async function runLab(s: LabScenario, config: (s: LabScenario) => Partial<Simula
     const ctx = { db: schema, sim };
     await s.prepare(ctx);
     const t = transcriptOf(s.name);
-    // Recorded on the adapter's open session (50/51): the replay logs in first and stops after the last recorded message.
+    // Recorded on the adapter's open session (50–53): the replay logs in first and stops after the last recorded message.
     const open = t.openSession ? { username: 'crm', secret: 'crmsecret', until: lastRecorded(t) } : undefined;
     return await replay(sim.amiPort, t.client, s.scale, 1000, s.side?.(ctx) ?? [], open);
   } finally {
@@ -740,5 +740,104 @@ describe('the comparison can fail for the sixth lab (50, 51)', () => {
     const act = actual(E50);
     act.unshift([['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', '1'], ['LastReload', '1'], ['Status', 'Fully Booted']]);
     expect(fails(E50, act).ok).toBe(false);
+  });
+});
+
+describe('the comparison can fail for the sixth lab (52, 53: the user deleted while its phone rang)', () => {
+  const E52 = '52-extension-user-deleted-while-ringing';
+  const E53 = '53-originate-to-extension-user-deleted-while-ringing';
+  const expected = (name: string) => parseTranscript(name, loadFixture(`${name}.txt`)).server;
+  const actual = (name: string) => results.get(name)!.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+  const has = (h: Header[], k: string, v: string | RegExp) => h.some(([n, x]) => n === k && (typeof v === 'string' ? x === v : v.test(x)));
+  const set = (h: Header[], k: string, v: string) => h.map(([n, x]) => (n === k ? [n, v] : [n, x]) as Header);
+  const fails = (name: string, act: Header[][]) => compareMessages(expected(name), act, compareOptions(name));
+  const find = (act: Header[][], ...pairs: [string, string | RegExp][]) => {
+    const i = act.findIndex((h) => pairs.every(([k, v]) => has(h, k, v)));
+    expect(i).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+  const scenario = (name: string) => SIXTH_LAB_SCENARIOS.find((s) => s.name === name)!;
+  const secondCdr = (act: Header[][]) => find(act, ['Event', 'Cdr'], ['LastApplication', 'MixMonitor']);
+  /** Real runs of 52 with one thing changed (the simulator, not its output): the rows kept, or rc-outbound unguarded. */
+  const mutants = new Map<string, ReplayResult>();
+  let unguardedDir: string;
+
+  beforeAll(async () => {
+    const s52 = scenario(E52);
+    unguardedDir = mkdtempSync(path.join(os.tmpdir(), 'pbx-unguarded-'));
+    // rc-outbound as before the guard: MixMonitor always gets a file name, then the trunk's Dial.
+    const conf = readFileSync(path.resolve(__dirname, '../../../../docker/asterisk/extensions.conf'), 'utf8');
+    const unguarded = conf.replace(/MixMonitor\(\$\{IF\(.*\?(\$\{RECDIR\}\/\$\{UNIQUEID\}\.wav)\)\}\)/, 'MixMonitor($1)');
+    expect(unguarded).not.toBe(conf);
+    writeFileSync(path.join(unguardedDir, 'extensions.conf'), unguarded);
+    const [kept, open] = await Promise.all([
+      runLab({ ...s52, side: (ctx) => s52.side!(ctx).slice(0, 1) }, (s) => ({ ...sixthLabConfig(s), recordingsDir: path.join(unguardedDir, 'kept') })),
+      runLab(s52, (s) => ({ ...sixthLabConfig(s), dialplanFile: path.join(unguardedDir, 'extensions.conf'), recordingsDir: path.join(unguardedDir, 'recordings') })),
+    ]);
+    mutants.set('kept', kept);
+    mutants.set('unguarded', open);
+  }, 60_000);
+
+  afterAll(() => rmSync(unguardedDir, { recursive: true, force: true }));
+
+  it.each([E52, E53])('passes unmodified (control): %s', (name) => {
+    expect(fails(name, actual(name)).problems).toEqual([]);
+  });
+
+  it("fails when the rows are not deleted: the extension's own Hangup ends the call (52, run without the deletion)", () => {
+    const kept = mutants.get('kept')!.messages;
+    expect(kept.some((h) => has(h, 'Event', 'Newexten') && has(h, 'Application', 'Hangup') && has(h, 'Priority', '2'))).toBe(true);
+    expect(kept.some((h) => has(h, 'Application', 'MixMonitor'))).toBe(false);
+    expect(fails(E52, kept).ok).toBe(false);
+  });
+
+  it('fails without the guard: MixMonitor records and the extension is dialled out through the trunk (52, run unguarded)', () => {
+    const open = mutants.get('unguarded')!.messages;
+    expect(open.some((h) => has(h, 'Application', 'MixMonitor') && has(h, 'AppData', /\.wav$/))).toBe(true);
+    expect(open.some((h) => has(h, 'Event', 'DialBegin') && has(h, 'DialString', '902@trunk'))).toBe(true);
+    const res = fails(E52, open);
+    expect(res.ok).toBe(false);
+    expect(res.problems.join('\n')).toMatch(/MixMonitor|AppData/);
+  });
+
+  it.each([E52, E53])('fails when MixMonitor is given a file name (%s)', (name) => {
+    const act = actual(name);
+    const i = find(act, ['Event', 'Newexten'], ['Application', 'MixMonitor']);
+    act[i] = set(act[i], 'AppData', '/var/spool/asterisk/monitor/1796335026.14.wav');
+    expect(fails(name, act).ok).toBe(false);
+  });
+
+  it.each([E52, E53])('fails without the second Cdr, or with another LastApplication in it (%s)', (name) => {
+    const gone = actual(name);
+    gone.splice(secondCdr(gone), 1);
+    expect(fails(name, gone).ok).toBe(false);
+    for (const app of ['Dial', 'Hangup', 'Set']) {
+      const act = actual(name);
+      act[secondCdr(act)] = set(act[secondCdr(act)], 'LastApplication', app);
+      expect(fails(name, act).ok).toBe(false);
+    }
+    const userfield = actual(name);
+    userfield[secondCdr(userfield)] = set(userfield[secondCdr(userfield)], 'UserField', '');
+    expect(fails(name, userfield).ok).toBe(false);
+  });
+
+  it.each([
+    [E52, 'ANSWERED'],
+    [E53, 'BUSY'],
+  ])("fails when the second Cdr's disposition is not the caller's leg's (%s: not %s)", (name, wrong) => {
+    const act = actual(name);
+    act[secondCdr(act)] = set(act[secondCdr(act)], 'Disposition', wrong);
+    expect(fails(name, act).ok).toBe(false);
+    const first = actual(name);
+    const j = find(first, ['Event', 'Cdr'], ['LastApplication', 'Dial']);
+    first[j] = set(first[j], 'Disposition', 'NO ANSWER');
+    expect(fails(name, first).ok).toBe(false);
+  });
+
+  it.each([E52, E53])("fails when the deleted endpoint's device state is not INVALID after its channel (%s)", (name) => {
+    const act = actual(name);
+    const i = find(act, ['Event', 'DeviceStateChange'], ['State', 'INVALID']);
+    act[i] = set(act[i], 'State', 'NOT_INUSE');
+    expect(fails(name, act).ok).toBe(false);
   });
 });

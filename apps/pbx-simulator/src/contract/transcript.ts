@@ -24,8 +24,9 @@ export interface Transcript {
   client: Recorded[];
   server: ServerMessage[];
   /**
-   * Recorded on a session that was open already (50/51: a proxy on the adapter's own session): no
-   * banner, the first client message is not a Login, and times count from it. Replaying such a
+   * Recorded on a session that was open already (50–53: a proxy on the adapter's own session): no
+   * banner, the first client message (if any: 52 has none) is not a Login, and times count from
+   * the first message. Replaying such a
    * transcript takes a session logged in beforehand (replay.ts `OpenSession`).
    */
   openSession: boolean;
@@ -49,7 +50,8 @@ export function parseTranscript(name: string, text: string): Transcript {
     else if (!wire.includes(':') && banner === undefined) banner = wire.replace(/\r?\n$/, '');
     else server.push({ t, headers: headersOf(wire) });
   }
-  const openSession = banner === undefined && client.length > 0 && !/^Action: *Login\r?$/im.test(client[0].wire);
+  // 52: nothing sent at all during the recording (a phone's call), still no banner.
+  const openSession = banner === undefined && (client.length === 0 || !/^Action: *Login\r?$/im.test(client[0].wire));
   return { name, banner, client, server, openSession };
 }
 

@@ -113,6 +113,27 @@ async function insertUserRows(db: TestSchema, p: Parameters<typeof provisionUser
   }
 }
 
+/**
+ * Deletes a user's rows as the adapter's deprovisioning does (ProvisioningService.remove, one
+ * transaction): ps_endpoints, ps_auths, ps_aors, then the extension's rows and mailbox. No
+ * `dialplan reload`: realtime rows are read when a channel needs them (fixtures 52/53).
+ */
+export async function deprovisionUser(db: TestSchema, p: { user: string; account: number; num: string }): Promise<void> {
+  const ctx = `acct-${p.account}`;
+  await db.query('BEGIN');
+  try {
+    await db.query('DELETE FROM ps_endpoints WHERE id = $1', [p.user]);
+    await db.query('DELETE FROM ps_auths WHERE id = $1', [p.user]);
+    await db.query('DELETE FROM ps_aors WHERE id = $1', [p.user]);
+    await db.query('DELETE FROM extensions WHERE context = $1 AND exten = $2', [ctx, p.num]);
+    await db.query('DELETE FROM voicemail WHERE context = $1 AND mailbox = $2', [ctx, p.num]);
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK');
+    throw err;
+  }
+}
+
 /** An inbound number (DID) routed to a user's extension, as the adapter writes it (context from-pstn). */
 export async function assignDid(db: TestSchema, p: { did: string; account: number; num: string }): Promise<void> {
   const ctx = `acct-${p.account}`;
