@@ -41,6 +41,14 @@ async function provisionOld(db: TestSchema, b: LabUser): Promise<void> {
 }
 
 /** The user deleted through the API: the adapter removes its rows (ProvisioningService.remove). */
+/** 52/53: A answers; the colleague `b` (rows as written before f()) rings, then answers 486. */
+async function colleagueRingsBusy(ctx: LabContext, b: LabUser): Promise<void> {
+  await provisionOld(ctx.db, b);
+  await ctx.sim.engine.dialplan.load();
+  await registeredBefore(ctx, A, 'answer');
+  await registeredBefore(ctx, b, 'ring_busy');
+}
+
 const deleteUser = (ctx: LabContext, u: LabUser) => deprovisionUser(ctx.db, { user: u.id, account: SIXTH_LAB_ACCOUNT, num: u.num });
 
 const control = (ctx: LabContext, p: string, body: unknown = {}) =>
@@ -102,12 +110,7 @@ export const SIXTH_LAB_SCENARIOS: SixthLabScenario[] = [
     scale: 0.4,
     // B Ringing +0.018 → HangupRequest (486) +8.021.
     busyDelayMs: 8_003,
-    prepare: async (ctx) => {
-      await provisionOld(ctx.db, B52);
-      await ctx.sim.engine.dialplan.load();
-      await registeredBefore(ctx, A, 'answer');
-      await registeredBefore(ctx, B52, 'ring_busy');
-    },
+    prepare: (ctx) => colleagueRingsBusy(ctx, B52),
     side: (ctx) => [
       // A's phone dials 902: its channel is the recording's first message.
       { t: 0, run: () => control(ctx, '/calls/internal', { from_user: A.id, to_num: B52.num }) },
@@ -120,12 +123,7 @@ export const SIXTH_LAB_SCENARIOS: SixthLabScenario[] = [
     scale: 0.4,
     // B Ringing +1.538 → HangupRequest (486) +9.544.
     busyDelayMs: 8_006,
-    prepare: async (ctx) => {
-      await provisionOld(ctx.db, B53);
-      await ctx.sim.engine.dialplan.load();
-      await registeredBefore(ctx, A, 'answer');
-      await registeredBefore(ctx, B53, 'ring_busy');
-    },
+    prepare: (ctx) => colleagueRingsBusy(ctx, B53),
     side: (ctx) => [{ t: 5.54, run: () => deleteUser(ctx, B53) }],
   },
 ];
