@@ -568,7 +568,7 @@ export class CallEngine {
     return ch.vars.get(name) ?? this.globals[name];
   }
 
-  /** The dial plan functions the simulator has: CALLERID, CONNECTEDLINE, CDR (read), DEVICE_STATE, LEN. */
+  /** The dial plan functions the simulator has: CALLERID, CONNECTEDLINE, CDR (read), DEVICE_STATE, LEN, CHANNEL(endpoint). */
   private func(ch: Channel, name: string, args: string): string | undefined {
     const arg = args.trim();
     switch (name) {
@@ -587,6 +587,10 @@ export class CallEngine {
         return this.devices.deviceState(arg) ?? 'UNKNOWN';
       case 'LEN':
         return String(args.length);
+      case 'CHANNEL':
+        // chan_pjsip's item; other channel types have no endpoint (Asterisk warns, substitutes empty).
+        if (/^endpoint$/i.test(arg)) return ch.endpoint?.id ?? '';
+        return undefined;
     }
     return undefined;
   }

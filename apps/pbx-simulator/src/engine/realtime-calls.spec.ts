@@ -327,6 +327,31 @@ describe('realtime calls', () => {
     }
   });
 
+  it("ends an inbound call whose number's route leads to an extension without rows in rc-outbound, never dialling it out through the trunk", async () => {
+    // A number still routed to extension 109 while that user's rows are gone (deleted or renumbered
+    // by another adapter replica a moment earlier): acct-N has no 109, rc-outbound's `_X.` matches.
+    const ORPHAN_DID = '74951230109';
+    await assignDid(db, { did: ORPHAN_DID, account: ACCOUNT, num: '109' });
+    try {
+      const res = await control('/calls/inbound', { from: '79165550001', to: ORPHAN_DID });
+      const body = (await res.json()) as { channel: string };
+      expect(body.channel).toMatch(/^PJSIP\/trunk-/);
+      const mixMonitors = () => ami.eventsNamed('Newexten', { Channel: body.channel, Application: 'MixMonitor' });
+      await eventually(async () => mixMonitors().length >= 2, 5000, 'two MixMonitor steps');
+      // The route's own recording, then rc-outbound's, refused: the trunk's channel is no caller of the account's.
+      expect(mixMonitors().map((e) => [e.get('Context'), e.get('Priority'), e.get('AppData')])).toEqual([
+        ['from-pstn', '2', `/var/spool/asterisk/monitor/${mixMonitors()[0].get('Uniqueid')}.wav`],
+        [`acct-${ACCOUNT}`, '3', ''],
+      ]);
+      await callRecords(body.channel);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(ami.eventsNamed('DialBegin', { Channel: body.channel })).toEqual([]);
+      expect(ami.eventsNamed('Newexten', { Channel: body.channel, Application: 'Dial' })).toEqual([]);
+    } finally {
+      await db.query("DELETE FROM extensions WHERE context = 'from-pstn' AND exten = $1", [ORPHAN_DID]);
+    }
+  });
+
   it.each([
     ['no_answer', 'u'],
     ['busy', 'b'],
