@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { V1Client, waitFor } from '@ringcloud/testing';
 import { expectSuccess, newAccountId, sleep, useStack } from './support';
 
@@ -153,6 +154,47 @@ describe('unanswered calls to an employee (real processes, shipped dial plan)', 
     const later = (await control('/channels')).body as LiveChannel[];
     const linked = calls.map((c) => c.linkedid);
     expect([...channels, ...later].filter((c) => linked.includes(c.linkedid) && c.channel.startsWith('PJSIP/trunk-'))).toEqual([]);
+  }, 150_000);
+
+  it("from the PSTN to a number whose route still leads to an extension that lost its rows: ended there, never dialled out through the trunk, listed as a FAILED incoming call", async () => {
+    const account = newAccountId();
+    const user: string = expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num: '505', mail: 'u505@example.com' }));
+    const reader = await world.client(account, 'RW');
+    const number = `7496${String(account).padStart(7, '0')}`;
+    expectSuccess(await world.admin.call('POST', '/admin/v1/numbers', { number, account_id: account, user }));
+    await waitFor(`${user} registered`, async () => (await control(`/devices/${user}/register`, { behaviour: 'answer' })).ok, 20_000);
+    let tries = 0;
+    await waitFor(
+      'the number routed to the user',
+      async () => {
+        const from = `7910300${String(++tries).padStart(4, '0')}`;
+        if (!(await control('/calls/inbound', { from, to: number })).ok) return undefined;
+        return completed(reader, (c) => c.src === from, 8_000).catch(() => undefined);
+      },
+      60_000,
+    );
+
+    // The state another adapter replica can leave for a moment (it applied the user's deletion or new
+    // extension, this one not yet the number's new route): the route leads to an extension without rows.
+    const db = new Client({ connectionString: world.stack.databaseUrl });
+    await db.connect();
+    try {
+      const removed = await db.query("DELETE FROM telephony.extensions WHERE context = $1 AND exten = '505'", [`acct-${account}`]);
+      expect(removed.rowCount).toBeGreaterThan(0);
+    } finally {
+      await db.end();
+    }
+    const res = await control('/calls/inbound', { from: '79103330505', to: number });
+    expect(res.ok).toBe(true);
+    const call = res.body as { channel: string; linkedid: string };
+    const record = completed(reader, (c) => c.src === '79103330505');
+    const channels = await channelsWhile(record);
+    await sleep(1000);
+    const later = (await control('/channels')).body as LiveChannel[];
+    // Only the PSTN caller's own channel: no second trunk channel dialling 505 out.
+    expect([...channels, ...later].filter((c) => c.linkedid === call.linkedid).map((c) => c.channel)).toEqual([call.channel]);
+    // Nobody could be rung: FAILED, as a call to an extension that does not exist.
+    expect(await record).toMatchObject({ direction: 'incoming', src: '79103330505', disposition: 'FAILED' });
   }, 150_000);
 
   it("to an inbound number whose employee's phone is not registered: the mailbox takes it, listed incoming to the extension, NO ANSWER, recorded under the user (fixture 46)", async () => {
