@@ -86,6 +86,11 @@ describe('admin API', () => {
     expect((await admin('POST', '/accounts', { name: 'X', account_id: -1 })).status).toBe(400);
     expect((await admin('POST', '/accounts/2001/keys', { access: 'ADMIN' })).status).toBe(400);
     expect((await admin('POST', '/accounts/2001/keys')).status).toBe(400);
+    // Unknown keys are refused, not dropped: a misspelt account_id would create an account under another id.
+    const misspelt = await admin('POST', '/accounts', { name: 'Typo', acount_id: 6004 });
+    expect([misspelt.status, misspelt.body]).toEqual([400, errorEnvelope('unknown parameter acount_id')]);
+    expect([...fake.accounts.values()].some((a: { name: string }) => a.name === 'Typo')).toBe(false);
+    expect((await admin('POST', '/accounts/2001/keys', { access: 'RO', acess: 'RW' })).body).toEqual(errorEnvelope('unknown parameter acess'));
     expect((await admin('GET', '/accounts/abc/keys')).body).toEqual(errorEnvelope('Account not found'));
     expect((await admin('GET', '/accounts/99999999999/keys')).body).toEqual(errorEnvelope('Account not found'));
     expect((await admin('POST', '/keys/not-a-key/disable')).body).toEqual(errorEnvelope('API key not found'));
@@ -257,6 +262,9 @@ describe('admin API', () => {
         ['POST', '/numbers', '[]', 'Body must be a JSON object'],
         ['POST', '/numbers/74951234567/reassign', {}, 'user is required'],
         ['POST', '/numbers/74951234567/reassign', { user: a1, account_id: 'x' }, /expected number/],
+        // A misspelt optional field would otherwise be dropped: the number would stay in its account.
+        ['POST', '/numbers/74951234567/reassign', { user: a1, acount_id: 3102 }, 'unknown parameter acount_id'],
+        ['POST', '/numbers', { number: '74951234567', account_id: 3101, user: a1, note: 'x' }, 'unknown parameter note'],
         ['POST', '/numbers/74951234567/release', '{oops', 'Malformed JSON body'],
         ['GET', '/numbers?account_id=abc', undefined, 'account_id must be a positive account number'],
         ['GET', '/numbers?account_id=0', undefined, 'account_id must be a positive account number'],

@@ -40,7 +40,8 @@ export interface AdminRoute {
   path: string;
   summary: string;
   description?: string;
-  body?: z.ZodType;
+  /** A strict object: an unknown key is refused (400) — a misspelt optional field would otherwise be dropped silently. */
+  body?: z.ZodObject;
   /**
    * Query parameters, as strings (empty values count as absent); unknown ones are refused (400).
    * Routes without it ignore the query string.
@@ -79,7 +80,7 @@ const NumbersQuery = z
   .strict();
 
 /** POST /admin/v1/numbers/<number>/reassign: the number is in the path. */
-const ReassignBody = UsersNumberReassign.contract.request.omit({ number: true });
+const ReassignBody = UsersNumberReassign.contract.request.omit({ number: true }).strict();
 
 /** Both URLs of a user's deletion: the same users-service command as v1's `POST /v1/users/delete`. */
 const deleteUser: AdminRoute['handle'] = (call, { rpc }) => rpc.send(UsersUserDelete.contract, { account_id: accountId(call), user: call.path.user });
@@ -96,7 +97,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: '/admin/v1/accounts',
     summary: 'Create an account',
     description: '`account_id` is optional: without it the next free id is taken.',
-    body: UsersAccountCreate.contract.request,
+    body: UsersAccountCreate.contract.request.strict(),
     response: Account,
     handle: ({ body }, { rpc }) => rpc.send(UsersAccountCreate.contract, body),
   },
@@ -114,7 +115,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     path: '/admin/v1/accounts/<account_id>/keys',
     summary: 'Create an API key for an account',
     description: 'The password is shown once, here; only its verifier is stored.',
-    body: z.object({ access: Access }),
+    body: z.object({ access: Access }).strict(),
     response: ApiKeyWithPassword,
     handle: (call, { rpc }) => rpc.send(UsersApiKeyCreate.contract, { account_id: accountId(call), access: call.body.access }),
   },
@@ -214,7 +215,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       'A free number (E.164, the leading + optional; stored as digits) to a user of `account_id`. 400 when the number is ' +
       'already assigned or the user is not one of the account\'s. Calls to the number then ring the user (the PBX is ' +
       'told through the `users.number.assigned` event).',
-    body: UsersNumberAssign.contract.request,
+    body: UsersNumberAssign.contract.request.strict(),
     response: NumberInfo,
     handle: ({ body }, { rpc }) => rpc.send(UsersNumberAssign.contract, body),
   },
