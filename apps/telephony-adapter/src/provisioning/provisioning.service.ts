@@ -108,7 +108,9 @@ export class ProvisioningService {
       await writeSteps(tx, context, event.num, extensionSteps(event.user, event.num, context, voicemail));
       if (current && current.num !== event.num) await this.followUser(tx, event.user, event.num);
       if (voicemail) {
-        const box = { password: voicemailPin(event.sip.md5_cred), email: event.mail.slice(0, 80), attach: 'yes' };
+        // attach NULL: voicemail.conf's `attach` decides whether messages are e-mailed (a row's value
+        // would override it, and `attach = no` there would not stop Asterisk calling sendmail).
+        const box = { password: voicemailPin(event.sip.md5_cred), email: event.mail.slice(0, 80), attach: null };
         await tx.voicemail.upsert({
           where: { context_mailbox: { context, mailbox: event.num } },
           create: { context, mailbox: event.num, ...box },

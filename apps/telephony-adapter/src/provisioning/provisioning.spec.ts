@@ -138,7 +138,7 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     ]);
     expect(s.endpoints[0]).toMatchObject({ mailboxes: '402@acct-1001', callerid: '"402" <402>' });
     expect(s.voicemail).toEqual([
-      { context: 'acct-1001', mailbox: '402', password: voicemailPin(md5(`${user}:ringcloud:Str0ngPass`)), email: `${user}@example.com`, fullname: null, attach: 'yes' },
+      { context: 'acct-1001', mailbox: '402', password: voicemailPin(md5(`${user}:ringcloud:Str0ngPass`)), email: `${user}@example.com`, fullname: null, attach: null },
     ]);
 
     expect(await service.apply(event(user, 1, { num: '499' }))).toEqual({ status: 'stale', newContext: false });
@@ -283,6 +283,28 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
     expect(after.extensions.filter(untouched)).toEqual(before.extensions.filter(untouched));
     await p.$executeRawUnsafe(sql); // twice: nothing more
     expect(await snapshot()).toEqual(after);
+  });
+
+  it("leaves e-mailing voicemail to voicemail.conf: rows written before get attach NULL (migration voicemail_attach_from_conf)", async () => {
+    await clear();
+    const p = env.prisma!;
+    const box = (mailbox: string, attach: string | null) => ({ context: 'acct-1001', mailbox, password: '123456', email: `${mailbox}@example.com`, attach });
+    await p.voicemail.createMany({ data: [box('401', 'yes'), box('402', 'no'), box('403', null)] });
+    const sql = readFileSync(path.join(__dirname, '../../prisma/migrations/20261204020000_voicemail_attach_from_conf/migration.sql'), 'utf8');
+    await p.$executeRawUnsafe(sql);
+    const attach = async () => (await snapshot()).voicemail.map((v) => [v.mailbox, v.attach]);
+    // Only what the adapter wrote ('yes'); a box an operator set to 'no' by hand keeps it.
+    expect(await attach()).toEqual([
+      ['401', null],
+      ['402', 'no'],
+      ['403', null],
+    ]);
+    await p.$executeRawUnsafe(sql);
+    expect(await attach()).toEqual([
+      ['401', null],
+      ['402', 'no'],
+      ['403', null],
+    ]);
   });
 
   it("tells when a user is the first of its account (the PBX's dial plan must learn the context)", async () => {
