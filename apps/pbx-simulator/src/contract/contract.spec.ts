@@ -11,6 +11,7 @@ import { LabScenario, SECOND_LAB_SCENARIOS, beforeStart, secondLabConfig } from 
 import { THIRD_LAB_SCENARIOS, thirdLabConfig } from './third-lab';
 import { FIFTH_LAB_SCENARIOS, fifthLabConfig } from './fifth-lab';
 import { FREED_MEMORY, SIXTH_LAB_SCENARIOS, sixthLabConfig } from './sixth-lab';
+import { SEVENTH_LAB_SCENARIOS } from './seventh-lab';
 import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, lastRecorded, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
@@ -121,6 +122,7 @@ beforeAll(async () => {
   // On their own: alongside the third lab's six, the timers of 45 drift past the tolerances on 2 cores.
   await Promise.all(FIFTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, fifthLabConfig))));
   await Promise.all(SIXTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
+  await Promise.all(SEVENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
 }, 240_000);
 
 /** What a scenario's comparison leaves out beyond compare.ts's rules (51: the freed memory in its second Cdr). */
@@ -140,6 +142,7 @@ describe.each([
   ...THIRD_LAB_SCENARIOS.map((s) => s.name),
   ...FIFTH_LAB_SCENARIOS.map((s) => s.name),
   ...SIXTH_LAB_SCENARIOS.map((s) => s.name),
+  ...SEVENTH_LAB_SCENARIOS.map((s) => s.name),
 ])('scenario %s', (name) => {
   it('answers what the recorded Asterisk answered', () => {
     const t = transcriptOf(name);
@@ -839,5 +842,83 @@ describe('the comparison can fail for the sixth lab (52, 53: the user deleted wh
     const i = find(act, ['Event', 'DeviceStateChange'], ['State', 'INVALID']);
     act[i] = set(act[i], 'State', 'NOT_INUSE');
     expect(fails(name, act).ok).toBe(false);
+  });
+});
+
+describe("the comparison can fail for the seventh lab (54: a number's route to an extension without rows)", () => {
+  const E54 = '54-inbound-number-extension-without-rows';
+  const expected = () => parseTranscript(E54, loadFixture(`${E54}.txt`)).server;
+  const actual = () => results.get(E54)!.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+  const has = (h: Header[], k: string, v: string | RegExp) => h.some(([n, x]) => n === k && (typeof v === 'string' ? x === v : v.test(x)));
+  const set = (h: Header[], k: string, v: string) => h.map(([n, x]) => (n === k ? [n, v] : [n, x]) as Header);
+  const fails = (act: Header[][]) => compareMessages(expected(), act, {});
+  const find = (act: Header[][], ...pairs: [string, string | RegExp][]) => {
+    const i = act.findIndex((h) => pairs.every(([k, v]) => has(h, k, v)));
+    expect(i).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+  let before: ReplayResult;
+  let dir: string;
+
+  beforeAll(async () => {
+    // A real run with rc-outbound's guard of before (DIALSTATUS only): the trunk's channel dials 306 out.
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pbx-trunk-unguarded-'));
+    const conf = readFileSync(path.resolve(__dirname, '../../../../docker/asterisk/extensions.conf'), 'utf8');
+    const dialStatusOnly = conf.replace('("${DIALSTATUS}" = "" & "${CHANNEL(endpoint)}" != "${TRUNK}")', '"${DIALSTATUS}" = ""');
+    expect(dialStatusOnly).not.toBe(conf);
+    writeFileSync(path.join(dir, 'extensions.conf'), dialStatusOnly);
+    before = await runLab(SEVENTH_LAB_SCENARIOS[0], (s) => ({ ...sixthLabConfig(s), dialplanFile: path.join(dir, 'extensions.conf'), recordingsDir: path.join(dir, 'recordings') }));
+  }, 60_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes unmodified (control)', () => {
+    expect(fails(actual()).problems).toEqual([]);
+  });
+
+  it('fails with the guard of before: the trunk channel records again and dials the extension out (a real run)', () => {
+    const act = before.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+    expect(act.some((h) => has(h, 'Event', 'DialBegin') && has(h, 'DialString', '306@trunk'))).toBe(true);
+    const res = fails(act);
+    expect(res.ok).toBe(false);
+    expect(res.problems.join('\n')).toMatch(/MixMonitor|AppData/);
+  });
+
+  it("fails when rc-outbound's MixMonitor is given a file name, or the route's is not", () => {
+    const act = actual();
+    const i = find(act, ['Event', 'Newexten'], ['Application', 'MixMonitor'], ['Context', 'acct-3003']);
+    act[i] = set(act[i], 'AppData', '/var/spool/asterisk/monitor/1796348296.2.wav');
+    expect(fails(act).ok).toBe(false);
+    const route = actual();
+    const j = find(route, ['Event', 'Newexten'], ['Application', 'MixMonitor'], ['Context', 'from-pstn']);
+    route[j] = set(route[j], 'AppData', '');
+    expect(fails(route).ok).toBe(false);
+  });
+
+  it('fails when the Cdr is missing or not the FAILED one of MixMonitor under the account', () => {
+    for (const [k, v] of [
+      ['Disposition', 'NO ANSWER'],
+      ['LastApplication', 'Dial'],
+      ['UserField', ''],
+      ['Destination', '74951230306'],
+    ] as const) {
+      const act = actual();
+      const i = find(act, ['Event', 'Cdr']);
+      act[i] = set(act[i], k, v);
+      expect({ k, ok: fails(act).ok }).toEqual({ k, ok: false });
+    }
+    const gone = actual();
+    gone.splice(find(gone, ['Event', 'Cdr']), 1);
+    expect(fails(gone).ok).toBe(false);
+  });
+
+  it("fails when the Hangup's cause is not 0 or the SoftHangupRequest is missing", () => {
+    const act = actual();
+    const i = find(act, ['Event', 'Hangup']);
+    act[i] = set(act[i], 'Cause', '16');
+    expect(fails(act).ok).toBe(false);
+    const gone = actual();
+    gone.splice(find(gone, ['Event', 'SoftHangupRequest']), 1);
+    expect(fails(gone).ok).toBe(false);
   });
 });

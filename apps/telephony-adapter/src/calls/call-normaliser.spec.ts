@@ -539,6 +539,20 @@ describe('CallNormaliser when the user a call rings is deleted meanwhile (fixtur
   });
 });
 
+describe("CallNormaliser for a call from the PSTN whose number's route leads to an extension without rows (fixture 54)", () => {
+  const name = '54-inbound-number-extension-without-rows';
+  let events: Map<string, AmiMessage[]>;
+
+  beforeAll(async () => {
+    events = await eventsThroughClient([name]);
+  });
+
+  it('one incoming FAILED record to the number dialled, under the account of its route', () => {
+    const out = normalise(events.get(name)!);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'incoming', src: '79161234567', dst: '74951230306', disposition: 'FAILED', duration: 0, account_id: 3003 });
+  });
+});
+
 describe('CallNormaliser state', () => {
   let now = T0;
   const ev = (headers: Record<string, string>): AmiMessage => parseFrames(amiFrame(headers))[0];
