@@ -108,8 +108,8 @@ export class ProvisioningService {
       await writeSteps(tx, context, event.num, extensionSteps(event.user, event.num, context, voicemail));
       if (current && current.num !== event.num) await this.followUser(tx, event.user, event.num);
       if (voicemail) {
-        // attach NULL: voicemail.conf's `attach` decides whether messages are e-mailed (a row's value
-        // would override it, and `attach = no` there would not stop Asterisk calling sendmail).
+        // attach NULL: voicemail.conf's `attach` decides whether the e-mail of a message carries the
+        // recording (a row's value overrides that file: with 'yes' here, `attach = no` there still attached it).
         const box = { password: voicemailPin(event.sip.md5_cred), email: event.mail.slice(0, 80), attach: null };
         await tx.voicemail.upsert({
           where: { context_mailbox: { context, mailbox: event.num } },
