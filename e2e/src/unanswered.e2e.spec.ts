@@ -45,6 +45,20 @@ async function completed(client: V1Client, predicate: (c: any) => boolean, timeo
   );
 }
 
+/** The adapter writes a number's route asynchronously: routed once a call to it (from `callerPrefix`NNNN) is listed. */
+async function numberRouted(reader: V1Client, number: string, callerPrefix: string): Promise<void> {
+  let tries = 0;
+  await waitFor(
+    'the number routed to the user',
+    async () => {
+      const from = `${callerPrefix}${String(++tries).padStart(4, '0')}`;
+      if (!(await control('/calls/inbound', { from, to: number })).ok) return undefined;
+      return completed(reader, (c) => c.src === from, 8_000).catch(() => undefined);
+    },
+    60_000,
+  );
+}
+
 const seconds = (time: string) => Date.parse(`${time.replace(' ', 'T')}Z`) / 1000;
 
 describe('unanswered calls to an employee (real processes, shipped dial plan)', () => {
@@ -163,16 +177,7 @@ describe('unanswered calls to an employee (real processes, shipped dial plan)', 
     const number = `7496${String(account).padStart(7, '0')}`;
     expectSuccess(await world.admin.call('POST', '/admin/v1/numbers', { number, account_id: account, user }));
     await waitFor(`${user} registered`, async () => (await control(`/devices/${user}/register`, { behaviour: 'answer' })).ok, 20_000);
-    let tries = 0;
-    await waitFor(
-      'the number routed to the user',
-      async () => {
-        const from = `7910300${String(++tries).padStart(4, '0')}`;
-        if (!(await control('/calls/inbound', { from, to: number })).ok) return undefined;
-        return completed(reader, (c) => c.src === from, 8_000).catch(() => undefined);
-      },
-      60_000,
-    );
+    await numberRouted(reader, number, '7910300');
 
     // The state another adapter replica can leave for a moment (it applied the user's deletion or new
     // extension, this one not yet the number's new route): the route leads to an extension without rows.
@@ -207,17 +212,7 @@ describe('unanswered calls to an employee (real processes, shipped dial plan)', 
     await waitFor('mailbox provisioned', async () => (await control(`/voicemail/acct-${account}/504`)).body?.exists === true, 20_000);
     await waitFor(`${user} registered`, async () => (await control(`/devices/${user}/register`, { behaviour: 'answer' })).ok, 20_000);
 
-    // The adapter writes the number's route asynchronously: routed once a call to it is listed.
-    let tries = 0;
-    await waitFor(
-      'the number routed to the user',
-      async () => {
-        const from = `7910200${String(++tries).padStart(4, '0')}`;
-        if (!(await control('/calls/inbound', { from, to: number })).ok) return undefined;
-        return completed(reader, (c) => c.src === from, 8_000).catch(() => undefined);
-      },
-      60_000,
-    );
+    await numberRouted(reader, number, '7910200');
 
     expect((await control(`/devices/${user}/unregister`, {})).ok).toBe(true);
     expect((await control('/calls/inbound', { from: '79103330046', to: number })).ok).toBe(true);
