@@ -89,6 +89,20 @@ describe('the check fails on what real Asterisk showed (the configuration of the
     ]);
     expect(withFile('pjsip.conf', shipped('pjsip.conf').replace('context = from-pstn', 'context = from-trunk'))).toEqual([
       'pjsip.conf: context "from-trunk" (endpoint trunk) is not defined in extensions.conf',
+      "pjsip.conf: endpoint trunk (TRUNK) has context from-trunk, not from-pstn: the adapter's inbound number routes would never be reached",
+    ]);
+  });
+
+  it('a TRUNK that names no pjsip.conf endpoint, none at all, or a trunk whose calls do not arrive in the inbound context', () => {
+    expect(withFile('extensions.conf', shipped('extensions.conf').replace('TRUNK = trunk', 'TRUNK = provider'))).toEqual([
+      'extensions.conf: TRUNK = provider names no endpoint in pjsip.conf: every outside call would fail',
+    ]);
+    expect(withFile('extensions.conf', shipped('extensions.conf').replace(/^TRUNK = trunk$/m, ''))).toEqual([
+      "extensions.conf: the dial plan uses ${TRUNK}, but [globals] does not set TRUNK (the trunk's endpoint in pjsip.conf)",
+    ]);
+    const elsewhere = shipped('pjsip.conf').replace('context = from-pstn', 'context = rc-unrouted');
+    expect(withFile('pjsip.conf', elsewhere)).toEqual([
+      "pjsip.conf: endpoint trunk (TRUNK) has context rc-unrouted, not from-pstn: the adapter's inbound number routes would never be reached",
     ]);
   });
 

@@ -89,6 +89,7 @@ export function checkFiles(files: Files, adapter: AdapterExpectations = ADAPTER)
     ...checkContexts(files, adapter),
     ...checkFamilies(files, adapter),
     ...checkManager(files, adapter),
+    ...checkTrunk(files, adapter),
   ];
 }
 
@@ -224,6 +225,28 @@ export function checkContexts(files: Files, adapter: AdapterExpectations): Findi
     findings.push({ file: 'extensions.conf', message: `context "${adapter.inboundContext}" has no "switch => Realtime/${adapter.inboundContext}@extensions": inbound numbers would never be routed` });
   }
   return findings;
+}
+
+/**
+ * The global `TRUNK` names the trunk's endpoint in pjsip.conf, whose calls arrive in the inbound
+ * context: rc-outbound dials `PJSIP/<number>@${TRUNK}` (an endpoint that does not exist fails every
+ * outside call, "endpoint … was not found"), and its guard tells the PSTN's own channel by
+ * `CHANNEL(endpoint)` = `${TRUNK}` (fixture 54): named wrongly, a call from the PSTN reaching an
+ * extension without rows would be dialled back out.
+ */
+export function checkTrunk(files: Files, adapter: AdapterExpectations): Finding[] {
+  const plan = parseDialplan(files['extensions.conf'].text);
+  const usesTrunk = [...plan.contexts.values()].some((c) => c.extensions.some((e) => e.steps.some((step) => step.data.includes('${TRUNK}'))));
+  if (!usesTrunk) return [];
+  const trunk = plan.globals.TRUNK;
+  if (!trunk) return [{ file: 'extensions.conf', message: 'the dial plan uses ${TRUNK}, but [globals] does not set TRUNK (the trunk\'s endpoint in pjsip.conf)' }];
+  const endpoint = files['pjsip.conf'].sections.find((s) => s.name === trunk && value(s, 'type') === 'endpoint');
+  if (!endpoint) return [{ file: 'extensions.conf', message: `TRUNK = ${trunk} names no endpoint in pjsip.conf: every outside call would fail` }];
+  const context = value(endpoint, 'context');
+  if (context !== adapter.inboundContext) {
+    return [{ file: 'pjsip.conf', message: `endpoint ${trunk} (TRUNK) has context ${context ?? '(none)'}, not ${adapter.inboundContext}: the adapter's inbound number routes would never be reached` }];
+  }
+  return [];
 }
 
 /** `Goto(ctx,exten,prio)`, `Gosub(ctx,exten,prio(...))`: the literal context of a three-part target. */
