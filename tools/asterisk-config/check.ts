@@ -7,8 +7,8 @@ import modules from './asterisk-22-modules.json';
  * Checks an Asterisk configuration folder (docker/asterisk) for what a real Asterisk 22 showed
  * going wrong with RingCloud's files, before anybody starts one: realtime-only sorcery types that
  * hide pjsip.conf's objects (the trunk), modules left loading without a module they require,
- * contexts used but never defined, realtime families not mapped in extconfig.conf, and an AMI user
- * without the classes the telephony-adapter needs.
+ * contexts used but never defined, realtime families not mapped in extconfig.conf, an AMI user
+ * without the classes the telephony-adapter needs, and a TRUNK that is not the trunk's endpoint.
  */
 
 export interface Finding {
