@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { evaluateExpression } from './expr';
 import { Resolver, substitute, substring } from './substitute';
 
@@ -82,5 +84,32 @@ describe('substitution', () => {
     expect(sub('$[1 +]')).toBe('');
     expect(sub('${EXTEN')).toBe('${EXTEN');
     expect(warnings).toHaveLength(3);
+  });
+});
+
+describe("the shipped rc-outbound guard (docker/asterisk/extensions.conf, priority 3), as the real PBX evaluated it", () => {
+  const conf = readFileSync(path.resolve(__dirname, '../../../../docker/asterisk/extensions.conf'), 'utf8');
+  const rcOutbound = conf.slice(conf.indexOf('[rc-outbound]'));
+  const data = /^ same => n,MixMonitor\((.*)\)$/m.exec(rcOutbound)![1];
+  const FILE = '/var/spool/asterisk/monitor/1796348296.2.wav';
+  /** MixMonitor's argument for a channel of `endpoint` with these variables (TRUNK = trunk, as shipped). */
+  const argument = (endpoint: string, channelVars: Record<string, string>) =>
+    substitute(data, {
+      lookup: (n) => ({ RECDIR: '/var/spool/asterisk/monitor', TRUNK: 'trunk', UNIQUEID: '1796348296.2', ...channelVars })[n],
+      call: (name, args) => (name === 'CHANNEL' && args === 'endpoint' ? endpoint : undefined),
+      warn: (m) => warnings.push(m),
+    });
+
+  it.each([
+    ['a phone dials out, or a click-to-call after the employee answered (32–35)', '3883441349', {}, FILE],
+    ["a Dial that failed, the extension's rows gone meanwhile (52, 53)", '2079939652', { DIALSTATUS: 'BUSY' }, ''],
+    ['the same after no answer (lab 2026-12-04)', '2079939652', { DIALSTATUS: 'NOANSWER' }, ''],
+    ['the same, phone not registered', '2079939652', { DIALSTATUS: 'CHANUNAVAIL' }, ''],
+    ["the PSTN's call reaching an extension without rows (54)", 'trunk', {}, ''],
+    ['a PSTN caller the employee answered and blind-transferred out (lab 2026-12-04)', 'trunk', { DIALSTATUS: 'ANSWER', BLINDTRANSFER: 'PJSIP/7067455188-00000010' }, FILE],
+    ["a click-to-call's customer blind-transferred out (lab 2026-12-04)", 'trunk', { BLINDTRANSFER: 'PJSIP/3883441349-00000004' }, FILE],
+  ])('%s', (_what, endpoint, channelVars: Record<string, string>, expected) => {
+    expect(argument(endpoint, channelVars)).toBe(expected);
+    expect(warnings).toEqual([]);
   });
 });
