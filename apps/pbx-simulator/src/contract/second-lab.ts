@@ -52,7 +52,8 @@ export async function beforeStart(db: TestSchema): Promise<void> {
   }
 }
 
-const control = (sim: RunningSimulator, p: string, body: unknown = {}) =>
+/** POST to the simulator's control API; anything but 2xx throws. */
+export const control = (sim: RunningSimulator, p: string, body: unknown = {}) =>
   fetch(`http://127.0.0.1:${sim.controlPort}${p}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => {
     if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
   });

@@ -1,5 +1,5 @@
 import { assignDid, provisionUser } from '../testing/realtime-schema';
-import type { LabContext, LabScenario } from './second-lab';
+import { control, type LabScenario } from './second-lab';
 import { LabUser, registeredBefore } from './third-lab';
 
 /**
@@ -19,10 +19,6 @@ export const SEVENTH_LAB_ACCOUNT = 3003;
 const A: LabUser = { id: '3883441349', num: '301', uri: 'sip:3883441349@127.0.0.1:6001' };
 export const ORPHAN_NUMBER = '74951230306';
 
-const control = (ctx: LabContext, p: string, body: unknown = {}) =>
-  fetch(`http://127.0.0.1:${ctx.sim.controlPort}${p}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => {
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
-  });
 
 export const SEVENTH_LAB_SCENARIOS: LabScenario[] = [
   {
@@ -34,6 +30,6 @@ export const SEVENTH_LAB_SCENARIOS: LabScenario[] = [
       await ctx.sim.engine.dialplan.load();
       await registeredBefore(ctx, A, 'answer');
     },
-    side: (ctx) => [{ t: 0, run: () => control(ctx, '/calls/inbound', { from: '79161234567', to: ORPHAN_NUMBER }) }],
+    side: (ctx) => [{ t: 0, run: () => control(ctx.sim, '/calls/inbound', { from: '79161234567', to: ORPHAN_NUMBER }) }],
   },
 ];

@@ -2,7 +2,7 @@ import type { Header } from '../ami/protocol';
 import type { SimulatorConfig } from '../simulator';
 import { TestSchema, deprovisionUser, provisionUser } from '../testing/realtime-schema';
 import type { CompareOptions } from './compare';
-import type { LabContext, LabScenario } from './second-lab';
+import { control, type LabContext, type LabScenario } from './second-lab';
 import { fifthLabConfig } from './fifth-lab';
 import { LabUser, registeredBefore } from './third-lab';
 
@@ -51,10 +51,6 @@ async function colleagueRingsBusy(ctx: LabContext, b: LabUser): Promise<void> {
 
 const deleteUser = (ctx: LabContext, u: LabUser) => deprovisionUser(ctx.db, { user: u.id, account: SIXTH_LAB_ACCOUNT, num: u.num });
 
-const control = (ctx: LabContext, p: string, body: unknown = {}) =>
-  fetch(`http://127.0.0.1:${ctx.sim.controlPort}${p}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => {
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
-  });
 
 async function provision(db: TestSchema): Promise<void> {
   await provisionUser(db, { user: A.id, account: SIXTH_LAB_ACCOUNT, num: A.num, plainDial: true });
@@ -113,7 +109,7 @@ export const SIXTH_LAB_SCENARIOS: SixthLabScenario[] = [
     prepare: (ctx) => colleagueRingsBusy(ctx, B52),
     side: (ctx) => [
       // A's phone dials 902: its channel is the recording's first message.
-      { t: 0, run: () => control(ctx, '/calls/internal', { from_user: A.id, to_num: B52.num }) },
+      { t: 0, run: () => control(ctx.sim, '/calls/internal', { from_user: A.id, to_num: B52.num }) },
       // 4 s into the ringing (no event: the rows go, B's channel rings on).
       { t: 4.0, run: () => deleteUser(ctx, B52) },
     ],

@@ -4,7 +4,7 @@ import { writeRecording } from '../engine/recording';
 import type { PhoneBehaviour } from '../engine/devices';
 import type { SimulatorConfig } from '../simulator';
 import { TestSchema, assignDid, provisionUser } from '../testing/realtime-schema';
-import type { LabContext, LabScenario } from './second-lab';
+import { control, type LabContext, type LabScenario } from './second-lab';
 
 /**
  * Scenarios 40–45 (the third lab, fixtures/ami/NOTES.md): docker/asterisk as shipped (only
@@ -38,13 +38,9 @@ async function provision(db: TestSchema, ...users: LabUser[]): Promise<void> {
   await assignDid(db, { did: '74951234568', account: THIRD_LAB_ACCOUNT, num: B.num });
 }
 
-const control = (ctx: LabContext, p: string, body: unknown = {}) =>
-  fetch(`http://127.0.0.1:${ctx.sim.controlPort}${p}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => {
-    if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
-  });
 
 const register = (ctx: LabContext, u: LabUser, behaviour: 'answer' | 'busy' | 'no_answer' = 'answer') =>
-  control(ctx, `/devices/${u.id}/register`, { uri: u.uri, user_agent: 'sipp-lab-phone', behaviour });
+  control(ctx.sim, `/devices/${u.id}/register`, { uri: u.uri, user_agent: 'sipp-lab-phone', behaviour });
 
 /**
  * A phone registered (and qualified: Reachable) before the recording started: no event during it.
@@ -87,7 +83,7 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
     },
     side: (ctx) => [
       { t: 0.951, run: () => register(ctx, B, 'no_answer') },
-      { t: 2.65, run: () => control(ctx, '/calls/internal', { from_user: A.id, to_num: B.num }) },
+      { t: 2.65, run: () => control(ctx.sim, '/calls/internal', { from_user: A.id, to_num: B.num }) },
     ],
   },
   {
@@ -104,7 +100,7 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
     },
     side: (ctx) => [
       { t: 1.018, run: () => register(ctx, B, 'busy') },
-      { t: 2.712, run: () => control(ctx, '/calls/internal', { from_user: A.id, to_num: B.num }) },
+      { t: 2.712, run: () => control(ctx.sim, '/calls/internal', { from_user: A.id, to_num: B.num }) },
     ],
   },
   {
@@ -116,7 +112,7 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
       await users(ctx, A, B);
       await registeredBefore(ctx, A);
     },
-    side: (ctx) => [{ t: 0.977, run: () => control(ctx, '/calls/inbound', { from: '74950001122', to: '74951234567' }) }],
+    side: (ctx) => [{ t: 0.977, run: () => control(ctx.sim, '/calls/inbound', { from: '74950001122', to: '74951234567' }) }],
   },
   {
     name: '43-inbound-did-voicemail',
@@ -131,7 +127,7 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
     },
     side: (ctx) => [
       { t: 0.928, run: () => register(ctx, B, 'no_answer') },
-      { t: 2.575, run: () => control(ctx, '/calls/inbound', { from: '74950007788', to: '74951234568' }) },
+      { t: 2.575, run: () => control(ctx.sim, '/calls/inbound', { from: '74950007788', to: '74951234568' }) },
     ],
   },
   {
@@ -143,7 +139,7 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
     side: (ctx) => [
       { t: 1.211, run: () => register(ctx, U44) },
       // REGISTER Expires: 0 from the same socket.
-      { t: 16.945, run: () => control(ctx, `/devices/${U44.id}/unregister`) },
+      { t: 16.945, run: () => control(ctx.sim, `/devices/${U44.id}/unregister`) },
     ],
   },
   {
