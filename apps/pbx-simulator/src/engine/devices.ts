@@ -85,8 +85,9 @@ export class Registrations {
     this.contacts.set(contact.endpoint, contact);
   }
 
-  remove(user: string, byHand: boolean): Contact | undefined {
-    if (byHand) this.optedOut.add(user);
+  /** The phone unregistered: auto-registration leaves it alone from now on. */
+  remove(user: string): Contact | undefined {
+    this.optedOut.add(user);
     const c = this.contacts.get(user);
     this.contacts.delete(user);
     return c;
@@ -192,13 +193,6 @@ export class DeviceStates {
   /** The endpoint of a channel that just hung up no longer exists (chan_pjsip_devicestate: INVALID). */
   pjsipInvalid(user: string): void {
     if (this.cache.get(`PJSIP/${user}`) !== 'INVALID') this.publish(`PJSIP/${user}`, 'INVALID');
-  }
-
-  /** A provisioned endpoint was removed: its phone can no longer be reached. */
-  pjsipRemoved(user: string): void {
-    const cached = this.cache.get(`PJSIP/${user}`);
-    if (cached !== undefined && cached !== 'UNAVAILABLE') this.publish(`PJSIP/${user}`, 'UNAVAILABLE');
-    this.cache.delete(`PJSIP/${user}`);
   }
 
   /**

@@ -154,8 +154,8 @@ export class Phones {
   }
 
   /** An unregister (REGISTER with Expires: 0) or a lapsed registration; false when there was no contact. */
-  unregister(user: string, byHand = true): boolean {
-    const c = this.o.registrations.remove(user, byHand);
+  unregister(user: string): boolean {
+    const c = this.o.registrations.remove(user);
     if (!c) return false;
     this.contactRemoved(c, false);
     return true;
@@ -171,6 +171,17 @@ export class Phones {
     if (wasOnline && !replaced) this.peerStatus(c.endpoint, 'Unreachable');
     this.contactStatus(c, 'Removed', 0);
     if (!replaced) this.devices!.pjsipChanged(c.endpoint);
+  }
+
+  /**
+   * The endpoint's realtime rows were deleted (the user deleted). Asterisk says nothing: no
+   * ContactStatus, PeerStatus or DeviceStateChange (fixtures 52, 53: the user deleted while its
+   * phone rang; only the ringing channel's hangup publishes INVALID), and the contact stays in
+   * `pjsip show contacts` (seen in the lab). It is no longer qualified here, so no event follows.
+   */
+  endpointDeleted(user: string): void {
+    clearTimeout(this.qualifyTimers.get(user));
+    this.qualifyTimers.delete(user);
   }
 
   private scheduleQualify(contact: Contact): void {
@@ -215,8 +226,8 @@ export class Phones {
 
 /**
  * Real phones REGISTER soon after they are provisioned. With auto-registration on, an endpoint
- * that appears in ps_endpoints registers (with what that shows, see Phones), and one that
- * disappears loses its contact. Endpoints present at the first poll are the PBX's start-up
+ * that appears in ps_endpoints registers (with what that shows, see Phones); one that disappears
+ * keeps its contact, silently (Phones.endpointDeleted). Endpoints present at the first poll are the PBX's start-up
  * endpoints; with auto-registration they are registered silently.
  */
 export class ProvisioningWatcher {
@@ -254,8 +265,7 @@ export class ProvisioningWatcher {
       }
       for (const id of this.known) {
         if (ids.has(id)) continue;
-        this.phones.unregister(id, false);
-        this.devices.pjsipRemoved(id);
+        this.phones.endpointDeleted(id);
       }
     }
     this.known = ids;
