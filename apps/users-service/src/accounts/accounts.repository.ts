@@ -13,8 +13,13 @@ export class AccountsRepository {
     return db.account.findUnique({ where: { id } });
   }
 
-  list(): Promise<AccountRow[]> {
-    return this.prisma.account.findMany({ orderBy: { id: 'asc' } });
+  /** Ordered by id: all, or (`page`) at most `take` with an id above `after`. */
+  list(page?: { after?: number; take: number }): Promise<AccountRow[]> {
+    return this.prisma.account.findMany({
+      where: page?.after === undefined ? undefined : { id: { gt: page.after } },
+      orderBy: { id: 'asc' },
+      take: page?.take,
+    });
   }
 
   /** Throws Prisma's unique violation (P2002) if the id is taken. */

@@ -47,4 +47,22 @@ describe('AccountsService (PostgreSQL)', () => {
     expect(ids.slice(0, 3)).toEqual([1001, 2000, 2001]);
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
   });
+
+  it('reads the list page by page from the database, by id, each account once', async () => {
+    for (let i = 0; i < 5; i++) await accounts.create({ name: `paged ${i}` });
+    const all = (await accounts.list()).map((a) => a.account_id);
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; ; pages++) {
+      expect(pages).toBeLessThan(all.length);
+      const page = await accounts.listPage({ limit: 2, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((a) => a.account_id));
+      if (page.next_cursor === null) break;
+      cursor = page.next_cursor;
+    }
+    expect(seen).toEqual(all);
+    const numbersCursor = Buffer.from(JSON.stringify({ k: [1001, '74950000000'] })).toString('base64url');
+    await expect(accounts.listPage({ limit: 2, cursor: numbersCursor })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
 });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '@ringcloud/contracts-common';
+import { DomainError, Page, PageRequest, cursorAfter, pageFrom } from '@ringcloud/contracts-common';
 import { Account, UsersAccountCreate } from '@ringcloud/contracts-users';
 import { uniqueViolation } from '../infra/prisma-errors';
 import { AccountRow, AccountsRepository } from './accounts.repository';
@@ -42,6 +42,13 @@ export class AccountsService {
 
   async list(): Promise<Account[]> {
     return (await this.accounts.list()).map(toAccount);
+  }
+
+  /** One page of `list` (ordered by account id), read page by page from the database. */
+  async listPage(page: PageRequest): Promise<Page<Account>> {
+    const after = cursorAfter(page, ['number']) as [number] | undefined;
+    const rows = await this.accounts.list({ after: after?.[0], take: page.limit + 1 });
+    return pageFrom(rows.map(toAccount), page, (a) => [a.account_id]);
   }
 
   /** Throws NOT_FOUND unless the account exists. */

@@ -1,7 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { pageOf } from '@ringcloud/contracts-common';
 import { UsersAccountCreate, UsersAccountList, UsersAccountListPage } from '@ringcloud/contracts-users';
 import { AccountsService } from '../accounts/accounts.service';
 
@@ -19,9 +18,8 @@ export class AccountsHandler {
     return this.accounts.list();
   }
 
-  /** One page of `list` (ordered by account id). */
   @Command(UsersAccountListPage.contract)
-  async listPage(@Payload() req: UsersAccountListPage.Request): Promise<UsersAccountListPage.Response> {
-    return pageOf(await this.accounts.list(), req.page, (a) => [a.account_id]);
+  listPage(@Payload() req: UsersAccountListPage.Request): Promise<UsersAccountListPage.Response> {
+    return this.accounts.listPage(req.page);
   }
 }

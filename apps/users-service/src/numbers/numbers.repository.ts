@@ -39,12 +39,21 @@ const COLUMNS = Prisma.sql`number, account_id AS "accountId", "user" AS username
 export class NumbersRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  /** Assigned numbers (all, or one account's), ordered by account and number. */
-  async listAssigned(accountId?: number): Promise<AssignedNumberRow[]> {
+  /**
+   * Assigned numbers (all, or one account's), ordered by account and number: all of them, or
+   * (`page`) at most `take` after the key `after` — keyset paging on the (account_id, number) index.
+   */
+  async listAssigned(accountId?: number, page?: { after?: readonly [number, string]; take: number }): Promise<AssignedNumberRow[]> {
+    const after = page?.after;
     const rows = await this.prisma.phoneNumber.findMany({
-      where: { accountId: accountId ?? { not: null }, username: { not: null } },
+      where: {
+        accountId: accountId ?? { not: null },
+        username: { not: null },
+        ...(after && { OR: [{ accountId: { gt: after[0] } }, { accountId: after[0], number: { gt: after[1] } }] }),
+      },
       include: { user: { select: { extension: true } } },
       orderBy: [{ accountId: 'asc' }, { number: 'asc' }],
+      take: page?.take,
     });
     return rows.flatMap(({ user, ...row }) => (user && row.accountId !== null && row.username !== null && row.assignedAt ? [{ ...row, extension: user.extension } as AssignedNumberRow] : []));
   }

@@ -175,6 +175,51 @@ describe('NumbersService (PostgreSQL)', () => {
     expect(await numbers.list(B)).toEqual(expect.any(Array));
   });
 
+  it('reads the list page by page from the database: every assigned number once, in order, a page costing at most limit + 1 rows', async () => {
+    const [D, E] = [5004, 5005];
+    await env.prisma.account.createMany({ data: [{ id: D, name: 'D' }, { id: E, name: 'E' }] });
+    const [d1, e1] = [await newUser(D, '41'), await newUser(E, '51')];
+    for (let i = 0; i < 7; i++) await numbers.assign({ number: `7495000${i}0${i}`, account_id: i % 2 ? D : E, user: i % 2 ? d1 : e1 });
+    await numbers.release('7495000303');
+    const repository = (numbers as unknown as { numbers: NumbersRepository }).numbers;
+    const read: number[] = [];
+    const listAssigned = repository.listAssigned.bind(repository);
+    const spy = jest.spyOn(repository, 'listAssigned').mockImplementation(async (...args) => {
+      const rows = await listAssigned(...args);
+      read.push(rows.length);
+      return rows;
+    });
+    try {
+      const walk = async (accountId: number | undefined, limit: number) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 100; pages++) {
+          const page = await numbers.listPage(accountId, { limit, cursor });
+          seen.push(...page.items.map((n) => n.number));
+          if (page.next_cursor === null) return seen;
+          cursor = page.next_cursor;
+        }
+        throw new Error('no last page');
+      };
+      spy.mockClear();
+      read.length = 0;
+      const all = (await numbers.list()).map((n) => n.number);
+      expect(all.length).toBeGreaterThanOrEqual(6);
+      read.length = 0;
+      expect(await walk(undefined, 2)).toEqual(all);
+      expect(Math.max(...read)).toBeLessThanOrEqual(3);
+      expect(await walk(D, 2)).toEqual((await numbers.list(D)).map((n) => n.number));
+      expect(await walk(E, 1000)).toEqual(['7495000000', '7495000202', '7495000404', '7495000606']);
+      // Another list's cursor (another key shape) and a forged one are refused.
+      const usersCursor = Buffer.from(JSON.stringify({ k: [41, '41', d1] })).toString('base64url');
+      await expect(numbers.listPage(undefined, { limit: 2, cursor: usersCursor })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      await expect(numbers.listPage(undefined, { limit: 2, cursor: 'bm90LWpzb24' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      await expect(numbers.listPage(5999, { limit: 2 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'account 5999 not found' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("sends a new version of each of a user's numbers when its extension changes, and only then", async () => {
     const [a1, a2] = [await newUser(A, '431'), await newUser(A, '432')];
     await numbers.assign({ number: '74951230030', account_id: A, user: a1 });

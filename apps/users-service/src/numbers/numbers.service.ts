@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, Page, PageRequest, compareCursorKeys, pageOf } from '@ringcloud/contracts-common';
+import { DomainError, Page, PageRequest, cursorAfter, pageFrom } from '@ringcloud/contracts-common';
 import { NumberInfo, UsersNumberAssign, UsersNumberReassign } from '@ringcloud/contracts-users';
 import type { Prisma } from '../infra/database';
 import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
@@ -25,14 +25,20 @@ export class NumbersService {
 
   /** Assigned numbers, all or one account's (NOT_FOUND for an account that does not exist). */
   async list(accountId?: number): Promise<NumberInfo[]> {
-    if (accountId !== undefined && !(await this.numbers.accountExists(accountId))) throw DomainError.notFound(`account ${accountId} not found`);
+    await this.requireAccount(accountId);
     return (await this.numbers.listAssigned(accountId)).map((row) => toNumberInfo(row, row.extension));
   }
 
-  /** One page of `list`, keyed by (account, number). */
+  /** One page of `list`, keyed by (account, number), read page by page from the database. */
   async listPage(accountId: number | undefined, page: PageRequest): Promise<Page<NumberInfo>> {
-    const key = (n: NumberInfo) => [n.account_id, n.number];
-    return pageOf((await this.list(accountId)).sort((a, b) => compareCursorKeys(key(a), key(b))), page, key);
+    await this.requireAccount(accountId);
+    const after = cursorAfter(page, ['number', 'string']) as [number, string] | undefined;
+    const rows = await this.numbers.listAssigned(accountId, { after, take: page.limit + 1 });
+    return pageFrom(rows.map((row) => toNumberInfo(row, row.extension)), page, (n) => [n.account_id, n.number]);
+  }
+
+  private async requireAccount(accountId: number | undefined): Promise<void> {
+    if (accountId !== undefined && !(await this.numbers.accountExists(accountId))) throw DomainError.notFound(`account ${accountId} not found`);
   }
 
   /** A free number (never seen, or released) to a user of `account_id`. */

@@ -6,8 +6,10 @@ import {
   Page,
   PageRequest,
   compareCursorKeys,
+  cursorAfter,
   decodeCursor,
   encodeCursor,
+  pageFrom,
   pageOf,
   parsePageQuery,
 } from './pagination';
@@ -99,5 +101,21 @@ describe('pageOf', () => {
   it('refuses a cursor of another list (other key shape) as a bad request', () => {
     expect(() => pageOf(items, { limit: 5, cursor: encodeCursor(['x']) }, keyOf)).toThrow(DomainError);
     expect(() => pageOf(items, { limit: 5, cursor: encodeCursor(['x', 'y']) }, keyOf)).toThrow(CURSOR_MESSAGE);
+  });
+});
+
+describe('keyset pages read from a database (cursorAfter, pageFrom)', () => {
+  it('gives the key to continue after, none on the first page, and refuses a key of another shape', () => {
+    expect(cursorAfter({ limit: 5 }, ['number', 'string'])).toBeUndefined();
+    expect(cursorAfter({ limit: 5, cursor: encodeCursor([1001, '7495']) }, ['number', 'string'])).toEqual([1001, '7495']);
+    expect(() => cursorAfter({ limit: 5, cursor: encodeCursor(['1001', '7495']) }, ['number', 'string'])).toThrow(CURSOR_MESSAGE);
+    expect(() => cursorAfter({ limit: 5, cursor: encodeCursor([1001]) }, ['number', 'string'])).toThrow(CURSOR_MESSAGE);
+  });
+
+  it('cuts the page from limit + 1 rows: the extra row only says another page follows', () => {
+    const keyOf = (n: number) => [n];
+    expect(pageFrom([1, 2, 3], { limit: 2 }, keyOf)).toEqual({ items: [1, 2], next_cursor: encodeCursor([2]) });
+    expect(pageFrom([1, 2], { limit: 2 }, keyOf)).toEqual({ items: [1, 2], next_cursor: null });
+    expect(pageFrom([], { limit: 2 }, keyOf)).toEqual({ items: [], next_cursor: null });
   });
 });

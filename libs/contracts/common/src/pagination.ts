@@ -90,22 +90,36 @@ export function compareCursorKeys(a: CursorKey, b: CursorKey): number {
 }
 
 /**
+ * The key a page continues after (undefined on the first page). A cursor whose key is not of
+ * `shape` (the types of the list's sort key, when known) throws BAD_REQUEST.
+ */
+export function cursorAfter(page: PageRequest, shape?: ReadonlyArray<'string' | 'number'>): CursorKey | undefined {
+  if (page.cursor === undefined) return undefined;
+  const after = decodeCursor(page.cursor);
+  if (!after || (shape && (after.length !== shape.length || after.some((v, i) => typeof v !== shape[i])))) {
+    throw DomainError.badRequest(CURSOR_MESSAGE);
+  }
+  return after;
+}
+
+/**
+ * A page from the items read after the cursor's key, in order, at most `limit + 1` of them
+ * (keyset pagination in the database: the one past the limit only tells that more follow).
+ */
+export function pageFrom<T>(rows: readonly T[], page: PageRequest, keyOf: (item: T) => CursorKey): Page<T> {
+  const items = rows.slice(0, page.limit);
+  return { items, next_cursor: rows.length > page.limit ? encodeCursor(keyOf(items[items.length - 1])) : null };
+}
+
+/**
  * One page of a list already in memory, sorted ascending by `keyOf` (compareCursorKeys order):
  * the items after the cursor's key, at most `limit`, and the next cursor when more follow.
  * A cursor whose key has another shape than `keyOf`'s throws BAD_REQUEST.
  */
 export function pageOf<T>(sorted: readonly T[], page: PageRequest, keyOf: (item: T) => CursorKey): Page<T> {
-  let start = 0;
-  if (page.cursor !== undefined) {
-    const after = decodeCursor(page.cursor);
-    const shape = sorted.length ? keyOf(sorted[0]) : undefined;
-    if (!after || (shape && (after.length !== shape.length || after.some((v, i) => typeof v !== typeof shape[i])))) {
-      throw DomainError.badRequest(CURSOR_MESSAGE);
-    }
-    start = sorted.findIndex((item) => compareCursorKeys(keyOf(item), after) > 0);
-    if (start < 0) start = sorted.length;
-  }
-  const items = sorted.slice(start, start + page.limit);
-  const more = start + page.limit < sorted.length;
-  return { items, next_cursor: more ? encodeCursor(keyOf(items[items.length - 1])) : null };
+  const shape = sorted.length ? keyOf(sorted[0]).map((v) => (typeof v === 'number' ? 'number' : 'string')) : undefined;
+  const after = cursorAfter(page, shape);
+  let start = after === undefined ? 0 : sorted.findIndex((item) => compareCursorKeys(keyOf(item), after) > 0);
+  if (start < 0) start = sorted.length;
+  return pageFrom(sorted.slice(start, start + page.limit + 1), page, keyOf);
 }
