@@ -120,6 +120,31 @@ describe('calls end to end (spec section 7)', () => {
     expect(call).toMatchObject({ direction: 'outgoing', src: '402', dst: num, disposition, rec_file: null });
   });
 
+  it("shows the called party the employee's own inbound number once they have one — the extension before, never the number dialled", async () => {
+    const e = await employee('403');
+    const invites = async () => (await (await fetch(`${world.stack.simulatorControl}/trunk/invites`)).json()) as { number: string; caller: { num: string; name: string } }[];
+    const inviteTo = (num: string) => waitFor(`INVITE to ${num}`, async () => (await invites()).find((i) => i.number === num), 20_000);
+    expect((await originate(e, '79101230001')).status).toBe(200);
+    expect((await inviteTo('79101230001')).caller).toEqual({ num: '403', name: '' });
+
+    const own = '74951230403';
+    expectSuccess(await world.admin.call('POST', '/admin/v1/numbers', { number: own, account_id: e.account, user: e.user }));
+    // The adapter applies the number asynchronously: call until the PSTN is shown it.
+    let tries = 0;
+    const dialled = await waitFor(
+      'the own number presented',
+      async () => {
+        const num = `7910123${String(++tries).padStart(4, '0')}`;
+        if ((await (await e.client()).post('/v1/calls', { user: e.user, num })).status !== 200) return undefined;
+        return (await inviteTo(num)).caller.num === own ? num : undefined;
+      },
+      30_000,
+    );
+    expect((await inviteTo(dialled)).caller).toEqual({ num: own, name: '' });
+    // The call itself is still the employee's.
+    expect(await completed(await e.client(), (c) => c.dst === dialled)).toMatchObject({ src: '403', direction: 'outgoing' });
+  });
+
   it('rings once for concurrent identical originates: the others answer 429 and never reach the PBX', async () => {
     const e = await employee('404');
     const reader = await e.client();

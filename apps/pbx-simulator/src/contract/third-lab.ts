@@ -157,9 +157,14 @@ export const THIRD_LAB_SCENARIOS: LabScenario[] = [
   },
 ];
 
+const LABS_40_54_DIALPLAN = path.resolve(__dirname, '../../fixtures/ami/extensions-40-54.conf');
+
 /** Simulator settings of a third-lab scenario: docker/asterisk as shipped. */
 export function thirdLabConfig(s: LabScenario): Partial<SimulatorConfig> {
   return {
+    // docker/asterisk/extensions.conf as the labs of 40–54 ran it: rc-outbound's Dial without the
+    // f(<number>) that presents the employee's own number (45 dials out).
+    dialplanFile: LABS_40_54_DIALPLAN,
     cel: false,
     // The third lab's Asterisk autoloaded its modules (docker/asterisk before 12c526e): res_mwi_devstate too.
     mwiDevstate: true,

@@ -50,6 +50,7 @@ export class ControlServer {
       { method: 'POST', path: /^\/calls\/inbound$/, handler: (_p, b) => this.inbound(b) },
       { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.internal(b) },
       { method: 'GET', path: /^\/trunk$/, handler: async () => ({ status: 200, body: { up: this.engine.trunk.up } }) },
+      { method: 'GET', path: /^\/trunk\/invites$/, handler: async () => ({ status: 200, body: this.engine.trunkInvites }) },
       { method: 'POST', path: /^\/trunk\/(up|down)$/, handler: async (p) => this.setTrunk(p[0] === 'up') },
       { method: 'GET', path: /^\/voicemail\/([^/]+)\/([^/]+)$/, handler: (p) => this.mailbox(p[0], p[1]) },
       { method: 'POST', path: /^\/ami\/drop$/, handler: async () => ({ status: 200, body: { dropped: this.ami.dropAll() } }) },

@@ -17,6 +17,15 @@ import { Phones } from './phones';
 import { EventSink, Publisher } from './publisher';
 import { writeRecording } from './recording';
 
+/** An INVITE the PBX sent through the trunk: the number dialled, the caller it presented. */
+export interface TrunkInvite {
+  number: string;
+  caller: PartyId;
+  channel: string;
+}
+
+const TRUNK_INVITES_KEPT = 200;
+
 export interface EngineConfig {
   clock: SimClock;
   sink: EventSink;
@@ -135,6 +144,8 @@ export class CallEngine {
   readonly startedAt: number;
   /** The SIP trunk's far end (the PSTN): down = INVITEs go unanswered. */
   readonly trunk = { up: true };
+  /** The last INVITEs sent to the PSTN, newest last: the number and the caller presented (From). */
+  readonly trunkInvites: TrunkInvite[] = [];
   private readonly channels = new Map<string, Channel>();
   private readonly cdrs = new Map<Channel, CdrChain>();
   private readonly linkedCount = new Map<string, number>();
@@ -259,11 +270,17 @@ export class CallEngine {
     return ch;
   }
 
-  /** CEL CHAN_START + Newchannel; party-A channels start their CDR here. */
+  /**
+   * CEL CHAN_START + Newchannel; party-A channels start their CDR here. A PJSIP channel then gets
+   * its endpoint's `set_var` (chan_pjsip_new, for calls from and to the endpoint alike).
+   */
   announce(ch: Channel): void {
     if (ch.hasCdr) this.cdrs.set(ch, new CdrChain(ch, ch.createdAt));
     this.pub.cel(ch, 'CHAN_START');
     this.pub.newchannel(ch);
+    const setVar = ch.endpoint?.setVar;
+    const eq = setVar?.indexOf('=') ?? -1;
+    if (setVar && eq > 0) this.setVar(ch, setVar.slice(0, eq).trim(), setVar.slice(eq + 1).trim());
   }
 
   cdrOf(ch: Channel): CdrChain | undefined {
@@ -948,7 +965,12 @@ export class CallEngine {
       caller.connected = { ...tc.callerId };
       this.pub.newConnectedLine(caller);
       this.cdrOf(caller)?.onDialBegin(tc);
-      if (endpoint.fromConfig) this.background(this.pstn(tc, number ?? ''), `pstn ${number}`);
+      if (endpoint.fromConfig) {
+        // chan_pjsip sends the outgoing channel's connected line as the caller (From).
+        this.trunkInvites.push({ number: number ?? '', caller: { ...tc.connected }, channel: tc.name });
+        if (this.trunkInvites.length > TRUNK_INVITES_KEPT) this.trunkInvites.shift();
+        this.background(this.pstn(tc, number ?? ''), `pstn ${number}`);
+      }
       else this.ringPhone(tc, endpointId, !caller.hangsUpAfterTalk);
       return tc;
     }

@@ -47,6 +47,12 @@ async function callRecords(prefix: string): Promise<{ hangup: AmiMessage; cdrs: 
   return { hangup, cdrs, wavAtHangup };
 }
 
+/** What the PSTN was sent for the call on this trunk channel (the simulator's GET /trunk/invites). */
+async function trunkInvite(channel: string): Promise<unknown> {
+  const invites = (await (await fetch(`http://127.0.0.1:${sim.controlPort}/trunk/invites`)).json()) as { channel: string }[];
+  return invites.find((i) => i.channel === channel);
+}
+
 const cdrOf = (cdrs: AmiMessage[], channelPrefix: string) => cdrs.filter((c) => c.get('Channel')!.startsWith(channelPrefix));
 
 /**
@@ -137,7 +143,7 @@ describe('realtime calls', () => {
     expect(cdr.get('Destination')).toBe('79101234567');
     expect(cdr.get('DestinationContext')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('DestinationChannel')).toMatch(/^PJSIP\/trunk-[0-9a-f]{8}$/);
-    expect(cdr.get('LastData')).toBe('PJSIP/79101234567@trunk,60');
+    expect(cdr.get('LastData')).toBe('PJSIP/79101234567@trunk,60,f(<101>)');
     expect(cdr.get('Disposition')).toBe('ANSWERED');
     expect(cdr.get('UserField')).toBe(`acct-${ACCOUNT}`);
     expect(cdr.get('AccountCode')).toBe(String(ACCOUNT));
@@ -154,6 +160,32 @@ describe('realtime calls', () => {
     expectRecordingOfBilledCall(hangup.get('Uniqueid')!, cdr, ringing, 0.5);
     // Qualified and reachable: back to NOT_INUSE (without qualify it would fall back to UNAVAILABLE).
     await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${ALICE}`, State: 'NOT_INUSE' });
+    // A user without an inbound number shows the PSTN the extension, and no name (not the number dialled).
+    expect(await trunkInvite(cdr.get('DestinationChannel')!)).toEqual({ number: '79101234567', caller: { num: '101', name: '' }, channel: cdr.get('DestinationChannel') });
+  });
+
+  it("shows the PSTN the user's own inbound number (the endpoint's set_var), leaving the call's caller id and CDR the employee's", async () => {
+    const GINA = '700000007';
+    const NUMBER = '74951230107';
+    await provisionUser(db, { user: GINA, account: ACCOUNT, num: '107', callerNumber: NUMBER });
+    await ami.waitEvent('ContactStatus', { AOR: GINA, ContactStatus: 'Reachable' }, 10_000);
+    try {
+      await originate(GINA, '79101234568', 'own-number');
+      const answered = await ami.waitEvent('OriginateResponse', { ActionID: 'own-number' });
+      const legA = answered.get('Channel')!;
+      // chan_pjsip sets the endpoint's variable as the channel is created.
+      const events = ami.events.filter((e) => e.get('Channel') === legA);
+      expect(events[0].get('Event')).toBe('Newchannel');
+      expect(events.find((e) => e.get('Variable') === 'RC_CALLER_NUMBER')?.get('Value')).toBe(NUMBER);
+      const { cdrs } = await callRecords(legA);
+      const [cdr] = cdrOf(cdrs, legA);
+      expect(cdr.get('Source')).toBe('101');
+      expect(cdr.get('LastData')).toBe(`PJSIP/79101234568@trunk,60,f(<${NUMBER}>)`);
+      expect(await trunkInvite(cdr.get('DestinationChannel')!)).toMatchObject({ number: '79101234568', caller: { num: NUMBER, name: '' } });
+    } finally {
+      await db.query('DELETE FROM extensions WHERE exten = $1', ['107']);
+      await db.query('DELETE FROM ps_endpoints WHERE id = $1', [GINA]);
+    }
   });
 
   it.each([

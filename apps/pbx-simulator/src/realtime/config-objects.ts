@@ -47,6 +47,7 @@ export function parsePjsipConf(text: string): PjsipConfig {
         accountcode: str('accountcode'),
         transport: str('transport'),
         allow: str('allow'),
+        setVar: str('set_var'),
         raw: row,
         fromConfig: true,
       });

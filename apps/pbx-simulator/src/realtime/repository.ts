@@ -19,6 +19,8 @@ export interface EndpointRow {
   accountcode: string | null;
   transport: string | null;
   allow: string | null;
+  /** `set_var` (`NAME=value`): a variable set on every channel of the endpoint. */
+  setVar: string | null;
   raw: Row;
   /** A pjsip.conf object rather than a realtime row (the trunk). */
   fromConfig?: boolean;
@@ -75,6 +77,7 @@ function toEndpoint(r: Row): EndpointRow {
     accountcode: text(r.accountcode),
     transport: text(r.transport),
     allow: text(r.allow),
+    setVar: text(r.set_var),
     raw: r,
   };
 }

@@ -27,7 +27,7 @@ export async function createRealtimeSchema(): Promise<TestSchema> {
       id varchar(255) PRIMARY KEY, transport varchar(40), aors varchar(2048), auth varchar(255), context varchar(40),
       disallow varchar(200), allow varchar(200), direct_media varchar(40), dtmf_mode varchar(40), force_rport varchar(40),
       rewrite_contact varchar(40), rtp_symmetric varchar(40), callerid varchar(40), mailboxes varchar(40), accountcode varchar(80),
-      media_address varchar(40), bind_rtp_to_media_address varchar(40));
+      media_address varchar(40), bind_rtp_to_media_address varchar(40), set_var text);
     CREATE TABLE ps_auths (
       id varchar(255) PRIMARY KEY, auth_type varchar(40), nonce_lifetime integer, md5_cred varchar(40), password varchar(80),
       realm varchar(255), username varchar(255));
@@ -80,7 +80,7 @@ export const dialData = (user: string, plainDial = false) => (plainDial ? `PJSIP
  */
 export async function provisionUser(
   db: TestSchema,
-  p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null; hangup?: boolean; plainDial?: boolean },
+  p: { user: string; account: number; num: string; voicemail?: boolean; qualify?: number | null; hangup?: boolean; plainDial?: boolean; callerNumber?: string },
 ): Promise<void> {
   const ctx = `acct-${p.account}`;
   // One transaction, as the adapter writes them: the simulator polls ps_endpoints every 100 ms, and an
@@ -97,9 +97,9 @@ export async function provisionUser(
 
 async function insertUserRows(db: TestSchema, p: Parameters<typeof provisionUser>[1], ctx: string): Promise<void> {
   await db.query(
-    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid, mailboxes, accountcode)
-     VALUES ($1, 'transport-udp', $2, $3, $4, 'all', 'ulaw,alaw', 'no', 'rfc4733', 'yes', 'yes', 'yes', $5, $6, $7)`,
-    [p.user, p.user, p.user, ctx, `"${p.num}" <${p.num}>`, p.voicemail ? `${p.num}@${ctx}` : null, String(p.account)],
+    `INSERT INTO ps_endpoints (id, transport, aors, auth, context, disallow, allow, direct_media, dtmf_mode, force_rport, rewrite_contact, rtp_symmetric, callerid, mailboxes, accountcode, set_var)
+     VALUES ($1, 'transport-udp', $2, $3, $4, 'all', 'ulaw,alaw', 'no', 'rfc4733', 'yes', 'yes', 'yes', $5, $6, $7, $8)`,
+    [p.user, p.user, p.user, ctx, `"${p.num}" <${p.num}>`, p.voicemail ? `${p.num}@${ctx}` : null, String(p.account), p.callerNumber ? `RC_CALLER_NUMBER=${p.callerNumber}` : null],
   );
   await db.query(`INSERT INTO ps_auths (id, auth_type, username, realm, md5_cred) VALUES ($1, 'md5', $2, 'ringcloud', md5($3))`, [p.user, p.user, `${p.user}:ringcloud:secret`]);
   await db.query(`INSERT INTO ps_aors (id, max_contacts, remove_existing, qualify_frequency) VALUES ($1, 1, 'yes', $2)`, [p.user, p.qualify === undefined ? 60 : p.qualify]);

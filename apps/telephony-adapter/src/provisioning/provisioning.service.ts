@@ -171,6 +171,7 @@ export class ProvisioningService {
       callerid: `"${event.num}" <${event.num}>`,
       mailboxes: voicemail ? `${event.num}@${context}` : null,
       accountcode: String(event.account_id),
+      setVar: await callerNumberVar(tx, id),
     };
     await tx.psEndpoint.upsert({ where: { id }, create: { id, ...endpoint }, update: endpoint });
     const auth = { authType: 'md5', username: event.sip.username, realm: event.sip.realm, md5Cred: event.sip.md5_cred, password: null };
@@ -198,6 +199,13 @@ export class ProvisioningService {
       }
       const state = { accountId: event.account_id, user: event.user, version: event.version, eventId: event.event_id, appliedAt: new Date() };
       await tx.provisionedNumber.upsert({ where: { number: event.number }, create: { number: event.number, ...state }, update: state });
+      // The number the old and the new owner present on outside calls may have changed. Under each
+      // user's own lock (in name order), as provisioning writes the endpoint under it.
+      const owners = [...new Set([current?.user, event.user].filter((u): u is string => !!u))].sort();
+      for (const user of owners) {
+        await lockFor(tx, `telephony-provision:${user}`);
+        await tx.psEndpoint.updateMany({ where: { id: user }, data: { setVar: await callerNumberVar(tx, user) } });
+      }
       return { status: 'applied' as const };
     });
   }
@@ -229,6 +237,15 @@ export class ProvisioningService {
       await tx.voicemail.deleteMany({ where: { context: oldContext, mailbox: current.num } });
     }
   }
+}
+
+/**
+ * The endpoint's `set_var`: the number the user presents on outside calls (rc-outbound's Dial
+ * `f()`), the smallest of the numbers routed to them; null without one (the extension is shown).
+ */
+async function callerNumberVar(tx: Prisma.TransactionClient, user: string): Promise<string | null> {
+  const first = await tx.provisionedNumber.findFirst({ where: { user, accountId: { not: null } }, orderBy: { number: 'asc' }, select: { number: true } });
+  return first ? `RC_CALLER_NUMBER=${first.number}` : null;
 }
 
 /** Replaces every priority of (context, exten) with `steps`. */

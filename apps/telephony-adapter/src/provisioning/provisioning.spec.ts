@@ -376,6 +376,50 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       expect(await routes()).toHaveLength(3);
     });
 
+    it('gives a user the smallest of its numbers to present on outside calls (set_var RC_CALLER_NUMBER), through assign, reassign, release and a later provisioning', async () => {
+      await clear();
+      const [U, V] = ['1679728460', '1679728461'];
+      const callerNumbers = async () => Object.fromEntries((await snapshot()).endpoints.map((e) => [e.id, e.setVar]));
+      await service.apply(event(U, 1, { num: '460' }));
+      await service.apply(event(V, 1, { num: '461' }));
+      expect(await callerNumbers()).toEqual({ [U]: null, [V]: null });
+      await service.applyNumber(routing('74951230002', 1));
+      await service.applyNumber(routing('74951230001', 1));
+      expect(await callerNumbers()).toEqual({ [U]: 'RC_CALLER_NUMBER=74951230001', [V]: null });
+      // The smaller moves to V: each presents its own.
+      await service.applyNumber(routing('74951230001', 2, { user: V, num: '461' }));
+      expect(await callerNumbers()).toEqual({ [U]: 'RC_CALLER_NUMBER=74951230002', [V]: 'RC_CALLER_NUMBER=74951230001' });
+      await service.applyNumber(routing('74951230002', 2, { account_id: null, user: null, num: null }));
+      expect(await callerNumbers()).toEqual({ [U]: null, [V]: 'RC_CALLER_NUMBER=74951230001' });
+      // A stale event changes nothing; the user's own changes keep the number.
+      await service.applyNumber(routing('74951230001', 1));
+      await service.apply(event(V, 2, { num: '471', voice_mail_box: 'on' }));
+      expect(await callerNumbers()).toEqual({ [U]: null, [V]: 'RC_CALLER_NUMBER=74951230001' });
+      // A number applied before its user is provisioned here is on the endpoint once it is.
+      await service.applyNumber(routing('74951239999', 1, { user: '1679728462', num: '462' }));
+      await service.apply(event('1679728462', 1, { num: '462' }));
+      expect((await callerNumbers())['1679728462']).toBe('RC_CALLER_NUMBER=74951239999');
+    });
+
+    it('gives users who had numbers before the release theirs (migration endpoint_caller_number)', async () => {
+      await clear();
+      await service.apply(event('1679728460', 1, { num: '460' }));
+      await service.apply(event('1679728461', 1, { num: '461' }));
+      await service.applyNumber(routing('74951230009', 1));
+      await service.applyNumber(routing('74951230008', 1));
+      await service.applyNumber(routing('74951230007', 1, { user: '1679728461', num: '461' }));
+      await service.applyNumber(routing('74951230007', 2, { account_id: null, user: null, num: null }));
+      const p = env.prisma!;
+      await p.psEndpoint.updateMany({ data: { setVar: null } });
+      const sql = readFileSync(path.join(__dirname, '../../prisma/migrations/20261204120000_endpoint_caller_number/migration.sql'), 'utf8');
+      const backfill = sql.slice(sql.indexOf('UPDATE'));
+      await p.$executeRawUnsafe(backfill);
+      expect((await snapshot()).endpoints.map((e) => [e.id, e.setVar])).toEqual([
+        ['1679728460', 'RC_CALLER_NUMBER=74951230008'],
+        ['1679728461', null],
+      ]);
+    });
+
     it('uses the number event\'s extension for a user not provisioned here yet', async () => {
       await clear();
       await service.applyNumber(routing('74959990000', 1, { user: '1679728499', num: '499' }));
