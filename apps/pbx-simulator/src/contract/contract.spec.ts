@@ -12,6 +12,7 @@ import { THIRD_LAB_SCENARIOS, thirdLabConfig } from './third-lab';
 import { FIFTH_LAB_SCENARIOS, fifthLabConfig } from './fifth-lab';
 import { FREED_MEMORY, SIXTH_LAB_SCENARIOS, sixthLabConfig } from './sixth-lab';
 import { SEVENTH_LAB_SCENARIOS } from './seventh-lab';
+import { EIGHTH_LAB_SCENARIOS, OWN_NUMBER, eighthLabConfig } from './eighth-lab';
 import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, lastRecorded, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
@@ -123,6 +124,7 @@ beforeAll(async () => {
   await Promise.all(FIFTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, fifthLabConfig))));
   await Promise.all(SIXTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
   await Promise.all(SEVENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
+  await Promise.all(EIGHTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, eighthLabConfig))));
 }, 240_000);
 
 /** What a scenario's comparison leaves out beyond compare.ts's rules (51: the freed memory in its second Cdr). */
@@ -143,6 +145,7 @@ describe.each([
   ...FIFTH_LAB_SCENARIOS.map((s) => s.name),
   ...SIXTH_LAB_SCENARIOS.map((s) => s.name),
   ...SEVENTH_LAB_SCENARIOS.map((s) => s.name),
+  ...EIGHTH_LAB_SCENARIOS.map((s) => s.name),
 ])('scenario %s', (name) => {
   it('answers what the recorded Asterisk answered', () => {
     const t = transcriptOf(name);
@@ -883,5 +886,51 @@ describe("the comparison can fail for the seventh lab (54: a number's route to a
     const gone = actual(E54);
     gone.splice(find(gone, ['Event', 'SoftHangupRequest']), 1);
     expect(fails(gone).ok).toBe(false);
+  });
+});
+
+describe("the comparison can fail for the eighth lab (55: an outside call presenting the employee's own number)", () => {
+  const E55 = '55-originate-outbound-own-number';
+  const fails = (act: Header[][]) => compareMessages(expected(E55), act, {});
+  let before: ReplayResult;
+
+  beforeAll(async () => {
+    // A real run with the dial plan of before (rc-outbound's Dial without f()): the PSTN is sent the Originate's caller id.
+    before = await runLab(EIGHTH_LAB_SCENARIOS[0], (s) => ({ ...eighthLabConfig(s), dialplanFile: path.resolve(__dirname, '../../fixtures/ami/extensions-40-54.conf') }));
+  }, 60_000);
+
+  it('passes unmodified (control)', () => {
+    expect(fails(actual(E55)).problems).toEqual([]);
+  });
+
+  it('fails with the Dial of before: the trunk is sent the number dialled as name and the extension as number (a real run)', () => {
+    const act = before.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+    const trunkLine = act[find(act, ['Event', 'NewConnectedLine'], ['Channel', /^PJSIP\/trunk-/])];
+    expect([trunkLine.find(([k]) => k === 'ConnectedLineNum')?.[1], trunkLine.find(([k]) => k === 'ConnectedLineName')?.[1]]).toEqual(['301', '79101234002']);
+    const res = fails(act);
+    expect(res.ok).toBe(false);
+    expect(res.problems.join('\n')).toMatch(/ConnectedLine|AppData/);
+  });
+
+  it("fails when the endpoint's variable is not set on the phone's channel, or not right after its Newchannel", () => {
+    const gone = actual(E55);
+    gone.splice(find(gone, ['Event', 'VarSet'], ['Variable', 'RC_CALLER_NUMBER']), 1);
+    expect(fails(gone).ok).toBe(false);
+    const late = actual(E55);
+    const [varSet] = late.splice(find(late, ['Event', 'VarSet'], ['Variable', 'RC_CALLER_NUMBER']), 1);
+    late.splice(find(late, ['Event', 'OriginateResponse']), 0, varSet);
+    expect(fails(late).ok).toBe(false);
+  });
+
+  it('fails when the trunk is not shown the own number, or shown a name', () => {
+    for (const [k, v] of [
+      ['ConnectedLineNum', '301'],
+      ['ConnectedLineName', OWN_NUMBER],
+    ] as const) {
+      const act = actual(E55);
+      const i = find(act, ['Event', 'NewConnectedLine'], ['Channel', /^PJSIP\/trunk-/]);
+      act[i] = set(act[i], k, v);
+      expect({ k, ok: fails(act).ok }).toEqual({ k, ok: false });
+    }
   });
 });
