@@ -191,6 +191,12 @@ export class ProvisioningService {
       await lockFor(tx, `telephony-number:${event.number}`);
       const current = await tx.provisionedNumber.findUnique({ where: { number: event.number } });
       if (current && current.version >= event.version) return { status: 'stale' as const };
+      // The old and the new owner may present another number on outside calls now: their endpoints
+      // are rewritten below, under each user's own lock (as provisioning writes them), taken in name
+      // order before any row is touched — a user's provisioning holding its lock may be moving this
+      // number's route (followUser) and must not wait for rows locked here.
+      const owners = [...new Set([current?.user, event.user].filter((u): u is string => !!u))].sort();
+      for (const user of owners) await lockFor(tx, `telephony-provision:${user}`);
       const inbound = this.options.inboundContext;
       await tx.extension.deleteMany({ where: { context: inbound, exten: event.number } });
       if (event.account_id !== null && event.user !== null) {
@@ -199,13 +205,7 @@ export class ProvisioningService {
       }
       const state = { accountId: event.account_id, user: event.user, version: event.version, eventId: event.event_id, appliedAt: new Date() };
       await tx.provisionedNumber.upsert({ where: { number: event.number }, create: { number: event.number, ...state }, update: state });
-      // The number the old and the new owner present on outside calls may have changed. Under each
-      // user's own lock (in name order), as provisioning writes the endpoint under it.
-      const owners = [...new Set([current?.user, event.user].filter((u): u is string => !!u))].sort();
-      for (const user of owners) {
-        await lockFor(tx, `telephony-provision:${user}`);
-        await tx.psEndpoint.updateMany({ where: { id: user }, data: { setVar: await callerNumberVar(tx, user) } });
-      }
+      for (const user of owners) await tx.psEndpoint.updateMany({ where: { id: user }, data: { setVar: await callerNumberVar(tx, user) } });
       return { status: 'applied' as const };
     });
   }

@@ -401,6 +401,25 @@ describe('provisioning (real PostgreSQL and NATS)', () => {
       expect((await callerNumbers())['1679728462']).toBe('RC_CALLER_NUMBER=74951239999');
     });
 
+    it("applies a user's extension changes and its number's moves side by side without deadlock, ending as the last of each says", async () => {
+      await clear();
+      const [U, V] = ['1679728460', '1679728461'];
+      await service.apply(event(U, 1, { num: '460' }));
+      await service.apply(event(V, 1, { num: '461' }));
+      await service.applyNumber(routing('74951230005', 1));
+      // Each round: U renumbered while the number moves between U and V (U's provisioning moves its routes).
+      for (let round = 1; round <= 8; round++) {
+        const owner = round % 2 ? V : U;
+        await Promise.all([
+          service.apply(event(U, round + 1, { num: String(470 + round) })),
+          service.applyNumber(routing('74951230005', round + 1, { user: owner, num: owner === U ? String(470 + round) : '461' })),
+        ]);
+      }
+      // Round 8: the number is U's, U's extension 478.
+      expect((await routes()).at(-1)).toEqual(['74951230005', 3, 'Goto', 'acct-1001,478,1']);
+      expect(Object.fromEntries((await snapshot()).endpoints.map((e) => [e.id, e.setVar]))).toEqual({ [U]: 'RC_CALLER_NUMBER=74951230005', [V]: null });
+    });
+
     it('gives users who had numbers before the release theirs (migration endpoint_caller_number)', async () => {
       await clear();
       await service.apply(event('1679728460', 1, { num: '460' }));
