@@ -100,7 +100,7 @@ describe('Dialplan', () => {
     await dialplan.load();
     // As pbx.c does (own extensions, switches, then includes, per priority): the Dial's next step is rc-outbound's.
     expect(await dialplan.find('acct-7', '101', 2)).toEqual({ app: 'Set', data: 'CDR(userfield)=${CONTEXT}' });
-    expect(await dialplan.find('acct-7', '101', 4)).toEqual({ app: 'Dial', data: 'PJSIP/${EXTEN}@${TRUNK},60' });
+    expect(await dialplan.find('acct-7', '101', 4)).toEqual({ app: 'Dial', data: 'PJSIP/${EXTEN}@${TRUNK},60,f(<${IF($["${RC_CALLER_NUMBER}" = ""]?${CALLERID(num)}:${RC_CALLER_NUMBER})}>)' });
     expect(await dialplan.find('acct-7', '102', 2)).toEqual({ app: 'Hangup', data: '', realtime: true });
   });
 
