@@ -1,32 +1,23 @@
 import { DomainError } from '@ringcloud/contracts-common';
 import { UsersAccountListPage, UsersNumberAssign, UsersNumberList, UsersNumberReassign, UsersNumberRelease, UsersUserDelete } from '@ringcloud/contracts-users';
-import { startNatsServer, TestNats } from '@ringcloud/testing';
-import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { FakeUsers, md5 } from '../testing/fake-users-service';
+import { call, errorEnvelope, GatewayRig, startGatewayRig, successEnvelope, TestGateway } from '../testing/gateway';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-42';
 
 describe('admin API', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let fake: FakeUsers;
   let gw: TestGateway;
   let disabled: TestGateway;
-  const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    fake = users.fake;
-    const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix };
-    [gw, disabled] = await Promise.all([startGateway({ ...env, ADMIN_TOKEN }), startGateway(env)]);
+    rig = await startGatewayRig({ ADMIN_TOKEN }, {});
+    ({ fake, gateways: [gw, disabled] } = rig);
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all([gw?.close(), disabled?.close()]);
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
+    await rig?.close();
   });
 
   const admin = (method: string, path: string, body?: unknown, token = ADMIN_TOKEN, base = gw.url) =>

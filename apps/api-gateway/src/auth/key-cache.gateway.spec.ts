@@ -1,7 +1,6 @@
 import { UsersApiKeyVerify } from '@ringcloud/contracts-users';
-import { startNatsServer, TestNats } from '@ringcloud/testing';
-import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { FakeUsers, md5 } from '../testing/fake-users-service';
+import { call, errorEnvelope, GatewayRig, startGatewayRig, TestGateway } from '../testing/gateway';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -10,26 +9,19 @@ const ADMIN_TOKEN = 'test-admin-token-0123456789';
  * explain a gateway noticing a change: B caches, A changes the key (admin API), B must see it.
  */
 describe('API key cache across gateway replicas', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let fake: FakeUsers;
   let a: TestGateway;
   let b: TestGateway;
-  const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    fake = users.fake;
-    const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', KEY_CACHE_TTL_MS: '60000', ADMIN_TOKEN };
-    [a, b] = await Promise.all([startGateway(env), startGateway(env)]);
+    const env = { RATE_LIMIT_PROFILE: 'bench', KEY_CACHE_TTL_MS: '60000', ADMIN_TOKEN };
+    rig = await startGatewayRig(env, env);
+    ({ fake, gateways: [a, b] } = rig);
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
+    await rig?.close();
   });
 
   const admin = (method: string, path: string) =>

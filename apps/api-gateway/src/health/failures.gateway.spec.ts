@@ -2,8 +2,8 @@ import { connect } from 'node:net';
 import { UsersApiKeyVerify } from '@ringcloud/contracts-users';
 import { connectNats, NatsConnection } from '@ringcloud/nest-nats';
 import { freePort, startNatsServer, TestNats } from '@ringcloud/testing';
-import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { FakeUsers } from '../testing/fake-users-service';
+import { call, dropRedisPrefix, errorEnvelope, GatewayRig, startGateway, startGatewayRig, TestGateway, testRedisPrefix } from '../testing/gateway';
 
 const unavailable = errorEnvelope('Service is temporarily unavailable');
 const key = { auth: 'api_key=1001_abcdefgh12345678&hash=0cc175b9c0f1b6a831c399e269772661' };
@@ -75,21 +75,14 @@ describe('dependencies down', () => {
   });
 
   describe('everything up', () => {
-    let nats: TestNats;
-    let users: RunningFake;
+    let rig: GatewayRig;
     let fake: FakeUsers;
     let gw: TestGateway;
     beforeAll(async () => {
-      nats = await startNatsServer();
-      users = await startFakeUsersService(nats.url);
-      fake = users.fake;
-      gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, TRUST_PROXY: 'true' });
+      rig = await startGatewayRig({ TRUST_PROXY: 'true' });
+      ({ fake, gateways: [gw] } = rig);
     }, 30_000);
-    afterAll(async () => {
-      await gw?.close();
-      await users?.stop();
-      await nats?.stop();
-    });
+    afterAll(() => rig?.close());
 
     it('is ready', async () => {
       const ready = await call(gw.url, 'GET', '/readyz');

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
 import { UsersUserCreate } from '@ringcloud/contracts-users';
-import { RunningProcess, freePort, spawnProcess, startNatsServer, TestNats, waitFor } from '@ringcloud/testing';
+import { RunningProcess, freePort, spawnProcess, waitFor } from '@ringcloud/testing';
 import Redis from 'ioredis';
-import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { FakeUsers } from '../testing/fake-users-service';
+import { call, errorEnvelope, GatewayRig, startGateway, startGatewayRig, successEnvelope, TestGateway } from '../testing/gateway';
 import { buildOpenApiDocument } from '../docs/openapi';
 import { DEFAULT_LIMITS, V1_ROUTES } from '../v1/routes';
 import { BUSY_MESSAGE, KEY_MESSAGE, MISMATCH_MESSAGE } from './idempotency-key';
@@ -19,25 +19,18 @@ import { IdempotencyStore } from './idempotency-store';
  * the contract's own rate limit (1 per 60 s per key and URL), so a replay that were counted would be a 429.
  */
 describe('Idempotency-Key (gateway + Redis)', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let fake: FakeUsers;
   let gw: TestGateway;
-  const prefix = testRedisPrefix();
 
   beforeAll(async () => {
     Logger.overrideLogger(['error']);
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    fake = users.fake;
-    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix });
+    rig = await startGatewayRig({});
+    ({ fake, gateways: [gw] } = rig);
   }, 30_000);
 
   afterAll(async () => {
-    await gw?.close();
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
+    await rig?.close();
     Logger.overrideLogger(['error', 'warn', 'log']);
   });
 
@@ -225,7 +218,7 @@ describe('Idempotency-Key (gateway + Redis)', () => {
       port = await freePort();
       dir = mkdtempSync(path.join(os.tmpdir(), 'idem-redis-'));
       await startRedis();
-      broken = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, REDIS_URL: `redis://127.0.0.1:${port}` });
+      broken = await startGateway({ NATS_URL: rig.nats.url, REDIS_PREFIX: rig.prefix, REDIS_URL: `redis://127.0.0.1:${port}` });
     });
     afterAll(async () => {
       await broken?.close();

@@ -1,33 +1,23 @@
-import { startNatsServer, TestNats, freePort } from '@ringcloud/testing';
-import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { freePort } from '@ringcloud/testing';
+import { FakeUsers } from '../testing/fake-users-service';
+import { call, errorEnvelope, GatewayRig, startGateway, startGatewayRig, TestGateway } from '../testing/gateway';
 
 /**
  * Rate limits with the spec's defaults, on two gateway replicas sharing one Redis (and a third that
  * has the same limits but a dead Redis).
  */
 describe('rate limits', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let fake: FakeUsers;
   let a: TestGateway;
   let b: TestGateway;
-  const prefix = testRedisPrefix();
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    fake = users.fake;
-    const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix };
-    [a, b] = await Promise.all([startGateway(env), startGateway(env)]);
+    rig = await startGatewayRig({}, {});
+    ({ fake, gateways: [a, b] } = rig);
   }, 30_000);
 
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
-  });
+  afterAll(() => rig?.close());
 
   /** A fresh RW key and user, so each test starts with empty counters. */
   const fresh = () => {
@@ -122,7 +112,7 @@ describe('rate limits', () => {
   });
 
   it('applies RATE_LIMITS overrides, and the bench profile keeps the limiter running', async () => {
-    const env = { NATS_URL: nats.url, REDIS_PREFIX: prefix };
+    const env = { NATS_URL: rig.nats.url, REDIS_PREFIX: rig.prefix };
     const custom = await startGateway({ ...env, RATE_LIMITS: '{"users.list":{"requests":3,"per_seconds":10}}' });
     const bench = await startGateway({ ...env, RATE_LIMIT_PROFILE: 'bench' });
     try {
@@ -140,7 +130,7 @@ describe('rate limits', () => {
 
   it('answers 503 with Retry-After when Redis is unreachable (never fail-open)', async () => {
     const deadPort = await freePort();
-    const broken = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    const broken = await startGateway({ NATS_URL: rig.nats.url, REDIS_PREFIX: rig.prefix, REDIS_URL: `redis://127.0.0.1:${deadPort}` });
     try {
       const { key, user } = fresh();
       const started = Date.now();

@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
+import { startNatsServer, TestNats } from '@ringcloud/testing';
 import { createGateway } from '../app';
 import { loadGatewayConfig } from '../config';
 import { KeyChangeListener } from '../auth/key-change.listener';
+import { FakeUsers, RunningFake, startFakeUsersService } from './fake-users-service';
 
 export interface TestGateway {
   app: NestFastifyApplication;
@@ -28,6 +30,43 @@ export async function startGateway(env: Record<string, string>): Promise<TestGat
   await app.get(KeyChangeListener).waitUntilSubscribed(2000);
   const { port } = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** What most gateway specs run against: a private NATS server, the users-service stand-in and gateways sharing one Redis prefix. */
+export interface GatewayRig {
+  nats: TestNats;
+  users: RunningFake;
+  fake: FakeUsers;
+  prefix: string;
+  /** One per environment given to startGatewayRig, in that order. */
+  gateways: TestGateway[];
+  /** Stops the gateways, the stand-in and NATS, and drops the Redis prefix. */
+  close(): Promise<void>;
+}
+
+/** Starts a GatewayRig with one gateway per environment (each on top of NATS_URL and REDIS_PREFIX). */
+export async function startGatewayRig(...envs: Record<string, string>[]): Promise<GatewayRig> {
+  const prefix = testRedisPrefix();
+  const nats = await startNatsServer();
+  let users: RunningFake | undefined;
+  const gateways: TestGateway[] = [];
+  const close = async () => {
+    await Promise.all(gateways.map((g) => g.close()));
+    await users?.stop();
+    await nats.stop();
+    await dropRedisPrefix(prefix);
+  };
+  try {
+    users = await startFakeUsersService(nats.url);
+    const started = await Promise.allSettled(envs.map((env) => startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, ...env })));
+    for (const s of started) if (s.status === 'fulfilled') gateways.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+  return { nats, users, fake: users.fake, prefix, gateways, close };
 }
 
 /** Deletes the keys a test file wrote under its prefix. */

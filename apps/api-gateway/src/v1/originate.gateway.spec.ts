@@ -4,10 +4,8 @@ import { CallsOriginateRecord } from '@ringcloud/contracts-calls';
 import { DomainError } from '@ringcloud/contracts-common';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { Command, createNatsMicroservice } from '@ringcloud/nest-nats';
-import { startNatsServer, TestNats } from '@ringcloud/testing';
-import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
 import { originateCallId } from './originate';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, successEnvelope, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { call, errorEnvelope, GatewayRig, startGatewayRig, successEnvelope, TestGateway } from '../testing/gateway';
 
 /** What the fake adapter and calls-service received, and how they answer. */
 const peer = {
@@ -58,32 +56,25 @@ async function startPeer(controller: new () => unknown, natsUrl: string, queue: 
  * first and straight, then to calls-service to be recorded; each of the two may be away.
  */
 describe('POST /v1/calls: adapter first, then the record', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let gw: TestGateway;
   let adapter: INestMicroservice | undefined;
   let calls: INestMicroservice | undefined;
-  const prefix = testRedisPrefix();
   let auth: string;
   let alice: string;
   let nums = 0;
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    const fake: FakeUsers = users.fake;
-    auth = fake.addKey(1001, 'RW').auth;
-    alice = fake.addUser(1001, '401');
-    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', NATS_REQUEST_TIMEOUT_MS: '1500' });
+    rig = await startGatewayRig({ RATE_LIMIT_PROFILE: 'bench', NATS_REQUEST_TIMEOUT_MS: '1500' });
+    [gw] = rig.gateways;
+    auth = rig.fake.addKey(1001, 'RW').auth;
+    alice = rig.fake.addUser(1001, '401');
   }, 30_000);
 
   afterAll(async () => {
     await adapter?.close();
     await calls?.close();
-    await gw?.close();
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
+    await rig?.close();
     Logger.flush();
   });
 
@@ -94,8 +85,8 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     peer.recordError = null;
     peer.adapterDelayMs = 0;
     peer.placed.clear();
-    adapter ??= await startPeer(FakeAdapter, nats.url, 'fake-adapter');
-    calls ??= await startPeer(FakeCalls, nats.url, 'fake-calls');
+    adapter ??= await startPeer(FakeAdapter, rig.nats.url, 'fake-adapter');
+    calls ??= await startPeer(FakeCalls, rig.nats.url, 'fake-calls');
   });
 
   // A number of its own per request: the same URL and body twice in 5 s would be rate limited.
@@ -145,7 +136,7 @@ describe('POST /v1/calls: adapter first, then the record', () => {
     expect(callId).toBe(peer.originates[0].call_id);
     expect(peer.records).toEqual([]);
     await new Promise((r) => setTimeout(r, 400)); // the first retry (250 ms) finds nobody either
-    calls = await startPeer(FakeCalls, nats.url, 'fake-calls');
+    calls = await startPeer(FakeCalls, rig.nats.url, 'fake-calls');
     for (let waited = 0; peer.records.length === 0 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     expect(peer.records).toEqual([expect.objectContaining({ call_id: callId, external_id: 'lead #6', outcome: { status: 'queued', action_id: 'rc-1', src: '401' } })]);
   });

@@ -1,39 +1,31 @@
 import { Logger } from '@nestjs/common';
 import { CURSOR_MESSAGE, CURSOR_NEEDS_LIMIT, LIMIT_MESSAGE, encodeCursor } from '@ringcloud/contracts-common';
 import { UsersUserList, UsersUserListPage } from '@ringcloud/contracts-users';
-import { startNatsServer, TestNats } from '@ringcloud/testing';
-import { FakeUsers, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
-import { call, dropRedisPrefix, errorEnvelope, startGateway, TestGateway, testRedisPrefix } from '../testing/gateway';
+import { FakeUsers } from '../testing/fake-users-service';
+import { call, errorEnvelope, GatewayRig, startGatewayRig, TestGateway } from '../testing/gateway';
 import { buildOpenApiDocument } from '../docs/openapi';
 import { DEFAULT_LIMITS, V1_ROUTES } from './routes';
 import { V1Pipeline } from './v1.pipeline';
 
 /** GET /v1/users?limit=&cursor= through a real gateway (NATS, Redis) and the fake users-service. */
 describe('v1 pagination and route response headers', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let fake: FakeUsers;
   let gw: TestGateway;
-  const prefix = testRedisPrefix();
   let auth: string;
   const names: string[] = [];
 
   beforeAll(async () => {
     Logger.overrideLogger(['error']);
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    fake = users.fake;
-    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench' });
+    rig = await startGatewayRig({ RATE_LIMIT_PROFILE: 'bench' });
+    ({ fake, gateways: [gw] } = rig);
     auth = fake.addKey(1001, 'RW').auth;
     for (let i = 0; i < 7; i++) names.push(fake.addUser(1001, String(410 + i)));
     fake.addUser(1002, '410'); // another tenant's user never shows up
   }, 30_000);
 
   afterAll(async () => {
-    await gw?.close();
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
+    await rig?.close();
     Logger.overrideLogger(['error', 'warn', 'log']);
   });
 

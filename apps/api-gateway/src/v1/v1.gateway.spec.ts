@@ -9,18 +9,16 @@ import {
   UsersUserUpdateEmail,
   UsersUserUpdateExtension,
 } from '@ringcloud/contracts-users';
-import { startNatsServer, TestNats } from '@ringcloud/testing';
-import { FakeUsers, md5, RunningFake, startFakeUsersService } from '../testing/fake-users-service';
+import { FakeUsers, md5 } from '../testing/fake-users-service';
 import {
   call,
-  dropRedisPrefix,
   errorEnvelope,
+  GatewayRig,
   rawCall,
   rawSocket,
-  startGateway,
+  startGatewayRig,
   successEnvelope,
   TestGateway,
-  testRedisPrefix,
 } from '../testing/gateway';
 
 /**
@@ -29,21 +27,17 @@ import {
  * same URL test everything but the limiter (see rate-limit.gateway.spec.ts).
  */
 describe('v1 HTTP contract', () => {
-  let nats: TestNats;
-  let users: RunningFake;
+  let rig: GatewayRig;
   let fake: FakeUsers;
   let gw: TestGateway;
-  const prefix = testRedisPrefix();
   let rw: ReturnType<FakeUsers['addKey']>;
   let ro: ReturnType<FakeUsers['addKey']>;
   let alice: string;
   const lines: string[] = [];
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    users = await startFakeUsersService(nats.url);
-    fake = users.fake;
-    gw = await startGateway({ NATS_URL: nats.url, REDIS_PREFIX: prefix, RATE_LIMIT_PROFILE: 'bench', BODY_LIMIT_BYTES: '65536' });
+    rig = await startGatewayRig({ RATE_LIMIT_PROFILE: 'bench', BODY_LIMIT_BYTES: '65536' });
+    ({ fake, gateways: [gw] } = rig);
     const capture: LoggerService = {
       log: (m: unknown) => lines.push(String(m)),
       error: (m: unknown) => lines.push(String(m)),
@@ -57,10 +51,7 @@ describe('v1 HTTP contract', () => {
   }, 30_000);
 
   afterAll(async () => {
-    await gw?.close();
-    await users?.stop();
-    await nats?.stop();
-    await dropRedisPrefix(prefix);
+    await rig?.close();
     Logger.overrideLogger(['error', 'warn', 'log']);
   });
 
