@@ -398,6 +398,13 @@ describe('calls-service over NATS', () => {
       const foreign = Buffer.from(JSON.stringify({ k: [1, 'x'] })).toString('base64url');
       expect((await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 2, cursor: foreign } })).code).toBe('BAD_REQUEST');
       expect((await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 2, cursor: '!!' } })).code).toBe('BAD_REQUEST');
+      // Instants PostgreSQL cannot hold (or no call can have) are forged too: 400, not the database's error.
+      for (const at of [-8_640_000_000_000_000, -62_135_596_800_001, -1, 253_402_300_800_000, 1.5]) {
+        for (const key of [[at, 0, 'x'], [0, at, 'x']]) {
+          const forged = Buffer.from(JSON.stringify({ k: key })).toString('base64url');
+          expect([key, (await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 2, cursor: forged } })).code]).toEqual([key, 'BAD_REQUEST']);
+        }
+      }
       expect((await rawError(CallsCompletePage.subject, { account_id: account, days: 7, page: { limit: 0 } })).code).toBe('BAD_REQUEST');
     });
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CURSOR_MESSAGE, DomainError, Page, decodeCursor, encodeCursor } from '@ringcloud/contracts-common';
+import { DomainError, Page, PageRequest, cursorAfter, encodeCursor } from '@ringcloud/contracts-common';
 import { COMPLETED_LIST_MAX, type ActiveCall, type CallDetails, type CallsCompleteList, type CallsCompletePage, type CompletedCall } from '@ringcloud/contracts-calls';
 import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
@@ -57,7 +57,7 @@ export class CallsService {
   async completedPage(req: CallsCompletePage.Request, now = new Date()): Promise<Page<CompletedCall>> {
     const since = new Date(now.getTime() - req.days * 86_400_000);
     const cdrDeadline = new Date(now.getTime() - this.config.cdrGraceMs);
-    const after = req.page.cursor === undefined ? undefined : completedKeyOf(req.page.cursor);
+    const after = completedKeyOf(req.page);
     const nums = req.num ? numberVariants(req.num) : null;
     const rows = await this.calls.completedCalls(req.account_id, since, cdrDeadline, nums, req.page.limit + 1, after);
     const items = rows.slice(0, req.page.limit);
@@ -67,14 +67,10 @@ export class CallsService {
   }
 }
 
-function completedKeyOf(cursor: string): CompletedKey {
-  const key = decodeCursor(cursor);
-  if (!key || key.length !== 3 || typeof key[0] !== 'number' || typeof key[1] !== 'number' || typeof key[2] !== 'string') {
-    throw DomainError.badRequest(CURSOR_MESSAGE);
-  }
-  const [endedAt, startedAt] = [new Date(key[0]), new Date(key[1])];
-  if (Number.isNaN(endedAt.getTime()) || Number.isNaN(startedAt.getTime())) throw DomainError.badRequest(CURSOR_MESSAGE);
-  return { endedAt, startedAt, callId: key[2] };
+/** The completed list's sort key in a cursor: (ended_at, started_at) as epoch ms, then the call id. */
+function completedKeyOf(page: PageRequest): CompletedKey | undefined {
+  const key = cursorAfter(page, ['timestamp', 'timestamp', 'string']) as [number, number, string] | undefined;
+  return key && { endedAt: new Date(key[0]), startedAt: new Date(key[1]), callId: key[2] };
 }
 
 /** `+79101234567` and `79101234567` are the same number to a CRM: match either spelling. */

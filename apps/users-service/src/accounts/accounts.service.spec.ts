@@ -64,5 +64,10 @@ describe('AccountsService (PostgreSQL)', () => {
     expect(seen).toEqual(all);
     const numbersCursor = Buffer.from(JSON.stringify({ k: [1001, '74950000000'] })).toString('base64url');
     await expect(accounts.listPage({ limit: 2, cursor: numbersCursor })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    // Forged keys the column cannot hold are the client's error, not the database's.
+    for (const k of [2 ** 31, -(2 ** 31) - 1, 1e300, 1.5]) {
+      const forged = Buffer.from(JSON.stringify({ k: [k] })).toString('base64url');
+      await expect(accounts.listPage({ limit: 2, cursor: forged })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    }
   });
 });

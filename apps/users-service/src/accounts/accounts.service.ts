@@ -46,7 +46,7 @@ export class AccountsService {
 
   /** One page of `list` (ordered by account id), read page by page from the database. */
   async listPage(page: PageRequest): Promise<Page<Account>> {
-    const after = cursorAfter(page, ['number']) as [number] | undefined;
+    const after = cursorAfter(page, ['int']) as [number] | undefined;
     const rows = await this.accounts.list({ after: after?.[0], take: page.limit + 1 });
     return pageFrom(rows.map(toAccount), page, (a) => [a.account_id]);
   }

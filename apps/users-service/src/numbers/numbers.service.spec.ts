@@ -214,6 +214,10 @@ describe('NumbersService (PostgreSQL)', () => {
       const usersCursor = Buffer.from(JSON.stringify({ k: [41, '41', d1] })).toString('base64url');
       await expect(numbers.listPage(undefined, { limit: 2, cursor: usersCursor })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
       await expect(numbers.listPage(undefined, { limit: 2, cursor: 'bm90LWpzb24' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      for (const k of [2 ** 31, 1e300, 0.5]) {
+        const forged = Buffer.from(JSON.stringify({ k: [k, '7495000000'] })).toString('base64url');
+        await expect(numbers.listPage(undefined, { limit: 2, cursor: forged })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      }
       await expect(numbers.listPage(5999, { limit: 2 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'account 5999 not found' });
     } finally {
       spy.mockRestore();

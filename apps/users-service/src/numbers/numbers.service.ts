@@ -32,7 +32,7 @@ export class NumbersService {
   /** One page of `list`, keyed by (account, number), read page by page from the database. */
   async listPage(accountId: number | undefined, page: PageRequest): Promise<Page<NumberInfo>> {
     await this.requireAccount(accountId);
-    const after = cursorAfter(page, ['number', 'string']) as [number, string] | undefined;
+    const after = cursorAfter(page, ['int', 'string']) as [number, string] | undefined;
     const rows = await this.numbers.listAssigned(accountId, { after, take: page.limit + 1 });
     return pageFrom(rows.map((row) => toNumberInfo(row, row.extension)), page, (n) => [n.account_id, n.number]);
   }

@@ -112,6 +112,15 @@ describe('keyset pages read from a database (cursorAfter, pageFrom)', () => {
     expect(() => cursorAfter({ limit: 5, cursor: encodeCursor([1001]) }, ['number', 'string'])).toThrow(CURSOR_MESSAGE);
   });
 
+  it.each([
+    ['int', 2_147_483_647, [2_147_483_648, -2_147_483_649, 1.5]],
+    ['timestamp', 253_402_300_799_999, [-1, 253_402_300_800_000, -8.64e15, 0.5]],
+  ] as const)('refuses a forged %s the column could not hold', (kind, largest, forged) => {
+    expect(cursorAfter({ limit: 5, cursor: encodeCursor([largest]) }, [kind])).toEqual([largest]);
+    expect(cursorAfter({ limit: 5, cursor: encodeCursor([0]) }, [kind])).toEqual([0]);
+    for (const k of [...forged, 'x']) expect(() => cursorAfter({ limit: 5, cursor: encodeCursor([k]) }, [kind])).toThrow(CURSOR_MESSAGE);
+  });
+
   it('cuts the page from limit + 1 rows: the extra row only says another page follows', () => {
     const keyOf = (n: number) => [n];
     expect(pageFrom([1, 2, 3], { limit: 2 }, keyOf)).toEqual({ items: [1, 2], next_cursor: encodeCursor([2]) });

@@ -89,14 +89,31 @@ export function compareCursorKeys(a: CursorKey, b: CursorKey): number {
   return a.length - b.length;
 }
 
+/** Latest instant a timestamp in a cursor may name: 9999-12-31T23:59:59.999Z. */
+const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
+/**
+ * What one element of a list's sort key is, so a forged cursor is refused before it reaches the
+ * database (which would refuse it as its own error): text, any finite number, a PostgreSQL
+ * `integer`, or a timestamp as epoch milliseconds (1970 to 9999).
+ */
+export type CursorKeyKind = 'string' | 'number' | 'int' | 'timestamp';
+
+const fitsKind: Record<CursorKeyKind, (v: string | number) => boolean> = {
+  string: (v) => typeof v === 'string',
+  number: (v) => typeof v === 'number',
+  int: (v) => Number.isInteger(v) && (v as number) >= -2_147_483_648 && (v as number) <= 2_147_483_647,
+  timestamp: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TIMESTAMP_MS,
+};
+
 /**
  * The key a page continues after (undefined on the first page). A cursor whose key is not of
- * `shape` (the types of the list's sort key, when known) throws BAD_REQUEST.
+ * `shape` (the kinds of the list's sort key, when known) throws BAD_REQUEST.
  */
-export function cursorAfter(page: PageRequest, shape?: ReadonlyArray<'string' | 'number'>): CursorKey | undefined {
+export function cursorAfter(page: PageRequest, shape?: ReadonlyArray<CursorKeyKind>): CursorKey | undefined {
   if (page.cursor === undefined) return undefined;
   const after = decodeCursor(page.cursor);
-  if (!after || (shape && (after.length !== shape.length || after.some((v, i) => typeof v !== shape[i])))) {
+  if (!after || (shape && (after.length !== shape.length || after.some((v, i) => !fitsKind[shape[i]](v))))) {
     throw DomainError.badRequest(CURSOR_MESSAGE);
   }
   return after;
