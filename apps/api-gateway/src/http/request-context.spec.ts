@@ -15,6 +15,24 @@ describe('access log', () => {
     expect(line(`/v1/keys/${key}/disable?x=1`)).toBe('POST /v1/keys/1002_***/disable 200 1.3ms id=req-1 client=10.0.0.9');
   });
 
+  it('masks a key inside a segment too: a pasted key with a space, traversal before it, odd encodings', () => {
+    const key = '1002_8mtMGjdAIj0rPGKSnj5I6xAw';
+    const urls = [
+      `/admin/v1/keys/${key}%20/enable`,
+      `/admin/v1/keys/${key}%0A`,
+      `/v1/keys/..%2F${key}`,
+      `/v1/keys/x${key}`,
+      `/v1/keys/${key}extra0123456789012345678901234567890123456789`,
+      `/v1/keys/%zz${key.replace('_', '%5f')}`,
+      `/v1/keys/${key.replace(/8/g, '%38')}%E2%82`,
+    ];
+    for (const url of urls) {
+      const logged = line(url);
+      expect([url, logged]).toEqual([url, expect.stringContaining('1002_***')]);
+      expect(logged).not.toMatch(/8mtMGjdAIj|%38mtMGjdAIj/);
+    }
+  });
+
   it('leaves other segments alone (user names, call ids, file names)', () => {
     expect(maskApiKeys('/v1/users/1679728441/records/1796302473.0.wav')).toBe('/v1/users/1679728441/records/1796302473.0.wav');
     expect(maskApiKeys('/v1/calls/2561677a-0000-4000-8000-000000000000')).toBe('/v1/calls/2561677a-0000-4000-8000-000000000000');

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
-import { ApiKeyString } from '@ringcloud/contracts-users';
 import { Metrics, withRequestId } from '@ringcloud/nest-observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -30,25 +29,25 @@ const printable = (s: string) => s.replace(/[^\x21-\x7e…]/g, '?');
 
 /**
  * Key management URLs carry an API key in the path (`/v1/keys/<key>/disable`, `/admin/v1/keys/<key>`):
- * the log keeps its account and drops the rest, however the segment was percent-encoded.
+ * the log keeps its account and drops the rest — wherever the key stands in a segment (a pasted key
+ * with a trailing space, `..%2F<key>`) and however it was percent-encoded.
  */
 export function maskApiKeys(path: string): string {
   return path
     .split('/')
     .map((segment) => {
-      const decoded = decodedOrRaw(segment);
-      return ApiKeyString.safeParse(decoded).success ? `${decoded.split('_', 1)[0]}_***` : segment;
+      const decoded = percentDecodedBytes(segment);
+      return KEY_SHAPED.test(decoded) ? decoded.replace(KEY_SHAPED_ALL, '$1_***') : segment;
     })
     .join('/');
 }
 
-function decodedOrRaw(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
+/** Anything that may be a key (ApiKeyString's shape, unanchored: more may stand around it). */
+const KEY_SHAPED = /([0-9]+)_[A-Za-z0-9]{8,}/;
+const KEY_SHAPED_ALL = new RegExp(KEY_SHAPED.source, 'g');
+
+/** Each valid `%XX` as its byte (keys are ASCII), the rest as is: a stray `%zz` hides nothing. */
+const percentDecodedBytes = (segment: string) => segment.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 export const logAccess = (request: FastifyRequest, reply: FastifyReply) => accessLogger.log(accessLogLine(request, reply));
 
