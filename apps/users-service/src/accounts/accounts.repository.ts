@@ -32,8 +32,17 @@ export class AccountsRepository {
     await db.account.createMany({ data: [{ id, name }], skipDuplicates: true });
   }
 
-  async highestId(): Promise<number | null> {
-    const { _max } = await this.prisma.account.aggregate({ _max: { id: true } });
-    return _max.id;
+  /**
+   * Inserts under the next id after the highest (at least `first`), one allocator at a time (a
+   * transaction-scoped advisory lock): concurrent creators queue instead of clashing and retrying.
+   * Null when that id would pass `max`. Throws P2002 only if an explicit id was inserted meanwhile.
+   */
+  insertNext(name: string, first: number, max: number): Promise<AccountRow | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('users-account-id'))`;
+      const { _max } = await tx.account.aggregate({ _max: { id: true } });
+      const id = Math.max(first, (_max.id ?? 0) + 1);
+      return id > max ? null : this.insert(id, name, tx);
+    });
   }
 }

@@ -42,6 +42,18 @@ describe('AccountsService (PostgreSQL)', () => {
     expect(new Set(created.map((a) => a.account_id)).size).toBe(6);
   });
 
+  it('allocates ids one creator at a time: 40 at once all succeed at the first insert, with the next 40 ids', async () => {
+    const repo = new AccountsRepository(env.prisma);
+    const inserts = jest.spyOn(repo, 'insert');
+    const service = new AccountsService(repo);
+    const highest = Math.max(...(await service.list()).map((a) => a.account_id));
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => service.create({ name: `Burst ${i}` })));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const ids = results.map((r) => (r as PromiseFulfilledResult<{ account_id: number }>).value.account_id).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => highest + 1 + i));
+    expect(inserts).toHaveBeenCalledTimes(40);
+  });
+
   it('lists accounts by id', async () => {
     const ids = (await accounts.list()).map((a) => a.account_id);
     expect(ids.slice(0, 3)).toEqual([1001, 2000, 2001]);

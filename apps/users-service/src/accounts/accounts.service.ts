@@ -27,12 +27,12 @@ export class AccountsService {
         throw err;
       }
     }
-    // Two creators may pick the same next id: the loser retries with the one after.
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const id = Math.max(FIRST_ACCOUNT_ID, ((await this.accounts.highestId()) ?? 0) + 1);
-      if (id > MAX_ACCOUNT_ID) throw DomainError.badRequest('no account id left');
+    // Creators without an id take turns; an explicit id inserted meanwhile is the one clash left.
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return toAccount(await this.accounts.insert(id, name));
+        const row = await this.accounts.insertNext(name, FIRST_ACCOUNT_ID, MAX_ACCOUNT_ID);
+        if (!row) throw DomainError.badRequest('no account id left');
+        return toAccount(row);
       } catch (err) {
         if (!uniqueViolation(err)) throw err;
       }
