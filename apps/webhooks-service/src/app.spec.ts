@@ -6,6 +6,7 @@ import { DeliveriesRepository } from './delivery/deliveries.repository';
 import { Client } from 'pg';
 import { parseDatabaseUrl, quoteIdent } from '@ringcloud/nest-prisma';
 import { EventsRepository, STORE_LOCK_KEY } from './ingest/events.repository';
+import { MAX_SUBSCRIPTIONS_PER_ACCOUNT } from './subscriptions/subscriptions.service';
 import { TestEnv } from './testing/fixture';
 
 /** webhooks-service against real PostgreSQL and NATS (JetStream), with a real HTTP receiver. */
@@ -174,6 +175,14 @@ describe('webhooks-service', () => {
       const err = await env.rpc.send(WebhooksCreate.contract, { account_id: 5901, url, events: ['*'] }).catch((e) => e);
       expect([url, err]).toEqual([url, expect.objectContaining({ code: ErrorCode.BadRequest, message: 'url must not contain control characters' })]);
     }
+  });
+
+  it('holds the cap of webhooks per account under concurrent creates: exactly the cap pass, the rest are refused', async () => {
+    const results = await Promise.allSettled(Array.from({ length: MAX_SUBSCRIPTIONS_PER_ACCOUNT + 15 }, (_, i) => create(5902, `/cap-${i}`)));
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    expect(results.length - refused.length).toBe(MAX_SUBSCRIPTIONS_PER_ACCOUNT);
+    for (const err of refused) expect(err).toMatchObject({ code: ErrorCode.BadRequest, message: `an account may have at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhooks` });
+    expect(await env.rpc.send(WebhooksList.contract, { account_id: 5902 })).toHaveLength(MAX_SUBSCRIPTIONS_PER_ACCOUNT);
   });
 
   it('answers UNAVAILABLE-free typed errors for another account and bad ids', async () => {

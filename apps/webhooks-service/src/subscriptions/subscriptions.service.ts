@@ -49,19 +49,23 @@ export class SubscriptionsService {
 
   async create(req: WebhooksCreate.Request): Promise<WebhookWithSecret> {
     this.checkUrl(req.url);
-    const count = await this.prisma.subscription.count({ where: { accountId: req.account_id } });
-    if (count >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) throw DomainError.badRequest(`an account may have at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhooks`);
     const id = randomId('wh');
     const secret = newSigningSecret();
-    const row = await this.prisma.subscription.create({
-      data: {
-        id,
-        accountId: req.account_id,
-        url: req.url,
-        events: req.events,
-        description: req.description ?? null,
-        secret: this.cipher.encrypt(secret, id),
-      },
+    const row = await this.prisma.$transaction(async (tx) => {
+      // One creator per account at a time, so concurrent creates cannot all pass the count.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(${`webhooks-of-account:${req.account_id}`}))`;
+      const count = await tx.subscription.count({ where: { accountId: req.account_id } });
+      if (count >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) throw DomainError.badRequest(`an account may have at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhooks`);
+      return tx.subscription.create({
+        data: {
+          id,
+          accountId: req.account_id,
+          url: req.url,
+          events: req.events,
+          description: req.description ?? null,
+          secret: this.cipher.encrypt(secret, id),
+        },
+      });
     });
     return { ...toWebhook(row), secret };
   }
