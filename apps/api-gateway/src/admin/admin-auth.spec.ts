@@ -18,6 +18,11 @@ describe('checkAdminToken', () => {
   it('accepts only the exact bearer token', () => {
     expect(refusal(token, `Bearer ${token}`)).toBe('accepted');
     expect(refusal(token, `bearer ${token}`)).toBe('accepted');
+    // RFC 7235: one or more spaces after the scheme; surrounding white space is trimmed.
+    expect(refusal(token, `Bearer   ${token}`)).toBe('accepted');
+    expect(refusal(token, ` Bearer ${token} `)).toBe('accepted');
+    expect(refusal(token, `Bearer ${token} extra`)).toBe(`403 ${AdminMessage.NoToken}`);
+    expect(refusal(token, `Bearer\t${token}`)).toBe(`403 ${AdminMessage.NoToken}`);
     expect(refusal(token, undefined)).toBe(`403 ${AdminMessage.NoToken}`);
     expect(refusal(token, token)).toBe(`403 ${AdminMessage.NoToken}`);
     expect(refusal(token, `Bearer ${token}x`)).toBe(`403 ${AdminMessage.InvalidToken}`);

@@ -13,7 +13,7 @@ export const AdminMessage = {
  */
 export function checkAdminToken(expected: string | undefined, authorization: string | string[] | undefined): void {
   if (!expected) throw HttpProblem.forbidden(AdminMessage.Disabled);
-  const match = typeof authorization === 'string' ? /^Bearer ([^\s]+)\s*$/i.exec(authorization.trim()) : null;
+  const match = typeof authorization === 'string' ? /^Bearer +([^\s]+)$/i.exec(authorization.trim()) : null;
   if (!match) throw HttpProblem.forbidden(AdminMessage.NoToken);
   const digest = (s: string) => createHash('sha256').update(s).digest();
   if (!timingSafeEqual(digest(match[1]), digest(expected))) throw HttpProblem.forbidden(AdminMessage.InvalidToken);
