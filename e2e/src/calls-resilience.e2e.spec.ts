@@ -74,6 +74,31 @@ describe('the AMI connection drops mid-call', () => {
   });
 });
 
+describe('the telephony adapter restarts while a call is up', () => {
+  it('ends the call that hung up while it was away (reconciled): completed, no longer active', async () => {
+    const { user, reader } = await provisionedEmployee('504');
+    await waitFor('first call recorded', async () => (await completedList(reader)).length === 1, 20_000);
+    const active = async () => expectSuccess(await reader.get('/v1/calls/active', { t: String(Date.now()) })) as any[];
+
+    expect(await control('/calls/inbound', { from: '79101120000', to_user: user })).toBe(200);
+    const call = await waitFor('the call active', async () => (await active()).find((c) => c.src === '79101120000'), 20_000);
+    const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null)!;
+    await adapter.stop();
+    // The call hangs up on the PBX while no adapter listens: no event of its end reaches anyone.
+    await waitFor('the call gone from the PBX', async () => ((await (await fetch(`${world.stack.simulatorControl}/channels`)).json()) as unknown[]).length === 0, 20_000);
+    expect((await active()).map((c) => c.call_id)).toContain(call.call_id);
+
+    world.stack.addApp('telephony-adapter');
+    const done = await waitFor('the call completed', async () => (await completedList(reader)).find((c) => c.call_id === call.call_id), 60_000);
+    expect(done).toMatchObject({ direction: 'incoming', src: '79101120000' });
+    expect(await active()).toEqual([]);
+    // One record, and the adapter is back: a new call is recorded too.
+    expect((await completedList(reader)).filter((c) => c.call_id === call.call_id)).toHaveLength(1);
+    expect(await control('/calls/inbound', { from: '79101120001', to_user: user })).toBe(200);
+    await waitFor('call after restart', async () => (await completedList(reader)).some((c) => c.src === '79101120001'), 30_000);
+  });
+});
+
 describe('an originate while calls-service is down', () => {
   it('still rings the phone and answers 200 with the call id; the call and its external_id are listed once calls-service is back', async () => {
     const { user, reader } = await provisionedEmployee('503');

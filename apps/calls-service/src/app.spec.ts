@@ -7,6 +7,7 @@ import {
   CallsCompleteList,
   CallsCompletePage,
   CallsHealthPing,
+  CallsOpenOnNode,
   CallsOriginate,
   CallsOriginateRecord,
   CallsRecordingGet,
@@ -319,6 +320,11 @@ describe('calls-service over NATS', () => {
       expect(list[1].seconds).toBeLessThan(50);
       expect(await env.rpc.send(CallsActiveList.contract, { account_id: B })).toEqual([{ src: '401', dst: '79101234567', seconds: expect.any(Number), status: 'current', call_id: other.callId, external_id: null }]);
       expect(await env.rpc.send(CallsActiveList.contract, { account_id: 4242 })).toEqual([]);
+      // The node's adapter reads every open call of its node (all accounts) to reconcile after a resync.
+      const open = await env.rpc.send(CallsOpenOnNode.contract, { node: 'pbx1' });
+      expect(open).toEqual(expect.arrayContaining([running, ringing, other].map((c) => expect.objectContaining({ call_id: c.callId, account_id: c.account }))));
+      expect(open.map((c) => c.call_id)).not.toContain(ended.callId);
+      expect(await env.rpc.send(CallsOpenOnNode.contract, { node: 'pbx9' })).toEqual([]);
     });
   });
 

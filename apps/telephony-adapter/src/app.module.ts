@@ -11,7 +11,8 @@ import {
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
-import { connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { CallsOpenOnNode } from '@ringcloud/contracts-calls';
+import { RpcClient, connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
 import { AmiSession } from './ami/ami-session';
 import { CallNormaliser } from './calls/call-normaliser';
 import { Registrations } from './calls/registrations';
@@ -117,6 +118,8 @@ export class AppModule {
         inject: [RecordingStore, TelephonyEventPublisher, CallNormaliser],
       },
       { provide: OriginateRepository, useFactory: (prisma: PrismaClient) => new OriginateRepository(prisma, config.node), inject: [PRISMA] },
+      // Requests to other services (calls-service's open calls after a resync); closed at shutdown by Nest.
+      { provide: RpcClient, useFactory: () => new RpcClient({ servers: config.natsUrl, requestTimeoutMs: 5000, name: 'telephony-adapter-rpc' }) },
       {
         provide: PbxEventPipeline,
         useFactory: (
@@ -126,6 +129,7 @@ export class AppModule {
           publisher: TelephonyEventPublisher,
           recordings: RecordingsService,
           ledger: OriginateRepository,
+          rpc: RpcClient,
         ) =>
           new PbxEventPipeline(
             session,
@@ -134,8 +138,9 @@ export class AppModule {
             { publish: (e) => publisher.publish(e), recording: (job) => recordings.submit(job) },
             ledger,
             new Logger(`PBX ${config.node}`),
+            { openCalls: () => rpc.send(CallsOpenOnNode.contract, { node: config.node }) },
           ),
-        inject: [AmiSession, CallNormaliser, Registrations, TelephonyEventPublisher, RecordingsService, OriginateRepository],
+        inject: [AmiSession, CallNormaliser, Registrations, TelephonyEventPublisher, RecordingsService, OriginateRepository, RpcClient],
       },
       {
         provide: OriginateService,

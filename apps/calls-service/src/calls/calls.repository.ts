@@ -72,6 +72,11 @@ export class CallsRepository {
       LIMIT ${limit}`;
   }
 
+  /** Every call of a PBX node still active (whatever its parties), for the node's adapter to reconcile. */
+  openOnNode(node: string): Promise<Array<{ call_id: string; account_id: number | null; linkedid: string | null }>> {
+    return this.prisma.$queryRaw`SELECT call_id, account_id, linkedid FROM calls WHERE node = ${node} AND state = 'active' ORDER BY call_id`;
+  }
+
   /**
    * What is known about these calls (see CallSnapshot), calls and originate requests alike; ids
    * that are neither are left out. `db` may be a transaction holding the calls' locks.

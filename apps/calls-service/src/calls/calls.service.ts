@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, Page, PageRequest, cursorAfter, encodeCursor } from '@ringcloud/contracts-common';
-import { COMPLETED_LIST_MAX, type ActiveCall, type CallDetails, type CallsCompleteList, type CallsCompletePage, type CompletedCall } from '@ringcloud/contracts-calls';
+import { COMPLETED_LIST_MAX, type ActiveCall, type OpenCall, type CallDetails, type CallsCompleteList, type CallsCompletePage, type CompletedCall } from '@ringcloud/contracts-calls';
 import { PbxClock } from '../time/pbx-clock';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { CallsRepository, CompletedKey } from './calls.repository';
@@ -22,6 +22,10 @@ export class CallsService {
     @Inject(PbxClock) private readonly clock: PbxClock,
     @Inject(CALLS_CONFIG) private readonly config: Pick<CallsConfig, 'cdrGraceMs'>,
   ) {}
+
+  openOnNode(node: string): Promise<OpenCall[]> {
+    return this.calls.openOnNode(node);
+  }
 
   async active(accountId: number, now = new Date()): Promise<ActiveCall[]> {
     const rows = await this.calls.activeCalls(accountId, MAX_LIST_ROWS);

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { Command } from '@ringcloud/nest-nats';
-import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsCompletePage, CallsOriginate, CallsOriginateRecord } from '@ringcloud/contracts-calls';
+import { CallsActiveList, CallsCallGet, CallsCompleteList, CallsCompletePage, CallsOpenOnNode, CallsOriginate, CallsOriginateRecord } from '@ringcloud/contracts-calls';
 import { CallsService } from '../calls/calls.service';
 import { OriginateService } from '../originate/originate.service';
 
@@ -26,6 +26,11 @@ export class CallsHandler {
   @Command(CallsActiveList.contract)
   active(@Payload() req: CallsActiveList.Request): Promise<CallsActiveList.Response> {
     return this.calls.active(req.account_id);
+  }
+
+  @Command(CallsOpenOnNode.contract)
+  openOnNode(@Payload() req: CallsOpenOnNode.Request): Promise<CallsOpenOnNode.Response> {
+    return this.calls.openOnNode(req.node);
   }
 
   @Command(CallsCallGet.contract)

@@ -2,7 +2,7 @@ import { AmiMessage, eventName, field, varSet } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
 import { fixtureNames, fixtureOriginates, parseFrames, rxAfterLogin } from '../testing/ami-frames';
-import { ADOPTED_SEQ_BASE, CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
+import { ADOPTED_SEQ_BASE, CallNormaliser, FORGOTTEN_SEQ, NormaliserOutput, OriginateIntent } from './call-normaliser';
 import { EVENT_CONTRACTS, TelephonyDomainEvent } from './domain-events';
 
 const T0 = Date.parse('2026-11-26T13:49:47Z');
@@ -574,6 +574,26 @@ describe('CallNormaliser state', () => {
   const make = () => new CallNormaliser({ node: 'pbx1', now: () => now, retainMs: 1000 });
 
   beforeEach(() => (now = T0));
+
+  it('ends the calls held open elsewhere only when it knows nothing of them (by linkedid, call id or originate intent)', () => {
+    const n = make();
+    n.handle(chan('Newchannel', '1700000000.1', { ChannelStateDesc: 'Ring' }));
+    n.handle(chan('Newexten', '1700000000.1', { Application: 'Dial' }));
+    n.registerIntent({ actionId: 'a-1', callId: 'placed-just-now', accountId: 1001, user: '1679728441', num: '79101234567', src: '401', at: T0 });
+    const open = [
+      { call_id: 'pbx1:1700000000.1', account_id: 1001, linkedid: '1700000000.1' },
+      { call_id: 'placed-just-now', account_id: 1001, linkedid: null },
+      { call_id: 'pbx1:1699999999.7', account_id: 1001, linkedid: '1699999999.7' },
+      { call_id: 'lost-originate', account_id: null, linkedid: null },
+    ];
+    const out = domain(n.endForgotten(open));
+    expect(out.map((o) => [o.kind, o.payload.call_id, o.payload.event_id])).toEqual([
+      ['ended', 'pbx1:1699999999.7', 'pbx1:1699999999.7:ended:forgotten'],
+      ['ended', 'lost-originate', 'pbx1:lost-originate:ended:forgotten'],
+    ]);
+    expect(out[0].payload).toMatchObject({ seq: FORGOTTEN_SEQ, reconciled: true, account_id: 1001, cause: 0, occurred_at: new Date(T0).toISOString() });
+    expect(out[1].payload.account_id).toBeNull();
+  });
 
   it('ends a call whose channels vanished while disconnected with reconciled=true, and spares channels born during the listing', () => {
     const n = make();

@@ -112,6 +112,15 @@ interface Call {
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
 export const ADOPTED_SEQ_BASE = 1000;
+/** Seq of the `ended` of a forgotten call (endForgotten): above an adopted call's events too. */
+export const FORGOTTEN_SEQ = 1_000_000;
+
+/** A call another service holds open on this node (calls-service's view, see endForgotten). */
+export interface OpenCall {
+  call_id: string;
+  account_id: number | null;
+  linkedid: string | null;
+}
 
 /** Events that describe a channel being set up; the call "starts" on the first event after them. */
 const SETUP_EVENTS = new Set(['newchannel', 'varset', 'newcallerid', 'newconnectedline', 'newaccountcode', 'rename', 'localbridge']);
@@ -241,6 +250,35 @@ export class CallNormaliser {
     if (!call.ended) {
       this.ensureStarted(call, out);
       this.maybeAnswered(call, out);
+    }
+    return out;
+  }
+
+  /**
+   * Ends, `reconciled`, the calls held open elsewhere that this process does not know. Called after
+   * a resync: a call still up on the PBX was adopted by it (or was seen live since), so one unknown
+   * here ended while nobody listened — this process restarted meanwhile, or its end was lost. The
+   * PBX's end time is gone with it: the call ends now.
+   */
+  endForgotten(open: readonly OpenCall[]): NormaliserOutput[] {
+    const out: NormaliserOutput[] = [];
+    for (const call of open) {
+      const known = this.byCallId.has(call.call_id) || this.intentsByCall.has(call.call_id) || (call.linkedid !== null && this.calls.has(call.linkedid));
+      if (known) continue;
+      out.push({
+        kind: 'ended',
+        payload: {
+          event_id: [this.options.node, call.linkedid ?? call.call_id, 'ended', 'forgotten'].join(':'),
+          call_id: call.call_id,
+          seq: FORGOTTEN_SEQ,
+          node: this.options.node,
+          occurred_at: new Date(this.now()).toISOString(),
+          account_id: call.account_id,
+          cause: 0,
+          cause_txt: 'Unknown',
+          reconciled: true,
+        },
+      });
     }
     return out;
   }

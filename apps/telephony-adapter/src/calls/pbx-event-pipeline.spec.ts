@@ -4,7 +4,7 @@ import { AmiSession } from '../ami/ami-session';
 import { FakeAmiServer } from '../testing/fake-ami-server';
 import { rxAfterLogin } from '../testing/ami-frames';
 import { TestEnv, eventually } from '../testing/test-env';
-import { CallNormaliser } from './call-normaliser';
+import { CallNormaliser, FORGOTTEN_SEQ } from './call-normaliser';
 import { Registrations } from './registrations';
 import { RecordingJob } from './domain-events';
 import { TelephonyEventPublisher } from './event-publisher';
@@ -188,5 +188,37 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     await twin.flush();
     const subjects = (await published()).slice(before).map((e) => e.subject);
     expect(subjects).toEqual(['telephony.call.started', 'telephony.call.ringing', 'telephony.call.answered', 'telephony.call.ringing', 'telephony.call.bridged', 'telephony.call.ended', 'telephony.call.cdr']);
+  });
+
+  it('after a resync, ends the calls held open elsewhere that it does not know (it restarted meanwhile), not the live ones', async () => {
+    let reads = 0;
+    const open = [
+      { call_id: 'call-ended-while-away', account_id: 1001, linkedid: '1795700000.1' },
+      { call_id: 'pbx1:1795700000.2', account_id: 1001, linkedid: '1795700000.2' },
+    ];
+    pipeline = new PbxEventPipeline(session, new CallNormaliser({ node: 'pbx1' }), registrations, { publish: (e) => publisher.publish(e), recording: () => undefined }, undefined, quiet, {
+      // calls-service is still starting at the first read
+      openCalls: async () => {
+        if (++reads === 1) throw new Error('service did not answer in time');
+        return open;
+      },
+      openCallsRetryMs: [20],
+    });
+    server.channels = [{ Channel: 'PJSIP/1679728442-00000002', Uniqueid: '1795700000.2', Linkedid: '1795700000.2', Context: 'acct-1001', Exten: '79101234567', ChannelStateDesc: 'Up' }];
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    expect(await resynced).toBe(true);
+
+    await eventually(async () => (await published()).some((e) => e.subject === CallEnded.subject && (e.data as { call_id: string }).call_id === 'call-ended-while-away'));
+    await pipeline.idle();
+    const mine = new Set(open.map((c) => c.call_id));
+    const ended = (await published()).filter((e) => e.subject === CallEnded.subject && mine.has((e.data as { call_id: string }).call_id));
+    expect(ended.map((e) => e.data)).toEqual([
+      expect.objectContaining({ call_id: 'call-ended-while-away', account_id: 1001, reconciled: true, seq: FORGOTTEN_SEQ, node: 'pbx1' }),
+    ]);
+    expect(ended[0].msgId).toBe('pbx1:1795700000.1:ended:forgotten');
+    expect(reads).toBe(2);
+    // The live call was adopted and goes on.
+    expect((await published()).filter((e) => e.subject === CallStarted.subject).map((e) => (e.data as { call_id: string }).call_id)).toContain('pbx1:1795700000.2');
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AmiMessage, eventName, field, getvarValue } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
-import { CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
+import { CallNormaliser, NormaliserOutput, OpenCall, OriginateIntent } from './call-normaliser';
 import { RecordingJob, TelephonyDomainEvent } from './domain-events';
 import { Registrations } from './registrations';
 
@@ -16,7 +16,27 @@ export interface PipelineSinks {
   recording(job: RecordingJob): void;
 }
 
-type Item = { type: 'ami'; message: AmiMessage } | { type: 'resync' } | { type: 'sweep' } | { type: 'contacts-refused'; actionId: string; message: string };
+type Item =
+  | { type: 'ami'; message: AmiMessage }
+  | { type: 'resync' }
+  | { type: 'sweep' }
+  | { type: 'contacts-refused'; actionId: string; message: string }
+  | { type: 'forgotten'; open: OpenCall[]; resync: number };
+
+export interface PipelineOptions {
+  sweepMs?: number;
+  resyncEveryMs?: number;
+  /**
+   * The calls of this node held open elsewhere (calls-service in the app). After each resync the
+   * ones this process does not know end `reconciled`: without it, calls that ended while the adapter
+   * was down (restarted, redeployed) stayed active in calls-service for good.
+   */
+  openCalls?: () => Promise<OpenCall[]>;
+  /** Waits between attempts to read `openCalls` (calls-service may be starting too). */
+  openCallsRetryMs?: readonly number[];
+}
+
+const OPEN_CALLS_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000];
 
 const ADOPTED_VARS = ['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER'] as const;
 
@@ -36,6 +56,7 @@ export class PbxEventPipeline {
   private readonly unsubscribe: Array<() => void> = [];
   private resyncWaiters: Array<() => void> = [];
   private resyncs = 0;
+  private resyncsStarted = 0;
 
   constructor(
     private readonly session: AmiSession,
@@ -44,7 +65,7 @@ export class PbxEventPipeline {
     private readonly sinks: PipelineSinks,
     private readonly ledger: OriginateLedger | undefined,
     private readonly logger: { log(m: string): void; warn(m: string): void; error(m: string): void; debug?(m: string): void },
-    private readonly options: { sweepMs?: number; resyncEveryMs?: number } = {},
+    private readonly options: PipelineOptions = {},
   ) {}
 
   /** Subscribes to the session and starts it. */
@@ -127,6 +148,15 @@ export class PbxEventPipeline {
       this.registrations.listRefused(item.actionId, item.message);
       return;
     }
+    if (item.type === 'forgotten') {
+      // Judged only against the resync it followed: since a newer one began (a reconnect), a live
+      // call may be unknown only because the listing that adopts it is not complete yet.
+      if (item.resync !== this.resyncsStarted || !this.session.isReady) return;
+      const ended = this.normaliser.endForgotten(item.open);
+      if (ended.length) this.logger.warn(`${ended.length} calls open in calls-service ended while this adapter was away: ended now, reconciled`);
+      await this.dispatch(ended);
+      return;
+    }
     const message = item.message;
     this.registrations.handle(message);
     if (eventName(message) === 'originateresponse') await this.recallIntent(message);
@@ -159,6 +189,7 @@ export class PbxEventPipeline {
         case 'resynced':
           await this.adopt(output.adopted);
           this.resyncs++;
+          void this.reconcileOpenCalls(this.resyncsStarted);
           this.logger.log(`resync done (${this.normaliser.liveChannels().length} live channels, ${output.adopted.length} calls adopted)`);
           // Waiters want contacts too; their list completes through this same queue, so no await here.
           void this.registrations.whenSynced(10_000).then(() => {
@@ -175,6 +206,7 @@ export class PbxEventPipeline {
   private startResync(): void {
     const channelsId = `rc-resync-${randomUUID()}`;
     const contactsId = `rc-contacts-${randomUUID()}`;
+    this.resyncsStarted++;
     this.normaliser.beginResync(channelsId);
     this.registrations.beginResync(contactsId);
     const failed = (what: string) => (err: Error) => this.logger.warn(`resync ${what} failed: ${err.message}`);
@@ -197,6 +229,30 @@ export class PbxEventPipeline {
         if (!/no contacts found/i.test(message)) this.logger.error(`PJSIPShowContacts refused: ${message}`);
       })
       .catch(failed('PJSIPShowContacts'));
+  }
+
+  /**
+   * Reads the calls held open elsewhere and queues them behind everything seen so far, so the
+   * normaliser judges them against the resync just done and every event after it. Given up when a
+   * newer resync has started (it reads them again) or after the last retry.
+   */
+  private async reconcileOpenCalls(resync: number): Promise<void> {
+    const read = this.options.openCalls;
+    if (!read) return;
+    const delays = this.options.openCallsRetryMs ?? OPEN_CALLS_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const open = await read();
+        this.enqueue({ type: 'forgotten', open, resync });
+        return;
+      } catch (err) {
+        if (attempt >= delays.length || resync !== this.resyncsStarted) {
+          this.logger.warn(`could not read the calls open in calls-service: ${(err as Error).message}; calls that ended while away stay active until the next resync`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delays[attempt]).unref());
+      }
+    }
   }
 
   /** Reads RC_* from each adopted call's first channel, then lets the normaliser start it. */

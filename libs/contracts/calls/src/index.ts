@@ -102,6 +102,21 @@ export namespace CallsActiveList {
   export type Response = z.output<typeof contract.response>;
 }
 
+/**
+ * The calls of one PBX node that calls-service still holds active, for the node's telephony adapter
+ * to reconcile after a resync: one it does not know (it restarted meanwhile) and the PBX does not
+ * have either ended while nobody listened, and is ended `reconciled` by the adapter.
+ */
+export const OpenCall = z.object({ call_id: z.string(), account_id: z.number().int().nullable(), linkedid: z.string().nullable() });
+export type OpenCall = z.infer<typeof OpenCall>;
+
+export namespace CallsOpenOnNode {
+  export const contract = command('calls.open.on_node', z.object({ node: z.string().min(1).max(64) }), z.array(OpenCall));
+  export const subject = contract.subject;
+  export type Request = z.output<typeof contract.request>;
+  export type Response = z.output<typeof contract.response>;
+}
+
 export const CompletedCall = z.object({
   status: z.literal('complete'),
   src: z.string(),
