@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   for (const app of apps) {
     void app.exited.then((code) => {
       if (!stopping) {
-        console.error(`${app.name} exited (${code}); stopping the stack. Log: ${app.logFile}`);
+        console.error(`${app.name} exited (${code ?? `killed by ${app.child.signalCode ?? 'a signal'}`}); stopping the stack. Log: ${app.logFile}`);
         void stopAll(1);
       }
     });
