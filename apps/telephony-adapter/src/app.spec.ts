@@ -76,7 +76,7 @@ describe('telephony-adapter over NATS (end to end)', () => {
       logLevel: 'error',
       databaseUrl: env.schema!.databaseUrl,
       node: 'pbx1',
-      ami: { host: '127.0.0.1', port: server.port, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200 },
+      ami: { host: '127.0.0.1', port: server.port, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200, keepaliveMs: 0 }, // keepalive: ami-session.spec
       originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000 },
       recordingsDir: env.recordingsDir,
       qualifyFrequency: 60,

@@ -57,8 +57,9 @@ describe('AmiSession (real asterisk-manager client against a fake AMI server)', 
     await until(() => session.isReady);
     expect(server.actions[0]).toMatchObject({ action: 'login', username: 'crm', secret: 'crmsecret' });
 
-    const response = await session.action({ Action: 'Ping' });
-    expect(field(response, 'response')).toBe('Error'); // the fake does not know Ping: an answer all the same
+    expect(field(await session.action({ Action: 'Ping' }), 'ping')).toBe('Pong');
+    // An unknown action is answered too (Response: Error): the caller reads it.
+    expect(field(await session.action({ Action: 'NoSuchAction' }), 'response')).toBe('Error');
     server.event({ Event: 'DeviceStateChange', Privilege: 'call,all', Device: 'PJSIP/1679728441', State: 'NOT_INUSE' });
     await until(() => events.some((e) => e.event === 'DeviceStateChange'));
     expect(events.find((e) => e.event === 'DeviceStateChange')).toMatchObject({ device: 'PJSIP/1679728441', state: 'NOT_INUSE' });
@@ -112,6 +113,37 @@ describe('AmiSession (real asterisk-manager client against a fake AMI server)', 
     server.answerActions = true;
     server.event({ Event: 'Newchannel', Channel: 'PJSIP/1679728441-00000001', Uniqueid: '1.1', Linkedid: '1.1' });
     await until(() => events.some((e) => e.event === 'Newchannel'));
+  });
+
+  it('pings a silent PBX, and drops and retries the connection of one that stopped answering (hung, TCP still open)', async () => {
+    session = sessionFor(server.port, logs, { keepaliveMs: 150, actionTimeoutMs: 300 });
+    let downs = 0;
+    session.onDown(() => downs++);
+    session.start();
+    await until(() => session.isReady);
+    const pings = () => server.actions.filter((a) => a.action === 'Ping').length;
+    await until(() => pings() >= 2);
+    expect([session.isReady, downs, server.logins]).toEqual([true, 0, 1]);
+
+    // The PBX hangs: the connection stays open, nothing is answered any more.
+    server.answerActions = false;
+    const hungAt = Date.now();
+    await until(() => downs === 1, 3000);
+    expect(Date.now() - hungAt).toBeLessThan(1500);
+    expect(session.isReady).toBe(false);
+    expect(logs.lines).toContainEqual(expect.stringMatching(/^warn AMI 127\.0\.0\.1:\d+: the PBX did not answer a keepalive Ping/));
+    await expect(session.action({ Action: 'Originate' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+
+    // It answers again: logged in anew, and a PBX that talks is not pinged.
+    server.answerActions = true;
+    await until(() => session.isReady && server.logins >= 2, 3000);
+    const downsNow = downs;
+    const before = pings();
+    for (let i = 0; i < 10; i++) {
+      server.event({ Event: 'PeerStatus', Peer: 'PJSIP/1679728441', PeerStatus: 'Reachable' });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    expect([pings() - before, downs]).toEqual([0, downsNow]);
   });
 
   it('backs off exponentially with jitter while the PBX is away, and comes back', async () => {

@@ -18,6 +18,13 @@ export interface AmiSessionOptions {
   reconnectMaxMs: number;
   /** TCP connect + login must finish within this long, or the attempt is abandoned. */
   connectTimeoutMs?: number;
+  /**
+   * With nothing heard from the PBX for this long, a `Ping` is sent; one unanswered within
+   * actionTimeoutMs means the PBX hangs (a stopped or wedged Asterisk keeps its TCP connection open
+   * and takes actions it runs only when it resumes), so the connection is dropped and retried — not
+   * ready meanwhile: originates are refused at once and readiness says so. 0: off. Default 10 s.
+   */
+  keepaliveMs?: number;
   logger: { log(m: string): void; warn(m: string): void; error(m: string): void; debug?(m: string): void };
   random?: () => number;
 }
@@ -52,6 +59,9 @@ export class AmiSession {
   private readonly downListeners = new Set<(reason: string) => void>();
   private lastError?: string;
   private connectedOnce = false;
+  private keepaliveTimer?: NodeJS.Timeout;
+  private lastHeard = 0;
+  private pinging = false;
 
   constructor(private readonly options: AmiSessionOptions) {}
 
@@ -88,6 +98,7 @@ export class AmiSession {
     this.status = 'stopped';
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.attemptTimer);
+    clearInterval(this.keepaliveTimer);
     const manager = this.manager;
     this.manager = undefined;
     this.failPending(undefined, 'the AMI session was stopped');
@@ -119,6 +130,7 @@ export class AmiSession {
       }, timeoutMs);
       this.pending.set(actionId, { manager, timer, reject });
       manager.action({ ...action, actionid: actionId }, (err, response) => {
+        if (this.manager === manager) this.lastHeard = Date.now();
         const entry = this.pending.get(actionId);
         if (!entry) return; // already timed out or failed by a disconnect
         clearTimeout(entry.timer);
@@ -138,7 +150,9 @@ export class AmiSession {
     // Without this, asterisk-manager's own no-op listener swallows every socket error.
     manager.on('error', (err: Error) => this.onError(manager, err));
     manager.on('managerevent', (event: AmiMessage) => {
-      if (this.manager === manager) this.emitEvent(event);
+      if (this.manager !== manager) return;
+      this.lastHeard = Date.now();
+      this.emitEvent(event);
     });
     manager.on('close', () => this.onClose(manager, 'connection closed'));
 
@@ -166,6 +180,7 @@ export class AmiSession {
         this.lastError = undefined;
         this.options.logger.log(`AMI connected to ${host}:${port} (node ${this.options.node})${this.connectedOnce ? ' again' : ''}`);
         this.connectedOnce = true;
+        this.startKeepalive(manager);
         for (const listener of [...this.readyListeners]) this.safely(() => listener());
       });
     });
@@ -183,6 +198,7 @@ export class AmiSession {
     if (this.manager !== manager && !force) return;
     if (this.status === 'stopped') return;
     clearTimeout(this.attemptTimer);
+    clearInterval(this.keepaliveTimer);
     const wasReady = this.status === 'ready';
     this.manager = undefined;
     this.status = 'waiting';
@@ -204,6 +220,28 @@ export class AmiSession {
     this.reconnectTimer = setTimeout(() => {
       if (this.status === 'waiting') this.connect();
     }, delay);
+  }
+
+  /** Pings a PBX that has been silent for keepaliveMs; no answer in time drops the connection. */
+  private startKeepalive(manager: AsteriskManager.Manager): void {
+    const every = this.options.keepaliveMs ?? 10_000;
+    clearInterval(this.keepaliveTimer);
+    if (every <= 0) return;
+    this.lastHeard = Date.now();
+    this.pinging = false;
+    this.keepaliveTimer = setInterval(() => {
+      if (this.manager !== manager || this.status !== 'ready' || this.pinging || Date.now() - this.lastHeard < every) return;
+      this.pinging = true;
+      this.action({ Action: 'Ping' })
+        .catch((err: Error) => {
+          if (this.manager !== manager || this.status !== 'ready') return; // the connection went meanwhile
+          this.options.logger.warn(`AMI ${this.options.host}:${this.options.port}: the PBX did not answer a keepalive Ping (${err.message}); reconnecting`);
+          this.abandon(manager);
+          this.onClose(manager, 'keepalive Ping unanswered', true);
+        })
+        .finally(() => (this.pinging = false));
+    }, Math.max(100, Math.floor(every / 4)));
+    this.keepaliveTimer.unref();
   }
 
   /** Drops a client: its socket is ended and it can no longer reach this session. */

@@ -32,6 +32,8 @@ export const TelephonyEnv = BaseEnv.extend({
   AMI_ACTION_TIMEOUT_MS: ms(5000, 100),
   AMI_RECONNECT_MIN_MS: ms(500, 10),
   AMI_RECONNECT_MAX_MS: ms(30_000, 10),
+  /** A silent PBX is pinged after this long; unanswered, the connection is dropped and retried (0: off). */
+  AMI_KEEPALIVE_MS: ms(10_000, 0),
   ORIGINATE_DEVICE_TEMPLATE: template('user', 'PJSIP/{user}'),
   ORIGINATE_CONTEXT_TEMPLATE: template('account', 'acct-{account}'),
   /** How long the employee's phone rings (Originate `Timeout`). */
@@ -74,6 +76,7 @@ export interface TelephonyConfig {
     actionTimeoutMs: number;
     reconnectMinMs: number;
     reconnectMaxMs: number;
+    keepaliveMs: number;
   };
   originate: { deviceTemplate: string; contextTemplate: string; timeoutMs: number };
   recordingsDir: string;
@@ -104,6 +107,7 @@ export function loadTelephonyConfig(env: NodeJS.ProcessEnv = process.env, warn: 
       actionTimeoutMs: parsed.AMI_ACTION_TIMEOUT_MS,
       reconnectMinMs: parsed.AMI_RECONNECT_MIN_MS,
       reconnectMaxMs: parsed.AMI_RECONNECT_MAX_MS,
+      keepaliveMs: parsed.AMI_KEEPALIVE_MS,
     },
     originate: {
       deviceTemplate: parsed.ORIGINATE_DEVICE_TEMPLATE,

@@ -181,6 +181,9 @@ export class FakeAmiServer {
         reply([['Response', 'Goodbye'], ['ActionID', id], ['Message', 'Thanks for all the fish.']]);
         connection.socket.end();
         return;
+      case 'ping':
+        reply([['Response', 'Success'], ['ActionID', id], ['Ping', 'Pong'], ['Timestamp', (Date.now() / 1000).toFixed(6)]]);
+        return;
       case 'coreshowchannels':
         reply([['Response', 'Success'], ['ActionID', id], ['EventList', 'start'], ['Message', 'Channels will follow']]);
         for (const c of this.channels) {
