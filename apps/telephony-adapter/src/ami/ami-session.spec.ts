@@ -132,6 +132,8 @@ describe('AmiSession (real asterisk-manager client against a fake AMI server)', 
     expect(Date.now() - hungAt).toBeLessThan(1500);
     expect(session.isReady).toBe(false);
     expect(logs.lines).toContainEqual(expect.stringMatching(/^warn AMI 127\.0\.0\.1:\d+: the PBX did not answer a keepalive Ping/));
+    // Reset, not ended: a real Asterisk would run what it still holds unread when it resumes.
+    await until(() => server.closings.includes('reset'));
     await expect(session.action({ Action: 'Originate' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
 
     // It answers again: logged in anew, and a PBX that talks is not pinged.
@@ -180,10 +182,14 @@ describe('AmiSession (real asterisk-manager client against a fake AMI server)', 
     server.answerLogin = false;
     session = sessionFor(server.port, logs, { connectTimeoutMs: 200 });
     session.start();
-    await until(() => server.actions.filter((a) => a.action === 'login').length >= 2, 3000);
+    await until(() => server.actions.filter((a) => a.action === 'login').length >= 3, 3000);
     expect(session.isReady).toBe(false);
+    // Each abandoned attempt is reset: none lingers to log in (or time out unauthenticated) later.
+    await until(() => server.closings.filter((c) => c === 'reset').length >= 2);
+    expect(server.openConnections).toBeLessThanOrEqual(1);
     server.answerLogin = true;
     await until(() => session.isReady, 3000);
+    expect(server.openConnections).toBe(1);
   });
 
   it('refuses CR/LF in any header before a byte is written', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import AsteriskManager from 'asterisk-manager';
 import { DomainError } from '@ringcloud/contracts-common';
 import { AmiActionFields, checkedAction } from './ami-headers';
@@ -40,6 +41,27 @@ interface PendingAction {
 const unavailable = (message: string) => DomainError.unavailable(message);
 
 /**
+ * asterisk-manager keeps its socket to itself and its disconnect() only half-closes an open one
+ * (a connecting one is left as is). Seen on a real Asterisk frozen with SIGSTOP: it ran the
+ * abandoned connections' queued actions on resume, logged in every abandoned retry, and sockets
+ * stuck in SYN-SENT connected later and sat unauthenticated until Asterisk logged them as failed
+ * authentications (fail2ban material). So the socket it creates is caught here, to be closed for good.
+ */
+function connectCatchingSocket(manager: AsteriskManager.Manager, port: number, host: string, onConnect: () => void): net.Socket | undefined {
+  const createConnection = net.createConnection;
+  let socket: net.Socket | undefined;
+  // asterisk-manager calls net.createConnection synchronously inside connect().
+  (net as { createConnection: typeof net.createConnection }).createConnection = ((...args: Parameters<typeof net.createConnection>) =>
+    (socket = createConnection.apply(net, args))) as typeof net.createConnection;
+  try {
+    manager.connect(port, host, onConnect);
+  } finally {
+    (net as { createConnection: typeof net.createConnection }).createConnection = createConnection;
+  }
+  return socket;
+}
+
+/**
  * One AMI session to one PBX node, on top of asterisk-manager, whose own reconnect (fixed 10–60 s
  * delays, listeners possibly lost, actions held forever) is not used. Instead every connection
  * attempt gets a fresh client with this session's listeners attached, reconnects back off
@@ -50,6 +72,7 @@ const unavailable = (message: string) => DomainError.unavailable(message);
 export class AmiSession {
   private status: Status = 'stopped';
   private manager?: AsteriskManager.Manager;
+  private readonly sockets = new WeakMap<AsteriskManager.Manager, net.Socket>();
   private attempt = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private attemptTimer?: NodeJS.Timeout;
@@ -158,12 +181,12 @@ export class AmiSession {
 
     this.attemptTimer = setTimeout(() => {
       if (this.manager === manager && this.status === 'connecting') {
-        this.abandon(manager);
+        this.abandon(manager, true);
         this.onClose(manager, 'connect/login timed out', true);
       }
     }, this.options.connectTimeoutMs ?? Math.max(this.options.actionTimeoutMs, 2000));
 
-    manager.connect(port, host, () => {
+    const socket = connectCatchingSocket(manager, port, host, () => {
       if (this.manager !== manager) return;
       manager.login((err) => {
         if (this.manager !== manager) return;
@@ -184,6 +207,7 @@ export class AmiSession {
         for (const listener of [...this.readyListeners]) this.safely(() => listener());
       });
     });
+    if (socket) this.sockets.set(manager, socket);
   }
 
   private onError(manager: AsteriskManager.Manager, err: Error): void {
@@ -236,7 +260,7 @@ export class AmiSession {
         .catch((err: Error) => {
           if (this.manager !== manager || this.status !== 'ready') return; // the connection went meanwhile
           this.options.logger.warn(`AMI ${this.options.host}:${this.options.port}: the PBX did not answer a keepalive Ping (${err.message}); reconnecting`);
-          this.abandon(manager);
+          this.abandon(manager, true);
           this.onClose(manager, 'keepalive Ping unanswered', true);
         })
         .finally(() => (this.pinging = false));
@@ -244,11 +268,23 @@ export class AmiSession {
     this.keepaliveTimer.unref();
   }
 
-  /** Drops a client: its socket is ended and it can no longer reach this session. */
-  private abandon(manager: AsteriskManager.Manager): void {
+  /**
+   * Drops a client: it can no longer reach this session, and its socket is closed for good — ended
+   * when it is open, or with `reset` (a PBX that stopped answering) reset, so that what it still
+   * holds unread is not run when it resumes; one still connecting is destroyed before it connects.
+   */
+  private abandon(manager: AsteriskManager.Manager, reset = false): void {
     manager.removeAllListeners();
     // A late socket error on an abandoned client must not become an unhandled 'error' event.
     manager.on('error', () => undefined);
+    const socket = this.sockets.get(manager);
+    this.sockets.delete(manager);
+    socket?.on('error', () => undefined);
+    if (socket && !socket.destroyed && (reset || socket.readyState === 'opening')) {
+      if (socket.readyState === 'opening') socket.destroy();
+      else socket.resetAndDestroy();
+      return;
+    }
     try {
       manager.disconnect();
     } catch {

@@ -38,6 +38,8 @@ interface Connection {
  */
 export class FakeAmiServer {
   readonly actions: AmiMessage[] = [];
+  /** How each client connection ended: `reset` (RST from the client) or `closed`. */
+  readonly closings: Array<'reset' | 'closed'> = [];
   /** Everything clients wrote, byte for byte (injection tests read it). */
   rawReceived = '';
   logins = 0;
@@ -79,6 +81,11 @@ export class FakeAmiServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.dropAll();
     await closed;
+  }
+
+  /** Connections open now, logged in or not. */
+  get openConnections(): number {
+    return this.connections.size;
   }
 
   get clients(): number {
@@ -138,8 +145,12 @@ export class FakeAmiServer {
   private accept(socket: Socket): void {
     const connection: Connection = { socket, buffer: '', loggedIn: false };
     this.connections.add(connection);
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.connections.delete(connection));
+    let reset = false;
+    socket.on('error', (err: NodeJS.ErrnoException) => (reset ||= err.code === 'ECONNRESET'));
+    socket.on('close', () => {
+      this.connections.delete(connection);
+      this.closings.push(reset ? 'reset' : 'closed');
+    });
     socket.write('Asterisk Call Manager/11.0.0\r\n');
     socket.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
