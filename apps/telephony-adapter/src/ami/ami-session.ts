@@ -42,9 +42,8 @@ const unavailable = (message: string) => DomainError.unavailable(message);
 
 /**
  * asterisk-manager keeps its socket to itself and its disconnect() only half-closes an open one
- * (a connecting one is left as is). Seen on a real Asterisk frozen with SIGSTOP: it ran the
- * abandoned connections' queued actions on resume, logged in every abandoned retry, and sockets
- * stuck in SYN-SENT connected later and sat unauthenticated until Asterisk logged them as failed
+ * (a connecting one is left as is). Seen on a real Asterisk frozen with SIGSTOP: retries stuck in
+ * SYN-SENT connected after it resumed and sat unauthenticated until Asterisk logged them as failed
  * authentications (fail2ban material). So the socket it creates is caught here, to be closed for good.
  */
 function connectCatchingSocket(manager: AsteriskManager.Manager, port: number, host: string, onConnect: () => void): net.Socket | undefined {
@@ -270,8 +269,9 @@ export class AmiSession {
 
   /**
    * Drops a client: it can no longer reach this session, and its socket is closed for good — ended
-   * when it is open, or with `reset` (a PBX that stopped answering) reset, so that what it still
-   * holds unread is not run when it resumes; one still connecting is destroyed before it connects.
+   * when it is open, or with `reset` (a PBX that stopped answering) reset rather than left half-open;
+   * one still connecting is destroyed before it connects. (A reset does not take back what a frozen
+   * PBX already received: Linux still hands it the unread bytes when it resumes.)
    */
   private abandon(manager: AsteriskManager.Manager, reset = false): void {
     manager.removeAllListeners();
