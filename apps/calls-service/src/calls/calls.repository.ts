@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { dialledDirection } from '@ringcloud/contracts-telephony';
+import type { OpenCall } from '@ringcloud/contracts-calls';
 import { ORIGINATED_CALL_ID_PATTERN } from './originated-call-id';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 import type { CallSnapshot } from './call-snapshot';
@@ -73,7 +74,7 @@ export class CallsRepository {
   }
 
   /** Every call of a PBX node still active (whatever its parties), for the node's adapter to reconcile. */
-  openOnNode(node: string): Promise<Array<{ call_id: string; account_id: number | null; linkedid: string | null }>> {
+  openOnNode(node: string): Promise<OpenCall[]> {
     return this.prisma.$queryRaw`SELECT call_id, account_id, linkedid FROM calls WHERE node = ${node} AND state = 'active' ORDER BY call_id`;
   }
 

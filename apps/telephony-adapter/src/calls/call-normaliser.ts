@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { EXTENSION_PATTERN } from '@ringcloud/contracts-common';
+import type { OpenCall } from '@ringcloud/contracts-calls';
 import { Direction, Disposition, RingingParty, dialledDirection } from '@ringcloud/contracts-telephony';
 import { AmiMessage, eventName, field, isUnknown, varSet } from '../ami/ami-message';
 import { Envelope, RecordingJob, TelephonyDomainEvent, TelephonyEventKind, localDateTime } from './domain-events';
@@ -114,13 +115,6 @@ interface Call {
 export const ADOPTED_SEQ_BASE = 1000;
 /** Seq of the `ended` of a forgotten call (endForgotten): above an adopted call's events too. */
 export const FORGOTTEN_SEQ = 1_000_000;
-
-/** A call another service holds open on this node (calls-service's view, see endForgotten). */
-export interface OpenCall {
-  call_id: string;
-  account_id: number | null;
-  linkedid: string | null;
-}
 
 /** Events that describe a channel being set up; the call "starts" on the first event after them. */
 const SETUP_EVENTS = new Set(['newchannel', 'varset', 'newcallerid', 'newconnectedline', 'newaccountcode', 'rename', 'localbridge']);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AmiMessage, eventName, field, getvarValue } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
-import { CallNormaliser, NormaliserOutput, OpenCall, OriginateIntent } from './call-normaliser';
+import type { OpenCall } from '@ringcloud/contracts-calls';
+import { CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
 import { RecordingJob, TelephonyDomainEvent } from './domain-events';
 import { Registrations } from './registrations';
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { NumberRouting, UserDeprovisioning, UserProvisioning } from '@ringcloud/contracts-users';
+import { lockByName } from '@ringcloud/nest-prisma';
 import { ContextTemplate } from '../config/telephony-config';
 import { Prisma, PrismaClient } from '../infra/database';
 
@@ -78,14 +79,6 @@ export const voicemailPin = (md5Cred: string) => String(createHash('sha256').upd
  * replays of the whole stream converge to the same rows. Asterisk re-reads realtime rows on
  * each request: a changed password or extension works at once, without a reload.
  */
-/**
- * A transaction-scoped lock on `name` in this schema: two deployments sharing one database (one
- * schema each) never wait for each other's locks.
- */
-async function lockFor(tx: Prisma.TransactionClient, name: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(${name}))`;
-}
-
 export class ProvisioningService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -96,7 +89,7 @@ export class ProvisioningService {
   async apply(event: UserProvisioning): Promise<ProvisionResult> {
     return this.prisma.$transaction(async (tx) => {
       // Two replicas (or a redelivery racing the original) provisioning one user wait for each other.
-      await lockFor(tx, `telephony-provision:${event.user}`);
+      await lockByName(tx, `telephony-provision:${event.user}`);
       const current = await tx.provisionedUser.findUnique({ where: { user: event.user } });
       if (current && current.version >= event.version) return { status: 'stale', newContext: false };
 
@@ -133,7 +126,7 @@ export class ProvisioningService {
    */
   async remove(event: UserDeprovisioning): Promise<{ status: 'applied' | 'stale' }> {
     return this.prisma.$transaction(async (tx) => {
-      await lockFor(tx, `telephony-provision:${event.user}`);
+      await lockByName(tx, `telephony-provision:${event.user}`);
       const current = await tx.provisionedUser.findUnique({ where: { user: event.user } });
       if (current && current.version >= event.version) return { status: 'stale' as const };
       const id = event.user;
@@ -188,7 +181,7 @@ export class ProvisioningService {
    */
   async applyNumber(event: NumberRouting): Promise<{ status: 'applied' | 'stale' }> {
     return this.prisma.$transaction(async (tx) => {
-      await lockFor(tx, `telephony-number:${event.number}`);
+      await lockByName(tx, `telephony-number:${event.number}`);
       const current = await tx.provisionedNumber.findUnique({ where: { number: event.number } });
       if (current && current.version >= event.version) return { status: 'stale' as const };
       // The old and the new owner may present another number on outside calls now: their endpoints
@@ -196,7 +189,7 @@ export class ProvisioningService {
       // order before any row is touched — a user's provisioning holding its lock may be moving this
       // number's route (followUser) and must not wait for rows locked here.
       const owners = [...new Set([current?.user, event.user].filter((u): u is string => !!u))].sort();
-      for (const user of owners) await lockFor(tx, `telephony-provision:${user}`);
+      for (const user of owners) await lockByName(tx, `telephony-provision:${user}`);
       const inbound = this.options.inboundContext;
       await tx.extension.deleteMany({ where: { context: inbound, exten: event.number } });
       if (event.account_id !== null && event.user !== null) {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { lockByName } from '@ringcloud/nest-prisma';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 
 export type AccountRow = { id: number; name: string; createdAt: Date };
@@ -39,7 +40,7 @@ export class AccountsRepository {
    */
   insertNext(name: string, first: number, max: number): Promise<AccountRow | null> {
     return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('users-account-id'))`;
+      await lockByName(tx, 'users-account-id');
       const { _max } = await tx.account.aggregate({ _max: { id: true } });
       const id = Math.max(first, (_max.id ?? 0) + 1);
       return id > max ? null : this.insert(id, name, tx);

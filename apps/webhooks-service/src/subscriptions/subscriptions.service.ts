@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
 import { Webhook, WebhookWithSecret, WebhooksCreate, WebhooksUpdate } from '@ringcloud/contracts-webhooks';
+import { lockByName } from '@ringcloud/nest-prisma';
 import { SecretCipher } from '@ringcloud/secret-cipher';
 import { AddressGuard, DestinationRefused } from '../delivery/address-guard';
 import { PRISMA, PrismaClient } from '../infra/database';
@@ -53,7 +54,7 @@ export class SubscriptionsService {
     const secret = newSigningSecret();
     const row = await this.prisma.$transaction(async (tx) => {
       // One creator per account at a time, so concurrent creates cannot all pass the count.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(${`webhooks-of-account:${req.account_id}`}))`;
+      await lockByName(tx, `webhooks-of-account:${req.account_id}`);
       const count = await tx.subscription.count({ where: { accountId: req.account_id } });
       if (count >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) throw DomainError.badRequest(`an account may have at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhooks`);
       return tx.subscription.create({
