@@ -36,14 +36,25 @@ export class AccountsRepository {
   /**
    * Inserts under the next id after the highest (at least `first`), one allocator at a time (a
    * transaction-scoped advisory lock): concurrent creators queue instead of clashing and retrying.
-   * Null when that id would pass `max`. Throws P2002 only if an explicit id was inserted meanwhile.
+   * When the highest is `max` (an operator gave an account that id), the lowest id from `first` no
+   * account has: accounts are never deleted, so a free id never named a tenant. Null when none is
+   * left. Throws P2002 only if an explicit id was inserted meanwhile.
    */
   insertNext(name: string, first: number, max: number): Promise<AccountRow | null> {
     return this.prisma.$transaction(async (tx) => {
       await lockByName(tx, 'users-account-id');
       const { _max } = await tx.account.aggregate({ _max: { id: true } });
-      const id = Math.max(first, (_max.id ?? 0) + 1);
-      return id > max ? null : this.insert(id, name, tx);
+      const next = Math.max(first, (_max.id ?? 0) + 1);
+      const id = next <= max ? next : await this.lowestFree(first, max, tx);
+      return id === null ? null : this.insert(id, name, tx);
     });
+  }
+
+  private async lowestFree(first: number, max: number, db: Db): Promise<number | null> {
+    const rows = await db.$queryRaw<Array<{ id: bigint }>>`
+      SELECT c.id FROM (SELECT ${first}::bigint AS id UNION ALL SELECT id::bigint + 1 FROM accounts WHERE id >= ${first}) c
+      WHERE c.id <= ${max} AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = c.id)
+      ORDER BY c.id LIMIT 1`;
+    return rows.length ? Number(rows[0].id) : null;
   }
 }

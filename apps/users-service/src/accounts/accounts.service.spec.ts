@@ -22,6 +22,21 @@ describe('AccountsService (PostgreSQL)', () => {
     expect((await accounts.create({ name: 'Next' })).account_id).toBe(2001);
   });
 
+  it('goes on allocating after an operator took the highest id: the lowest id no account has', async () => {
+    // A separate database: the other tests count on ids continuing after the highest.
+    const own = await TestEnv.start({ nats: false });
+    try {
+      const service = new AccountsService(new AccountsRepository(own.prisma));
+      expect((await service.create({ name: 'first' })).account_id).toBe(1001);
+      await service.create({ account_id: 1003, name: 'explicit' });
+      await service.create({ account_id: 2_147_483_647, name: 'the top' });
+      const next = await Promise.all(Array.from({ length: 3 }, (_, i) => service.create({ name: `after top ${i}` })));
+      expect(next.map((a) => a.account_id).sort()).toEqual([1002, 1004, 1005]);
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('refuses a taken id and an empty name', async () => {
     await expect(accounts.create({ account_id: 1001, name: 'Again' })).rejects.toMatchObject({
       code: 'BAD_REQUEST',

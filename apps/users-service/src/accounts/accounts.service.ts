@@ -13,8 +13,9 @@ export class AccountsService {
   constructor(private readonly accounts: AccountsRepository) {}
 
   /**
-   * Creates an account with the given id, or with the next id after the highest one (≥ 1001).
-   * Ids are never reused below the highest: an old key prefix must never name a new tenant.
+   * Creates an account with the given id, or with the next id after the highest one (≥ 1001) —
+   * the lowest free one once an operator gave an account the top id. Ids are never reused (accounts
+   * are never deleted): an old key prefix must never name a new tenant.
    */
   async create(req: UsersAccountCreate.Request): Promise<Account> {
     const name = req.name.trim();
