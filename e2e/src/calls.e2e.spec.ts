@@ -196,6 +196,20 @@ describe('calls end to end (spec section 7)', () => {
     expect(await completed(reader, (c) => c.call_id === callId)).toMatchObject({ direction: 'internal', src: '421', dst: '422', disposition: 'ANSWERED' });
   });
 
+  it('lists calls to a short number no colleague has as outgoing: the dial plan sent them out through the trunk', async () => {
+    // 777 and 778 look like extensions, but no user of the account has them: Asterisk's dial plan
+    // dials them out (rc-outbound), as a PBX does with a service number. The route names the direction.
+    const a = await employee('431');
+    const invites = async () => (await (await fetch(`${world.stack.simulatorControl}/trunk/invites`)).json()) as { number: string }[];
+    const res = await originate(a, '777');
+    expect(res.status).toBe(200);
+    const reader = await a.client();
+    expect(await completed(reader, (c) => c.call_id === res.headers.get('x-call-id'))).toMatchObject({ direction: 'outgoing', src: '431', dst: '777', disposition: 'ANSWERED' });
+    await waitFor('phone dials 778', async () => (await control('/calls/dial', { from_user: a.user, to_num: '778' })).ok);
+    expect(await completed(reader, (c) => c.dst === '778')).toMatchObject({ direction: 'outgoing', src: '431', disposition: 'ANSWERED' });
+    expect((await invites()).map((i) => i.number)).toEqual(expect.arrayContaining(['777', '778']));
+  });
+
   it('shows live channels of the account only, by name raw or %2F-encoded', async () => {
     const e = await employee('421');
     const reader = await e.client();

@@ -66,6 +66,19 @@ describe('CallEventsRepository (PostgreSQL)', () => {
     payload: { ...template[3].payload, seq: 7, occurred_at: new Date(start.getTime() + 90_000).toISOString(), cause: 0, reconciled: true },
   });
 
+  const spec777 = {
+    account: 1001,
+    user: '1679728441',
+    src: '401',
+    dst: '777',
+    direction: 'internal' as const,
+    start,
+    answer: new Date(start.getTime() + 7000),
+    end: new Date(start.getTime() + 20_000),
+    disposition: 'ANSWERED' as const,
+    ringing: ['user' as const],
+  };
+
   const stateOf = async (callId: string) => {
     const row = await prisma.call.findUniqueOrThrow({ where: { callId } });
     const recordings = await prisma.recording.findMany({ where: { callId } });
@@ -153,6 +166,25 @@ describe('CallEventsRepository (PostgreSQL)', () => {
     const second = { ...cdr, eventId: randomUUID(), seq: 9, src: '401', dst: '401', disposition: 'NO ANSWER' as const, endedAt: new Date(cdr.endedAt.getTime() + 2000), duration: 69 };
     await repository.applyBatch([second, ...events]);
     expect((await stateOf(callId)).fields).toMatchObject({ dst: '79101234567', disposition: 'ANSWERED', duration: 69, cdrSeq: 5, endedAt: second.endedAt });
+  });
+
+  it("takes a ringing event's direction (the route the dial plan took) over the started guess, until the CDR settles it", async () => {
+    const callId = `route-${randomUUID()}`;
+    // POST /v1/calls to 777: started guessed internal from the number; the customer rang through the trunk.
+    const [started, ...rest] = decode(callEvents({ ...spec777, callId: 'x' }, clock), callId);
+    const ringingUser = rest.find((e) => e.type === 'ringing')!;
+    await repository.applyBatch([started, { ...ringingUser, direction: 'internal' } as CallEvent]);
+    expect((await stateOf(callId)).fields.direction).toBe('internal');
+    const customer = { ...ringingUser, eventId: randomUUID(), seq: 50, party: 'customer', direction: 'outgoing' } as CallEvent;
+    await repository.applyBatch([customer]);
+    expect((await stateOf(callId)).fields.direction).toBe('outgoing');
+    // An adapter from before ringing carried a direction changes nothing.
+    await repository.applyBatch([{ ...customer, eventId: randomUUID(), seq: 51, direction: null } as CallEvent]);
+    expect((await stateOf(callId)).fields.direction).toBe('outgoing');
+    // The CDR has the last word.
+    const cdr = rest.find((e) => e.type === 'cdr')!;
+    await repository.applyBatch([{ ...cdr, direction: 'internal' } as CallEvent, { ...customer, eventId: randomUUID(), seq: 52 } as CallEvent]);
+    expect((await stateOf(callId)).fields).toMatchObject({ direction: 'internal', state: 'complete' });
   });
 
   it('ignores a recording no account can be found for, and files it when the call knows the account', async () => {

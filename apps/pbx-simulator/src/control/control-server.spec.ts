@@ -49,6 +49,8 @@ describe('control API', () => {
     ['POST', '/calls/inbound', `{"from":"79161234567","to_user":"${OTHER_CONTEXT}"}`, 409, /not an acct-<N> context/],
     ['POST', '/calls/internal', '{"from_user":"800000001","to_num":"999"}', 404, /no extension 999 in acct-9/],
     ['POST', '/calls/internal', '{"from_user":"800000001","to_num":"20 1"}', 400, /to_num/],
+    ['POST', '/calls/dial', '{"from_user":"800000001","to_num":"7"}', 400, /to_num must be 2–20 digits/],
+    ['POST', '/calls/dial', '{"from_user":"nobody","to_num":"777"}', 404, /nobody/],
     ['POST', '/devices/..%2F..%2Fetc/register', undefined, 400, /SIP user name/],
     ['POST', '/devices/%E0%A4%A/register', undefined, 400, /malformed path/],
     ['POST', `/devices/${USER}/register`, '{"behaviour":"dance"}', 400, /behaviour must be/],

@@ -48,7 +48,8 @@ export class ControlServer {
       { method: 'POST', path: /^\/devices\/([^/]+)\/register$/, handler: (p, b) => this.register(p[0], true, b) },
       { method: 'POST', path: /^\/devices\/([^/]+)\/unregister$/, handler: (p, b) => this.register(p[0], false, b) },
       { method: 'POST', path: /^\/calls\/inbound$/, handler: (_p, b) => this.inbound(b) },
-      { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.internal(b) },
+      { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.phoneDials(b, 'extension') },
+      { method: 'POST', path: /^\/calls\/dial$/, handler: (_p, b) => this.phoneDials(b, 'any') },
       { method: 'GET', path: /^\/trunk$/, handler: async () => ({ status: 200, body: { up: this.engine.trunk.up } }) },
       { method: 'GET', path: /^\/trunk\/invites$/, handler: async () => ({ status: 200, body: this.engine.trunkInvites }) },
       { method: 'POST', path: /^\/trunk\/(up|down)$/, handler: async (p) => this.setTrunk(p[0] === 'up') },
@@ -195,16 +196,22 @@ export class ControlServer {
     return { status: 200, body: { context, mailbox, exists, messages: await listMailbox(this.engine.config.voicemailDir, context, mailbox) } };
   }
 
-  private async internal(body: Json) {
+  /**
+   * A registered phone dials `to_num` in its account's context. `extension` (`/calls/internal`)
+   * insists on a colleague's extension (404 otherwise, a guard for tests); `any` (`/calls/dial`)
+   * dials what a phone can, and the dial plan decides: an extension's rows, else out via the trunk.
+   */
+  private async phoneDials(body: Json, what: 'extension' | 'any') {
     if (typeof body.from_user !== 'string') throw new HttpError(400, 'from_user must be a SIP user name');
     const toNum = body.to_num;
-    if (typeof toNum !== 'string' || !EXTEN.test(toNum)) throw new HttpError(400, 'to_num must be an extension (digits)');
+    if (typeof toNum !== 'string' || !(what === 'any' ? NUMBER : EXTEN).test(toNum)) {
+      throw new HttpError(400, what === 'any' ? 'to_num must be 2–20 digits, optionally after +' : 'to_num must be an extension (digits)');
+    }
     const ep = await this.endpoint(body.from_user, 'from_user');
     if (!this.engine.registrations.isRegistered(ep.id)) throw new HttpError(409, `device PJSIP/${ep.id} is not registered`);
     const account = accountContext(ep.context);
-    // An extension of the account (its realtime rows), not an outside number.
-    if ((await this.engine.realtime.extensionRows(account, toNum)).length === 0) throw new HttpError(404, `no extension ${toNum} in ${account}`);
-    const ch = await this.engine.internalCall(ep, toNum);
+    if (what === 'extension' && (await this.engine.realtime.extensionRows(account, toNum)).length === 0) throw new HttpError(404, `no extension ${toNum} in ${account}`);
+    const ch = await this.engine.callFromPhone(ep, toNum);
     return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid } };
   }
 }

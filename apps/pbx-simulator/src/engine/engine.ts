@@ -1111,10 +1111,11 @@ export class CallEngine {
   }
 
   /**
-   * A registered phone dials an extension of its account: its INVITE arrives in its context
-   * (fixture 36). The phone hangs up (BYE) after the talk time once the call is answered.
+   * A registered phone dials a number: its INVITE arrives in its account's context (fixture 36),
+   * whose dial plan rings a colleague or goes out through the trunk. The phone hangs up (BYE) after
+   * the talk time once the call is answered.
    */
-  async internalCall(endpoint: EndpointRow, num: string): Promise<Channel> {
+  async callFromPhone(endpoint: EndpointRow, num: string): Promise<Channel> {
     const ch = this.createPjsip(endpoint, ChannelState.Ring, num);
     ch.sipCallId = this.remoteCallId();
     this.announce(ch);

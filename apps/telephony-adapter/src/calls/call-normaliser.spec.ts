@@ -324,6 +324,23 @@ describe('CallNormaliser on real Asterisk with the shipped configuration (fixtur
     if (parties[1]) expect(ringing[1].payload).toMatchObject({ channel: expect.stringMatching(/^PJSIP\/trunk-/) });
   });
 
+  it('32 with a short number no colleague has: the dial plan sent it out through the trunk, so it is outgoing once dialled', () => {
+    // The same bytes with the number 777 (what real Asterisk does with any number its account's
+    // switch has no row for): the length of the number says "extension", the route says otherwise.
+    const short = (text: string) => JSON.parse(text.replaceAll('79101234567', '777'));
+    const out = domain(normalise(short(JSON.stringify(events.get('32-originate-outbound-answered'))), short(JSON.stringify(intentsOf('32-originate-outbound-answered')))));
+    expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', dst: '777' }); // a guess: nothing was dialled yet
+    const ringing = out.filter((e) => e.kind === 'ringing').map((e) => e.payload);
+    expect(ringing).toMatchObject([{ party: 'user', direction: 'internal' }, { party: 'customer', direction: 'outgoing', channel: expect.stringMatching(/^PJSIP\/trunk-/) }]);
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'outgoing', dst: '777', disposition: 'ANSWERED' });
+  });
+
+  it("36 internal call: the Dial to the colleague's phone keeps it internal from start to record", () => {
+    const out = domain(run('36-internal-call'));
+    expect(out.filter((e) => e.kind === 'ringing').map((e) => e.payload)).toMatchObject([{ party: 'user', direction: 'internal' }]);
+    expect(one(out, 'cdr').payload.direction).toBe('internal');
+  });
+
   it('36 internal call: a phone dialled another extension of its account; one ANSWERED record, no recording', () => {
     const out = run('36-internal-call');
     expect(one(out, 'started').payload).toMatchObject({ direction: 'internal', src: '901', dst: '902', user: 'labtest', account_id: 999999 });

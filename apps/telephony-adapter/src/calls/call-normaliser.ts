@@ -84,6 +84,12 @@ interface Call {
   /** Found live by a resync: its `started` waits until its RC_* variables were read. */
   pendingAdoption: boolean;
   direction?: Direction;
+  /**
+   * Where the dial plan sent a call an employee placed, from its first `Dial()`: a user's phone
+   * (`internal`) or an endpoint that is no user, the trunk (`outgoing`). Truer than the number's
+   * length: a short number no colleague has (`777`, a deleted colleague's extension) goes out.
+   */
+  routed?: Extract<Direction, 'internal' | 'outgoing'>;
   /** Started by an originate (the API's, or one found by its RC_CALL_ID): leg A is the employee's phone. */
   originated?: boolean;
   src: string;
@@ -584,8 +590,21 @@ export class CallNormaliser {
     const device = appData.split(',')[0].split('&')[0].trim();
     const endpoint = /^PJSIP\/([^/@]+)$/.exec(device)?.[1];
     const user = endpoint ? this.userOfEndpoint(endpoint) : undefined;
+    this.noteRoute(call, user ? 'internal' : /^PJSIP\/[^/@]+@[^/@]+$/.test(device) ? 'outgoing' : undefined);
     if (!user) return;
     this.noteDialled(call, user, this.options.directory?.(user)?.num ?? (EXTENSION_PATTERN.test(exten) ? exten : undefined));
+  }
+
+  /** The first Dial() of a call an employee placed tells where it went (a later one follows a failed Dial). */
+  private noteRoute(call: Call, route: Call['routed']): void {
+    if (!route || call.routed || call.direction === 'incoming') return;
+    call.routed = route;
+    if (call.direction) call.direction = route;
+  }
+
+  /** The direction of a call an employee placed: where the dial plan sent it, else what the number looks like. */
+  private placedDirection(call: Call): Direction {
+    return call.routed ?? dialledDirection(call.dst);
   }
 
   /** A channel of the originating employee's own phone (a PJSIP channel of theirs, or a Local one to their extension). */
@@ -620,14 +639,14 @@ export class CallNormaliser {
       call.src = intent?.src ?? (known(primary?.callerIdNum) || call.user || '');
       // An originated channel sits at exten `s` until OriginateResponse names the dialled number (or the CDR does).
       call.dst = intent?.num ?? call.originateExten ?? (primaryAccount !== null && primary?.exten !== 's' ? known(primary?.exten) : '');
-      call.direction = dialledDirection(call.dst);
+      call.direction = this.placedDirection(call);
     } else if (primaryAccount !== null && pjsipUser) {
       // A phone in the account's context dialled: another extension (internal) or out.
       call.account ??= primaryAccount;
       call.user ??= pjsipUser;
       call.src = known(primary?.callerIdNum) || this.options.directory?.(pjsipUser)?.num || pjsipUser;
       call.dst = known(primary?.exten);
-      call.direction = dialledDirection(call.dst);
+      call.direction = this.placedDirection(call);
     } else {
       call.direction = 'incoming';
       call.account ??= primaryAccount;
@@ -672,7 +691,7 @@ export class CallNormaliser {
     call.rungParties ??= new Set();
     if (call.rungParties.has(party)) return;
     call.rungParties.add(party);
-    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name } });
+    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name, direction: call.direction } });
   }
 
   private maybeAnswered(call: Call, out: NormaliserOutput[]): void {
@@ -806,7 +825,7 @@ export class CallNormaliser {
       call.originateExten ??= field(message, 'exten') || undefined;
       if (call.started && call.originated && !call.dst && call.originateExten) {
         call.dst = call.originateExten;
-        call.direction = dialledDirection(call.dst);
+        call.direction = this.placedDirection(call);
       }
       call.account ??= this.accountFromContext(field(message, 'context'));
     }

@@ -120,7 +120,15 @@ export const CallStarted = event(
  */
 export const RingingParty = z.enum(['user', 'customer']);
 export type RingingParty = z.infer<typeof RingingParty>;
-export const CallRinging = event('telephony.call.ringing', z.object({ ...Envelope, party: RingingParty, channel: z.string() }));
+/**
+ * `direction` is the call's as known when the party rang: a customer rings after the dial plan chose
+ * the route, which can correct the guess `started` made from the number (`777` no colleague has goes
+ * out: `outgoing`). Absent from adapters before it existed.
+ */
+export const CallRinging = event(
+  'telephony.call.ringing',
+  z.object({ ...Envelope, party: RingingParty, channel: z.string(), direction: Direction.optional() }),
+);
 export const CallAnswered = event('telephony.call.answered', z.object({ ...Envelope, channel: z.string() }));
 export const CallBridged = event('telephony.call.bridged', z.object({ ...Envelope, bridge_id: z.string() }));
 export const CallEnded = event(
