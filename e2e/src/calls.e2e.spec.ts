@@ -5,7 +5,8 @@ import { expectError, expectSuccess, newAccountId, useStack } from './support';
 
 // The whole system: gateway, users-service, calls-service, telephony-adapter and the PBX simulator.
 // Originate is 1 per 5 s per key and URL: the calls here each use a key of their own.
-const world = useStack({ telephony: true });
+// Recordings stay in the simulator's folder once stored (RECORDINGS_KEEP_LOCAL), so downloads can be compared with them.
+const world = useStack({ telephony: true, env: { RECORDINGS_KEEP_LOCAL: 'true' } });
 
 const control = (p: string, body?: unknown) =>
   fetch(`${world.stack.simulatorControl}${p}`, {

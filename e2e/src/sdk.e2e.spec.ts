@@ -22,7 +22,8 @@ import { newAccountId, useCrmEventFeed, useStack } from './support';
 // @ringcloud/sdk against the real processes (gateway, users, calls, telephony adapter, PBX simulator,
 // webhooks-service). Rate limits are the real ones: the SDK waits out every 429 by itself.
 const run = promisify(execFile);
-const world = useStack({ telephony: true, webhooks: true, env: { WEBHOOKS_POLL_MS: '100', WEBHOOKS_RETRY_SCHEDULE_MS: '300,600' } });
+// RECORDINGS_KEEP_LOCAL: the downloaded recording is compared with the simulator's file.
+const world = useStack({ telephony: true, webhooks: true, env: { WEBHOOKS_POLL_MS: '100', WEBHOOKS_RETRY_SCHEDULE_MS: '300,600', RECORDINGS_KEEP_LOCAL: 'true' } });
 
 /** Tests of extension routes run once the served document (hence the generated table) has them. */
 const whenServed = (...ids: string[]) => (ids.every((id) => Object.hasOwn(OPERATIONS, id)) ? it : it.skip);

@@ -112,6 +112,7 @@ export class AppModule {
           new RecordingsService(store, publisher, {
             dir: config.recordingsDir,
             waitMs: config.recordingWaitMs,
+            keepLocal: config.recordingsKeepLocal,
             takeSeq: (key) => normaliser.takeSeq(key),
             logger: new Logger('Recordings'),
           }),

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { INestMicroservice } from '@nestjs/common';
 import { Objm } from '@nats-io/obj';
@@ -82,6 +82,7 @@ describe('telephony-adapter over NATS (end to end)', () => {
       qualifyFrequency: 60,
       inboundContext: 'from-pstn',
       recordingWaitMs: 3000,
+      recordingsKeepLocal: false,
       pjsipTransport: 'transport-udp',
       dialplanReload: true,
     };
@@ -302,6 +303,8 @@ describe('telephony-adapter over NATS (end to end)', () => {
     expect(finished.data).toMatchObject({ object_name: `1001/${uid}.wav`, file_name: `${uid}.wav`, user: USER, size: wav.length, duration_s: 2, account_id: 1001 });
     const store = await new Objm(env.nc).open(RECORDINGS_BUCKET);
     expect(Buffer.from((await store.getBlob(`1001/${uid}.wav`))!)).toEqual(wav);
+    // Stored, so the PBX's copy goes (recordingsKeepLocal false, the default).
+    await eventually(async () => !existsSync(path.join(env.recordingsDir, `${uid}.wav`)) || undefined);
     const mine = (await events()).filter((e) => e.data.call_id === callId);
     expect(mine.map((e) => e.subject)).toEqual(['telephony.call.started', 'telephony.call.answered', 'telephony.call.ended', 'telephony.recording.finished']);
     expect(mine.map((e) => e.data.seq)).toEqual([0, 1, 2, 3]); // stream order is seq order, the slow recording included

@@ -40,6 +40,8 @@ export const TelephonyEnv = BaseEnv.extend({
   ORIGINATE_TIMEOUT_MS: ms(30_000, 1000),
   /** Where Asterisk's MixMonitor files appear (a volume shared with Asterisk). */
   RECORDINGS_DIR: z.string().min(1).default('tmp/recordings'),
+  /** Keep recordings in RECORDINGS_DIR once stored in the object store (off: removed, the PBX's disk does not fill). */
+  RECORDINGS_KEEP_LOCAL: envFlag(false),
   /** How long to wait for a recording file to appear and stop growing after hang-up. */
   RECORDING_WAIT_MS: ms(10_000, 100),
   /** Send `dialplan reload` when an account's first user is provisioned (its acct-N context is new). */
@@ -81,6 +83,7 @@ export interface TelephonyConfig {
   originate: { deviceTemplate: string; contextTemplate: string; timeoutMs: number };
   recordingsDir: string;
   recordingWaitMs: number;
+  recordingsKeepLocal: boolean;
   pjsipTransport: string;
   qualifyFrequency: number;
   inboundContext: string;
@@ -116,6 +119,7 @@ export function loadTelephonyConfig(env: NodeJS.ProcessEnv = process.env, warn: 
     },
     recordingsDir: path.resolve(parsed.RECORDINGS_DIR),
     recordingWaitMs: parsed.RECORDING_WAIT_MS,
+    recordingsKeepLocal: parsed.RECORDINGS_KEEP_LOCAL,
     pjsipTransport: parsed.PJSIP_TRANSPORT,
     qualifyFrequency: parsed.PJSIP_QUALIFY_FREQUENCY,
     inboundContext: parsed.INBOUND_CONTEXT,

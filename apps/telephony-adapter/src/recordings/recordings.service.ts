@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -20,6 +20,11 @@ export interface RecordingsOptions {
   stableMs?: number;
   /** The call's seq at publish time (CallNormaliser.takeSeq). */
   takeSeq?: (callKey: string) => number | undefined;
+  /**
+   * Keep the file in `dir` once stored. Off (the default), it is removed when the object store holds
+   * the same bytes: the store is the copy the API serves, and the PBX's spool would fill its disk.
+   */
+  keepLocal?: boolean;
   logger: { log(m: string): void; warn(m: string): void; error(m: string): void };
 }
 
@@ -46,6 +51,8 @@ export class RecordingStore {
  */
 export class RecordingsService {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Error codes a removal already warned about: a read-only spool says so once, not per call. */
+  private readonly removalWarned = new Set<string>();
 
   constructor(
     private readonly store: RecordingStore,
@@ -104,19 +111,38 @@ export class RecordingsService {
       },
     });
     logger.log(`recording ${objectName} stored (${size} bytes, ${wav?.durationS ?? 0} s)`);
+    if (!this.options.keepLocal) await this.removeLocal(file);
     return true;
   }
 
-  /** Uploads unless the same bytes are already there (a replayed job); retries NATS hiccups. */
+  private async removeLocal(file: string): Promise<void> {
+    try {
+      await unlink(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+      if (code === 'ENOENT' || this.removalWarned.has(code)) return;
+      this.removalWarned.add(code);
+      this.options.logger.warn(
+        `cannot remove stored recordings from ${this.options.dir} (${code}): they stay there — mount it writable, or set RECORDINGS_KEEP_LOCAL=true and clean it up otherwise`,
+      );
+    }
+  }
+
+  /**
+   * Uploads unless the same bytes are already there (a replayed job); retries NATS hiccups. Resolves
+   * only when the store holds the file's bytes (its digest), so the file may then be removed.
+   */
   private async put(objectName: string, file: string): Promise<void> {
-    const digest = `SHA-256=${await sha256File(file)}`;
     for (let attempt = 1; ; attempt++) {
       try {
+        const digest = `SHA-256=${await sha256File(file)}`;
         const store = await this.store.open();
         const existing = await store.info(objectName);
         if (existing && !existing.deleted && existing.digest === digest) return;
         const stream = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
-        await store.put({ name: objectName, description: 'call recording' }, stream);
+        const stored = await store.put({ name: objectName, description: 'call recording' }, stream);
+        // The file changed while it was read (it should not: it had stopped growing): try again.
+        if (stored.digest !== digest) throw new Error(`stored digest ${stored.digest} is not the file's ${digest}`);
         return;
       } catch (err) {
         if (attempt >= 5) throw err;

@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { RECORDINGS_BUCKET, RecordingFinished, TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
@@ -87,13 +87,33 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
       recorded_at: '2026-11-26 14:41:51',
     });
 
-    // The same job again (a replay): the object is not rewritten, the event is deduplicated.
+    // Stored: the PBX's copy is removed (its spool would fill the disk).
+    expect(existsSync(file)).toBe(false);
+
+    // The same job again (a replay, the file still there): the object is not rewritten, the event is deduplicated.
+    writeFileSync(file, wav);
     const before = await store.info('1002/1795704110.0.wav');
     expect(await service.process(job('1795704110.0.wav'))).toBe(true);
     await publisher.flush();
     expect((await store.info('1002/1795704110.0.wav'))!.revision).toBe(before!.revision);
     expect(await finished()).toHaveLength(1);
   });
+
+  it('keeps the file with keepLocal (RECORDINGS_KEEP_LOCAL=true), and never removes one it could not store', async () => {
+    const kept = path.join(env.recordingsDir, '1795704111.0.wav');
+    writeFileSync(kept, pcmWav(800));
+    service = new RecordingsService(new RecordingStore(env.nc), publisher, { dir: env.recordingsDir, waitMs: 3000, stableMs: 100, logger: logs, keepLocal: true });
+    expect(await service.process(job('1795704111.0.wav'))).toBe(true);
+    expect(existsSync(kept)).toBe(true);
+
+    // The object store unreachable: the job fails, the file stays for a later look.
+    const failing = path.join(env.recordingsDir, '1795704112.0.wav');
+    writeFileSync(failing, pcmWav(800));
+    const broken = { open: async () => Promise.reject(new Error('object store down')) } as unknown as RecordingStore;
+    service = new RecordingsService(broken, publisher, { dir: env.recordingsDir, waitMs: 3000, stableMs: 100, logger: logs });
+    await expect(service.process(job('1795704112.0.wav'))).rejects.toThrow('object store down');
+    expect(existsSync(failing)).toBe(true);
+  }, 20_000);
 
   it('warns about a missing file and publishes nothing, without throwing', async () => {
     const before = (await finished()).length;
