@@ -1,6 +1,6 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
-import { WebhooksCreate, WebhooksDeliveryList, WebhooksEventList, WebhooksGet, WebhooksList } from '@ringcloud/contracts-webhooks';
+import { WebhooksCreate, WebhooksDelete, WebhooksDeliveryList, WebhooksEventList, WebhooksGet, WebhooksList, WebhooksRotateSecret, WebhooksUpdate } from '@ringcloud/contracts-webhooks';
 import { WebhookReceiver, eventually } from '@ringcloud/testing';
 import { DeliveriesRepository } from './delivery/deliveries.repository';
 import { Client } from 'pg';
@@ -184,6 +184,25 @@ describe('webhooks-service', () => {
     for (const err of refused) expect(err).toMatchObject({ code: ErrorCode.BadRequest, message: `an account may have at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhooks` });
     expect(await env.rpc.send(WebhooksList.contract, { account_id: 5902 })).toHaveLength(MAX_SUBSCRIPTIONS_PER_ACCOUNT);
   });
+
+  it('answers NOT_FOUND, never INTERNAL, to an update or a secret rotation that a delete overtook', async () => {
+    if (!env.replicas.length) await env.startApp();
+    const a = ++account;
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 15; i++) {
+      const hook = await create(a, `/race-${i}`);
+      const webhook = { account_id: a, webhook_id: hook.id };
+      const settled = await Promise.allSettled([
+        env.rpc.send(WebhooksDelete.contract, webhook),
+        env.rpc.send(WebhooksUpdate.contract, { ...webhook, enabled: false }),
+        env.rpc.send(WebhooksRotateSecret.contract, webhook),
+        env.rpc.send(WebhooksUpdate.contract, { ...webhook, description: 'x' }),
+      ]);
+      for (const r of settled) outcomes.add(r.status === 'fulfilled' ? 'ok' : (r.reason as DomainError).code);
+      expect(await env.prisma.subscription.count({ where: { id: hook.id } })).toBe(0);
+    }
+    expect([...outcomes].filter((o) => o !== 'ok' && o !== ErrorCode.NotFound)).toEqual([]);
+  }, 30_000);
 
   it('answers UNAVAILABLE-free typed errors for another account and bad ids', async () => {
     const err = await env.rpc.send(WebhooksGet.contract, { account_id: 1, webhook_id: 'wh_aaaaaaaaaaaaaaaaaaaaaaaaaa' }).catch((e) => e);

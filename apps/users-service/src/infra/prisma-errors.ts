@@ -30,4 +30,4 @@ export function isUniqueViolationOn(err: unknown, column: string): boolean {
 }
 
 export const isForeignKeyViolation = (err: unknown) => (err as KnownError)?.code === 'P2003';
-export const isRecordNotFound = (err: unknown) => (err as KnownError)?.code === 'P2025';
+export { isRecordNotFound } from '@ringcloud/nest-prisma';

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
 import { Webhook, WebhookWithSecret, WebhooksCreate, WebhooksUpdate } from '@ringcloud/contracts-webhooks';
-import { lockByName } from '@ringcloud/nest-prisma';
+import { isRecordNotFound, lockByName } from '@ringcloud/nest-prisma';
 import { SecretCipher } from '@ringcloud/secret-cipher';
 import { AddressGuard, DestinationRefused } from '../delivery/address-guard';
-import { PRISMA, PrismaClient } from '../infra/database';
+import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 import { newSigningSecret, randomId } from '../infra/ids';
 
 /** How long the secret before a rotation keeps signing too. */
@@ -83,15 +83,12 @@ export class SubscriptionsService {
   async update(req: WebhooksUpdate.Request): Promise<Webhook> {
     await this.find(req.account_id, req.webhook_id);
     if (req.url !== undefined) this.checkUrl(req.url);
-    const row = await this.prisma.subscription.update({
-      where: { id: req.webhook_id },
-      data: {
-        ...(req.url !== undefined ? { url: req.url } : {}),
-        ...(req.events !== undefined ? { events: req.events } : {}),
-        ...(req.description !== undefined ? { description: req.description } : {}),
-        // Enabling clears the reason the service disabled it; disabling by hand has no reason.
-        ...(req.enabled !== undefined ? { enabled: req.enabled, disabledReason: null } : {}),
-      },
+    const row = await this.updateRow(req.webhook_id, {
+      ...(req.url !== undefined ? { url: req.url } : {}),
+      ...(req.events !== undefined ? { events: req.events } : {}),
+      ...(req.description !== undefined ? { description: req.description } : {}),
+      // Enabling clears the reason the service disabled it; disabling by hand has no reason.
+      ...(req.enabled !== undefined ? { enabled: req.enabled, disabledReason: null } : {}),
     });
     return toWebhook(row);
   }
@@ -107,15 +104,22 @@ export class SubscriptionsService {
   async rotateSecret(accountId: number, id: string): Promise<WebhookWithSecret> {
     const current = await this.find(accountId, id);
     const secret = newSigningSecret();
-    const row = await this.prisma.subscription.update({
-      where: { id },
-      data: {
-        secret: this.cipher.encrypt(secret, id),
-        previousSecret: current.secret,
-        previousSecretUntil: new Date(Date.now() + PREVIOUS_SECRET_VALID_MS),
-      },
+    const row = await this.updateRow(id, {
+      secret: this.cipher.encrypt(secret, id),
+      previousSecret: current.secret,
+      previousSecretUntil: new Date(Date.now() + PREVIOUS_SECRET_VALID_MS),
     });
     return { ...toWebhook(row), secret };
+  }
+
+  /** Updates a webhook read a moment ago: NOT_FOUND if a delete won the race since (not Prisma's P2025). */
+  private async updateRow(id: string, data: Prisma.SubscriptionUpdateInput) {
+    try {
+      return await this.prisma.subscription.update({ where: { id }, data });
+    } catch (err) {
+      if (isRecordNotFound(err)) throw DomainError.notFound(NOT_FOUND);
+      throw err;
+    }
   }
 
   private async find(accountId: number, id: string) {

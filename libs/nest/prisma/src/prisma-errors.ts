@@ -25,6 +25,9 @@ interface KnownError {
   meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string; code?: string } } };
 }
 
+/** P2025: the row an update or delete named is not there (another request removed it meanwhile). */
+export const isRecordNotFound = (err: unknown): boolean => (err as KnownError)?.code === 'P2025';
+
 /** A Prisma error (code or driver-adapter kind) saying the database cannot serve now. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as KnownError;
