@@ -445,6 +445,15 @@ describe('calls-service over NATS', () => {
       await expect(env.rpc.send(CallsRecordingList.contract, { account_id: B, user: gone })).rejects.toEqual(DomainError.notFound('User not found'));
     });
 
+    it('leaves out a recording without audio (a bare WAV header: a busy call): not listed, not downloadable', async () => {
+      const busy = call({ start: ago(300), recording: { fileName: 'ivan-busy.wav', durationS: 0 } });
+      await applied([busy]);
+      expect((await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: IVAN })).map(([f]) => f)).not.toContain('ivan-busy.wav');
+      await expect(env.rpc.send(CallsRecordingGet.contract, { account_id: account, user: IVAN, file_name: 'ivan-busy.wav' })).rejects.toEqual(
+        DomainError.notFound('Recording not found'),
+      );
+    });
+
     it("answers NOT_FOUND for an unknown user and, identically, for another tenant's user", async () => {
       const notFound = DomainError.notFound('User not found');
       await expect(env.rpc.send(CallsRecordingList.contract, { account_id: account, user: '1999999999' })).rejects.toEqual(notFound);

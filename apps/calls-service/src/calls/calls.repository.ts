@@ -4,6 +4,7 @@ import type { OpenCall } from '@ringcloud/contracts-calls';
 import { ORIGINATED_CALL_ID_PATTERN } from './originated-call-id';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 import type { CallSnapshot } from './call-snapshot';
+import { hasAudio } from '../recordings/recordings.repository';
 
 export interface ActiveCallRow {
   call_id: string;
@@ -28,14 +29,11 @@ type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
  */
 const originateOf = (callId: Prisma.Sql) => Prisma.sql`(CASE WHEN ${callId} ~* ${ORIGINATED_CALL_ID_PATTERN} THEN ${callId}::uuid END)`;
 
-/**
- * The call's recording as v1 shows it: the first one, filed under its own user or the call's.
- * A recording without audio (a bare WAV header: the call never got to talk, e.g. busy) is no recording.
- */
+/** The call's recording as v1 shows it: the first one with audio, filed under its own user or the call's. */
 const firstRecording = (alias: Prisma.Sql) => Prisma.sql`
   LEFT JOIN LATERAL (
     SELECT file_name, user_name FROM recordings
-    WHERE recordings.call_id = ${alias}.call_id AND recordings.account_id = ${alias}.account_id AND recordings.duration_s > 0
+    WHERE recordings.call_id = ${alias}.call_id AND recordings.account_id = ${alias}.account_id AND ${hasAudio(Prisma.sql`recordings`)}
     ORDER BY recorded_at, file_name
     LIMIT 1
   ) r ON true`;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PRISMA, PrismaClient } from '../infra/database';
+import { PRISMA, Prisma, PrismaClient } from '../infra/database';
 
 export interface RecordingRow {
   file_name: string;
@@ -8,6 +8,12 @@ export interface RecordingRow {
   size: bigint;
   recorded_at: Date;
 }
+
+/**
+ * A recording without audio (a bare WAV header: the call never got to talk, e.g. busy) is no
+ * recording: not a call's `rec_file`, not in a user's list, not downloadable (docs/api.md).
+ */
+export const hasAudio = (alias: Prisma.Sql): Prisma.Sql => Prisma.sql`${alias}.duration_s > 0`;
 
 /**
  * Reads of `recordings`. A recording is filed under its own user, or, when its event named none,
@@ -20,7 +26,7 @@ export class RecordingsRepository {
   listForUser(accountId: number, user: string, limit: number): Promise<Array<{ file_name: string; recorded_at: Date }>> {
     return this.prisma.$queryRaw`
       SELECT r.file_name, r.recorded_at FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id
-      WHERE r.account_id = ${accountId} AND COALESCE(r.user_name, c.user_name) = ${user}
+      WHERE r.account_id = ${accountId} AND COALESCE(r.user_name, c.user_name) = ${user} AND ${hasAudio(Prisma.sql`r`)}
       ORDER BY r.recorded_at DESC, r.file_name DESC
       LIMIT ${limit}`;
   }
@@ -28,7 +34,7 @@ export class RecordingsRepository {
   async findForUser(accountId: number, user: string, fileName: string): Promise<RecordingRow | null> {
     const rows = await this.prisma.$queryRaw<RecordingRow[]>`
       SELECT r.file_name, r.object_name, r.content_type, r.size, r.recorded_at FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id
-      WHERE r.account_id = ${accountId} AND r.file_name = ${fileName} AND COALESCE(r.user_name, c.user_name) = ${user}`;
+      WHERE r.account_id = ${accountId} AND r.file_name = ${fileName} AND COALESCE(r.user_name, c.user_name) = ${user} AND ${hasAudio(Prisma.sql`r`)}`;
     return rows[0] ?? null;
   }
 }
