@@ -82,15 +82,25 @@ describe('the telephony adapter restarts while a call is up', () => {
 
     expect(await control('/calls/inbound', { from: '79101120000', to_user: user })).toBe(200);
     const call = await waitFor('the call active', async () => (await active()).find((c) => c.src === '79101120000'), 20_000);
+    // Its user's phone rang (that files the call under the user: its CDR will never come).
+    await waitFor('the user rung', async () => ['ringing_user', 'answered'].includes(expectSuccess(await reader.get(`/v1/calls/${call.call_id}`, { t: String(Date.now()) })).state), 20_000);
     const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null)!;
     await adapter.stop();
     // The call hangs up on the PBX while no adapter listens: no event of its end reaches anyone.
     await waitFor('the call gone from the PBX', async () => ((await (await fetch(`${world.stack.simulatorControl}/channels`)).json()) as unknown[]).length === 0, 20_000);
+    const goneAt = Date.now();
     expect((await active()).map((c) => c.call_id)).toContain(call.call_id);
+    await new Promise((r) => setTimeout(r, 3000)); // the adapter stays away a while longer
 
     world.stack.addApp('telephony-adapter');
     const done = await waitFor('the call completed', async () => (await completedList(reader)).find((c) => c.call_id === call.call_id), 60_000);
     expect(done).toMatchObject({ direction: 'incoming', src: '79101120000' });
+    // It ended when its recording was last written (the hang-up), not when the adapter came back,
+    // and that recording — which nobody stored while the adapter was away — is the call's.
+    expect(new Date(done.call_end_time.replace(' ', 'T')).getTime()).toBeLessThanOrEqual(goneAt + 1000);
+    const recording = await waitFor('its recording', async () => (await completedList(reader)).find((c) => c.call_id === call.call_id)?.rec_file, 30_000);
+    const download = await fetch(reader.url(recording));
+    expect([download.status, download.headers.get('content-type')]).toEqual([200, expect.stringMatching(/wav/)]);
     expect(await active()).toEqual([]);
     // One record, and the adapter is back: a new call is recorded too.
     expect((await completedList(reader)).filter((c) => c.call_id === call.call_id)).toHaveLength(1);

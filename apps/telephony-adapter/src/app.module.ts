@@ -139,7 +139,7 @@ export class AppModule {
             { publish: (e) => publisher.publish(e), recording: (job) => recordings.submit(job) },
             ledger,
             new Logger(`PBX ${config.node}`),
-            { openCalls: () => rpc.send(CallsOpenOnNode.contract, { node: config.node }) },
+            { openCalls: () => rpc.send(CallsOpenOnNode.contract, { node: config.node }), leftRecording: (linkedid) => recordings.leftBehind(linkedid) },
           ),
         inject: [AmiSession, CallNormaliser, Registrations, TelephonyEventPublisher, RecordingsService, OriginateRepository, RpcClient],
       },

@@ -187,6 +187,18 @@ describe('CallEventsRepository (PostgreSQL)', () => {
     expect((await stateOf(callId)).fields).toMatchObject({ direction: 'internal', state: 'complete' });
   });
 
+  it('files an incoming call under the user whose phone rang, and keeps a user the call already has', async () => {
+    const callId = `incoming-${randomUUID()}`;
+    const [started, ...rest] = decode(callEvents({ ...spec777, callId: 'x', direction: 'incoming', src: '79161112233', dst: '401', user: null as unknown as string }, clock), callId);
+    const ringing = rest.find((e) => e.type === 'ringing')!;
+    await repository.applyBatch([started]);
+    expect((await stateOf(callId)).fields.userName).toBeNull();
+    await repository.applyBatch([{ ...ringing, user: '1679728441' } as CallEvent]);
+    expect((await stateOf(callId)).fields.userName).toBe('1679728441');
+    await repository.applyBatch([{ ...ringing, eventId: randomUUID(), seq: 60, user: '9999999999' } as CallEvent]);
+    expect((await stateOf(callId)).fields.userName).toBe('1679728441');
+  });
+
   it('ignores a recording no account can be found for, and files it when the call knows the account', async () => {
     const orphan = decode([template[5]], `orphan-${randomUUID()}`).map((e) => ({ ...e, accountId: null, fileName: 'orphan.wav' }));
     const result = await repository.applyBatch(orphan);

@@ -71,7 +71,7 @@ export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
   ];
   for (const party of spec.ringing ?? []) {
     const at = new Date(spec.start.getTime() + (party === 'user' ? 100 : 2000));
-    events.push({ subject: CallRinging.subject, payload: { ...envelope(at), party, channel: party === 'user' ? `PJSIP/${spec.user}-00000001` : 'PJSIP/trunk-00000002', direction: spec.direction } });
+    events.push({ subject: CallRinging.subject, payload: { ...envelope(at), party, channel: party === 'user' ? `PJSIP/${spec.user}-00000001` : 'PJSIP/trunk-00000002', direction: spec.direction, user: party === 'user' ? spec.user : null } });
   }
   if (spec.answer) {
     events.push({ subject: CallAnswered.subject, payload: { ...envelope(spec.answer), channel: `PJSIP/${spec.user}-00000001` } });

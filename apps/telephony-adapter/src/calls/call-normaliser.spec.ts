@@ -76,6 +76,8 @@ const LAB_DIRECTORY: Record<string, { accountId: number; num: string }> = {
   // The sixth lab's (50–51): account 1001.
   '2079939652': { accountId: 1001, num: '901' },
   '9727349586': { accountId: 1001, num: '902' },
+  // The ninth lab's (56–58): account 1001.
+  '1993720936': { accountId: 1001, num: '901' },
 };
 
 function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
@@ -271,6 +273,24 @@ describe('CallNormaliser on the recorded Asterisk transcripts', () => {
 });
 
 
+describe('CallNormaliser on calls to a short number no colleague has (fixtures 56–57, real Asterisk, 2026-12-04)', () => {
+  let events: Map<string, AmiMessage[]>;
+  const names = ['56-originate-three-digit-not-extension', '57-phone-dials-three-digit-not-extension'];
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(names);
+  });
+
+  // rc-outbound dialled PJSIP/777@trunk: the call went out, whatever the number's length says.
+  it.each(names)('%s: outgoing from 901 to 777 once dialled, in its ringing of the customer and its record', (name) => {
+    const out = domain(normalise(events.get(name)!, intentsOf(name)));
+    expect(one(out, 'started').payload).toMatchObject({ src: '901', dst: '777', account_id: 1001 });
+    const customer = out.filter((e) => e.kind === 'ringing').map((e) => e.payload).find((p) => (p as { party: string }).party === 'customer');
+    expect(customer).toMatchObject({ direction: 'outgoing', channel: expect.stringMatching(/^PJSIP\/trunk-/), user: null });
+    expect(one(out, 'cdr').payload).toMatchObject({ direction: 'outgoing', src: '901', dst: '777', disposition: 'ANSWERED', account_id: 1001, user: '1993720936' });
+  });
+});
+
 describe('CallNormaliser on real Asterisk with the shipped configuration (fixtures 32–38)', () => {
   let events: Map<string, AmiMessage[]>;
   const names = ['32-originate-outbound-answered', '33-originate-outbound-busy', '34-originate-outbound-no-answer', '35-originate-outbound-trunk-down', '36-internal-call', '37-inbound-from-trunk', '38-originate-user-not-registered'];
@@ -339,6 +359,12 @@ describe('CallNormaliser on real Asterisk with the shipped configuration (fixtur
     const out = domain(run('36-internal-call'));
     expect(out.filter((e) => e.kind === 'ringing').map((e) => e.payload)).toMatchObject([{ party: 'user', direction: 'internal' }]);
     expect(one(out, 'cdr').payload.direction).toBe('internal');
+  });
+
+  it('names whose phone rings: the employee an originate rings first, the colleague a phone dialled, nobody for the trunk', () => {
+    const users = (name: string) => domain(run(name)).filter((e) => e.kind === 'ringing').map((e) => (e.payload as { user?: string | null }).user);
+    expect(users('32-originate-outbound-answered')).toEqual(['labtest', null]);
+    expect(users('36-internal-call')).toEqual(['labtest2']);
   });
 
   it('36 internal call: a phone dialled another extension of its account; one ANSWERED record, no recording', () => {
@@ -610,6 +636,37 @@ describe('CallNormaliser state', () => {
     ]);
     expect(out[0].payload).toMatchObject({ seq: FORGOTTEN_SEQ, reconciled: true, account_id: 1001, cause: 0, occurred_at: new Date(T0).toISOString() });
     expect(out[1].payload.account_id).toBeNull();
+  });
+
+  it('ends a forgotten call when its recording was last written, and stores that recording (fixture 58: it ended while no adapter listened)', () => {
+    const n = make();
+    const open = [
+      { call_id: '3af8deb4-7056-45c2-a17d-6c8711eab63b', account_id: 1001, linkedid: '1796389828.6' },
+      { call_id: 'pbx1:1796389900.9', account_id: 1001, linkedid: '1796389900.9' },
+    ];
+    const lastWrite = T0 - 8_000;
+    const left = new Map([['3af8deb4-7056-45c2-a17d-6c8711eab63b', { fileName: '1796389828.6.wav', startedAtMs: T0 - 66_000, lastWriteMs: lastWrite }]]);
+    const out = n.endForgotten(open, left);
+    expect(domain(out).map((o) => [o.payload.call_id, o.payload.occurred_at])).toEqual([
+      ['3af8deb4-7056-45c2-a17d-6c8711eab63b', new Date(lastWrite).toISOString()],
+      ['pbx1:1796389900.9', new Date(T0).toISOString()], // no recording: it ends now
+    ]);
+    const jobs = out.filter((o) => o.kind === 'recording').map((o) => (o as Extract<NormaliserOutput, { kind: 'recording' }>).job);
+    expect(jobs).toEqual([
+      expect.objectContaining({
+        fileName: '1796389828.6.wav',
+        user: null,
+        envelope: expect.objectContaining({
+          call_id: '3af8deb4-7056-45c2-a17d-6c8711eab63b',
+          seq: FORGOTTEN_SEQ + 1,
+          account_id: 1001,
+          event_id: 'pbx1:1796389828.6:recording.finished:1796389828.6.wav',
+        }),
+      }),
+    ]);
+    // A clock ahead of this one (a shared folder's server): never an end in the future.
+    const ahead = new Map([['pbx1:1796389900.9', { fileName: '1796389900.9.wav', startedAtMs: T0, lastWriteMs: T0 + 60_000 }]]);
+    expect(domain(make().endForgotten([open[1]], ahead))[0].payload.occurred_at).toBe(new Date(T0).toISOString());
   });
 
   it('ends a call whose channels vanished while disconnected with reconciled=true, and spares channels born during the listing', () => {

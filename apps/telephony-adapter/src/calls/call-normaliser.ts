@@ -41,6 +41,17 @@ export type NormaliserOutput =
   /** A resync finished; `adopted` are calls found live that this process knew nothing about. */
   | { kind: 'resynced'; adopted: AdoptedCall[] };
 
+/**
+ * The recording a call that ended unseen left behind: the dial plan names it after the call's first
+ * channel (`${UNIQUEID}.wav` on leg A, or the PSTN caller's channel), whose Uniqueid is the Linkedid.
+ */
+export interface LeftRecording {
+  fileName: string;
+  /** When MixMonitor began and last wrote: the file's birth and modification times. */
+  startedAtMs: number;
+  lastWriteMs: number;
+}
+
 export interface AdoptedCall {
   linkedid: string;
   /** The call's first channel, to read RC_* variables from (Getvar). */
@@ -257,28 +268,41 @@ export class CallNormaliser {
   /**
    * Ends, `reconciled`, the calls held open elsewhere that this process does not know. Called after
    * a resync: a call still up on the PBX was adopted by it (or was seen live since), so one unknown
-   * here ended while nobody listened — this process restarted meanwhile, or its end was lost. The
-   * PBX's end time is gone with it: the call ends now.
+   * here ended while nobody listened — this process restarted meanwhile, or its end was lost — and
+   * its hang-up and CDR are gone. A recording it left (`recordings`, by call id) still tells when it
+   * ended — MixMonitor's last write is the hang-up — and is stored like any other (fixture 58);
+   * without one, the call ends now.
    */
-  endForgotten(open: readonly OpenCall[]): NormaliserOutput[] {
+  endForgotten(open: readonly OpenCall[], recordings: ReadonlyMap<string, LeftRecording> = new Map()): NormaliserOutput[] {
     const out: NormaliserOutput[] = [];
+    const now = this.now();
     for (const call of open) {
       const known = this.byCallId.has(call.call_id) || this.intentsByCall.has(call.call_id) || (call.linkedid !== null && this.calls.has(call.linkedid));
       if (known) continue;
-      out.push({
-        kind: 'ended',
-        payload: {
-          event_id: [this.options.node, call.linkedid ?? call.call_id, 'ended', 'forgotten'].join(':'),
-          call_id: call.call_id,
-          seq: FORGOTTEN_SEQ,
-          node: this.options.node,
-          occurred_at: new Date(this.now()).toISOString(),
-          account_id: call.account_id,
-          cause: 0,
-          cause_txt: 'Unknown',
-          reconciled: true,
-        },
+      const left = recordings.get(call.call_id);
+      const envelope = (kind: string, seq: number, at: number) => ({
+        event_id: [this.options.node, call.linkedid ?? call.call_id, kind, 'forgotten'].join(':'),
+        call_id: call.call_id,
+        seq,
+        node: this.options.node,
+        occurred_at: new Date(at).toISOString(),
+        account_id: call.account_id,
       });
+      const endedAt = left && left.lastWriteMs <= now ? left.lastWriteMs : now;
+      out.push({ kind: 'ended', payload: { ...envelope('ended', FORGOTTEN_SEQ, endedAt), cause: 0, cause_txt: 'Unknown', reconciled: true } });
+      if (left) {
+        out.push({
+          kind: 'recording',
+          job: {
+            callKey: call.linkedid ?? call.call_id,
+            envelope: { ...envelope('recording.finished', FORGOTTEN_SEQ + 1, endedAt), event_id: [this.options.node, call.linkedid, 'recording.finished', left.fileName].join(':') },
+            user: null,
+            fileName: left.fileName,
+            channel: '',
+            recordedAt: localDateTime(left.startedAtMs),
+          },
+        });
+      }
     }
     return out;
   }
@@ -691,7 +715,9 @@ export class CallNormaliser {
     call.rungParties ??= new Set();
     if (call.rungParties.has(party)) return;
     call.rungParties.add(party);
-    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name, direction: call.direction } });
+    // Whose phone: the originating employee's (an originate's first leg), or the user of the channel dialled.
+    const user = party === 'user' ? (this.pjsipUser(dest.name) ?? (field(message, 'channel') ? null : call.user)) : null;
+    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name, direction: call.direction, user } });
   }
 
   private maybeAnswered(call: Call, out: NormaliserOutput[]): void {

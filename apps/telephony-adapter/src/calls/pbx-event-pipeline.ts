@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AmiMessage, eventName, field, getvarValue } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import type { OpenCall } from '@ringcloud/contracts-calls';
-import { CallNormaliser, NormaliserOutput, OriginateIntent } from './call-normaliser';
+import { CallNormaliser, LeftRecording, NormaliserOutput, OriginateIntent } from './call-normaliser';
 import { RecordingJob, TelephonyDomainEvent } from './domain-events';
 import { Registrations } from './registrations';
 
@@ -22,7 +22,7 @@ type Item =
   | { type: 'resync' }
   | { type: 'sweep' }
   | { type: 'contacts-refused'; actionId: string; message: string }
-  | { type: 'forgotten'; open: OpenCall[]; resync: number };
+  | { type: 'forgotten'; open: OpenCall[]; recordings: Map<string, LeftRecording>; resync: number };
 
 export interface PipelineOptions {
   sweepMs?: number;
@@ -35,6 +35,8 @@ export interface PipelineOptions {
   openCalls?: () => Promise<OpenCall[]>;
   /** Waits between attempts to read `openCalls` (calls-service may be starting too). */
   openCallsRetryMs?: readonly number[];
+  /** The recording a call (by Linkedid) left in the recordings folder, if any (RecordingsService.leftBehind). */
+  leftRecording?: (linkedid: string) => Promise<LeftRecording | undefined>;
 }
 
 const OPEN_CALLS_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000];
@@ -153,8 +155,10 @@ export class PbxEventPipeline {
       // Judged only against the resync it followed: since a newer one began (a reconnect), a live
       // call may be unknown only because the listing that adopts it is not complete yet.
       if (item.resync !== this.resyncsStarted || !this.session.isReady) return;
-      const ended = this.normaliser.endForgotten(item.open);
-      if (ended.length) this.logger.warn(`${ended.length} calls open in calls-service ended while this adapter was away: ended now, reconciled`);
+      const ended = this.normaliser.endForgotten(item.open, item.recordings);
+      const calls = ended.filter((o) => o.kind === 'ended').length;
+      const recorded = ended.length - calls;
+      if (calls) this.logger.warn(`${calls} calls open in calls-service ended while this adapter was away: ended, reconciled (${recorded} by their recording's last write, with it stored; the rest now)`);
       await this.dispatch(ended);
       return;
     }
@@ -244,7 +248,7 @@ export class PbxEventPipeline {
     for (let attempt = 0; ; attempt++) {
       try {
         const open = await read();
-        this.enqueue({ type: 'forgotten', open, resync });
+        this.enqueue({ type: 'forgotten', open, recordings: await this.leftRecordings(open), resync });
         return;
       } catch (err) {
         if (attempt >= delays.length || resync !== this.resyncsStarted) {
@@ -254,6 +258,19 @@ export class PbxEventPipeline {
         await new Promise((r) => setTimeout(r, delays[attempt]).unref());
       }
     }
+  }
+
+  /** The recordings open calls left behind, by call id (only those the normaliser will find forgotten use theirs). */
+  private async leftRecordings(open: OpenCall[]): Promise<Map<string, LeftRecording>> {
+    const found = new Map<string, LeftRecording>();
+    const look = this.options.leftRecording;
+    if (!look) return found;
+    for (const call of open) {
+      if (!call.linkedid) continue;
+      const left = await look(call.linkedid).catch((err: Error) => void this.logger.warn(`recording of ${call.call_id}: ${err.message}`));
+      if (left) found.set(call.call_id, left);
+    }
+    return found;
   }
 
   /** Reads RC_* from each adopted call's first channel, then lets the normaliser start it. */

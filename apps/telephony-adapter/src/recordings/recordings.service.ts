@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm, ObjectStore, StorageType } from '@nats-io/obj';
 import { RECORDINGS_BUCKET } from '@ringcloud/contracts-telephony';
+import type { LeftRecording } from '../calls/call-normaliser';
 import { RecordingJob } from '../calls/domain-events';
 import { TelephonyEventPublisher } from '../calls/event-publisher';
 import { readWavInfo } from './wav';
@@ -59,6 +60,20 @@ export class RecordingsService {
     private readonly publisher: TelephonyEventPublisher,
     private readonly options: RecordingsOptions,
   ) {}
+
+  /**
+   * The recording a call left in the folder, found by its first channel's Uniqueid (the Linkedid:
+   * the dial plan's `${UNIQUEID}.wav`), for a call that ended while this process was away.
+   */
+  async leftBehind(linkedid: string): Promise<LeftRecording | undefined> {
+    const fileName = `${linkedid}.wav`;
+    if (!FILE_NAME.test(fileName) || fileName.includes('..')) return undefined;
+    const found = await stat(path.join(this.options.dir, fileName)).catch(() => undefined);
+    if (!found?.isFile() || found.size === 0) return undefined;
+    // birthtime is 0 (or the ctime) where the file system keeps none.
+    const born = found.birthtimeMs > 0 && found.birthtimeMs <= found.mtimeMs ? found.birthtimeMs : found.mtimeMs;
+    return { fileName, startedAtMs: born, lastWriteMs: found.mtimeMs };
+  }
 
   /** Starts processing in the background; `drain()` waits for what is running. */
   submit(job: RecordingJob): void {

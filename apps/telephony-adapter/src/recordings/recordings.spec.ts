@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { RECORDINGS_BUCKET, RecordingFinished, TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
@@ -114,6 +114,18 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
     await expect(service.process(job('1795704112.0.wav'))).rejects.toThrow('object store down');
     expect(existsSync(failing)).toBe(true);
   }, 20_000);
+
+  it('finds the recording a call left behind by its Linkedid (the dial plan names it ${UNIQUEID}.wav), and nothing else', async () => {
+    const file = path.join(env.recordingsDir, '1796389828.6.wav');
+    writeFileSync(file, pcmWav(800));
+    const written = statSync(file).mtimeMs;
+    expect(await service.leftBehind('1796389828.6')).toEqual({ fileName: '1796389828.6.wav', startedAtMs: expect.any(Number), lastWriteMs: written });
+    expect((await service.leftBehind('1796389828.6'))!.startedAtMs).toBeLessThanOrEqual(written);
+    writeFileSync(path.join(env.recordingsDir, '1796389828.7.wav'), '');
+    expect(await service.leftBehind('1796389828.7')).toBeUndefined(); // empty: MixMonitor never wrote
+    expect(await service.leftBehind('1796389828.8')).toBeUndefined();
+    expect(await service.leftBehind('../1796389828.6')).toBeUndefined();
+  });
 
   it('warns about a missing file and publishes nothing, without throwing', async () => {
     const before = (await finished()).length;

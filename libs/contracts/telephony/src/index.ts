@@ -123,11 +123,13 @@ export type RingingParty = z.infer<typeof RingingParty>;
 /**
  * `direction` is the call's as known when the party rang: a customer rings after the dial plan chose
  * the route, which can correct the guess `started` made from the number (`777` no colleague has goes
- * out: `outgoing`). Absent from adapters before it existed.
+ * out: `outgoing`). `user` is whose phone rings (party `user`), when it is a user's: an incoming call
+ * is the user's it rang, even if its CDR never comes (it ended while the adapter was away). Both are
+ * absent from adapters before they existed.
  */
 export const CallRinging = event(
   'telephony.call.ringing',
-  z.object({ ...Envelope, party: RingingParty, channel: z.string(), direction: Direction.optional() }),
+  z.object({ ...Envelope, party: RingingParty, channel: z.string(), direction: Direction.optional(), user: z.string().nullable().optional() }),
 );
 export const CallAnswered = event('telephony.call.answered', z.object({ ...Envelope, channel: z.string() }));
 export const CallBridged = event('telephony.call.bridged', z.object({ ...Envelope, bridge_id: z.string() }));
