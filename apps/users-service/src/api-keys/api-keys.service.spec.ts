@@ -4,7 +4,7 @@ import { AccountsRepository } from '../accounts/accounts.repository';
 import { ApiKeySecrets } from '../secrets/api-key-secrets';
 import { TEST_PEPPER, TestEnv } from '../testing/fixture';
 import { ApiKeysRepository } from './api-keys.repository';
-import { ApiKeysService, LAST_RW_KEY } from './api-keys.service';
+import { ApiKeysService, LAST_RW_KEY, MAX_API_KEYS_PER_ACCOUNT } from './api-keys.service';
 import { NatsKeyChangeNotifier } from './key-change-notifier';
 
 describe('ApiKeysService (PostgreSQL + NATS)', () => {
@@ -167,6 +167,21 @@ describe('ApiKeysService (PostgreSQL + NATS)', () => {
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
       expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'BAD_REQUEST', message: 'An account may have at most 4 API keys' } });
       expect(await env.prisma.apiKey.count({ where: { accountId: 5120 } })).toBe(4);
+    });
+
+    it('caps every creator (the admin API, the CLI) at MAX_API_KEYS_PER_ACCOUNT: the key list must fit one reply', async () => {
+      await keys.create({ account_id: 5121, access: 'RW', create_account: true });
+      const filler = Array.from({ length: MAX_API_KEYS_PER_ACCOUNT - 1 }, (_, i) => ({ key: `5121_filler${i}`, accountId: 5121, access: 'RO' as const, secretDigest: 'x', salt: 'y' }));
+      await env.prisma.apiKey.createMany({ data: filler });
+      await expect(keys.create({ account_id: 5121, access: 'RO', create_account: false })).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        message: `An account may have at most ${MAX_API_KEYS_PER_ACCOUNT} API keys`,
+      });
+      // The owner's lower cap still says its own number.
+      await expect(keys.create({ account_id: 5121, access: 'RO', create_account: false, max_keys: 100 })).rejects.toMatchObject({ message: 'An account may have at most 100 API keys' });
+      const listed = await keys.list(5121);
+      expect(listed).toHaveLength(MAX_API_KEYS_PER_ACCOUNT);
+      expect(Buffer.byteLength(JSON.stringify(listed))).toBeLessThan(512 * 1024);
     });
   });
 });

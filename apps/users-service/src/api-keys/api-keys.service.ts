@@ -18,6 +18,12 @@ const keyNotFound = () => DomainError.notFound('API key not found');
 export const LAST_RW_KEY = 'The account must keep at least one enabled RW key: this is its last one';
 
 /** API keys: creation, v1 hash verification, and the owner's management verbs. */
+/**
+ * Keys an account may hold, whoever creates them (the admin API and the CLI too): an account's key
+ * list is one NATS reply (1 MB at most; ~200 bytes a key), and no tenant needs more.
+ */
+export const MAX_API_KEYS_PER_ACCOUNT = 1000;
+
 @Injectable()
 export class ApiKeysService {
   constructor(
@@ -37,19 +43,21 @@ export class ApiKeysService {
     return { ok: true, account_id: row.accountId, access: row.access };
   }
 
-  /** A new key and its password (shown this once). `create_account` creates a missing account. */
+  /**
+   * A new key and its password (shown this once). `create_account` creates a missing account. Any
+   * creator (the owner's `max_keys` is lower) stops at MAX_API_KEYS_PER_ACCOUNT.
+   */
   async create(req: UsersApiKeyCreate.Request): Promise<ApiKeyWithPassword> {
     const key = this.secrets.newApiKey(req.account_id);
     const password = this.secrets.newPassword();
     await this.keys.transaction(async (tx) => {
       if (req.create_account) await this.accounts.insertIfMissing(req.account_id, `Account ${req.account_id}`, tx);
       else if (!(await this.accounts.find(req.account_id, tx))) throw DomainError.notFound(`account ${req.account_id} not found`);
-      if (req.max_keys !== undefined) {
-        // Locked so that concurrent creations cannot all pass the count.
-        await this.keys.lockAccount(tx, req.account_id);
-        if ((await this.keys.countForAccount(req.account_id, tx)) >= req.max_keys) {
-          throw DomainError.badRequest(`An account may have at most ${req.max_keys} API keys`);
-        }
+      // Locked so that concurrent creations cannot all pass the count.
+      const cap = Math.min(req.max_keys ?? MAX_API_KEYS_PER_ACCOUNT, MAX_API_KEYS_PER_ACCOUNT);
+      await this.keys.lockAccount(tx, req.account_id);
+      if ((await this.keys.countForAccount(req.account_id, tx)) >= cap) {
+        throw DomainError.badRequest(`An account may have at most ${cap} API keys`);
       }
       await this.keys.insert({ key, accountId: req.account_id, access: req.access, ...this.secrets.protect(key, password) }, tx);
     });
