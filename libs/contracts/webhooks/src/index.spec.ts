@@ -26,6 +26,13 @@ describe('webhook params', () => {
     expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://example.com:0/h' }))).toBe('url must not use port 0');
     expect(message(UpdateWebhookParams.safeParse({ url: 'https://example.com:0/h' }))).toBe('url must not use port 0');
     expect(message(CreateWebhookParams.safeParse({ ...ok, url: 'https://example.com:8443/h' }))).toBe('ok');
+    // What the URL parser would take and guess at: refused, since the url is stored and shown as given.
+    for (const url of ['https:///x', 'https:example.com/x', 'https:/example.com/x', 'https:////example.com/x', 'https:\\\\example.com\\x', 'https://example.com\\x', 'https://-/x', 'https://./x', 'https://a..b/x', 'https://-a.example/x', 'https://?x', 'https://#x']) {
+      expect([url, message(CreateWebhookParams.safeParse({ ...ok, url }))]).toEqual([url, 'url must be an absolute https:// URL']);
+    }
+    for (const url of ['HTTPS://CRM.Example.com/h', 'https://crm.example.com./h', 'https://my_host.example.com/h', 'https://[2001:db8::1]:8443/h', 'https://203.0.113.5/h', 'https://xn--e1afmkfd.xn--p1ai/h', 'https://пример.рф/h']) {
+      expect([url, message(CreateWebhookParams.safeParse({ ...ok, url }))]).toEqual([url, 'ok']);
+    }
     expect(message(CreateWebhookParams.safeParse({ url: ok.url }))).toBe('events is required');
     expect(message(CreateWebhookParams.safeParse({ ...ok, events: [] }))).toMatch(/events must be/);
     expect(message(CreateWebhookParams.safeParse({ ...ok, events: 'call.ringing' }))).toMatch(/events must be/);

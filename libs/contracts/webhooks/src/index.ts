@@ -11,18 +11,29 @@ import { CRM_EVENT_TYPES, CrmEvent, CrmEventId } from '@ringcloud/contracts-even
 export const WebhookId = z.string().regex(/^wh_[a-z2-7]{26}$/, 'malformed webhook id');
 export const DeliveryId = z.string().regex(/^dlv_[a-z2-7]{26}$/, 'malformed delivery id');
 
+/** A host name's labels (letters, digits, `-` inside, `_` as some DNS has), an IPv4 address, or a bracketed IPv6 one. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/;
+
+/**
+ * `scheme://host…` as written: the URL parser also takes `https:example.com`, `https:/x`,
+ * `https:////x` and backslashes for slashes, and hosts such as `-` or `a..b` — it guesses what was
+ * meant, and the url is stored and shown as given.
+ */
+function isAbsoluteWebUrl(value: string): boolean {
+  if (!/^https?:\/\/[^/\\?#]/i.test(value) || value.includes('\\')) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && (url.hostname.startsWith('[') || HOST_NAME.test(url.hostname));
+  } catch {
+    return false;
+  }
+}
+
 /** https://… (http:// only reaches a receiver when the operator allows loopback http). */
 export const WebhookUrl = z
   .string({ error: (issue) => (issue.input === undefined ? 'url is required' : 'url must be a string') })
   .max(2048, 'url is too long: at most 2048 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'url must be an absolute https:// URL')
+  .refine(isAbsoluteWebUrl, 'url must be an absolute https:// URL')
   .refine((value) => !/[\s]/.test(value), 'url must not contain spaces')
   // The URL parser would percent-encode or drop them, but the url is stored and shown as given.
   .refine((value) => !/[\x00-\x1f\x7f]/.test(value), 'url must not contain control characters')
