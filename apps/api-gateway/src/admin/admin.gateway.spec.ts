@@ -86,6 +86,16 @@ describe('admin API', () => {
     expect((await admin('GET', '/accounts/99999999999/keys')).body).toEqual(errorEnvelope('Account not found'));
     expect((await admin('POST', '/keys/not-a-key/disable')).body).toEqual(errorEnvelope('API key not found'));
     expect((await admin('POST', '/accounts/3999/keys', { access: 'RO' })).body).toEqual(errorEnvelope('Account not found'));
+    // Routes that take no query or no body refuse what they do not know, as the others do.
+    expect((await admin('GET', '/accounts?x=1')).body).toEqual(errorEnvelope('unknown parameter x'));
+    expect((await admin('GET', '/accounts/2001/keys?limit=abc')).body).toEqual(errorEnvelope('unknown parameter limit'));
+    expect((await admin('GET', '/accounts/2001/numbers?x=1')).body).toEqual(errorEnvelope('unknown parameter x'));
+    expect((await admin('POST', '/accounts', { name: 'Strict', account_id: 6005 })).status).toBe(200);
+    const key = (await admin('POST', '/accounts/6005/keys', { access: 'RO' })).body.data.api_key;
+    expect((await admin('POST', `/keys/${key}/disable`, { x: 1 })).body).toEqual(errorEnvelope('unknown parameter x'));
+    expect((await admin('POST', `/keys/${key}/disable`, [])).body).toEqual(errorEnvelope('Body must be a JSON object'));
+    expect((await admin('POST', `/keys/${key}/disable`, {})).status).toBe(200);
+    expect((await admin('POST', `/keys/${key}/enable`)).status).toBe(200);
   });
 
   it('manages a key through its whole life, and the key works on v1', async () => {

@@ -3,12 +3,15 @@ import type { FastifyRequest } from 'fastify';
 import { RpcClient } from '@ringcloud/nest-nats';
 import { GatewayConfig } from '../config';
 import { HttpProblem } from '../http/http-problem';
-import { parseJsonBody, readPlainBody, readQuery } from '../http/json-body';
+import { z } from 'zod';
+import { readPlainBody, readQuery } from '../http/json-body';
 import { parseRequestUrl } from '../routing/request-url';
 import { Router } from '../routing/router';
 import { GATEWAY_CONFIG } from '../tokens';
 import { checkAdminToken } from './admin-auth';
 import { ADMIN_PATH_PARAMS, ADMIN_ROUTES, AdminRoute } from './admin.routes';
+
+const NOTHING = z.object({}).strict();
 
 /** route (404/405) → admin token (403) → path, query and body (404/400) → users-service command. */
 @Injectable()
@@ -31,10 +34,9 @@ export class AdminPipeline {
       if (!rule || !rule.schema.safeParse(value).success) throw HttpProblem.notFound(rule?.notFound);
       path[name] = value;
     }
-    const query = route.query ? readQuery(route.query, url.query) : {};
-    let body: unknown;
-    if (route.body) body = readPlainBody(route.body, request.body);
-    else parseJsonBody(request.body); // a body that is there must still be JSON
-    return route.handle({ path, body, query }, { rpc: this.rpc });
+    // A route that takes no query or body still refuses what it does not know (400), as the others do.
+    const query = readQuery(route.query ?? NOTHING, url.query);
+    const body = readPlainBody(route.body ?? NOTHING, request.body);
+    return route.handle({ path, body: route.body ? body : undefined, query }, { rpc: this.rpc });
   }
 }

@@ -40,11 +40,14 @@ export interface AdminRoute {
   path: string;
   summary: string;
   description?: string;
-  /** A strict object: an unknown key is refused (400) — a misspelt optional field would otherwise be dropped silently. */
+  /**
+   * A strict object: an unknown key is refused (400) — a misspelt optional field would otherwise be
+   * dropped silently. Routes without it take an empty body or `{}`.
+   */
   body?: z.ZodObject;
   /**
    * Query parameters, as strings (empty values count as absent); unknown ones are refused (400).
-   * Routes without it ignore the query string.
+   * Routes without it take none.
    */
   query?: z.ZodObject;
   response: z.ZodType;

@@ -50,7 +50,10 @@ describe('webhook params', () => {
   it('reads the feed query', () => {
     expect(EventsQuery.parse({})).toEqual({ limit: 100 });
     expect(EventsQuery.parse({ limit: '1000' })).toEqual({ limit: 1000 });
-    for (const limit of ['0', '1001', 'x', '1.5']) expect(message(EventsQuery.safeParse({ limit }))).toBe('limit must be a whole number from 1 to 1000');
+    for (const limit of ['0', '1001', 'x', '1.5', '1e1', '+5', '1.0', ' 5', '0x10']) {
+      expect([limit, message(EventsQuery.safeParse({ limit }))]).toEqual([limit, 'limit must be a whole number from 1 to 1000']);
+      expect([limit, message(DeliveriesQuery.safeParse({ limit }))]).toEqual([limit, 'limit must be a whole number from 1 to 1000']);
+    }
     expect(message(EventsQuery.safeParse({ after: 'evt_x' }))).toMatch(/after must be/);
     const id = 'evt_' + 'a'.repeat(26);
     expect(EventsQuery.parse({ cursor: id, utm_source: 'crm' })).toEqual({ after: id, limit: 100 });

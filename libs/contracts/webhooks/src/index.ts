@@ -183,13 +183,16 @@ export namespace WebhooksRotateSecret {
   export type Response = z.output<typeof contract.response>;
 }
 
-export const Limit = (max: number, fallback: number) =>
-  z.coerce
-    .number({ error: `limit must be a whole number from 1 to ${max}` })
-    .int(`limit must be a whole number from 1 to ${max}`)
-    .min(1, `limit must be a whole number from 1 to ${max}`)
-    .max(max, `limit must be a whole number from 1 to ${max}`)
+/**
+ * A page size: a number in a command, digits in a query string — as `limit` of the other v1 lists
+ * (`1e1`, `+5`, `1.0` are refused there too, not read as the number they could mean).
+ */
+export const Limit = (max: number, fallback: number) => {
+  const message = `limit must be a whole number from 1 to ${max}`;
+  return z
+    .preprocess((v) => (typeof v === 'string' ? (/^[0-9]{1,7}$/.test(v) ? Number(v) : Number.NaN) : v), z.number({ error: message }).int(message).min(1, message).max(max, message))
     .default(fallback);
+};
 
 /** `GET /v1/webhooks/<id>/deliveries` query. */
 export const DeliveriesQuery = z.object({ limit: Limit(1000, 100) }); // unknown parameters are ignored (v1 section 1)
