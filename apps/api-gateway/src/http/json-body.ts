@@ -82,6 +82,14 @@ export function readQuery(schema: z.ZodType, query: URLSearchParams): unknown {
   return validate(schema, values);
 }
 
+/**
+ * Refuses (400) any of `names` given more than once, as readQuery does: which one was meant would be
+ * a guess (the first? PHP's last?). For v1 lists that read their few parameters themselves.
+ */
+export function refuseRepeated(query: URLSearchParams, names: readonly string[]): void {
+  for (const name of names) if (query.getAll(name).length > 1) throw HttpProblem.badRequest(`parameter ${name} is given more than once`);
+}
+
 function validate(schema: z.ZodType, value: unknown): unknown {
   const result = schema.safeParse(value);
   if (!result.success) throw HttpProblem.badRequest(firstIssueMessage(result.error));

@@ -68,6 +68,8 @@ describe('v1 pagination and route response headers', () => {
     ['limit=5&cursor=%00%01', CURSOR_MESSAGE],
     ['limit=5&cursor=not-a-cursor', CURSOR_MESSAGE],
     [`cursor=${encodeCursor(['1679728441'])}`, CURSOR_NEEDS_LIMIT],
+    ['limit=1&limit=2', 'parameter limit is given more than once'],
+    ['limit=5&cursor=a&cursor=b', 'parameter cursor is given more than once'],
   ])('answers 400 with the v1 envelope for %s, without asking the service', async (query, message) => {
     const before = fake.count(UsersUserListPage.subject);
     const res = await get(`&${query}`);
@@ -81,6 +83,14 @@ describe('v1 pagination and route response headers', () => {
     const cursor = 'eyJrIjpbMTc5NjMxMDUxNjAwMCwxNzk2MzEwNTExMDAwLCJhXHUwMDAwYiJdfQ';
     const res = await call(gw.url, 'GET', `/v1/calls/complete?${auth}&limit=3&cursor=${cursor}`);
     expect([res.status, res.body]).toEqual([400, errorEnvelope(CURSOR_MESSAGE)]);
+  });
+
+  it.each([
+    ['days=3&days=9', 'parameter days is given more than once'],
+    ['num=401&num=402', 'parameter num is given more than once'],
+  ])('answers 400 for completed calls with %s: which one was meant would be a guess', async (query, message) => {
+    const res = await call(gw.url, 'GET', `/v1/calls/complete?${auth}&${query}`);
+    expect([res.status, res.body]).toEqual([400, errorEnvelope(message)]);
   });
 
   it("passes the service's 400 for a cursor of another list through", async () => {

@@ -1,5 +1,6 @@
 import { NEXT_CURSOR_HEADER, PAGE_LIMIT_MAX, Page, PageRequest, parsePageQuery } from '@ringcloud/contracts-common';
 import { HttpProblem } from '../http/http-problem';
+import { refuseRepeated } from '../http/json-body';
 import type { QueryParamDoc, ResponseHeaderDoc, V1Call } from './routes';
 
 /**
@@ -34,6 +35,7 @@ export const NEXT_CURSOR: ResponseHeaderDoc = {
 
 /** The page the client asked for, undefined for the v1 answer; a bad `limit`/`cursor` is a 400. */
 export function pageQuery(call: Pick<V1Call, 'query'>): PageRequest | undefined {
+  refuseRepeated(call.query, ['limit', 'cursor']);
   const { page, error } = parsePageQuery(call.query);
   if (error) throw HttpProblem.badRequest(error);
   return page;

@@ -33,6 +33,7 @@ import {
 } from '@ringcloud/contracts-users';
 import { RateLimit, perSeconds } from '../config';
 import { HttpProblem } from '../http/http-problem';
+import { refuseRepeated } from '../http/json-body';
 import { FileAnswer } from '../http/file-answer';
 import type { RecordingStore } from '../recordings/recording-store';
 import { requestDigest } from '../idempotency/idempotency-key';
@@ -139,6 +140,7 @@ export const PATH_PARAMS: Record<string, { schema: z.ZodType; notFound: string; 
 
 /** `days`/`num` of GET /v1/calls/complete; a bad value is a 400 like any bad parameter. */
 function completedQuery(query: URLSearchParams) {
+  refuseRepeated(query, ['days', 'num']);
   const raw: Record<string, string> = {};
   for (const name of ['days', 'num'] as const) {
     const value = query.get(name);
