@@ -92,7 +92,12 @@ export class AppModule {
       {
         provide: CallNormaliser,
         useFactory: (directory: UserDirectory) =>
-          new CallNormaliser({ node: config.node, accountFromContext: (c) => context.parse(c), directory: (u) => directory.cached(u) }),
+          new CallNormaliser({
+            node: config.node,
+            accountFromContext: (c) => context.parse(c),
+            directory: (u) => directory.cached(u),
+            isExtension: (account, num) => directory.isExtension(account, num),
+          }),
         inject: [UserDirectory],
       },
       { provide: Registrations, useFactory: () => new Registrations() },
@@ -199,7 +204,11 @@ export class AppModule {
                 if (result.newContext) reloader.request();
                 return result;
               },
-              userDeleted: (event) => service.remove(event),
+              userDeleted: async (event) => {
+                const result = await service.remove(event);
+                if (result.status === 'applied') directory.forget(event.user);
+                return result;
+              },
               number: (event) => service.applyNumber(event),
             },
             new Logger('Provisioning'),

@@ -355,6 +355,23 @@ describe('CallNormaliser on real Asterisk with the shipped configuration (fixtur
     expect(one(out, 'cdr').payload).toMatchObject({ direction: 'outgoing', dst: '777', disposition: 'ANSWERED' });
   });
 
+  it("knows the direction from the start when it knows the account's extensions: 777 is none of them, 902 is", () => {
+    const short = (text: string) => JSON.parse(text.replaceAll('79101234567', '777'));
+    const extensions = (account: number, num: string) => (account === 999999 ? ['901', '902'].includes(num) : undefined);
+    const run = (name: string, rewrite = (t: string) => JSON.parse(t)) => {
+      const normaliser = new CallNormaliser({ node: 'pbx1', now: () => T0, directory: (u) => LAB_DIRECTORY[u], isExtension: extensions });
+      for (const intent of rewrite(JSON.stringify(intentsOf(name)))) normaliser.registerIntent(intent);
+      return domain((rewrite(JSON.stringify(events.get(name))) as AmiMessage[]).flatMap((e) => normaliser.handle(e)));
+    };
+    const out = run('32-originate-outbound-answered', short);
+    expect([one(out, 'started').payload.direction, ...out.filter((e) => e.kind === 'ringing').map((e) => (e.payload as { direction?: string }).direction)]).toEqual([
+      'outgoing',
+      'outgoing',
+      'outgoing',
+    ]);
+    expect(one(run('36-internal-call'), 'started').payload.direction).toBe('internal');
+  });
+
   it("36 internal call: the Dial to the colleague's phone keeps it internal from start to record", () => {
     const out = domain(run('36-internal-call'));
     expect(out.filter((e) => e.kind === 'ringing').map((e) => e.payload)).toMatchObject([{ party: 'user', direction: 'internal' }]);

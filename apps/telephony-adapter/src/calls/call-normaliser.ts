@@ -30,6 +30,11 @@ export interface NormaliserOptions {
   accountFromContext?: (context: string) => number | null;
   /** Provisioned users, to turn a dialled `PJSIP/<user>` into that user's extension. */
   directory?: (user: string) => DirectoryEntry | undefined;
+  /**
+   * Whether a number is the extension of a live user of the account (undefined: not known), for the
+   * direction of a call before the dial plan has dialled anything (UserDirectory.isExtension).
+   */
+  isExtension?: (accountId: number, num: string) => boolean | undefined;
   /** How long an ended call is kept for its late CDR and stray events. */
   retainMs?: number;
 }
@@ -626,9 +631,16 @@ export class CallNormaliser {
     if (call.direction) call.direction = route;
   }
 
-  /** The direction of a call an employee placed: where the dial plan sent it, else what the number looks like. */
+  /**
+   * The direction of a call an employee placed: where the dial plan sent it; before it dialled,
+   * whether the number is a colleague's extension (the dial plan rings those and sends anything
+   * else out), else what the number looks like.
+   */
   private placedDirection(call: Call): Direction {
-    return call.routed ?? dialledDirection(call.dst);
+    if (call.routed) return call.routed;
+    const colleague = call.account !== null ? this.options.isExtension?.(call.account, call.dst) : undefined;
+    if (colleague !== undefined) return colleague ? 'internal' : 'outgoing';
+    return dialledDirection(call.dst);
   }
 
   /** A channel of the originating employee's own phone (a PJSIP channel of theirs, or a Local one to their extension). */

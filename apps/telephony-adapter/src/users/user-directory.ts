@@ -9,9 +9,13 @@ export interface DirectoryEntry {
  * Who is provisioned on the PBX: user → account and extension, from provisioned_users. Reads go
  * to the database; a copy in memory (loaded at start, refreshed periodically and on every
  * provisioning this process commits) serves the normaliser, which must answer synchronously.
+ * The copy keeps deleted users (their past calls still map to an account) and knows which users
+ * are live, so it can tell whether a number is an extension a phone of the account would ring.
  */
 export class UserDirectory {
   private cache = new Map<string, DirectoryEntry>();
+  /** Live users (an endpoint exists) by account, then extension. */
+  private extensions = new Map<number, Map<string, Set<string>>>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly prisma: PrismaClient) {}
@@ -56,13 +60,35 @@ export class UserDirectory {
     return this.cache.get(user);
   }
 
+  /**
+   * Whether `num` is the extension of a live user of the account; undefined when this copy knows
+   * no live user of the account at all (not loaded yet, or another node's account).
+   */
+  isExtension(accountId: number, num: string): boolean | undefined {
+    return this.extensions.get(accountId)?.has(num);
+  }
+
+  /** A user this process provisioned (created, renumbered): live at that extension. */
   remember(user: string, entry: DirectoryEntry): void {
+    this.unindex(user);
     this.cache.set(user, entry);
+    this.index(user, entry);
+  }
+
+  /** A user this process deprovisioned: kept for its past calls, no longer an extension. */
+  forget(user: string): void {
+    this.unindex(user);
   }
 
   async refresh(): Promise<void> {
-    const rows = await this.prisma.provisionedUser.findMany({ select: { user: true, accountId: true, num: true } });
+    const [rows, endpoints] = await Promise.all([
+      this.prisma.provisionedUser.findMany({ select: { user: true, accountId: true, num: true } }),
+      this.prisma.psEndpoint.findMany({ select: { id: true } }),
+    ]);
+    const live = new Set(endpoints.map((e) => e.id));
     this.cache = new Map(rows.map((r) => [r.user, { accountId: r.accountId, num: r.num }]));
+    this.extensions = new Map();
+    for (const [user, entry] of this.cache) if (live.has(user)) this.index(user, entry);
   }
 
   startRefreshing(everyMs: number, onError: (err: Error) => void): void {
@@ -72,5 +98,22 @@ export class UserDirectory {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  private index(user: string, entry: DirectoryEntry): void {
+    const account = this.extensions.get(entry.accountId) ?? new Map<string, Set<string>>();
+    this.extensions.set(entry.accountId, account);
+    const users = account.get(entry.num) ?? new Set<string>();
+    account.set(entry.num, users);
+    users.add(user);
+  }
+
+  private unindex(user: string): void {
+    const entry = this.cache.get(user);
+    const account = entry && this.extensions.get(entry.accountId);
+    const users = account?.get(entry!.num);
+    if (!account || !users?.delete(user)) return;
+    if (users.size === 0) account.delete(entry!.num);
+    if (account.size === 0) this.extensions.delete(entry!.accountId);
   }
 }

@@ -57,4 +57,21 @@ describe('UserRegistrations (PostgreSQL)', () => {
     contact(registrations, '3000000001', 'Reachable');
     expect((await service(registrations, true, 'SIP/{user}').list(7001)).map((r) => r.registered)).toEqual([false, false]);
   });
+
+  it('UserDirectory tells whether a number is a live extension of the account: deleted users and other accounts are not', async () => {
+    const directory = new UserDirectory(env.prisma!);
+    expect(directory.isExtension(7001, '401')).toBeUndefined(); // nothing loaded yet
+    await directory.refresh();
+    expect([directory.isExtension(7001, '401'), directory.isExtension(7001, '402')]).toEqual([true, true]);
+    expect(directory.isExtension(7001, '403')).toBe(false); // 3000000003 was deleted
+    expect(directory.cached('3000000003')).toEqual({ accountId: 7001, num: '403' }); // its past calls still map
+    expect(directory.isExtension(7001, '777')).toBe(false);
+    expect(directory.isExtension(7999, '401')).toBeUndefined(); // an account this directory has no live user of
+    // What this process provisions and deprovisions counts at once.
+    directory.remember('3000000002', { accountId: 7001, num: '412' });
+    expect([directory.isExtension(7001, '402'), directory.isExtension(7001, '412')]).toEqual([false, true]);
+    directory.forget('3000000001');
+    expect(directory.isExtension(7001, '401')).toBe(false);
+    expect(directory.cached('3000000001')).toEqual({ accountId: 7001, num: '401' });
+  });
 });
