@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { RpcClient } from '@ringcloud/nest-nats';
 import { GatewayConfig } from '../config';
 import { HttpProblem } from '../http/http-problem';
-import { z } from 'zod';
 import { readPlainBody, readQuery } from '../http/json-body';
 import { parseRequestUrl } from '../routing/request-url';
 import { Router } from '../routing/router';

@@ -282,8 +282,7 @@ export class CallNormaliser {
     const out: NormaliserOutput[] = [];
     const now = this.now();
     for (const call of open) {
-      const known = this.byCallId.has(call.call_id) || this.intentsByCall.has(call.call_id) || (call.linkedid !== null && this.calls.has(call.linkedid));
-      if (known) continue;
+      if (this.knows(call)) continue;
       const left = recordings.get(call.call_id);
       const envelope = (kind: string, seq: number, at: number) => ({
         event_id: [this.options.node, call.linkedid ?? call.call_id, kind, 'forgotten'].join(':'),
@@ -310,6 +309,11 @@ export class CallNormaliser {
       }
     }
     return out;
+  }
+
+  /** Whether this process knows the call (by call id, originate intent or Linkedid): then it is not forgotten. */
+  knows(call: OpenCall): boolean {
+    return this.byCallId.has(call.call_id) || this.intentsByCall.has(call.call_id) || (call.linkedid !== null && this.calls.has(call.linkedid));
   }
 
   /** The next seq of a call, for an event produced outside `handle` (a stored recording); undefined once forgotten. */

@@ -260,13 +260,16 @@ export class PbxEventPipeline {
     }
   }
 
-  /** The recordings open calls left behind, by call id (only those the normaliser will find forgotten use theirs). */
+  /**
+   * The recordings left behind by the open calls this process does not know (a known call stays
+   * known, so the live ones — most of the list — are not looked up), by call id.
+   */
   private async leftRecordings(open: OpenCall[]): Promise<Map<string, LeftRecording>> {
     const found = new Map<string, LeftRecording>();
     const look = this.options.leftRecording;
     if (!look) return found;
     for (const call of open) {
-      if (!call.linkedid) continue;
+      if (!call.linkedid || this.normaliser.knows(call)) continue;
       const left = await look(call.linkedid).catch((err: Error) => void this.logger.warn(`recording of ${call.call_id}: ${err.message}`));
       if (left) found.set(call.call_id, left);
     }
