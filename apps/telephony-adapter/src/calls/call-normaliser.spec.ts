@@ -800,3 +800,96 @@ describe('CallNormaliser state', () => {
     expect(one(n2.handle(chan('Newexten', '1700000000.1', { Application: 'Dial' })), 'started').payload.direction).toBe('outgoing');
   });
 });
+
+describe('CallNormaliser on call transfers (fixtures 59–62, real Asterisk with res_pjsip_refer)', () => {
+  const names = {
+    blindInbound: '59-blind-transfer-inbound-pstn-to-902',
+    blindClickToCall: '60-blind-transfer-click-to-call-customer-to-902',
+    attendedInbound: '61-attended-transfer-inbound-pstn-to-902',
+    attendedClickToCall: '62-attended-transfer-click-to-call-customer-to-902',
+  };
+  const A = '1993720936';
+  let events: Map<string, AmiMessage[]>;
+
+  beforeAll(async () => {
+    events = await eventsThroughClient(Object.values(names));
+  });
+
+  const recordsOf = (out: NormaliserOutput[], callId: string) =>
+    domain(out).filter((e): e is Extract<TelephonyDomainEvent, { kind: 'cdr' }> => e.kind === 'cdr' && e.payload.call_id === callId);
+  const indexOf = (out: NormaliserOutput[], kind: string, callId: string) => domain(out).findIndex((e) => e.kind === kind && e.payload.call_id === callId);
+
+  // Before: the record was the first CDR (59: 3 s of 13; 60: sent at the transfer while the customer talked on).
+  it.each([
+    [names.blindInbound, { direction: 'incoming', src: '79161234567', dst: '901', start_time: '2026-12-04 13:47:03', end_time: '2026-12-04 13:47:16', duration: 13 }],
+    [names.blindClickToCall, { direction: 'outgoing', src: '901', dst: '79101234567', start_time: '2026-12-04 13:47:57', end_time: '2026-12-04 13:48:04', duration: 7 }],
+    [names.attendedInbound, { direction: 'incoming', src: '79161234567', dst: '901', start_time: '2026-12-04 13:50:31', end_time: '2026-12-04 13:50:48', duration: 17 }],
+    [names.attendedClickToCall, { direction: 'outgoing', src: '901', dst: '79107654321', start_time: '2026-12-04 13:52:44', end_time: '2026-12-04 13:53:18', duration: 34 }],
+  ])('%s: one ANSWERED record from the first ring to the last hang-up, under the employee who answered first, sent once the call ended', (name, expected) => {
+    const out = normalise(events.get(name)!, intentsOf(name));
+    const callId = domain(out).find((e) => e.kind === 'started')!.payload.call_id;
+    const records = recordsOf(out, callId);
+    expect(records).toHaveLength(1);
+    expect(records[0].payload).toMatchObject({ ...expected, user: A, disposition: 'ANSWERED', account_id: 1001 });
+    expect(indexOf(out, 'cdr', callId)).toBeGreaterThan(indexOf(out, 'ended', callId));
+    const ended = domain(out).filter((e) => e.kind === 'ended' && e.payload.call_id === callId);
+    expect(ended).toHaveLength(1);
+  });
+
+  // The attended transfer's consultation call (A → 902) is a call of its own, over when A's phone left it.
+  it.each([names.attendedInbound, names.attendedClickToCall])('%s: the consultation is its own internal record, ended at the transfer, before the transferred call', (name) => {
+    const out = normalise(events.get(name)!, intentsOf(name));
+    const started = domain(out).filter((e) => e.kind === 'started');
+    expect(started).toHaveLength(2);
+    const main = started[0].payload.call_id;
+    const consultation = started[1].payload.call_id;
+    expect(recordsOf(out, consultation).map((e) => e.payload)).toEqual([
+      expect.objectContaining({ direction: 'internal', src: '901', dst: '902', user: A, duration: 4, disposition: 'ANSWERED' }),
+    ]);
+    expect(indexOf(out, 'ended', consultation)).toBeGreaterThan(-1);
+    expect(indexOf(out, 'ended', consultation)).toBeLessThan(indexOf(out, 'ended', main));
+    // The colleague's channel went with the caller: the consultation is over before the colleague hangs up.
+    const all = events.get(name)!;
+    const colleagueHangup = all.findIndex((e) => eventName(e) === 'hangup' && field(e, 'channel').startsWith('PJSIP/4181950764'));
+    const before = normalise(all.slice(0, colleagueHangup), intentsOf(name));
+    expect(indexOf(before, 'ended', consultation)).toBeGreaterThan(-1);
+    expect(indexOf(before, 'ended', main)).toBe(-1);
+  });
+
+  it("61: the record waits for the colleague's CDR, which real Asterisk sends after the caller's Hangup", () => {
+    const name = names.attendedInbound;
+    const all = events.get(name)!;
+    const lastHangup = all.map((e) => eventName(e)).lastIndexOf('hangup');
+    expect(all.slice(lastHangup + 1).filter((e) => eventName(e) === 'cdr')).toHaveLength(2);
+    const out = normalise(all.slice(0, lastHangup + 1));
+    expect(domain(out).filter((e) => e.kind === 'cdr' && e.payload.call_id === 'pbx1:1796392231.33')).toHaveLength(0);
+  });
+
+  it("sends what it has when the colleague's CDR never comes (the sweep after the call ended)", () => {
+    const all = events.get(names.attendedInbound)!;
+    const withoutLast = all.filter((e, i) => !(eventName(e) === 'cdr' && field(e, 'destinationchannel').startsWith('PJSIP/4181950764') && i > all.length - 20));
+    let now = T0;
+    const normaliser = new CallNormaliser({ node: 'pbx1', now: () => now, directory: (u) => LAB_DIRECTORY[u] });
+    const out = withoutLast.flatMap((e) => normaliser.handle(e));
+    expect(recordsOf(out, 'pbx1:1796392231.33')).toHaveLength(0);
+    now += 10_000;
+    const swept = normaliser.sweep();
+    expect(recordsOf(swept, 'pbx1:1796392231.33').map((e) => e.payload)).toEqual([
+      expect.objectContaining({ direction: 'incoming', src: '79161234567', dst: '901', duration: 7, disposition: 'ANSWERED' }),
+    ]);
+  });
+
+  it('widens a sent record when another CDR of the call comes after it', () => {
+    const all = events.get(names.blindInbound)!;
+    const cdrs = all.filter((e) => eventName(e) === 'cdr');
+    // The colleague's part first, then the employee's (as if Asterisk had sent them the other way round).
+    const reordered = [...all.filter((e) => eventName(e) !== 'cdr'), cdrs[1], cdrs[0]];
+    const out = normalise(reordered);
+    const records = recordsOf(out, 'pbx1:1796392023.24').map((e) => e.payload);
+    expect(records.map((r) => [r.start_time, r.end_time, r.duration])).toEqual([
+      ['2026-12-04 13:47:06', '2026-12-04 13:47:16', 10],
+      ['2026-12-04 13:47:03', '2026-12-04 13:47:16', 13],
+    ]);
+    expect(new Set(records.map((r) => r.event_id)).size).toBe(2);
+  });
+});

@@ -131,6 +131,35 @@ interface Call {
   dialStatus?: string;
   /** The first CDR, held until the CDR of the voicemail that followed its Dial tells when the caller hung up. */
   heldCdr?: AmiMessage;
+  /**
+   * A phone transferred the call (BlindTransfer / AttendedTransfer): it goes on with the colleague,
+   * so its record is every CDR of its channels, sent once its last channel hung up.
+   */
+  transfer?: Transfer;
+}
+
+/** What a call's record says, from one CDR or several. */
+interface CdrRecord {
+  start: string;
+  answer: string;
+  end: string;
+  duration: number;
+  billsec: number;
+  disposition: Disposition;
+  uniqueid: string;
+}
+
+interface Transfer {
+  /** The CDRs of the call's channels so far (the employee's part, the colleague's part, …). */
+  cdrs: AmiMessage[];
+  /** Records sent: a CDR that comes after the first one widens the record with a second one. */
+  sent: number;
+  /**
+   * The channel the call was transferred to: the colleague's phone an attended transfer joined, or
+   * what the dial plan dialled after a blind one. The CDR of that part (its DestinationChannel)
+   * comes last — before or just after the last Hangup (59, 62 / 61) — so the record waits for it.
+   */
+  target?: string;
 }
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
@@ -194,7 +223,8 @@ export const defaultAccountFromContext = (context: string): number | null => {
  * past channel set-up, so RC_CALL_ID is known), `answered` once (its first channel is Up),
  * `bridged` once per bridge holding two of its channels, `ended` once (its last channel hung up,
  * or found gone by a resync: `reconciled`), `cdr` once (the first Cdr of its first channel — the
- * one Asterisk's own reports show; later forks are ignored), and a recording job per MixMonitor.
+ * one Asterisk's own reports show; later forks are ignored — or, for a call a phone transferred,
+ * every CDR of its channels merged, once the call ended), and a recording job per MixMonitor.
  * `seq` counts a call's events; `event_id` is `<node>:<linkedid>:<kind>[:<bridge|file>]`, so the
  * same fact normalised twice (after a reconnect, a restart, or by a second replica) carries the
  * same JetStream msgID and is stored once.
@@ -402,6 +432,10 @@ export class CallNormaliser {
       case 'originateresponse':
         this.onOriginateResponse(message, out);
         return out;
+      case 'blindtransfer':
+      case 'attendedtransfer':
+        this.onTransfer(name, message, out);
+        return out;
     }
 
     const touched: Channel[] = [];
@@ -454,6 +488,8 @@ export class CallNormaliser {
         if (!field(message, 'channel') || !dest) return; // the originate's own dial of leg A
         const user = this.pjsipUser(dest);
         this.noteDialled(call, user, user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1]);
+        // After a blind transfer the dial plan dials where the phone sent the call.
+        if (call.transfer) call.transfer.target = dest;
         return;
       }
       case 'hangup':
@@ -753,6 +789,7 @@ export class CallNormaliser {
     call.endedAt = this.now();
     const { cause, causeTxt } = this.causeOf(call);
     out.push({ kind: 'ended', payload: { ...this.envelope(call, 'ended'), cause, cause_txt: causeTxt, reconciled } });
+    this.maybeTransferredCdr(call, out);
   }
 
   /** The first channel's cause when it has one, else the first real cause among the others. */
@@ -795,7 +832,13 @@ export class CallNormaliser {
     const uniqueid = field(message, 'uniqueid');
     const key = this.byUniqueid.get(uniqueid);
     const call = key ? this.calls.get(key) : undefined;
-    if (!call || (uniqueid !== call.linkedid && uniqueid !== call.primary)) return;
+    if (!call) return;
+    if (call.transfer) {
+      call.transfer.cdrs.push(message);
+      this.maybeTransferredCdr(call, out);
+      return;
+    }
+    if (uniqueid !== call.linkedid && uniqueid !== call.primary) return;
     if (call.heldCdr) {
       const held = call.heldCdr;
       call.heldCdr = undefined;
@@ -814,9 +857,13 @@ export class CallNormaliser {
     this.emitCdr(call, message, out);
   }
 
-  /** Held CDRs whose voicemail CDR never came (lost with the AMI connection): sent as they are. */
+  /**
+   * Held CDRs whose voicemail CDR never came (lost with the AMI connection): sent as they are; and
+   * the record of a transferred call whose last part's CDR never came, from the CDRs it has.
+   */
   private flushHeldCdrs(olderThan: number, out: NormaliserOutput[]): void {
     for (const call of this.calls.values()) {
+      if (call.transfer && call.transfer.sent === 0 && call.ended && (call.endedAt ?? 0) <= olderThan) this.maybeTransferredCdr(call, out, true);
       if (call.heldCdr && call.ended && (call.endedAt ?? 0) <= olderThan) {
         const held = call.heldCdr;
         call.heldCdr = undefined;
@@ -826,33 +873,113 @@ export class CallNormaliser {
   }
 
   private emitCdr(call: Call, message: AmiMessage, out: NormaliserOutput[], voicemail?: AmiMessage): void {
-    const uniqueid = field(message, 'uniqueid');
-    this.ensureStarted(call, out);
-    call.account ??=
-      this.accountFromContext(field(message, 'userfield')) ??
-      this.accountFromContext(field(message, 'destinationcontext')) ??
-      (/^[1-9][0-9]{0,9}$/.test(field(message, 'accountcode')) ? Number(field(message, 'accountcode')) : null);
-    const answerTime = field(message, 'answertime');
     const seconds = (m: AmiMessage | undefined, name: string) => (m ? Math.max(0, Number.parseInt(field(m, name), 10) || 0) : 0);
-    const endTime = (voicemail && field(voicemail, 'endtime')) || field(message, 'endtime') || localDateTime(this.now());
+    this.emitRecord(call, [message], out, {
+      start: field(message, 'starttime'),
+      answer: field(message, 'answertime'),
+      end: (voicemail && field(voicemail, 'endtime')) || field(message, 'endtime'),
+      // Each CDR's Duration is its own span floored: their sum is the closer total (40: 30 + 20 for 50.3 s).
+      duration: seconds(message, 'duration') + seconds(voicemail, 'duration'),
+      billsec: seconds(message, 'billableseconds'),
+      disposition: dispositionOf(field(message, 'disposition'), call.dialStatus, field(message, 'destinationchannel')),
+      uniqueid: field(message, 'uniqueid'),
+    });
+  }
+
+  /** Sends a transferred call's record once it ended and the CDR of its last part came (or widens a sent one). */
+  private maybeTransferredCdr(call: Call, out: NormaliserOutput[], force = false): void {
+    const transfer = call.transfer;
+    if (!transfer || !call.ended || transfer.cdrs.length === 0) return;
+    const target = transfer.target;
+    const last = target === undefined || transfer.cdrs.some((m) => field(m, 'destinationchannel') === target || field(m, 'channel') === target);
+    if (last || transfer.sent > 0 || force) this.emitTransferredCdr(call, transfer, out);
+  }
+
+  /**
+   * The record of a transferred call: from the first CDR's start to the last one's end, answered
+   * when any part was (fixtures 59–62). Each CDR describes one part — the employee's, then the
+   * colleague's from the transfer on (its Start is the fork, its Destination and UserField may be
+   * the first part's or empty) — so the times come from the CDRs and the parties from the call.
+   * A CDR that comes after the record was sent sends a wider one (calls-service keeps the widest).
+   */
+  private emitTransferredCdr(call: Call, transfer: Transfer, out: NormaliserOutput[]): void {
+    const cdrs = transfer.cdrs;
+    const times = (name: string) => cdrs.map((m) => field(m, name)).filter((t) => t !== '').sort();
+    const start = times('starttime')[0] ?? '';
+    const answer = times('answertime')[0] ?? '';
+    const end = times('endtime').at(-1) ?? '';
+    const first = cdrs.find((m) => field(m, 'starttime') === start) ?? cdrs[0];
+    const answered = cdrs.find((m) => field(m, 'disposition').toUpperCase() === 'ANSWERED');
+    const span = (from: string) => (from && end ? Math.max(0, Math.round((Date.parse(`${end.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / 1000)) : 0);
+    this.emitRecord(
+      call,
+      cdrs,
+      out,
+      {
+        start,
+        answer,
+        end,
+        duration: span(start),
+        billsec: answer ? span(answer) : 0,
+        disposition: answered ? 'ANSWERED' : dispositionOf(field(first, 'disposition'), call.dialStatus, field(first, 'destinationchannel')),
+        uniqueid: field(first, 'uniqueid'),
+      },
+      transfer.sent ? String(transfer.sent) : undefined,
+    );
+    transfer.sent++;
+    call.cdrDone = true;
+  }
+
+  private emitRecord(call: Call, cdrs: AmiMessage[], out: NormaliserOutput[], record: CdrRecord, discriminator?: string): void {
+    this.ensureStarted(call, out);
+    for (const message of cdrs) {
+      call.account ??=
+        this.accountFromContext(field(message, 'userfield')) ??
+        this.accountFromContext(field(message, 'destinationcontext')) ??
+        (/^[1-9][0-9]{0,9}$/.test(field(message, 'accountcode')) ? Number(field(message, 'accountcode')) : null);
+    }
     out.push({
       kind: 'cdr',
       payload: {
-        ...this.envelope(call, 'cdr'),
+        ...this.envelope(call, 'cdr', discriminator),
         direction: call.direction!,
-        src: call.src || field(message, 'source'),
-        dst: call.dst || field(message, 'destination'),
+        src: call.src || field(cdrs[0], 'source'),
+        dst: call.dst || field(cdrs[0], 'destination'),
         user: call.user ?? call.dialledUser ?? null,
-        start_time: field(message, 'starttime') || localDateTime(this.now()),
-        answer_time: answerTime || null,
-        end_time: endTime,
-        // Each CDR's Duration is its own span floored: their sum is the closer total (40: 30 + 20 for 50.3 s).
-        duration: seconds(message, 'duration') + seconds(voicemail, 'duration'),
-        billsec: seconds(message, 'billableseconds'),
-        disposition: dispositionOf(field(message, 'disposition'), call.dialStatus, field(message, 'destinationchannel')),
-        uniqueid,
+        start_time: record.start || localDateTime(this.now()),
+        answer_time: record.answer || null,
+        end_time: record.end || localDateTime(this.now()),
+        duration: record.duration,
+        billsec: record.billsec,
+        disposition: record.disposition,
+        uniqueid: record.uniqueid,
       },
     });
+  }
+
+  /**
+   * A phone transferred the call: it goes on with the colleague and stays one call until its last
+   * channel hangs up (a blind transfer dials the colleague under the call's Linkedid). An attended
+   * transfer joins the caller to the colleague of the phone's consultation call, whose channel then
+   * belongs to this call although no event says so until it hangs up with this Linkedid (61, 62).
+   */
+  private onTransfer(name: string, message: AmiMessage, out: NormaliserOutput[]): void {
+    if (field(message, 'result').toLowerCase() !== 'success') return;
+    const transferee = this.channel(field(message, 'transfereeuniqueid'));
+    const call = transferee ? this.calls.get(transferee.linkedid) : undefined;
+    if (!call || call.ended) return;
+    call.transfer ??= { cdrs: [], sent: 0 };
+    if (name !== 'attendedtransfer') return;
+    const target = this.channel(field(message, 'transfertargetuniqueid'));
+    if (!target) return;
+    call.transfer.target = target.name;
+    if (target.linkedid === call.key) return;
+    const consultation = this.calls.get(target.linkedid);
+    consultation?.channels.delete(target.uniqueid);
+    target.linkedid = call.key;
+    call.channels.set(target.uniqueid, target);
+    this.byUniqueid.set(target.uniqueid, call.key);
+    if (consultation?.started) this.maybeEnded(consultation, out, false);
   }
 
   private onOriginateResponse(message: AmiMessage, out: NormaliserOutput[]): void {
