@@ -43,6 +43,7 @@ describe('the check fails on what real Asterisk showed (the configuration of the
     const problems = withFile('modules.conf', shipped('modules.conf').replace('load => res_pjsip_pubsub.so\n', ''));
     expect(problems).toEqual([
       expect.stringMatching(/^modules.conf: chan_pjsip loads but requires res_pjsip_pubsub/),
+      expect.stringMatching(/^modules.conf: res_pjsip_refer loads but requires res_pjsip_pubsub/),
       expect.stringMatching(/^modules.conf: res_pjsip_mwi loads but requires res_pjsip_pubsub/),
       expect.stringMatching(/^modules.conf: res_pjsip_mwi_body_generator loads but requires res_pjsip_pubsub/),
     ]);

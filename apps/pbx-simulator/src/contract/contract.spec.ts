@@ -830,7 +830,7 @@ describe("the comparison can fail for the seventh lab (54: a number's route to a
     // A real run with rc-outbound's guard of before (DIALSTATUS only): the trunk's channel dials 306 out.
     dir = mkdtempSync(path.join(os.tmpdir(), 'pbx-trunk-unguarded-'));
     const conf = readFileSync(path.resolve(__dirname, '../../../../docker/asterisk/extensions.conf'), 'utf8');
-    const dialStatusOnly = conf.replace('("${DIALSTATUS}" = "" & ("${CHANNEL(endpoint)}" != "${TRUNK}" | "${BLINDTRANSFER}" != ""))', '"${DIALSTATUS}" = ""');
+    const dialStatusOnly = conf.replace('"${DIALSTATUS}" = "" & "${CHANNEL(endpoint)}" != "${TRUNK}" & "${BLINDTRANSFER}" = ""', '"${DIALSTATUS}" = ""');
     expect(dialStatusOnly).not.toBe(conf);
     writeFileSync(path.join(dir, 'extensions.conf'), dialStatusOnly);
     before = await runLab(SEVENTH_LAB_SCENARIOS[0], (s) => ({ ...sixthLabConfig(s), dialplanFile: path.join(dir, 'extensions.conf'), recordingsDir: path.join(dir, 'recordings') }));

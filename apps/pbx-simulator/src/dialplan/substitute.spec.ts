@@ -106,8 +106,11 @@ describe("the shipped rc-outbound guard (docker/asterisk/extensions.conf, priori
     ['the same after no answer (lab 2026-12-04)', '2079939652', { DIALSTATUS: 'NOANSWER' }, ''],
     ['the same, phone not registered', '2079939652', { DIALSTATUS: 'CHANUNAVAIL' }, ''],
     ["the PSTN's call reaching an extension without rows (54)", 'trunk', {}, ''],
-    ['a PSTN caller the employee answered and blind-transferred out (lab 2026-12-04)', 'trunk', { DIALSTATUS: 'ANSWER', BLINDTRANSFER: 'PJSIP/7067455188-00000010' }, FILE],
-    ["a click-to-call's customer blind-transferred out (lab 2026-12-04)", 'trunk', { BLINDTRANSFER: 'PJSIP/3883441349-00000004' }, FILE],
+    // Transfers reach extensions only: dialled out, the caller's number went out as the caller id and the route's recording was overwritten (59d).
+    ['a PSTN caller the employee answered and blind-transferred to an outside number (59d)', 'trunk', { DIALSTATUS: 'ANSWER', BLINDTRANSFER: 'PJSIP/7067455188-00000010' }, ''],
+    ["a click-to-call's customer blind-transferred to an outside number (lab 2026-12-04)", 'trunk', { BLINDTRANSFER: 'PJSIP/3883441349-00000004' }, ''],
+    ["a colleague an internal call's caller blind-transferred to an outside number", '2079939652', { DIALSTATUS: 'ANSWER', BLINDTRANSFER: 'PJSIP/3883441349-00000004' }, ''],
+    ['a phone that was transferred to, dialling out itself later (its own new call)', '2079939652', {}, FILE],
   ])('%s', (_what, endpoint, channelVars: Record<string, string>, expected) => {
     expect(argument(endpoint, channelVars)).toBe(expected);
     expect(warnings).toEqual([]);
