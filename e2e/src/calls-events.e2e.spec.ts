@@ -133,6 +133,7 @@ describe('call ids and CRM call events (issue 9)', () => {
       duration: expect.any(Number),
       disposition: 'ANSWERED',
       rec_file: expect.stringMatching(new RegExp(`^/v1/users/${e.user}/records/[A-Za-z0-9._-]+$`)),
+      transferred_to: null,
     });
     const listed = (await completedList(reader)).data.find((c) => c.call_id === callId);
     expect(listed).toMatchObject({ external_id: 'deal-1001/42', disposition: 'ANSWERED', rec_file: done.rec_file });

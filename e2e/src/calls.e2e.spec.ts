@@ -84,6 +84,7 @@ describe('calls end to end (spec section 7)', () => {
       rec_file: expect.stringMatching(new RegExp(`^/v1/users/${e.user}/records/[A-Za-z0-9._-]+$`)),
       call_id: expect.any(String),
       external_id: null,
+      transferred_to: null,
     });
 
     const fileName = call.rec_file.split('/').pop();

@@ -112,6 +112,7 @@ describe('calls-service over NATS', () => {
         duration: null,
         disposition: null,
         rec_file: null,
+        transferred_to: null,
       });
       for (const [account, callId] of [[B, answer.call_id], [A, randomUUID()], [A, 'pbx1:1.2']] as const) {
         await expect(env.rpc.send(CallsCallGet.contract, { account_id: account, call_id: callId })).rejects.toEqual(DomainError.notFound('Call not found'));
@@ -354,6 +355,7 @@ describe('calls-service over NATS', () => {
       rec_file: recFile,
       call_id: s.callId,
       external_id: null,
+      transferred_to: null,
     });
 
     it('lists the last 7 days of the account, newest first, in the v1 shape (PBX time zone)', async () => {

@@ -124,6 +124,8 @@ export interface CallDetails {
   duration: number | null;
   disposition: CallDisposition | null;
   rec_file: string | null;
+  /** The colleague (user) a phone transferred the call to — the last one — or null. */
+  transferred_to?: string | null;
   [field: string]: unknown;
 }
 
@@ -143,6 +145,7 @@ export const CRM_EVENT_TYPES = [
   'call.started',
   'call.ringing',
   'call.answered',
+  'call.transferred',
   'call.completed',
   'recording.ready',
   'user.created',
@@ -151,7 +154,7 @@ export const CRM_EVENT_TYPES = [
 ] as const;
 export type CrmEventType = (typeof CRM_EVENT_TYPES)[number];
 
-/** The data of `call.started`, `call.ringing` and `call.answered`. */
+/** The data of `call.started`, `call.ringing`, `call.answered` and `call.transferred`. */
 export interface CallEventData {
   call_id: string;
   /** 0, 1, 2… per call, in the order a receiver should apply them. */
@@ -164,6 +167,9 @@ export interface CallEventData {
   state: CallState;
   /** `call.ringing`: whose phone rings. */
   party?: 'user' | 'customer';
+  /** `call.transferred`: the colleague (user; null when the extension is no user's) and the extension a phone transferred the call to. */
+  to_user?: string | null;
+  to?: string;
   [field: string]: unknown;
 }
 
@@ -181,6 +187,8 @@ export interface CallCompletedData {
   duration: number;
   disposition: CallDisposition;
   rec_file: string | null;
+  /** The colleague (user) a phone transferred the call to — the last one — or null. */
+  transferred_to?: string | null;
   [field: string]: unknown;
 }
 
@@ -220,7 +228,7 @@ interface EventOf<T extends CrmEventType, D> {
 
 /** A webhook body and an event feed item; narrow on `type`. */
 export type CrmEvent =
-  | EventOf<'call.started' | 'call.ringing' | 'call.answered', CallEventData>
+  | EventOf<'call.started' | 'call.ringing' | 'call.answered' | 'call.transferred', CallEventData>
   | EventOf<'call.completed', CallCompletedData>
   | EventOf<'recording.ready', RecordingReadyData>
   | EventOf<'user.created' | 'user.updated', UserEventData>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NEXT_CURSOR_HEADER } from '@ringcloud/contracts-common';
-import { CrmEvent } from '@ringcloud/contracts-events';
+import { CRM_EVENT_TYPES, CrmEvent } from '@ringcloud/contracts-events';
 import {
   CreateWebhookParams,
   Delivery,
@@ -59,7 +59,7 @@ export const WEBHOOK_ROUTES: readonly V1Route[] = [
     method: 'POST',
     path: '/v1/webhooks/create',
     summary: 'Create a webhook',
-    description: `Events: ${['call.started', 'call.ringing', 'call.answered', 'call.completed', 'recording.ready', 'user.created', 'user.updated', 'user.deleted'].map((t) => `\`${t}\``).join(', ')}, or \`["*"]\` for all. The URL must be https:// and resolve to a public address. ${SECRET_NOTE}`,
+    description: `Events: ${CRM_EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}, or \`["*"]\` for all. The URL must be https:// and resolve to a public address. ${SECRET_NOTE}`,
     limit: perSeconds(5),
     access: 'RW',
     params: CreateWebhookParams,

@@ -19,6 +19,10 @@ export interface CallSnapshot {
   started_at: Date | null;
   ringing_user_at: Date | null;
   ringing_customer_at: Date | null;
+  /** The call's last transfer by a phone: when, to whom (a user, or null) and which extension. */
+  transferred_at: Date | null;
+  transferred_to: string | null;
+  transferred_to_num: string | null;
   answered_at: Date | null;
   bridged_at: Date | null;
   ended_at: Date | null;
@@ -91,7 +95,21 @@ export function callState(s: CallSnapshot): CallState {
 
 type CompletedSource = Pick<
   CallSnapshot,
-  'call_id' | 'external_id' | 'direction' | 'src' | 'dst' | 'started_at' | 'answered_at' | 'bridged_at' | 'ended_at' | 'end_cause' | 'duration' | 'disposition' | 'rec_file_name' | 'rec_user'
+  | 'call_id'
+  | 'external_id'
+  | 'direction'
+  | 'src'
+  | 'dst'
+  | 'started_at'
+  | 'answered_at'
+  | 'bridged_at'
+  | 'ended_at'
+  | 'end_cause'
+  | 'duration'
+  | 'disposition'
+  | 'rec_file_name'
+  | 'rec_user'
+  | 'transferred_to'
 >;
 
 /** The v1 completed-call object (`GET /v1/calls/complete`) of a call that `isListedComplete`. */
@@ -110,6 +128,7 @@ export function toCompletedCall(s: CompletedSource, clock: PbxClock): CompletedC
     rec_file: recFile(s),
     call_id: s.call_id,
     external_id: s.external_id,
+    transferred_to: s.transferred_to,
   };
 }
 
@@ -137,5 +156,6 @@ export function toCallDetails(s: CallSnapshot, clock: PbxClock): CallDetails {
     duration,
     disposition,
     rec_file: recFile(s),
+    transferred_to: s.transferred_to,
   };
 }

@@ -54,6 +54,8 @@ export interface CompletedCallRow {
   /** Recording of this call, and the user it is filed under (the recording's, else the call's). */
   rec_file_name: string | null;
   rec_user: string | null;
+  /** The colleague the call was last transferred to. */
+  transferred_to: string | null;
 }
 
 /** Reads of the `calls` table. Rows still missing their parties (events that overtook `started`) are not shown. */
@@ -85,7 +87,7 @@ export class CallsRepository {
       SELECT ids.id AS call_id, COALESCE(c.account_id, o.account_id) AS account_id, c.call_id IS NOT NULL AS has_call,
              c.direction, o.num AS requested_num,
              COALESCE(c.src, o.src) AS src, COALESCE(c.dst, o.num) AS dst, COALESCE(c.user_name, o.user_name) AS user_name,
-             c.started_at, c.ringing_user_at, c.ringing_customer_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
+             c.started_at, c.ringing_user_at, c.ringing_customer_at, c.transferred_at, c.transferred_to, c.transferred_to_num, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
              c.end_cause_txt, COALESCE(c.reconciled, false) AS reconciled, c.duration, c.disposition, c.state, c.cdr_seq,
              COALESCE(c.crm_announced, ARRAY[]::text[]) AS crm_announced, COALESCE(c.crm_next_seq, 0) AS crm_next_seq,
              o.external_id, o.created_at AS requested_at, o.status::text AS request_status, o.error AS request_error,
@@ -116,7 +118,7 @@ export class CallsRepository {
       : Prisma.empty;
     return this.prisma.$queryRaw<CompletedCallRow[]>`
       SELECT c.call_id, o.external_id, c.direction, c.src, c.dst, c.started_at, c.answered_at, c.bridged_at, c.ended_at, c.end_cause,
-             c.duration, c.disposition, r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user
+             c.duration, c.disposition, r.file_name AS rec_file_name, COALESCE(r.user_name, c.user_name) AS rec_user, c.transferred_to
       FROM calls c
       LEFT JOIN originate_requests o ON o.call_id = ${originateOf(Prisma.sql`c.call_id`)}
       ${firstRecording(Prisma.sql`c`)}

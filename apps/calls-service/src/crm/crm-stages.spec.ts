@@ -20,6 +20,9 @@ function snapshot(over: Partial<CallSnapshot> = {}): CallSnapshot {
     started_at: T(0),
     ringing_user_at: null,
     ringing_customer_at: null,
+    transferred_at: null,
+    transferred_to: null,
+    transferred_to_num: null,
     answered_at: null,
     bridged_at: null,
     ended_at: null,
@@ -81,6 +84,37 @@ describe('CRM stages of a call', () => {
     expect(CompletedCall.parse(completed)).toMatchObject({ call_id: 'c-1', external_id: 'crm-42', disposition: 'ANSWERED', duration: 65, rec_file: '/v1/users/1679728441/records/c-1.wav' });
     expect(out[5].event.data).toEqual({ call_id: 'c-1', sequence: 5, user: '1679728441', rec_file: '/v1/users/1679728441/records/c-1.wav' });
     expect(out.map((a) => a.event.timestamp)).toEqual([T(0), T(0), T(3), T(5), T(65), T(65)].map((d) => d.toISOString()));
+  });
+
+  it('tells a transfer while the call goes on, between its answer and its completion, and the record names the colleague', () => {
+    const transferred = { ...answered, transferred_at: T(30), transferred_to: '7555374228', transferred_to_num: '902' };
+    const out = due(transferred);
+    expect(summary(transferred)).toEqual([
+      ['call.started', 0, 'queued'],
+      ['call.ringing', 1, 'ringing_user'],
+      ['call.ringing', 2, 'ringing_customer'],
+      ['call.answered', 3, 'answered'],
+      ['call.transferred', 4, 'answered'],
+      ['call.completed', 5, 'completed'],
+      ['recording.ready', 6, null],
+    ]);
+    expect(out[4].event.data).toEqual({
+      call_id: 'c-1',
+      sequence: 4,
+      direction: 'outgoing',
+      src: '401',
+      dst: '79101234567',
+      user: '1679728441',
+      external_id: 'crm-42',
+      state: 'answered',
+      to_user: '7555374228',
+      to: '902',
+    });
+    expect(out[4].event.timestamp).toBe(T(30).toISOString());
+    expect(CompletedCall.parse(out[5].event.data)).toMatchObject({ transferred_to: '7555374228' });
+    // Live: announced while the call goes on; not told once the completion overtook it.
+    expect(summary({ ...transferred, ended_at: null, state: 'active', cdr_seq: null, disposition: null, duration: null, rec_file_name: null }).map(([t]) => t)).toContain('call.transferred');
+    expect(summary({ ...transferred, crm_announced: ['started', 'ringing.user', 'ringing.customer', 'answered', 'completed'], crm_next_seq: 5 }).map(([t]) => t)).toEqual(['recording.ready']);
   });
 
   it('continues from what was announced and never goes back to a stage a later one overtook', () => {
@@ -176,7 +210,9 @@ describe('GET /v1/calls/<call_id> view', () => {
       duration: 65,
       disposition: 'ANSWERED',
       rec_file: '/v1/users/1679728441/records/c-1.wav',
+      transferred_to: null,
     });
+    expect(toCallDetails({ ...answered, transferred_at: T(30), transferred_to: '7555374228', transferred_to_num: '902' }, clock).transferred_to).toBe('7555374228');
     const queued = toCallDetails(snapshot({ has_call: false, started_at: null }), clock);
     expect(queued).toMatchObject({ state: 'queued', answered_at: null, ended_at: null, duration: null, disposition: null, reason: null });
     const rejected = toCallDetails(snapshot({ has_call: false, request_status: 'rejected', request_error: 'Device not registered' }), clock);

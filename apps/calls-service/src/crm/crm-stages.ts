@@ -9,7 +9,7 @@ import { PbxClock } from '../time/pbx-clock';
  * order, numbered 0, 1, 2… (`sequence`) as it goes out. A stage whose fact arrives after a later
  * stage was announced (events that overtook each other) is skipped rather than told out of order.
  */
-export const STAGES = ['started', 'ringing.user', 'ringing.customer', 'answered', 'completed', 'recording'] as const;
+export const STAGES = ['started', 'ringing.user', 'ringing.customer', 'answered', 'transferred', 'completed', 'recording'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Marks calls that existed before CRM events did: nothing is announced for them. */
@@ -54,6 +54,8 @@ export function dueAnnouncements(s: CallSnapshot, opts: StageOptions): Announcem
     'ringing.customer': s.ringing_customer_at,
     // A call answered without a bridge (a context that answers by itself) is still answered once its record says so.
     answered: answeredAt,
+    // A phone transferred the call while it went on (the first time: a stage is told once).
+    transferred: s.transferred_at,
     completed: listed ? s.ended_at : null,
     recording: listed && recFile(s) ? s.ended_at : null,
   };
@@ -86,6 +88,7 @@ const STATE_OF: Record<Exclude<Stage, 'completed' | 'recording'>, CallState> = {
   'ringing.user': 'ringing_user',
   'ringing.customer': 'ringing_customer',
   answered: 'answered',
+  transferred: 'answered',
 };
 
 function dataOf(stage: Stage, s: CallSnapshot, sequence: number, opts: StageOptions): Record<string, unknown> {
@@ -105,5 +108,6 @@ function dataOf(stage: Stage, s: CallSnapshot, sequence: number, opts: StageOpti
     state: STATE_OF[stage],
   };
   if (stage === 'ringing.user' || stage === 'ringing.customer') data.party = stage === 'ringing.user' ? 'user' : 'customer';
+  if (stage === 'transferred') Object.assign(data, { to_user: s.transferred_to, to: s.transferred_to_num });
   return data;
 }

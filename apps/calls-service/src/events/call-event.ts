@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { firstIssueMessage } from '@ringcloud/contracts-common';
 import { RecordingFileName } from '@ringcloud/contracts-calls';
-import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, Direction, Disposition, RecordingFinished, RingingParty } from '@ringcloud/contracts-telephony';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, CallTransferred, Direction, Disposition, RecordingFinished, RingingParty } from '@ringcloud/contracts-telephony';
 import { PbxClock, parseOccurredAt } from '../time/pbx-clock';
 
 /** What every telephony event tells, with times as instants. */
@@ -20,6 +20,7 @@ export type CallEvent =
   | (Envelope & { type: 'answered' })
   | (Envelope & { type: 'bridged' })
   | (Envelope & { type: 'ended'; cause: number; causeTxt: string; reconciled: boolean })
+  | (Envelope & { type: 'transferred'; toUser: string | null; toNum: string })
   | (Envelope & {
       type: 'cdr';
       direction: Direction;
@@ -62,6 +63,8 @@ const SCHEMAS = new Map<string, z.ZodType>([
   [CallBridged.subject, CallBridged.event],
   [CallEnded.subject, CallEnded.event],
   [CallCdr.subject, CallCdr.event],
+  // What lands in the call's row: a user name, and an extension as dialled (a REFER's digits).
+  [CallTransferred.subject, CallTransferred.event.and(z.object({ to: z.string().max(40), to_user: z.string().max(64).nullable() }))],
   [RecordingFinished.subject, RecordingFinished.event.and(z.object({ file_name: RecordingFileName }))],
 ]);
 
@@ -115,6 +118,8 @@ function toCallEvent(subject: string, e: Record<string, any>, clock: PbxClock, s
       return { ...envelope, type: 'bridged' };
     case CallEnded.subject:
       return { ...envelope, type: 'ended', cause: e.cause, causeTxt: e.cause_txt.slice(0, 200), reconciled: e.reconciled };
+    case CallTransferred.subject:
+      return { ...envelope, type: 'transferred', toUser: e.to_user, toNum: e.to };
     case CallCdr.subject:
       return {
         ...envelope,

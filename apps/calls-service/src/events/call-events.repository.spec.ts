@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CallEnded } from '@ringcloud/contracts-telephony';
+import { CallEnded, CallTransferred } from '@ringcloud/contracts-telephony';
 import { callEvents, Published } from '../testing/call-events';
 import { TestSchema, createTestSchema } from '../testing/test-database';
 import { PrismaClient, createPrismaClient } from '../infra/database';
@@ -185,6 +185,41 @@ describe('CallEventsRepository (PostgreSQL)', () => {
     const cdr = rest.find((e) => e.type === 'cdr')!;
     await repository.applyBatch([{ ...cdr, direction: 'internal' } as CallEvent, { ...customer, eventId: randomUUID(), seq: 52 } as CallEvent]);
     expect((await stateOf(callId)).fields).toMatchObject({ direction: 'internal', state: 'complete' });
+  });
+
+  it('keeps the latest transfer of a call whatever the order they arrive in; the record stays the call it was', async () => {
+    const callId = `transfer-${randomUUID()}`;
+    const events = decode(template.slice(0, 5), callId);
+    const transfer = (seq: number, afterMs: number, toUser: string | null, to: string): CallEvent => {
+      const payload = { event_id: randomUUID(), call_id: callId, seq, node: 'pbx1', occurred_at: new Date(start.getTime() + afterMs).toISOString(), account_id: 1001, kind: 'blind', by_user: '1679728441', to, to_user: toUser };
+      const parsed = parseCallEvent(CallTransferred.subject, new TextEncoder().encode(JSON.stringify(payload)), clock, new Date());
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return parsed.event;
+    };
+    // To 402, then 402 sent it on to 403: the second arrives first.
+    await repository.applyBatch([transfer(21, 40_000, '7555374229', '403'), ...events]);
+    await repository.applyBatch([transfer(20, 20_000, '7555374228', '402')]);
+    expect((await stateOf(callId)).fields).toMatchObject({
+      transferredTo: '7555374229',
+      transferredToNum: '403',
+      transferredAt: new Date(start.getTime() + 40_000),
+      userName: '1679728441',
+      dst: '79101234567',
+      state: 'complete',
+    });
+    // A transfer to an extension that is no user's: the extension alone.
+    const other = `transfer-${randomUUID()}`;
+    await repository.applyBatch([{ ...transfer(3, 5000, null, '499'), callId: other }]);
+    expect((await stateOf(other)).fields).toMatchObject({ transferredTo: null, transferredToNum: '499' });
+  });
+
+  it('refuses a transfer event whose extension or user could not be stored as they are', () => {
+    const payload = { event_id: 'e', call_id: 'c', seq: 1, node: 'pbx1', occurred_at: start.toISOString(), account_id: 1001, kind: 'attended', by_user: null };
+    const parse = (extra: object) => parseCallEvent(CallTransferred.subject, new TextEncoder().encode(JSON.stringify({ ...payload, ...extra })), clock, new Date());
+    expect(parse({ to: '902', to_user: '7555374228' }).ok).toBe(true);
+    expect(parse({ to: '9'.repeat(41), to_user: null }).ok).toBe(false);
+    expect(parse({ to: '902', to_user: 'x'.repeat(65) }).ok).toBe(false);
+    expect(parse({ to: '902', to_user: '7555374228', kind: 'sideways' }).ok).toBe(false);
   });
 
   it('files an incoming call under the user whose phone rang, and keeps a user the call already has', async () => {

@@ -59,6 +59,7 @@ export class CallEventsRepository {
     for (const round of rounds(fresh.filter(is('ringing')), (e) => e.callId)) await this.ringing(tx, round);
     for (const round of rounds(fresh.filter(is('answered')), (e) => e.callId)) await this.answered(tx, round);
     for (const round of rounds(fresh.filter(is('bridged')), (e) => e.callId)) await this.bridged(tx, round);
+    for (const round of rounds(fresh.filter(is('transferred')), (e) => e.callId)) await this.transferred(tx, round);
     for (const round of rounds(fresh.filter(is('ended')), (e) => e.callId)) await this.ended(tx, round);
     for (const round of rounds(fresh.filter(is('cdr')), (e) => e.callId)) await this.cdr(tx, round);
     for (const round of rounds(fresh.filter(is('recording')), (e) => e.fileName)) result.ignored.push(...(await this.recordings(tx, round)));
@@ -155,6 +156,21 @@ export class CallEventsRepository {
         account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
         node = COALESCE(calls.node, EXCLUDED.node),
         bridged_at = LEAST(calls.bridged_at, EXCLUDED.bridged_at),
+        updated_at = now()`;
+  }
+
+  /** A call transferred on again keeps its latest transfer: whose phone and which extension took it last. */
+  private async transferred(tx: Tx, events: EventOf<'transferred'>[]): Promise<void> {
+    await tx.$executeRaw`
+      INSERT INTO calls (call_id, account_id, node, transferred_at, transferred_to, transferred_to_num)
+      SELECT * FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
+                           ${times(events, (e) => e.at)}::timestamptz[], ${col(events, (e) => e.toUser)}::text[], ${col(events, (e) => e.toNum)}::text[])
+      ON CONFLICT (call_id) DO UPDATE SET
+        account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
+        node = COALESCE(calls.node, EXCLUDED.node),
+        transferred_to = CASE WHEN calls.transferred_at IS NULL OR EXCLUDED.transferred_at >= calls.transferred_at THEN EXCLUDED.transferred_to ELSE calls.transferred_to END,
+        transferred_to_num = CASE WHEN calls.transferred_at IS NULL OR EXCLUDED.transferred_at >= calls.transferred_at THEN EXCLUDED.transferred_to_num ELSE calls.transferred_to_num END,
+        transferred_at = GREATEST(calls.transferred_at, EXCLUDED.transferred_at),
         updated_at = now()`;
   }
 

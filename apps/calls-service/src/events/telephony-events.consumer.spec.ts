@@ -119,7 +119,7 @@ describe('telephony events consumer (JetStream + PostgreSQL)', () => {
       for (const [i] of orders.entries()) {
         const row = (await rowsOf([ids[i]]))[0];
         expect(row).toMatchObject({ state: 'complete', cdrSeq: 5, accountId: ACCOUNT, userName: USER, src: '401', duration: 120 });
-        expect(listed).toContainEqual({ ...expected, rec_file: `/v1/users/${USER}/records/order-${i}.wav`, call_id: ids[i], external_id: null });
+        expect(listed).toContainEqual({ ...expected, rec_file: `/v1/users/${USER}/records/order-${i}.wav`, call_id: ids[i], external_id: null, transferred_to: null });
       }
     });
 
@@ -146,6 +146,7 @@ describe('telephony events consumer (JetStream + PostgreSQL)', () => {
         rec_file: null,
         call_id: spec.callId,
         external_id: null,
+        transferred_to: null,
       });
 
       // An unanswered call ended by a resync: NO ANSWER.

@@ -836,6 +836,19 @@ describe('CallNormaliser on call transfers (fixtures 59–62, real Asterisk with
     expect(ended).toHaveLength(1);
   });
 
+  it.each([
+    [names.blindInbound, 'blind'],
+    [names.blindClickToCall, 'blind'],
+    [names.attendedInbound, 'attended'],
+    [names.attendedClickToCall, 'attended'],
+  ])("%s: says who transferred the call to which colleague (%s), once, while it goes on", (name, kind) => {
+    const out = normalise(events.get(name)!, intentsOf(name));
+    const callId = domain(out).find((e) => e.kind === 'started')!.payload.call_id;
+    const transfers = domain(out).filter((e) => e.kind === 'transferred');
+    expect(transfers.map((e) => e.payload)).toEqual([expect.objectContaining({ call_id: callId, kind, by_user: A, to: '902', to_user: '4181950764', account_id: 1001 })]);
+    expect(indexOf(out, 'transferred', callId)).toBeLessThan(indexOf(out, 'ended', callId));
+  });
+
   // The attended transfer's consultation call (A → 902) is a call of its own, over when A's phone left it.
   it.each([names.attendedInbound, names.attendedClickToCall])('%s: the consultation is its own internal record, ended at the transfer, before the transferred call', (name) => {
     const out = normalise(events.get(name)!, intentsOf(name));

@@ -160,6 +160,8 @@ interface Transfer {
    * comes last — before or just after the last Hangup (59, 62 / 61) — so the record waits for it.
    */
   target?: string;
+  /** A blind transfer's extension, until the dial plan dials it (then `transferred` is sent). */
+  pendingBlind?: { to: string; byUser: string | null; transferer: string };
 }
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
@@ -463,7 +465,7 @@ export class CallNormaliser {
   }
 
   /** State changes that need no emitted event (variables, account hints, dialled party). */
-  private apply(name: string, message: AmiMessage, ch: Channel, call: Call, _out: NormaliserOutput[]): void {
+  private apply(name: string, message: AmiMessage, ch: Channel, call: Call, out: NormaliserOutput[]): void {
     switch (name) {
       case 'varset': {
         const v = varSet(message);
@@ -490,6 +492,11 @@ export class CallNormaliser {
         this.noteDialled(call, user, user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1]);
         // After a blind transfer the dial plan dials where the phone sent the call.
         if (call.transfer) call.transfer.target = dest;
+        const blind = call.transfer?.pendingBlind;
+        if (blind) {
+          call.transfer!.pendingBlind = undefined;
+          this.emitTransferred(call, out, { kind: 'blind', by_user: blind.byUser, to: blind.to, to_user: user ?? null, discriminator: blind.transferer });
+        }
         return;
       }
       case 'hangup':
@@ -886,6 +893,15 @@ export class CallNormaliser {
     });
   }
 
+  private emitTransferred(
+    call: Call,
+    out: NormaliserOutput[],
+    t: { kind: 'blind' | 'attended'; by_user: string | null; to: string; to_user: string | null; discriminator: string },
+  ): void {
+    const { discriminator, ...payload } = t;
+    out.push({ kind: 'transferred', payload: { ...this.envelope(call, 'transferred', discriminator), ...payload } });
+  }
+
   /** Sends a transferred call's record once it ended and the CDR of its last part came (or widens a sent one). */
   private maybeTransferredCdr(call: Call, out: NormaliserOutput[], force = false): void {
     const transfer = call.transfer;
@@ -969,10 +985,22 @@ export class CallNormaliser {
     const call = transferee ? this.calls.get(transferee.linkedid) : undefined;
     if (!call || call.ended) return;
     call.transfer ??= { cdrs: [], sent: 0 };
-    if (name !== 'attendedtransfer') return;
+    if (name !== 'attendedtransfer') {
+      const transferer = field(message, 'transfererchannel');
+      call.transfer.pendingBlind = { to: field(message, 'extension'), byUser: this.pjsipUser(transferer) ?? null, transferer: field(message, 'transfereruniqueid') };
+      return;
+    }
     const target = this.channel(field(message, 'transfertargetuniqueid'));
     if (!target) return;
     call.transfer.target = target.name;
+    const toUser = this.pjsipUser(target.name) ?? null;
+    this.emitTransferred(call, out, {
+      kind: 'attended',
+      by_user: this.pjsipUser(field(message, 'origtransfererchannel')) ?? null,
+      to: (toUser && this.options.directory?.(toUser)?.num) || field(message, 'secondtransfererexten'),
+      to_user: toUser,
+      discriminator: field(message, 'origtransfereruniqueid'),
+    });
     if (target.linkedid === call.key) return;
     const consultation = this.calls.get(target.linkedid);
     consultation?.channels.delete(target.uniqueid);

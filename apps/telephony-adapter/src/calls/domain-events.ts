@@ -1,5 +1,5 @@
 import type { EventOf } from '@ringcloud/contracts-common';
-import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, RecordingFinished } from '@ringcloud/contracts-telephony';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, CallTransferred, RecordingFinished } from '@ringcloud/contracts-telephony';
 
 /** The telephony events of the contract, tagged by kind, as the normaliser produces them. */
 export type TelephonyDomainEvent =
@@ -8,6 +8,7 @@ export type TelephonyDomainEvent =
   | { kind: 'answered'; payload: EventOf<typeof CallAnswered> }
   | { kind: 'bridged'; payload: EventOf<typeof CallBridged> }
   | { kind: 'ended'; payload: EventOf<typeof CallEnded> }
+  | { kind: 'transferred'; payload: EventOf<typeof CallTransferred> }
   | { kind: 'cdr'; payload: EventOf<typeof CallCdr> }
   | { kind: 'recording.finished'; payload: EventOf<typeof RecordingFinished> };
 
@@ -19,6 +20,7 @@ export const EVENT_CONTRACTS = {
   answered: CallAnswered,
   bridged: CallBridged,
   ended: CallEnded,
+  transferred: CallTransferred,
   cdr: CallCdr,
   'recording.finished': RecordingFinished,
 } as const;

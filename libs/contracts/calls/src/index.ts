@@ -129,6 +129,8 @@ export const CompletedCall = z.object({
   rec_file: z.string().nullable(),
   call_id: z.string(),
   external_id: z.string().nullable(),
+  /** The colleague (user) a phone transferred the call to — the last one, if again — or null. */
+  transferred_to: z.string().nullable(),
 });
 export type CompletedCall = z.infer<typeof CompletedCall>;
 
@@ -166,6 +168,8 @@ export const CallDetails = z.object({
   duration: z.number().int().nonnegative().nullable(),
   disposition: z.enum(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED']).nullable(),
   rec_file: z.string().nullable(),
+  /** The colleague (user) a phone transferred the call to — the last one, if again — or null. */
+  transferred_to: z.string().nullable(),
 });
 export type CallDetails = z.infer<typeof CallDetails>;
 

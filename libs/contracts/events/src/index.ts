@@ -18,6 +18,7 @@ export const CRM_EVENT_TYPES = [
   'call.started',
   'call.ringing',
   'call.answered',
+  'call.transferred',
   'call.completed',
   'recording.ready',
   'user.created',

@@ -155,6 +155,17 @@ export const CallCdr = event(
     uniqueid: z.string(),
   }),
 );
+/**
+ * A phone transferred the call (SIP REFER) and it went on: `to` is the extension it was sent to,
+ * `to_user` the colleague whose phone took it (null when it is no user's), `by_user` the employee who
+ * transferred it. `blind`: the colleague's phone was dialled (sent when it starts ringing); `attended`:
+ * the employee had called the colleague first, and the caller joined them. The call stays one call.
+ */
+export const TransferKind = z.enum(['blind', 'attended']);
+export const CallTransferred = event(
+  'telephony.call.transferred',
+  z.object({ ...Envelope, kind: TransferKind, by_user: z.string().nullable(), to: z.string(), to_user: z.string().nullable() }),
+);
 /** A recording stored in the RECORDINGS object store bucket under `object_name`. */
 export const RecordingFinished = event(
   'telephony.recording.finished',
@@ -172,7 +183,16 @@ export const RecordingFinished = event(
 
 export const TELEPHONY_EVENTS_STREAM = {
   name: 'TELEPHONY_EVENTS',
-  subjects: [CallStarted.subject, CallRinging.subject, CallAnswered.subject, CallBridged.subject, CallEnded.subject, CallCdr.subject, RecordingFinished.subject],
+  subjects: [
+    CallStarted.subject,
+    CallRinging.subject,
+    CallAnswered.subject,
+    CallBridged.subject,
+    CallEnded.subject,
+    CallCdr.subject,
+    RecordingFinished.subject,
+    CallTransferred.subject,
+  ],
 } as const;
 
 /** JetStream object store bucket holding call recordings (durable shared storage). */

@@ -224,6 +224,7 @@ export interface Operations {
       rec_file: string | null;
       call_id: string;
       external_id: string | null;
+      transferred_to: string | null;
     }>;
   };
   /** Active calls — `GET /v1/calls/active` (any key). */
@@ -258,6 +259,7 @@ export interface Operations {
       duration: number | null;
       disposition: ("ANSWERED" | "NO ANSWER" | "BUSY" | "FAILED") | null;
       rec_file: string | null;
+      transferred_to: string | null;
     };
   };
   /** Delete a user — `POST /v1/users/delete` (RW key). */
@@ -372,7 +374,7 @@ export interface Operations {
     input: {
       params: {
         url: string;
-        events: Array<"*" | "call.started" | "call.ringing" | "call.answered" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted">;
+        events: Array<"*" | "call.started" | "call.ringing" | "call.answered" | "call.transferred" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted">;
         description?: string | null;
       };
     };
@@ -424,7 +426,7 @@ export interface Operations {
       path: { webhook_id: string | number };
       params: {
         url?: string;
-        events?: Array<"*" | "call.started" | "call.ringing" | "call.answered" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted">;
+        events?: Array<"*" | "call.started" | "call.ringing" | "call.answered" | "call.transferred" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted">;
         enabled?: boolean;
         description?: string | null;
       };
@@ -521,7 +523,7 @@ export interface Operations {
     };
     result: Array<{
       id: string;
-      type: "call.started" | "call.ringing" | "call.answered" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted";
+      type: "call.started" | "call.ringing" | "call.answered" | "call.transferred" | "call.completed" | "recording.ready" | "user.created" | "user.updated" | "user.deleted";
       timestamp: string;
       account_id: number;
       data: Record<string, unknown>;
