@@ -31,6 +31,11 @@ const SimulatorEnv = z.object({
   /** res_mwi_devstate loaded (MWI:<box> device states), as with `autoload = yes`. */
   SIM_MWI_DEVSTATE: envFlag(false),
   SIM_VOICEMAIL_DIR: z.string().optional(),
+  /** Where the phones send SIP requests, `host:port` (a REFER's Refer-To). */
+  SIM_SIP_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port')
+    .default('127.0.0.1:5060'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default(DEFAULT_CONFIG.logLevel),
 });
 
@@ -58,6 +63,7 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
     cel: e.SIM_CEL,
     mwiDevstate: e.SIM_MWI_DEVSTATE,
     voicemailDir: e.SIM_VOICEMAIL_DIR || undefined,
+    sipAddress: e.SIM_SIP_ADDRESS,
     logLevel: e.LOG_LEVEL,
   };
 }

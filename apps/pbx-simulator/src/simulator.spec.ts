@@ -37,5 +37,7 @@ describe('simulator start-up', () => {
     expect(loadSimulatorConfig({})).toMatchObject({ qualifyDelayMs: 200, cel: false, dialplanFile: undefined, amiRead: undefined });
     expect(() => loadSimulatorConfig({ SIM_TIME_SCALE: '0' })).toThrow(/SIM_TIME_SCALE/);
     expect(() => loadSimulatorConfig({ SIM_AMI_PORT: 'x' })).toThrow(/SIM_AMI_PORT/);
+    expect(loadSimulatorConfig({ SIM_SIP_ADDRESS: '10.0.0.5:5560' }).sipAddress).toBe('10.0.0.5:5560');
+    expect(() => loadSimulatorConfig({ SIM_SIP_ADDRESS: 'sip:x' })).toThrow(/SIM_SIP_ADDRESS/);
   });
 });

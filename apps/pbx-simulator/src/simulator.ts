@@ -43,6 +43,8 @@ export interface SimulatorConfig {
   provisioningPollMs: number;
   /** Wall ms from a REGISTER to the first OPTIONS of an AOR with qualify_frequency (Asterisk: random 0..qualify s). */
   qualifyDelayMs: number;
+  /** `host:port` the phones send SIP requests to (a REFER's Refer-To; default 127.0.0.1:5060). */
+  sipAddress?: string;
   /** Asterisk configuration folder: extensions.conf, pjsip.conf and manager.conf are read from it. */
   confDir: string;
   /** extensions.conf to run (default `<confDir>/extensions.conf`). */
@@ -167,6 +169,7 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     busyDelayMs: config.busyDelayMs === undefined ? undefined : clock.fromWall(config.busyDelayMs),
     talkMs: clock.fromWall(config.talkMs),
     qualifyDelayMs: clock.fromWall(config.qualifyDelayMs),
+    sipAddress: config.sipAddress,
     log,
   });
   let amiPort = config.amiPort;

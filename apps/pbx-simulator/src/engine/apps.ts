@@ -174,7 +174,7 @@ async function queue(engine: CallEngine, caller: Channel, data: string): Promise
   pub.emit('AgentCalled', 'agent,all', [...caller.snapshot(), ...future, ...memberBlock()]);
   engine.devices.memberCallStarted(member.interface);
   pub.dialBegin(caller, one, member.interface);
-  engine.cdrOf(caller)?.onDialBegin(one);
+  engine.cdrOf(caller)?.onDialBegin(caller, one, engine.now());
   one.beforeAnswer = () => {
     one.exten = caller.exten;
     one.connected = { ...caller.callerId };
@@ -229,7 +229,7 @@ async function queue(engine: CallEngine, caller: Channel, data: string): Promise
         ['Reason', reason],
       ]);
   };
-  const leaver = await engine.bridgeCall(caller, one, {
+  const { leaver } = await engine.bridgeCall(caller, one, {
     clearPeerExten: false,
     // The caller hanging up is finished (AgentComplete, its Hangup) before the member leaves the bridge.
     afterFirstLeave: async (first) => {

@@ -54,8 +54,13 @@ function causeDisposition(cause: number): string {
 export class CdrChain {
   private readonly records: CdrRecord[] = [];
 
-  constructor(ch: Channel, now: number) {
-    this.records.push(this.fresh(ch, now));
+  /**
+   * `answered`: the channel was answered before its record began — a transferred party that
+   * gets a dial plan of its own (fixture 60: the customer's trunk channel, dialled by the
+   * employee, had no record; its own starts at the transfer with Start = Answer).
+   */
+  constructor(ch: Channel, now: number, answered = false) {
+    this.records.push({ ...this.fresh(ch, now), answer: answered ? now : undefined });
   }
 
   private get current(): CdrRecord {
@@ -80,9 +85,13 @@ export class CdrChain {
     };
   }
 
-  /** A dial plan application started on the channel. */
+  /**
+   * A dial plan application started on the channel. A record whose Dial was answered is final
+   * (see `bridgedDial`): a step after that bridge (a transferred caller's Dial, 59) belongs to
+   * the next record (onDialBegin).
+   */
   onApplication(ch: Channel): void {
-    if (this.current.keepsDial) return;
+    if (this.current.keepsDial || this.current.bridgedDial) return;
     Object.assign(this.current, { lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
   }
 
@@ -119,8 +128,27 @@ export class CdrChain {
     return values[field] ?? '';
   }
 
-  /** This channel started dialling `dest`. */
-  onDialBegin(dest: Channel): void {
+  /**
+   * A transfer moved the channel while it was bridged: its record follows it to the new place
+   * (fixture 59: the PSTN caller's record of the call with A says Destination 902, the
+   * extension it was transferred to, like the record of its call with B).
+   */
+  onGoto(ch: Channel): void {
+    if (this.current.keepsDial) return;
+    Object.assign(this.current, { dst: ch.exten, dcontext: ch.context });
+  }
+
+  /**
+   * This channel started dialling `dest`. When its last Dial was answered (the record is final:
+   * a transferred caller dialling again, fixture 59), that record ends here and the new one
+   * starts answered (Start = Answer, the channel was up), naming this Dial.
+   */
+  onDialBegin(ch: Channel, dest: Channel, now: number): void {
+    if (this.current.bridgedDial) {
+      const closed = this.current;
+      this.close(ch, closed, now);
+      this.records.push({ ...this.fresh(ch, now, closed), lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
+    }
     this.current.dstchannel = dest.name;
   }
 

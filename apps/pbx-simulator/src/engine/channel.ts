@@ -122,6 +122,12 @@ export class Channel {
   hangsUpAfterTalk = false;
   /** Realtime rows this channel carries for itself (the deprecated `to_user` inbound call). */
   virtualRows?: import('../dialplan/dialplan').VirtualRows;
+  /**
+   * The place (`context/exten/priority`) a transfer's goto already announced with Newexten: the
+   * first step run there publishes none (Asterisk's Newexten fires when the place changes, and the
+   * goto changed it; fixtures 59/60).
+   */
+  announcedPlace?: string;
   private readonly abort = new AbortController();
   private answeredResolve?: () => void;
   /** Resolves when the channel is answered. */
@@ -159,6 +165,11 @@ export class Channel {
     if (!this.hangupCause) this.hangupCause = cause;
     this.hangupRequested = true;
     this.abort.abort();
+  }
+
+  /** Where the channel is in the dial plan, as Newexten tells it: `context/exten/priority`. */
+  get place(): string {
+    return `${this.context}/${this.exten}/${this.priority}`;
   }
 
   /** `Local/100@agents`, `PJSIP/1679728441`: the device whose state this channel affects. */

@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 import type { PjsipConfig } from '../realtime/config-objects';
 import type { EndpointRow, RealtimeRepository } from '../realtime/repository';
 import { APPS, AppResult, canonicalApp } from './apps';
-import { Bridge } from './bridge';
+import { BlindTransfer, Bridge } from './bridge';
 import { CdrChain, cdrHeaders } from './cdr';
 import { Channel, ChannelState, Indication, PartyId, Tech, parseCallerId } from './channel';
 import { SimClock } from './clock';
@@ -59,6 +59,11 @@ export interface EngineConfig {
   talkMs: number;
   /** PBX ms from a REGISTER to the first OPTIONS (qualify) of an AOR with qualify_frequency. */
   qualifyDelayMs: number;
+  /**
+   * `host:port` the phones send their SIP requests to: a REFER's Refer-To is `sip:<exten>@<it>`
+   * (SIPREFERTOHDR). Default `127.0.0.1:5060`, the transport PJSIPShowEndpoint shows.
+   */
+  sipAddress?: string;
   log: Logger;
 }
 
@@ -91,6 +96,25 @@ export interface OriginateOutcome {
 }
 
 type Outcome = Indication | 'timeout' | 'hangup' | 'cancel';
+
+/** How a bridge ended: who left it first, and the blind transfer that ended it, if one did. */
+export interface BridgeEnd {
+  leaver: Channel;
+  transfer?: BlindTransfer;
+}
+
+/** A phone's transfer the PBX refuses: no such extension (REFER answered 404), or a call it cannot move. */
+export class TransferRefused extends Error {
+  constructor(
+    readonly reason: 'no-extension' | 'not-transferable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where phones send their requests when the configuration does not say (the transport's bind). */
+const DEFAULT_SIP_ADDRESS = '127.0.0.1:5060';
 
 /**
  * Whether a channel lets its two-party bridge go native_rtp. Derived from the recordings, not
@@ -361,7 +385,9 @@ export class CallEngine {
     ch.appl = app;
     ch.data = data;
     this.cdrOf(ch)?.onApplication(ch);
-    this.pub.newexten(ch);
+    const announced = ch.announcedPlace === ch.place;
+    ch.announcedPlace = undefined;
+    if (!announced) this.pub.newexten(ch);
   }
 
   /**
@@ -582,7 +608,20 @@ export class CallEngine {
       case 'HANGUPCAUSE':
         return String(ch.hangupCause);
     }
-    return ch.vars.get(name) ?? this.globals[name];
+    // An inheritable variable is stored under its `_`/`__` name (Set(__X=…), a REFER's __SIPREFERREDBYHDR).
+    return ch.vars.get(name) ?? ch.vars.get(`__${name}`) ?? ch.vars.get(`_${name}`) ?? this.globals[name];
+  }
+
+  /**
+   * ast_channel_inherit_variables: what a Dial()'s new channel takes from the caller. `__X` is
+   * passed on as `__X` (to every later generation), `_X` as `X` (one generation). Fixtures
+   * 59/60: the transferred caller's `__SIPREFERREDBYHDR` reaches the colleague's channel.
+   */
+  private inheritVariables(parent: Channel, child: Channel): void {
+    for (const [name, value] of parent.vars) {
+      if (name.startsWith('__')) this.setVar(child, name, value);
+      else if (name.startsWith('_')) this.setVar(child, name.slice(1), value);
+    }
   }
 
   /** The dial plan functions the simulator has: CALLERID, CONNECTEDLINE, CDR (read), DEVICE_STATE, LEN, CHANNEL(endpoint). */
@@ -882,10 +921,18 @@ export class CallEngine {
       caller.celDialStatus = 'ANSWER';
       const answeredAt = this.now();
       this.cdrOf(caller)?.onDialEnd(caller, 'ANSWER', answeredAt);
-      await this.bridgeCall(caller, tc, { clearPeerExten: true });
-      if (!tc.hangupCause) tc.hangupCause = 16;
-      await this.destroy(tc);
-      if (tc.localPeer && tc.localLinked) await this.whenGone(tc.localPeer);
+      const { transfer } = await this.bridgeCall(caller, tc, {
+        clearPeerExten: true,
+        // A Local channel cannot take a dial plan of its own: only a phone's or the trunk's is moved.
+        transferable: (t) => t.transferee === caller || tc.tech === 'PJSIP',
+      });
+      if (transfer?.transferee === caller) return this.transferredCaller(caller, tc);
+      if (transfer) this.transferredDialled(tc);
+      else {
+        if (!tc.hangupCause) tc.hangupCause = 16;
+        await this.destroy(tc);
+        if (tc.localPeer && tc.localLinked) await this.whenGone(tc.localPeer);
+      }
       const now = this.now();
       // app_dial measures ANSWEREDTIME from the caller channel's own answer (fixture 32: leg A answered 1 s before B).
       const talkedSince = caller.answeredAt ?? answeredAt;
@@ -922,6 +969,96 @@ export class CallEngine {
   }
 
   /**
+   * The Dial's caller was transferred by the phone it talked to (fixture 59: the PSTN caller,
+   * A's REFER). app_dial returns with DIALSTATUS ANSWER — none of the end-of-bridge timers, the
+   * bridge did not end by a hangup — and the caller's dial plan goes on where the transfer's goto
+   * put it ('jump'). The transferer's channel is hung up (cause 16, no SoftHangupRequest:
+   * chan_pjsip ends it after the REFER's 202 and NOTIFYs; the phone's BYE only follows).
+   */
+  private async transferredCaller(caller: Channel, transferer: Channel): Promise<AppResult> {
+    this.setVar(caller, 'DIALSTATUS', 'ANSWER');
+    transferer.requestHangup(16);
+    await this.destroy(transferer);
+    return 'jump';
+  }
+
+  /**
+   * The channel the Dial called was transferred away by the caller's phone (fixture 60: the
+   * click-to-call customer's trunk channel, A's REFER). It had no dial plan: it gets one of its own
+   * where the transfer's goto put it, and with it its own CDR, answered from the start; the
+   * caller's Dial ends as if the far end had left (its own record names this channel).
+   */
+  private transferredDialled(ch: Channel): void {
+    ch.hasCdr = true;
+    this.cdrs.set(ch, new CdrChain(ch, this.now(), true));
+    this.background(this.runPbx(ch, ch.context, ch.exten, ch.priority), ch.name);
+  }
+
+  /**
+   * A phone blind-transfers the party it talks to (a REFER with a Refer-To of `exten`; res_pjsip_refer
+   * → ast_bridge_transfer_blind): its channel must be in a two-party bridge. The transferee goes to
+   * `exten` in the transferer's endpoint's context (TRANSFER_CONTEXT if set), the transferer hangs
+   * up. Undefined when the phone talks to nobody; TransferRefused when the extension does not exist
+   * there or the bridge cannot move its party.
+   */
+  async blindTransfer(user: string, exten: string): Promise<{ transferer: Channel; transferee: Channel } | undefined> {
+    const bridged = () => this.list().find((c) => c.tech === 'PJSIP' && c.endpoint?.id === user && !c.hangupRequested && c.bridge?.numChannels === 2);
+    const first = bridged();
+    if (!first) return undefined;
+    const context = first.vars.get('TRANSFER_CONTEXT') || first.endpoint?.context || first.context;
+    if (!(await this.dialplan.exists(context, exten))) throw new TransferRefused('no-extension', `no extension ${exten} in ${context}`);
+    // The lookup took a moment: the call may have ended meanwhile.
+    const transferer = bridged();
+    const transferee = transferer?.bridge?.peerOf(transferer);
+    if (!transferer || !transferee) return undefined;
+    const onTransfer = transferer.bridge!.onTransfer;
+    const t: BlindTransfer = { transferer, transferee, context, exten };
+    if (!onTransfer?.(t)) throw new TransferRefused('not-transferable', `${transferee.name} cannot be transferred`);
+    return { transferer, transferee };
+  }
+
+  /**
+   * What a blind transfer publishes while both channels are still in the bridge (fixtures 59/60):
+   * Unhold of the transferer, BLINDTRANSFER on both, res_pjsip_refer's variables on the
+   * transferee (`__SIPREFERREDBYHDR` is inherited by whatever it dials next), the bridge
+   * variables set once more and cleared, BlindTransfer, and the transferee's goto. The Newexten
+   * of the goto shows the new place with the application the transferee is still in (59: its Dial
+   * of A; 60: AppDial); the first step there publishes none (Channel.announcedPlace).
+   */
+  private announceBlindTransfer(bridge: Bridge, t: BlindTransfer, transfererDialled: boolean): void {
+    const { transferer: x, transferee: y } = t;
+    this.pub.unhold(x);
+    this.setVar(y, 'BLINDTRANSFER', x.name);
+    this.setVar(x, 'BLINDTRANSFER', y.name);
+    this.setVar(y, 'SIPTRANSFER', 'yes');
+    this.setVar(y, 'SIPREFERRINGCONTEXT', t.context);
+    // The Referred-By the lab's SIPp phone sent (a URI without a host), and the Refer-To it sent.
+    this.setVar(y, '__SIPREFERREDBYHDR', `<sip:${x.endpoint?.id ?? ''}@>`);
+    this.setVar(y, 'SIPREFERTOHDR', `sip:${t.exten}@${this.config.sipAddress ?? DEFAULT_SIP_ADDRESS}`);
+    // The bridge is reconfigured twice (the transfer's start, the transferee's pull): the peer
+    // variables are set once more, then cleared. The transferee's thread does it in that order;
+    // the transferer's two rounds came set→clear when it was the dialled channel (59), clear→set
+    // when it had dialled (60): each thread's order as recorded.
+    const setPeer = (ch: Channel, other: Channel) => {
+      this.setVar(ch, 'BRIDGEPEER', other.name);
+      if (other.sipCallId) this.setVar(ch, 'BRIDGEPVTCALLID', other.sipCallId);
+    };
+    if (transfererDialled) setPeer(x, y);
+    else this.clearBridgeVars(x);
+    setPeer(y, x);
+    this.clearBridgeVars(y);
+    if (transfererDialled) this.clearBridgeVars(x);
+    else setPeer(x, y);
+    this.pub.blindTransfer(x, y, bridge, t.context, t.exten);
+    y.context = t.context;
+    y.exten = t.exten;
+    y.priority = 1;
+    this.cdrOf(y)?.onGoto(y);
+    this.pub.newexten(y);
+    y.announcedPlace = y.place;
+  }
+
+  /**
    * Creates and calls the outgoing channel of a Dial(); undefined when it cannot be created.
    * `forced`: its connected line (Dial's `f(x)`) instead of the caller's caller id.
    */
@@ -934,6 +1071,7 @@ export class CallEngine {
       this.announce(one);
       this.announce(two);
       this.setVar(one, 'DIALEDPEERNUMBER', resource);
+      this.inheritVariables(caller, one);
       this.presentCaller(caller, one, 'AppDial', forced);
       this.setVar(two, 'DIALEDPEERNUMBER', resource);
       two.callerId = { ...one.connected };
@@ -944,7 +1082,7 @@ export class CallEngine {
       one.localLinked = two.localLinked = true;
       this.pub.localBridge(one, two, context, exten);
       this.pub.dialBegin(caller, one, resource);
-      this.cdrOf(caller)?.onDialBegin(one);
+      this.cdrOf(caller)?.onDialBegin(caller, one, this.now());
       this.background(this.runPbx(two, context, exten, 1), two.name);
       return one;
     }
@@ -959,12 +1097,13 @@ export class CallEngine {
       tc.hasCdr = false;
       this.announce(tc);
       this.setVar(tc, 'DIALEDPEERNUMBER', resource);
+      this.inheritVariables(caller, tc);
       this.presentCaller(caller, tc, 'AppDial', forced);
       this.pub.dialBegin(caller, tc, resource);
       // The outgoing channel's identity is the caller's connected line from now on.
       caller.connected = { ...tc.callerId };
       this.pub.newConnectedLine(caller);
-      this.cdrOf(caller)?.onDialBegin(tc);
+      this.cdrOf(caller)?.onDialBegin(caller, tc, this.now());
       if (endpoint.fromConfig) {
         // chan_pjsip sends the outgoing channel's connected line as the caller (From).
         this.trunkInvites.push({ number: number ?? '', caller: { ...tc.connected }, channel: tc.name });
@@ -1013,18 +1152,25 @@ export class CallEngine {
   async bridgeCall(
     caller: Channel,
     peer: Channel,
-    opts: { clearPeerExten: boolean; afterFirstLeave?: (leaver: Channel) => Promise<void> },
-  ): Promise<Channel> {
+    opts: {
+      clearPeerExten: boolean;
+      afterFirstLeave?: (leaver: Channel) => Promise<void>;
+      /** Whether a phone in the bridge may blind-transfer this party (unset: nobody can be transferred). */
+      transferable?: (t: BlindTransfer) => boolean;
+    },
+  ): Promise<BridgeEnd> {
     const bridge = new Bridge();
     const extra = JSON.stringify({ bridge_id: bridge.id, bridge_technology: 'simple_bridge' });
     this.pub.bridgeCreate(bridge);
     if (opts.clearPeerExten) this.pub.newexten(peer);
     bridge.add(peer);
     this.pub.bridgeEnter(bridge, peer);
+    this.clearTransferMark(peer);
     this.pub.cel(peer, 'BRIDGE_ENTER', { extra });
     bridge.add(caller);
     this.pub.cel(caller, 'BRIDGE_ENTER', { peer: peer.name, extra });
     this.pub.bridgeEnter(bridge, caller);
+    this.clearTransferMark(caller);
     const setBridgeVars = () => {
       this.setVar(peer, 'BRIDGEPEER', caller.name);
       if (caller.sipCallId) this.setVar(peer, 'BRIDGEPVTCALLID', caller.sipCallId);
@@ -1043,17 +1189,36 @@ export class CallEngine {
     caller.bridgedAt ??= now;
     peer.bridgedAt ??= now;
 
-    const leaver = await new Promise<Channel>((resolve) => {
-      if (caller.signal.aborted) return resolve(caller);
-      if (peer.signal.aborted) return resolve(peer);
-      const a = () => resolve(caller);
-      const b = () => resolve(peer);
+    const ended = await new Promise<BridgeEnd>((resolve) => {
+      if (caller.signal.aborted) return resolve({ leaver: caller });
+      if (peer.signal.aborted) return resolve({ leaver: peer });
+      const a = () => end({ leaver: caller });
+      const b = () => end({ leaver: peer });
+      const end = (e: BridgeEnd) => {
+        caller.signal.removeEventListener('abort', a);
+        peer.signal.removeEventListener('abort', b);
+        bridge.onTransfer = undefined;
+        resolve(e);
+      };
       caller.signal.addEventListener('abort', a, { once: true });
       peer.signal.addEventListener('abort', b, { once: true });
+      const transferable = opts.transferable;
+      if (transferable) {
+        bridge.onTransfer = (t) => {
+          if (!transferable(t)) return false;
+          this.announceBlindTransfer(bridge, t, t.transferer === peer);
+          end({ leaver: t.transferee, transfer: t });
+          return true;
+        };
+      }
     });
+    const leaver = ended.leaver;
     const other = leaver === caller ? peer : caller;
-    this.clearBridgeVars(leaver);
-    this.clearBridgeVars(other);
+    // A transfer set and cleared the bridge variables already (announceBlindTransfer).
+    if (!ended.transfer) {
+      this.clearBridgeVars(leaver);
+      this.clearBridgeVars(other);
+    }
     this.pub.cel(leaver, 'BRIDGE_EXIT', { peer: other.name, extra });
     bridge.remove(leaver);
     this.pub.bridgeLeave(bridge, leaver);
@@ -1062,12 +1227,17 @@ export class CallEngine {
     this.pub.bridgeLeave(bridge, other);
     this.pub.cel(other, 'BRIDGE_EXIT', { extra });
     this.pub.bridgeDestroy(bridge);
-    return leaver;
+    return ended;
   }
 
   private clearBridgeVars(ch: Channel): void {
     this.setVar(ch, 'BRIDGEPEER', '');
     if (ch.vars.has('BRIDGEPVTCALLID')) this.setVar(ch, 'BRIDGEPVTCALLID', '');
+  }
+
+  /** A transferred channel entering its next bridge clears BLINDTRANSFER (fixtures 59/60: the transferee joining B). */
+  private clearTransferMark(ch: Channel): void {
+    if (ch.vars.get('BLINDTRANSFER')) this.setVar(ch, 'BLINDTRANSFER', '');
   }
 
   // ---------------------------------------------------------------- calls injected by the control API

@@ -125,6 +125,28 @@ export class Publisher {
     ]);
   }
 
+  /** A phone took the call off hold (chan_pjsip; a REFER's transfer does it first, fixtures 59/60). */
+  unhold(ch: Channel): void {
+    this.emit('Unhold', 'call,all', ch.snapshot());
+  }
+
+  /**
+   * A blind transfer (stasis_bridges.c): both channels as they were before the transferee moved,
+   * the bridge they were in, and where the transferee goes. `IsExternal`: requested by the
+   * channel's own protocol (a SIP REFER), not by a dial plan feature.
+   */
+  blindTransfer(transferer: Channel, transferee: Channel, bridge: BridgeInfo, context: string, exten: string): void {
+    this.emit('BlindTransfer', 'call,all', [
+      ['Result', 'Success'],
+      ...transferer.snapshot('Transferer'),
+      ...transferee.snapshot('Transferee'),
+      ...this.bridgeBlock(bridge),
+      ['IsExternal', 'Yes'],
+      ['Context', context],
+      ['Extension', exten],
+    ]);
+  }
+
   mixMonitorStart(ch: Channel): void {
     this.emit('MixMonitorStart', 'call,all', ch.snapshot());
   }
