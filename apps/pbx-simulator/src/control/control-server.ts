@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AmiServer } from '../ami/server';
 import type { PhoneBehaviour } from '../engine/devices';
-import type { CallEngine } from '../engine/engine';
+import { type CallEngine, TransferRefused } from '../engine/engine';
 import { listMailbox } from '../engine/voicemail';
 import { virtualKey } from '../dialplan/dialplan';
 import type { Logger } from '../log';
@@ -50,6 +50,7 @@ export class ControlServer {
       { method: 'POST', path: /^\/calls\/inbound$/, handler: (_p, b) => this.inbound(b) },
       { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.phoneDials(b, 'extension') },
       { method: 'POST', path: /^\/calls\/dial$/, handler: (_p, b) => this.phoneDials(b, 'any') },
+      { method: 'POST', path: /^\/calls\/transfer$/, handler: (_p, b) => this.transfer(b) },
       { method: 'GET', path: /^\/trunk$/, handler: async () => ({ status: 200, body: { up: this.engine.trunk.up } }) },
       { method: 'GET', path: /^\/trunk\/invites$/, handler: async () => ({ status: 200, body: this.engine.trunkInvites }) },
       { method: 'POST', path: /^\/trunk\/(up|down)$/, handler: async (p) => this.setTrunk(p[0] === 'up') },
@@ -213,6 +214,28 @@ export class ControlServer {
     if (what === 'extension' && (await this.engine.realtime.extensionRows(account, toNum)).length === 0) throw new HttpError(404, `no extension ${toNum} in ${account}`);
     const ch = await this.engine.callFromPhone(ep, toNum);
     return { status: 202, body: { channel: ch.name, uniqueid: ch.uniqueid, linkedid: ch.linkedid } };
+  }
+
+  /**
+   * A phone's blind transfer (its transfer button: a REFER): `user`'s phone sends the party it
+   * talks to to the extension `to` of its own context, and its own part of the call ends (fixtures
+   * 59/60). 404 when the user has no bridged call, or the context no such extension (the REFER's
+   * 404); 409 when that party cannot be moved (a Local channel the phone's call dialled).
+   */
+  private async transfer(body: Json) {
+    if (typeof body.user !== 'string') throw new HttpError(400, 'user must be a SIP user name');
+    if (typeof body.to !== 'string' || !EXTEN.test(body.to)) throw new HttpError(400, 'to must be an extension (digits, * or #)');
+    const ep = await this.endpoint(body.user, 'user');
+    let moved;
+    try {
+      moved = await this.engine.blindTransfer(ep.id, body.to);
+    } catch (err) {
+      if (err instanceof TransferRefused) throw new HttpError(err.reason === 'no-extension' ? 404 : 409, err.message);
+      throw err;
+    }
+    if (!moved) throw new HttpError(404, `user ${ep.id} has no bridged call`);
+    this.log.log(`PJSIP/${ep.id} blind-transferred ${moved.transferee.name} to ${body.to}`);
+    return { status: 200, body: { channel: moved.transferer.name, transferee: moved.transferee.name } };
   }
 }
 

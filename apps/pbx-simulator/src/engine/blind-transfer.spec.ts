@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AmiMessage } from '../ami/protocol';
+import { memoryLogger } from '../log';
+import { RunningSimulator, startSimulator } from '../simulator';
+import { TestAmiClient } from '../testing/ami-client';
+import { TestSchema, assignDid, createRealtimeSchema, provisionUser } from '../testing/realtime-schema';
+
+/**
+ * A phone's blind transfer (`POST /calls/transfer`, a REFER) with the shipped dial plan, as in
+ * fixtures 59 (the PSTN caller transferred: its own Dial returns and its dial plan goes on at the
+ * colleague's extension) and 60 (a click-to-call customer transferred: the trunk channel gets a
+ * dial plan of its own), with the CDRs each leaves. The contract replays the recordings; these
+ * check the rules on other users and numbers.
+ */
+
+const SCALE = 0.05;
+const ACCOUNT = 8;
+const ALICE = '800000011'; // extension 111, answers the DID
+const BOB = '800000012'; // extension 112, the colleague
+const DID = '74951238111';
+
+let db: TestSchema;
+let sim: RunningSimulator;
+let ami: TestAmiClient;
+let dir: string;
+
+const post = async (p: string, body: unknown) => {
+  const res = await fetch(`http://127.0.0.1:${sim.controlPort}${p}`, { method: 'POST', body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
+};
+
+const get = (m: AmiMessage, k: string) => m.get(k) ?? '';
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'pbx-xfer-'));
+  db = await createRealtimeSchema();
+  await provisionUser(db, { user: ALICE, account: ACCOUNT, num: '111' });
+  await provisionUser(db, { user: BOB, account: ACCOUNT, num: '112' });
+  await assignDid(db, { did: DID, account: ACCOUNT, num: '111' });
+  sim = await startSimulator({
+    amiPort: 0,
+    controlPort: 0,
+    databaseUrl: db.url,
+    recordingsDir: dir,
+    timeScale: SCALE,
+    answerDelayMs: 1000 * SCALE,
+    // Long enough for the transfer and the colleague's answer before the outside party hangs up.
+    talkMs: 8000 * SCALE,
+    autoRegister: true,
+    provisioningPollMs: 100,
+    qualifyDelayMs: 50,
+    sipAddress: '127.0.0.1:5999',
+    voicemailDir: path.join(dir, 'voicemail'),
+    logger: memoryLogger(),
+  });
+});
+
+beforeEach(async () => {
+  ami = await TestAmiClient.login(sim.amiPort);
+  await ami.action('Ping');
+});
+
+afterEach(() => ami.close());
+
+afterAll(async () => {
+  await sim?.stop();
+  await db?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Waits until Alice's phone talks to someone; her channel. */
+async function aliceBridged(): Promise<string> {
+  const enter = await ami.waitEvent('BridgeEnter', { Channel: new RegExp(`^PJSIP/${ALICE}-`) }, 5000);
+  await new Promise((r) => setTimeout(r, 20));
+  return get(enter, 'Channel');
+}
+
+/** The Cdrs of the call whose first channel has this Linkedid, once its last channel is gone. */
+async function cdrsOfCall(linkedid: string, lastChannel: RegExp): Promise<AmiMessage[]> {
+  await ami.waitEvent('Hangup', { Channel: lastChannel, Linkedid: linkedid }, 5000);
+  await new Promise((r) => setTimeout(r, 50));
+  const uniqueids = new Set(ami.eventsNamed('Newchannel', { Linkedid: linkedid }).map((e) => get(e, 'Uniqueid')));
+  return ami.eventsNamed('Cdr').filter((c) => uniqueids.has(get(c, 'UniqueID')));
+}
+
+describe('a blind transfer by a phone', () => {
+  it("moves the PSTN caller to the colleague: its Dial returns, its dial plan dials the colleague in the call's Linkedid, its CDR forks", async () => {
+    const placed = await post('/calls/inbound', { from: '79161230000', to: DID });
+    expect(placed.status).toBe(202);
+    const caller = placed.body.channel;
+    const alice = await aliceBridged();
+
+    const res = await post('/calls/transfer', { user: ALICE, to: '112' });
+    expect(res).toEqual({ status: 200, body: { channel: alice, transferee: caller } });
+
+    const xfer = await ami.waitEvent('BlindTransfer');
+    expect([get(xfer, 'TransfererChannel'), get(xfer, 'TransfereeChannel'), get(xfer, 'TransfereeExten'), get(xfer, 'Context'), get(xfer, 'Extension'), get(xfer, 'IsExternal')]).toEqual([
+      alice,
+      caller,
+      '111',
+      `acct-${ACCOUNT}`,
+      '112',
+      'Yes',
+    ]);
+    const vars = (ch: string) => new Map(ami.eventsNamed('VarSet', { Channel: ch }).map((e) => [get(e, 'Variable'), get(e, 'Value')]));
+    expect(vars(caller).get('SIPREFERTOHDR')).toBe('sip:112@127.0.0.1:5999');
+    expect(vars(caller).get('__SIPREFERREDBYHDR')).toBe(`<sip:${ALICE}@>`);
+    // The goto's Newexten shows the new place with the application the caller is still in.
+    const goto = ami.eventsNamed('Newexten', { Channel: caller, Exten: '112' });
+    expect(goto.map((e) => get(e, 'AppData'))).toEqual([`PJSIP/${ALICE},30,`]);
+    expect(get(await ami.waitEvent('Hangup', { Channel: alice }), 'Cause')).toBe('16');
+    expect(ami.eventsNamed('SoftHangupRequest', { Channel: alice })).toHaveLength(0);
+
+    const linkedid = get(ami.eventsNamed('Newchannel', { Channel: caller })[0], 'Linkedid');
+    const bob = await ami.waitEvent('Newchannel', { Channel: new RegExp(`^PJSIP/${BOB}-`) });
+    expect(get(bob, 'Linkedid')).toBe(linkedid);
+    await ami.waitEvent('VarSet', { Channel: get(bob, 'Channel'), Variable: '__SIPREFERREDBYHDR', Value: `<sip:${ALICE}@>` });
+    await ami.waitEvent('VarSet', { Channel: caller, Variable: 'BLINDTRANSFER', Value: '' });
+
+    const cdrs = await cdrsOfCall(linkedid, /^PJSIP\/trunk-/);
+    expect(cdrs.map((c) => [get(c, 'Channel'), get(c, 'Destination'), get(c, 'DestinationChannel'), get(c, 'LastData'), get(c, 'Disposition'), get(c, 'UserField')])).toEqual([
+      [caller, '112', alice, `PJSIP/${ALICE},30,`, 'ANSWERED', `acct-${ACCOUNT}`],
+      [caller, '112', get(bob, 'Channel'), `PJSIP/${BOB},30,`, 'ANSWERED', `acct-${ACCOUNT}`],
+    ]);
+    // The second record starts answered where the first ended.
+    expect(get(cdrs[1], 'StartTime')).toBe(get(cdrs[1], 'AnswerTime'));
+    expect(get(cdrs[1], 'StartTime')).toBe(get(cdrs[0], 'EndTime'));
+  });
+
+  it("gives the click-to-call customer's trunk channel a dial plan and a CDR of its own; the employee's Dial ends with its own CDR", async () => {
+    await ami.action('Originate', {
+      Channel: `PJSIP/${ALICE}`,
+      Context: `acct-${ACCOUNT}`,
+      Exten: '79101230000',
+      Priority: '1',
+      Async: 'true',
+      Timeout: '30000',
+      CallerID: '"79101230000" <111>',
+      ActionID: 'c2c',
+      Variable: ['RC_CALL_ID=c2c', `RC_ACCOUNT=${ACCOUNT}`, `RC_USER=${ALICE}`],
+    });
+    const alice = get(await ami.waitEvent('OriginateResponse', { ActionID: 'c2c' }), 'Channel');
+    await aliceBridged();
+    const trunk = get(await ami.waitEvent('DialBegin', { Channel: alice }), 'DestChannel');
+
+    expect(await post('/calls/transfer', { user: ALICE, to: '112' })).toEqual({ status: 200, body: { channel: alice, transferee: trunk } });
+    const aliceCdr = await ami.waitEvent('Cdr', { Channel: alice });
+    expect([get(aliceCdr, 'Destination'), get(aliceCdr, 'DestinationChannel'), get(aliceCdr, 'Disposition')]).toEqual(['79101230000', trunk, 'ANSWERED']);
+    await ami.waitEvent('SoftHangupRequest', { Channel: alice });
+    const goto = ami.eventsNamed('Newexten', { Channel: trunk, Exten: '112' });
+    expect(goto.map((e) => [get(e, 'Application'), get(e, 'AppData')])).toEqual([['AppDial', '(Outgoing Line)']]);
+
+    const linkedid = get(ami.eventsNamed('Newchannel', { Channel: alice })[0], 'Linkedid');
+    const bob = get(await ami.waitEvent('DialBegin', { Channel: trunk }), 'DestChannel');
+    expect(bob).toMatch(new RegExp(`^PJSIP/${BOB}-`));
+    const cdrs = await cdrsOfCall(linkedid, /^PJSIP\/trunk-/);
+    const own = cdrs.filter((c) => get(c, 'Channel') === trunk);
+    expect(own.map((c) => [get(c, 'Source'), get(c, 'Destination'), get(c, 'DestinationChannel'), get(c, 'UserField'), get(c, 'AccountCode'), get(c, 'Disposition')])).toEqual([
+      ['79101230000', '112', bob, '', String(ACCOUNT), 'ANSWERED'],
+    ]);
+    expect(get(own[0], 'StartTime')).toBe(get(own[0], 'AnswerTime'));
+  });
+});
+
+describe('POST /calls/transfer', () => {
+  it.each([
+    ['{"to":"112"}', 400, /user must be/],
+    [`{"user":"${ALICE}"}`, 400, /to must be an extension/],
+    [`{"user":"${ALICE}","to":"1 2"}`, 400, /to must be an extension/],
+    ['{"user":"../x","to":"112"}', 400, /SIP user name/],
+    ['{"user":"999999999","to":"112"}', 404, /no endpoint 999999999/],
+    [`{"user":"${ALICE}","to":"112"}`, 404, /has no bridged call/],
+  ])('%s → %i', async (body, status, message) => {
+    const res = await fetch(`http://127.0.0.1:${sim.controlPort}/calls/transfer`, { method: 'POST', body });
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: string }).error).toMatch(message);
+  });
+
+  it('answers 404 for an extension the context does not have, and leaves the call as it was', async () => {
+    // Any digits exist in an account's context (rc-outbound's `_X.`): a transfer context without them.
+    await db.query(`UPDATE ps_endpoints SET set_var = 'TRANSFER_CONTEXT=rc-unrouted-none' WHERE id = $1`, [ALICE]);
+    try {
+      const placed = await post('/calls/inbound', { from: '79161230001', to: DID });
+      await aliceBridged();
+      const res = await post('/calls/transfer', { user: ALICE, to: '112' });
+      expect(res).toEqual({ status: 404, body: { error: 'no extension 112 in rc-unrouted-none' } });
+      expect(ami.eventsNamed('BlindTransfer')).toHaveLength(0);
+      const hangup = await ami.waitEvent('Hangup', { Channel: placed.body.channel }, 5000);
+      expect(get(hangup, 'Cause')).toBe('16');
+      expect(ami.eventsNamed('BlindTransfer')).toHaveLength(0);
+    } finally {
+      await db.query(`UPDATE ps_endpoints SET set_var = NULL WHERE id = $1`, [ALICE]);
+    }
+  });
+});
