@@ -13,6 +13,7 @@ import { FIFTH_LAB_SCENARIOS, fifthLabConfig } from './fifth-lab';
 import { FREED_MEMORY, SIXTH_LAB_SCENARIOS, sixthLabConfig } from './sixth-lab';
 import { SEVENTH_LAB_SCENARIOS } from './seventh-lab';
 import { EIGHTH_LAB_SCENARIOS, OWN_NUMBER, eighthLabConfig } from './eighth-lab';
+import { NINTH_A, NINTH_B, NINTH_LAB_SCENARIOS, ninthLabConfig } from './ninth-lab';
 import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, lastRecorded, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
@@ -125,6 +126,7 @@ beforeAll(async () => {
   await Promise.all(SIXTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
   await Promise.all(SEVENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
   await Promise.all(EIGHTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, eighthLabConfig))));
+  await Promise.all(NINTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, ninthLabConfig))));
 }, 240_000);
 
 /** What a scenario's comparison leaves out beyond compare.ts's rules (51: the freed memory in its second Cdr). */
@@ -146,6 +148,7 @@ describe.each([
   ...SIXTH_LAB_SCENARIOS.map((s) => s.name),
   ...SEVENTH_LAB_SCENARIOS.map((s) => s.name),
   ...EIGHTH_LAB_SCENARIOS.map((s) => s.name),
+  ...NINTH_LAB_SCENARIOS.map((s) => s.name),
 ])('scenario %s', (name) => {
   it('answers what the recorded Asterisk answered', () => {
     const t = transcriptOf(name);
@@ -931,6 +934,136 @@ describe("the comparison can fail for the eighth lab (55: an outside call presen
       const i = find(act, ['Event', 'NewConnectedLine'], ['Channel', /^PJSIP\/trunk-/]);
       act[i] = set(act[i], k, v);
       expect({ k, ok: fails(act).ok }).toEqual({ k, ok: false });
+    }
+  });
+});
+
+describe('the comparison can fail for the ninth lab (59, 60: a phone blind-transfers the outside party to a colleague)', () => {
+  const E59 = '59-blind-transfer-inbound-pstn-to-902';
+  const E60 = '60-blind-transfer-click-to-call-customer-to-902';
+  const fails = (name: string, act: Header[][]) => compareMessages(expected(name), act, {});
+  const value = (h: Header[], k: string) => h.find(([n]) => n === k)?.[1] ?? '';
+  const A = new RegExp(`^PJSIP/${NINTH_A.id}-`);
+  const B = new RegExp(`^PJSIP/${NINTH_B.id}-`);
+  const TRUNK = /^PJSIP\/trunk-/;
+  const cdrs = (act: Header[][]) => act.map((h, i) => [h, i] as const).filter(([h]) => has(h, 'Event', 'Cdr'));
+  /** A real run of 59 without the REFER: the caller talks to A until it hangs up. */
+  let untransferred: ReplayResult;
+
+  beforeAll(async () => {
+    const s59 = NINTH_LAB_SCENARIOS.find((s) => s.name === E59)!;
+    untransferred = await runLab({ ...s59, side: (ctx) => s59.side!(ctx).slice(0, 1) }, ninthLabConfig);
+  }, 60_000);
+
+  it.each([E59, E60])('passes unmodified (control): %s', (name) => {
+    expect(fails(name, actual(name)).problems).toEqual([]);
+  });
+
+  it('fails without the transfer: the caller stays with A, nobody dials B (59, a real run)', () => {
+    const act = untransferred.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+    expect(act.some((h) => has(h, 'Event', 'BlindTransfer'))).toBe(false);
+    const res = fails(E59, act);
+    expect(res.ok).toBe(false);
+  });
+
+  it.each([E59, E60])('fails without the BlindTransfer event, or with another extension in it (%s)', (name) => {
+    const gone = actual(name);
+    gone.splice(find(gone, ['Event', 'BlindTransfer']), 1);
+    expect(fails(name, gone).ok).toBe(false);
+    for (const [k, v] of [
+      ['Extension', '903'],
+      ['IsExternal', 'No'],
+      ['TransfereeExten', '902'],
+    ] as const) {
+      const act = actual(name);
+      const i = find(act, ['Event', 'BlindTransfer']);
+      act[i] = set(act[i], k, v);
+      expect({ k, ok: fails(name, act).ok }).toEqual({ k, ok: false });
+    }
+  });
+
+  it.each([E59, E60])("fails when the transferee's goto shows the Dial it goes on to, or the first step there is announced again (%s)", (name) => {
+    const act = actual(name);
+    const i = find(act, ['Event', 'Newexten'], ['Channel', TRUNK], ['Exten', '902']);
+    act[i] = set(act[i], 'AppData', `PJSIP/${NINTH_B.id},30,`);
+    expect(fails(name, act).ok).toBe(false);
+    const twice = actual(name);
+    const j = find(twice, ['Event', 'Newexten'], ['Channel', TRUNK], ['Exten', '902']);
+    twice.splice(j + 1, 0, set(set(twice[j], 'Application', 'Dial'), 'AppData', `PJSIP/${NINTH_B.id},30,`));
+    expect(fails(name, twice).ok).toBe(false);
+  });
+
+  it.each([E59, E60])("fails when B's channel is not in the call's Linkedid, or lacks the inherited __SIPREFERREDBYHDR (%s)", (name) => {
+    const act = actual(name);
+    const own = value(act[find(act, ['Event', 'Newchannel'], ['Channel', B])], 'Uniqueid');
+    const relinked = act.map((h) => (has(h, 'Channel', B) && has(h, 'Linkedid', /./) ? set(h, 'Linkedid', own) : h));
+    expect(fails(name, relinked).ok).toBe(false);
+    const bare = actual(name);
+    bare.splice(find(bare, ['Event', 'VarSet'], ['Channel', B], ['Variable', '__SIPREFERREDBYHDR']), 1);
+    expect(fails(name, bare).ok).toBe(false);
+  });
+
+  it.each([E59, E60])('fails when BLINDTRANSFER is not cleared as the transferee joins B, or SIPREFERTOHDR names another address (%s)', (name) => {
+    const act = actual(name);
+    act.splice(find(act, ['Event', 'VarSet'], ['Channel', TRUNK], ['Variable', 'BLINDTRANSFER'], ['Value', '']), 1);
+    expect(fails(name, act).ok).toBe(false);
+    const addr = actual(name);
+    const i = find(addr, ['Event', 'VarSet'], ['Variable', 'SIPREFERTOHDR']);
+    addr[i] = set(addr[i], 'Value', 'sip:902@127.0.0.1:5060');
+    expect(fails(name, addr).ok).toBe(false);
+  });
+
+  it("fails with one Cdr instead of the fork's two, or with the second naming A or starting before the fork (59)", () => {
+    const one = actual(E59);
+    one.splice(cdrs(one)[1][1], 1);
+    expect(fails(E59, one).ok).toBe(false);
+    const [[, first], [second, k]] = cdrs(actual(E59));
+    expect(value(second, 'DestinationChannel')).toMatch(B);
+    for (const [kk, v] of [
+      ['DestinationChannel', value(actual(E59)[first], 'DestinationChannel')],
+      ['LastData', `PJSIP/${NINTH_A.id},30,`],
+      ['Duration', '13'],
+      ['UserField', ''],
+    ] as const) {
+      const act = actual(E59);
+      act[k] = set(act[k], kk, v);
+      expect({ kk, ok: fails(E59, act).ok }).toEqual({ kk, ok: false });
+    }
+    // The first record's Destination follows the goto too.
+    const dst = actual(E59);
+    dst[first] = set(dst[first], 'Destination', NINTH_A.num);
+    expect(fails(E59, dst).ok).toBe(false);
+  });
+
+  it("fails when the transferer gets a SoftHangupRequest, or another cause (59: chan_pjsip ends it)", () => {
+    const act = actual(E59);
+    const i = find(act, ['Event', 'Hangup'], ['Channel', A]);
+    act.splice(i, 0, [...set(act[i], 'Event', 'SoftHangupRequest').filter(([k]) => k !== 'Cause-txt')]);
+    expect(fails(E59, act).ok).toBe(false);
+    const cause = actual(E59);
+    const j = find(cause, ['Event', 'Hangup'], ['Channel', A]);
+    cause[j] = set(cause[j], 'Cause', '0');
+    expect(fails(E59, cause).ok).toBe(false);
+  });
+
+  it("fails when A's Cdr waits for the end of the call, or the trunk's own Cdr is missing or says acct-1001 / no account (60)", () => {
+    const late = actual(E60);
+    const [moved] = late.splice(find(late, ['Event', 'Cdr'], ['Channel', A]), 1);
+    late.push(moved);
+    expect(fails(E60, late).ok).toBe(false);
+    const gone = actual(E60);
+    gone.splice(find(gone, ['Event', 'Cdr'], ['Channel', TRUNK]), 1);
+    expect(fails(E60, gone).ok).toBe(false);
+    for (const [k, v] of [
+      ['UserField', 'acct-1001'],
+      ['AccountCode', ''],
+      ['Destination', '79101234567'],
+      ['BillableSeconds', '6'],
+    ] as const) {
+      const act = actual(E60);
+      const i = find(act, ['Event', 'Cdr'], ['Channel', TRUNK]);
+      act[i] = set(act[i], k, v);
+      expect({ k, ok: fails(E60, act).ok }).toEqual({ k, ok: false });
     }
   });
 });
