@@ -178,6 +178,25 @@ describe('POST /calls/transfer', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(message);
   });
 
+  it('answers 409 for a Local channel the phone dialled (it cannot take a dial plan of its own), and leaves the call as it was', async () => {
+    // Extension 150 reaches Bob through a Local channel: Alice's phone talks to Local/112@acct-8-…;1.
+    await db.query(`INSERT INTO extensions (context, exten, priority, app, appdata) VALUES ($1, '150', 1, 'Dial', $2)`, [`acct-${ACCOUNT}`, `Local/112@acct-${ACCOUNT}`]);
+    try {
+      const placed = await post('/calls/internal', { from_user: ALICE, to_num: '150' });
+      expect(placed.status).toBe(202);
+      await aliceBridged();
+      const res = await post('/calls/transfer', { user: ALICE, to: '112' });
+      expect(res.status).toBe(409);
+      expect(res.body.error).toMatch(new RegExp(`^Local/112@acct-${ACCOUNT}-[0-9a-f]{8};1 cannot be transferred$`));
+      const hangup = await ami.waitEvent('Hangup', { Channel: placed.body.channel }, 5000);
+      expect(get(hangup, 'Cause')).toBe('16');
+      expect(ami.eventsNamed('BlindTransfer')).toHaveLength(0);
+      expect(ami.eventsNamed('Unhold')).toHaveLength(0);
+    } finally {
+      await db.query(`DELETE FROM extensions WHERE exten = '150'`);
+    }
+  });
+
   it('answers 404 for an extension the context does not have, and leaves the call as it was', async () => {
     // Any digits exist in an account's context (rc-outbound's `_X.`): a transfer context without them.
     await db.query(`UPDATE ps_endpoints SET set_var = 'TRANSFER_CONTEXT=rc-unrouted-none' WHERE id = $1`, [ALICE]);
