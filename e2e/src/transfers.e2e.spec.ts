@@ -1,0 +1,160 @@
+import { V1Client, waitFor } from '@ringcloud/testing';
+import { expectSuccess, newAccountId, useStack } from './support';
+
+// A phone's blind transfer (SIP REFER, res_pjsip_refer) through the shipped dial plan: the call goes
+// on with the colleague and stays one call — active while the customer talks to the colleague, then
+// one record from the first ring to the last hang-up, under the employee who answered (real
+// transcripts 59–60). Transfers reach the account's extensions only (rc-outbound refuses them, 59d).
+// The PSTN hangs up 6 s after it answered: time to transfer and to look meanwhile. The PBX runs at
+// 2× (libs/testing): its records count 12 s for those 6.
+const world = useStack({ telephony: true, webhooks: true, env: { SIM_TALK_MS: '6000' } });
+
+const control = (p: string, body?: unknown) =>
+  fetch(`${world.stack.simulatorControl}${p}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, ok: r.ok, body: (await r.json().catch(() => undefined)) as any }));
+
+interface LiveChannel {
+  channel: string;
+  linkedid: string;
+}
+
+async function completed(client: V1Client, predicate: (c: any) => boolean, timeoutMs = 40_000) {
+  let n = 0;
+  return waitFor('completed call', async () => expectSuccess(await client.get('/v1/calls/complete', { days: '1', poll: String(++n) })).find(predicate), timeoutMs);
+}
+
+/** An account with two employees whose phones are registered. */
+async function colleagues(a: string, b: string) {
+  const account = newAccountId();
+  // users.create is limited per key and URL: one key per user.
+  const create = async (num: string) =>
+    expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `u${num}@example.com` }));
+  return { account, a: await create(a), b: await create(b), client: () => world.client(account, 'RW') };
+}
+
+/** The employee's phone transfers the party it talks to (404 until they talk). */
+const transferred = (user: string, to: string) =>
+  waitFor(
+    `${user} transfers to ${to}`,
+    async () => {
+      const res = await control('/calls/transfer', { user, to });
+      return res.ok ? (res.body as { channel: string; transferee: string }) : undefined;
+    },
+    15_000,
+  );
+
+const channels = async () => (await control('/channels')).body as LiveChannel[];
+
+describe('call transfers (real processes, shipped dial plan)', () => {
+  it('a click-to-call customer transferred to a colleague: active while they talk, then one record of the whole call', async () => {
+    const team = await colleagues('611', '612');
+    const originate = await waitFor(
+      'originate',
+      async () => {
+        const res = await (await team.client()).post('/v1/calls', { user: team.a, num: '79101234567' });
+        return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
+      },
+      20_000,
+    );
+    expect(originate.status).toBe(200);
+    const callId = originate.headers.get('x-call-id');
+
+    expect(await transferred(team.a, '612')).toEqual({ channel: expect.stringMatching(new RegExp(`^PJSIP/${team.a}-`)), transferee: expect.stringMatching(/^PJSIP\/trunk-/) });
+    // The colleague's phone rings and answers the customer; the employee's channel is gone.
+    const live = await waitFor(
+      'the colleague talks to the customer',
+      async () => {
+        const list = await channels();
+        return list.some((c) => c.channel.startsWith(`PJSIP/${team.b}-`)) && !list.some((c) => c.channel.startsWith(`PJSIP/${team.a}-`)) ? list : undefined;
+      },
+      10_000,
+    );
+    expect(new Set(live.map((c) => c.linkedid)).size).toBe(1);
+    const reader = await team.client();
+    expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'after-transfer' }))).toEqual([
+      expect.objectContaining({ call_id: callId, src: '611', dst: '79101234567', status: 'current' }),
+    ]);
+
+    const call = await completed(reader, (c) => c.call_id === callId && c.rec_file);
+    expect(call).toMatchObject({
+      direction: 'outgoing',
+      src: '611',
+      dst: '79101234567',
+      disposition: 'ANSWERED',
+      rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`),
+      transferred_to: team.b,
+    });
+    // The whole call: the customer talked 6 s (12 s of PBX time) after answering, most of it with the colleague.
+    expect(call.duration).toBeGreaterThanOrEqual(12);
+    const seconds = (time: string) => Date.parse(`${time.replace(' ', 'T')}Z`) / 1000;
+    expect(Math.abs(seconds(call.call_end_time) - seconds(call.call_start_time) - call.duration)).toBeLessThanOrEqual(1);
+    expect(expectSuccess(await reader.get('/v1/calls/complete', { days: '1', p: 'all' }))).toHaveLength(1);
+    expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'after-end' }))).toEqual([]);
+    expect(expectSuccess(await reader.get(`/v1/calls/${callId}`))).toMatchObject({ state: 'completed', user: team.a, transferred_to: team.b });
+
+    // The CRM is told while it happens: call.transferred between call.answered and call.completed.
+    let poll = 0;
+    const events = await waitFor(
+      'call.completed in the feed',
+      async () => {
+        // Each poll another exact URL: the feed allows one request per second and URL.
+        const page = await reader.get('/v1/events', { limit: String(1000 - ++poll) });
+        const list = (expectSuccess(page) as any[]).filter((e) => e.data.call_id === callId);
+        return list.some((e) => e.type === 'call.completed') ? list : undefined;
+      },
+      20_000,
+    );
+    const types = events.map((e) => e.type);
+    expect(types.indexOf('call.transferred')).toBeGreaterThan(types.indexOf('call.answered'));
+    expect(types.indexOf('call.transferred')).toBeLessThan(types.indexOf('call.completed'));
+    expect(events.find((e) => e.type === 'call.transferred').data).toMatchObject({ user: team.a, to_user: team.b, to: '612', state: 'answered' });
+  });
+
+  it("a PSTN caller to the employee's number transferred to a colleague: one incoming record of the whole call", async () => {
+    const team = await colleagues('631', '632');
+    const number = '74951230631';
+    const assigned = await world.admin.call('POST', '/admin/v1/numbers', { number, account_id: team.account, user: team.a });
+    expect(assigned.status).toBe(200);
+    // The adapter writes the number's route asynchronously: call until the employee talks to the caller.
+    let tries = 0;
+    const from = '79161230631';
+    const transfer = await waitFor(
+      'the caller talks to the employee, who transfers',
+      async () => {
+        // A new call every 4 s: until the route is written the PSTN's call is refused at once.
+        if (tries++ % 40 === 0 && !(await control('/calls/inbound', { from, to: number })).ok) return undefined;
+        const res = await control('/calls/transfer', { user: team.a, to: '632' });
+        return res.ok ? res.body : undefined;
+      },
+      30_000,
+    );
+    expect(transfer).toMatchObject({ channel: expect.stringMatching(new RegExp(`^PJSIP/${team.a}-`)), transferee: expect.stringMatching(/^PJSIP\/trunk-/) });
+    const reader = await team.client();
+    const call = await completed(reader, (c) => c.src === from && c.transferred_to && c.rec_file);
+    expect(call).toMatchObject({ direction: 'incoming', dst: '631', disposition: 'ANSWERED', transferred_to: team.b, rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`) });
+    expect(call.duration).toBeGreaterThanOrEqual(12);
+  });
+
+  it('a transfer to a number that is no extension is refused: nothing is dialled out, the call ends', async () => {
+    const team = await colleagues('621', '622');
+    const invites = async () => ((await control('/trunk/invites')).body as { number: string }[]).map((i) => i.number);
+    const originate = await waitFor(
+      'originate',
+      async () => {
+        const res = await (await team.client()).post('/v1/calls', { user: team.a, num: '79101234568' });
+        return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
+      },
+      20_000,
+    );
+    const callId = originate.headers.get('x-call-id');
+    expect(await transferred(team.a, '79107777777')).toMatchObject({ transferee: expect.stringMatching(/^PJSIP\/trunk-/) });
+    await waitFor('the call ended', async () => ((await channels()).length === 0 ? true : undefined), 10_000);
+    const call = await completed(await team.client(), (c) => c.call_id === callId);
+    expect(call).toMatchObject({ direction: 'outgoing', src: '621', dst: '79101234568', disposition: 'ANSWERED', transferred_to: null });
+    expect(call.duration).toBeLessThan(12);
+    expect(await invites()).not.toContain('79107777777');
+  });
+});
