@@ -15,6 +15,8 @@ export interface PublisherLogger {
  */
 export class TelephonyEventPublisher {
   private readonly queue: TelephonyDomainEvent[] = [];
+  /** Who waits to know that an event is in the stream (publishConfirmed), by event. */
+  private readonly confirmations = new Map<TelephonyDomainEvent, (stored: boolean) => void>();
   private running?: Promise<void>;
   private failures = 0;
   private stopped = false;
@@ -31,19 +33,35 @@ export class TelephonyEventPublisher {
   }
 
   publish(event: TelephonyDomainEvent): void {
+    this.enqueue(event);
+  }
+
+  /**
+   * Publishes like `publish` and resolves true once JetStream stored the event, false when it was
+   * dropped (invalid, queue full) or the publisher stopped first — for what may only be undone
+   * after the event is safe (a recording's file is removed only then).
+   */
+  publishConfirmed(event: TelephonyDomainEvent): Promise<boolean> {
+    if (!this.enqueue(event)) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => this.confirmations.set(event, resolve));
+  }
+
+  private enqueue(event: TelephonyDomainEvent): boolean {
     const contract = EVENT_CONTRACTS[event.kind];
     const checked = contract.event.safeParse(event.payload);
     if (!checked.success) {
       // A bug in the normaliser, not a reason to stop the event flow.
       this.logger.error(`dropping invalid ${event.kind} event ${event.payload.event_id}: ${checked.error.issues[0]?.message}`);
-      return;
+      return false;
     }
+    if (this.stopped) return false;
     if (this.queue.length >= (this.options.maxQueue ?? 100_000)) {
       this.logger.error(`telephony event queue full: dropping ${event.kind} ${event.payload.event_id}`);
-      return;
+      return false;
     }
     this.queue.push(event);
     this.running ??= this.drain().finally(() => (this.running = undefined));
+    return true;
   }
 
   /** Resolves when everything queued so far is published, or after `timeoutMs`. */
@@ -60,6 +78,8 @@ export class TelephonyEventPublisher {
 
   stop(): void {
     this.stopped = true;
+    for (const confirm of this.confirmations.values()) confirm(false);
+    this.confirmations.clear();
   }
 
   private async drain(): Promise<void> {
@@ -69,6 +89,8 @@ export class TelephonyEventPublisher {
       try {
         await this.js.publish(subject, JSON.stringify(event.payload), { msgID: event.payload.event_id, timeout: 5000 });
         this.queue.shift();
+        this.confirmations.get(event)?.(true);
+        this.confirmations.delete(event);
         if (this.failures > 0) this.logger.log(`telephony events flow again after ${this.failures} failed attempts`);
         this.failures = 0;
       } catch (err) {

@@ -111,7 +111,7 @@ export class RecordingsService {
     const objectName = `${account ?? 'unassigned'}/${job.fileName}`;
     await this.put(objectName, file);
 
-    this.publisher.publish({
+    const published = await this.publisher.publishConfirmed({
       kind: 'recording.finished',
       payload: {
         ...job.envelope,
@@ -125,6 +125,11 @@ export class RecordingsService {
         recorded_at: job.recordedAt,
       },
     });
+    if (!published) {
+      // Nothing would list it: the file stays where the PBX wrote it, for a retry or an operator.
+      logger.warn(`recording ${objectName} stored, but its event was not published (the publisher stopped): ${job.fileName} stays in ${this.options.dir}`);
+      return true;
+    }
     logger.log(`recording ${objectName} stored (${size} bytes, ${wav?.durationS ?? 0} s)`);
     if (!this.options.keepLocal) await this.removeLocal(file);
     return true;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { RECORDINGS_BUCKET, RecordingFinished, TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
 import { ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { RecordingJob } from '../calls/domain-events';
 import { TelephonyEventPublisher } from '../calls/event-publisher';
 import { TestEnv, eventually } from '../testing/test-env';
@@ -113,6 +114,28 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
     service = new RecordingsService(broken, publisher, { dir: env.recordingsDir, waitMs: 3000, stableMs: 100, logger: logs });
     await expect(service.process(job('1795704112.0.wav'))).rejects.toThrow('object store down');
     expect(existsSync(failing)).toBe(true);
+  }, 20_000);
+
+  it("keeps the file when its event could not be published before the publisher stopped: stored, but nothing would list it", async () => {
+    // No stream for the event: every publish fails and is retried until the publisher stops (a shutdown while NATS is away).
+    const jsm = await jetstreamManager(env.nc);
+    await jsm.streams.delete(TELEPHONY_EVENTS_STREAM.name);
+    try {
+      const stuck = new TelephonyEventPublisher(jetstream(env.nc), logs, { retryMinMs: 20, retryMaxMs: 50 });
+      service = new RecordingsService(new RecordingStore(env.nc), stuck, { dir: env.recordingsDir, waitMs: 3000, stableMs: 100, logger: logs });
+      const file = path.join(env.recordingsDir, '1795704113.0.wav');
+      writeFileSync(file, pcmWav(800));
+      const done = service.process(job('1795704113.0.wav'));
+      await eventually(() => logs.lines.some((l) => l.startsWith('warn publishing telephony events failed')));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(existsSync(file)).toBe(true);
+      stuck.stop();
+      expect(await done).toBe(true);
+      expect(existsSync(file)).toBe(true);
+      expect(logs.lines).toContainEqual(expect.stringMatching(/^warn recording 1002\/1795704113\.0\.wav stored, but its event was not published/));
+    } finally {
+      await ensureStream(env.nc, TELEPHONY_EVENTS_STREAM);
+    }
   }, 20_000);
 
   it('finds the recording a call left behind by its Linkedid (the dial plan names it ${UNIQUEID}.wav), and nothing else', async () => {
