@@ -399,7 +399,8 @@ async function loadCalls() {
           cell(call.src),
           cell(call.dst),
           cell(`${call.duration} s`),
-          cell(call.disposition),
+          // A phone handed the call to a colleague: say to whom (the user; the users table has their extension).
+          cell(call.transferred_to ? `${call.disposition}, transferred to ${call.transferred_to}` : call.disposition),
           cell(
             call.rec_file
               ? el('button', { type: 'button', text: 'Play', 'aria-label': `Play the recording of ${what}`, onclick: (e) => play(call.rec_file, what, e.currentTarget) })
