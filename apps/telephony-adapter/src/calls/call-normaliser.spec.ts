@@ -78,6 +78,9 @@ const LAB_DIRECTORY: Record<string, { accountId: number; num: string }> = {
   '9727349586': { accountId: 1001, num: '902' },
   // The ninth lab's (56–58): account 1001.
   '1993720936': { accountId: 1001, num: '901' },
+  // The tenth lab's (63–64): account 1001.
+  '9602924450': { accountId: 1001, num: '901' },
+  '7555374228': { accountId: 1001, num: '902' },
 };
 
 function normalise(events: AmiMessage[], intents: OriginateIntent[] = []): NormaliserOutput[] {
@@ -890,6 +893,18 @@ describe('CallNormaliser on call transfers (fixtures 59–62, real Asterisk with
     expect(recordsOf(swept, 'pbx1:1796392231.33').map((e) => e.payload)).toEqual([
       expect.objectContaining({ direction: 'incoming', src: '79161234567', dst: '901', duration: 7, disposition: 'ANSWERED' }),
     ]);
+  });
+
+  // rc-outbound refuses a channel a phone transferred: nothing dialled out, the call ends (63, 64: real Asterisk with the guard).
+  it.each([
+    ['63-blind-transfer-inbound-to-non-extension-refused', { direction: 'incoming', src: '79161234567', dst: '901', duration: 4, user: '9602924450' }],
+    ['64-blind-transfer-click-to-call-to-outside-refused', { direction: 'outgoing', src: '901', dst: '79101234567', duration: 4, user: '9602924450' }],
+  ])("%s: one ANSWERED record of the employee's part and no transfer told (nobody took the call)", async (name, expected) => {
+    const out = normalise((await eventsThroughClient([name])).get(name)!, intentsOf(name));
+    const callId = domain(out).find((e) => e.kind === 'started')!.payload.call_id;
+    expect(recordsOf(out, callId).map((e) => e.payload)).toEqual([expect.objectContaining({ ...expected, disposition: 'ANSWERED', account_id: 1001 })]);
+    expect(domain(out).filter((e) => e.kind === 'transferred')).toEqual([]);
+    expect(domain(out).filter((e) => e.kind === 'ended')).toHaveLength(1);
   });
 
   it('widens a sent record when another CDR of the call comes after it', () => {
