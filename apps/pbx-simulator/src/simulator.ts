@@ -45,6 +45,8 @@ export interface SimulatorConfig {
   qualifyDelayMs: number;
   /** `host:port` the phones send SIP requests to (a REFER's Refer-To; default 127.0.0.1:5060). */
   sipAddress?: string;
+  /** A phone's own call may go native_rtp with the phone it reaches (the ninth lab's 61/62; see EngineConfig). */
+  ownInviteNativeRtp?: boolean;
   /** Asterisk configuration folder: extensions.conf, pjsip.conf and manager.conf are read from it. */
   confDir: string;
   /** extensions.conf to run (default `<confDir>/extensions.conf`). */
@@ -170,6 +172,7 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     talkMs: clock.fromWall(config.talkMs),
     qualifyDelayMs: clock.fromWall(config.qualifyDelayMs),
     sipAddress: config.sipAddress,
+    ownInviteNativeRtp: config.ownInviteNativeRtp,
     log,
   });
   let amiPort = config.amiPort;

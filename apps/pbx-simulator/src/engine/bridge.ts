@@ -10,6 +10,18 @@ export interface BlindTransfer {
   exten: string;
 }
 
+/**
+ * A phone's attended transfer (a REFER with Replaces) as one of the two bridges it touches sees it:
+ * `transferee` (in the first bridge, with `transferer`) is moved into the second bridge in place of
+ * the phone's consultation channel, next to `target`. `moved` resolves once the transferee has
+ * left that bridge again (a hangup).
+ */
+export interface AttendedMove {
+  transferee: Channel;
+  target: Channel;
+  moved: Promise<void>;
+}
+
 /** A basic two-party bridge (BridgeType basic; simple_bridge technology, or native_rtp once switched). */
 export class Bridge implements BridgeInfo {
   readonly id = randomUUID();
@@ -20,6 +32,13 @@ export class Bridge implements BridgeInfo {
    * ends with the transferee leaving first. false (or unset): this party cannot be transferred.
    */
   onTransfer?: (t: BlindTransfer) => boolean;
+  /**
+   * Set by whoever runs the bridge (a Dial()'s bridge): an attended transfer took the bridge over
+   * (everything it published is done); the runner stops waiting and goes on (AttendedMove).
+   */
+  onAttended?: (m: AttendedMove) => void;
+  /** The channel whose dial plan runs this bridge (a Dial's caller); the other member has none of its own. */
+  owner?: Channel;
 
   get numChannels(): number {
     return this.members.length;

@@ -152,6 +152,23 @@ export class CdrChain {
     this.current.dstchannel = dest.name;
   }
 
+  /**
+   * An attended transfer moved this channel (party A of its record) into the colleague's bridge
+   * (fixture 61: the PSTN caller). Its record ends there, with the account code it had, and the
+   * next one starts answered at that moment, naming the new peer; destination, application and
+   * userfield stay the Dial's (the caller is still in it): the two Cdr 61 shows at the end.
+   */
+  onMovedToBridge(ch: Channel, peer: Channel, now: number): void {
+    const closed = this.current;
+    this.close(ch, closed, now);
+    this.records.push({ ...this.fresh(ch, now, closed), answer: now, dstchannel: peer.name, dialStatus: closed.dialStatus, bridgedDial: closed.bridgedDial });
+  }
+
+  /** The record names this peer (a channel that became party A in a bridge, 62: the transferred customer's trunk channel and B). */
+  onBridgePeer(peer: Channel): void {
+    this.current.dstchannel = peer.name;
+  }
+
   /** The dial this channel placed ended; a failed dial closes the record and opens the next one. */
   onDialEnd(ch: Channel, status: string, now: number): void {
     if (status === 'ANSWER') {

@@ -128,6 +128,17 @@ export class Channel {
    * goto changed it; fixtures 59/60).
    */
   announcedPlace?: string;
+  /**
+   * The phone this channel talks to put it on hold (a re-INVITE sendonly: Hold on the phone's
+   * channel): its device is ONHOLD until the phone takes it back or transfers it (fixtures 61/62).
+   */
+  held = false;
+  /**
+   * The account code of whoever dialled this channel (Asterisk's peeraccount, set by Dial from the
+   * caller's account code): a channel without an account code that joins this one in a bridge
+   * takes it (fixture 61: the PSTN caller transferred to B gets 1001, NewAccountCode).
+   */
+  peerAccount = '';
   private readonly abort = new AbortController();
   private answeredResolve?: () => void;
   /** Resolves when the channel is answered. */

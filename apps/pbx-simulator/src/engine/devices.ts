@@ -168,10 +168,13 @@ export class DeviceStates {
     let ringing = false;
     let inUse = false;
     let busy = false;
+    let onHold = false;
     for (const ch of this.liveChannels()) {
       if (ch.tech !== 'PJSIP' || ch.device !== `PJSIP/${user}`) continue;
       const state = ch.state;
-      if (state === ChannelState.Ringing) ringing = true;
+      // A channel a phone put on hold counts as ONHOLD (ast_devstate_aggregate: below in use; fixtures 61/62: PJSIP/trunk ONHOLD).
+      if (ch.held) onHold = true;
+      else if (state === ChannelState.Ringing) ringing = true;
       else if (state === ChannelState.Busy) busy = true;
       else if (state === ChannelState.Up || state === ChannelState.Ring) inUse = true;
     }
@@ -179,6 +182,7 @@ export class DeviceStates {
     if (ringing) return 'RINGING';
     if (busy) return 'BUSY';
     if (inUse) return 'INUSE';
+    if (onHold) return 'ONHOLD';
     return this.online(user) ? 'NOT_INUSE' : 'UNAVAILABLE';
   }
 

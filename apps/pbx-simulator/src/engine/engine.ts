@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 import type { PjsipConfig } from '../realtime/config-objects';
 import type { EndpointRow, RealtimeRepository } from '../realtime/repository';
 import { APPS, AppResult, canonicalApp } from './apps';
-import { BlindTransfer, Bridge } from './bridge';
+import { AttendedMove, BlindTransfer, Bridge } from './bridge';
 import { CdrChain, cdrHeaders } from './cdr';
 import { Channel, ChannelState, Indication, PartyId, Tech, parseCallerId } from './channel';
 import { SimClock } from './clock';
@@ -64,6 +64,13 @@ export interface EngineConfig {
    * (SIPREFERTOHDR). Default `127.0.0.1:5060`, the transport PJSIPShowEndpoint shows.
    */
   sipAddress?: string;
+  /**
+   * A call a phone placed itself (its own INVITE) may go native_rtp with the phone it reaches, as
+   * the ninth lab's consultation calls did (61/62: three rounds of bridge variables, BridgeLeave
+   * native_rtp); the second lab's 36 stayed simple_bridge. The recordings do not show why (the
+   * SIPp phones' SDP is the suspect): off by default (36), on for the ninth lab's replay.
+   */
+  ownInviteNativeRtp?: boolean;
   log: Logger;
 }
 
@@ -101,6 +108,8 @@ type Outcome = Indication | 'timeout' | 'hangup' | 'cancel';
 export interface BridgeEnd {
   leaver: Channel;
   transfer?: BlindTransfer;
+  /** An attended transfer took the bridge over (the runner's channel was moved or is to hang up). */
+  attended?: AttendedMove;
 }
 
 /** A phone's transfer the PBX refuses: no such extension (REFER answered 404), or a call it cannot move. */
@@ -116,15 +125,6 @@ export class TransferRefused extends Error {
 /** Where phones send their requests when the configuration does not say (the transport's bind). */
 const DEFAULT_SIP_ADDRESS = '127.0.0.1:5060';
 
-/**
- * Whether a channel lets its two-party bridge go native_rtp. Derived from the recordings, not
- * from bridge_native_rtp.c: 47 (two PJSIP calls Asterisk placed itself, to phones, nothing
- * recording) switched; 36 (the caller's own INVITE with the phone it dialled) and every recorded
- * call with a MixMonitor (an audiohook needs the frames: 32, 42, 45) stayed simple_bridge.
- */
-function nativeRtpCapable(ch: Channel): boolean {
-  return ch.tech === 'PJSIP' && ch.outgoingAppl !== '' && ch.recording === undefined;
-}
 
 /** A dialled channel hung up before answering: DialEnd status and DIALSTATUS by its cause (app_dial handle_cause). */
 function failedDial(cause: number): { end: string; status: string } {
@@ -921,14 +921,23 @@ export class CallEngine {
       caller.celDialStatus = 'ANSWER';
       const answeredAt = this.now();
       this.cdrOf(caller)?.onDialEnd(caller, 'ANSWER', answeredAt);
-      const { transfer } = await this.bridgeCall(caller, tc, {
+      const { transfer, attended } = await this.bridgeCall(caller, tc, {
         clearPeerExten: true,
         // A Local channel cannot take a dial plan of its own: only a phone's or the trunk's is moved.
         transferable: (t) => t.transferee === caller || tc.tech === 'PJSIP',
       });
       if (transfer?.transferee === caller) return this.transferredCaller(caller, tc);
       if (transfer) this.transferredDialled(tc);
-      else {
+      else if (attended?.transferee === caller) {
+        // Fixture 61: the caller was moved into the colleague's bridge. The phone's channel it
+        // talked to hangs up now (cause 16, no SoftHangupRequest: chan_pjsip ends it); app_dial
+        // still holds the caller until it leaves that bridge, then ends as after any bridge.
+        tc.requestHangup(16);
+        await this.destroy(tc);
+        await attended.moved;
+      } else if (!attended) {
+        // (An attended transfer that took this caller's place: the far end stays where it was put,
+        // 62's customer with B, the consultation's B with the transferee; this Dial just ends.)
         if (!tc.hangupCause) tc.hangupCause = 16;
         await this.destroy(tc);
         if (tc.localPeer && tc.localLinked) await this.whenGone(tc.localPeer);
@@ -1015,6 +1024,221 @@ export class CallEngine {
     const t: BlindTransfer = { transferer, transferee, context, exten };
     if (!onTransfer?.(t)) throw new TransferRefused('not-transferable', `${transferee.name} cannot be transferred`);
     return { transferer, transferee };
+  }
+
+  /** The user's phone's channel in a two-party bridge matching `pick`, if any. */
+  private phoneCall(user: string, pick: (ch: Channel, peer: Channel) => boolean = () => true): Channel | undefined {
+    return this.list().find((c) => {
+      if (c.tech !== 'PJSIP' || c.endpoint?.id !== user || c.hangupRequested || c.bridge?.numChannels !== 2) return false;
+      const peer = c.bridge.peerOf(c);
+      return peer !== undefined && pick(c, peer);
+    });
+  }
+
+  /**
+   * A phone puts the party it talks to on hold (a re-INVITE sendonly; fixtures 61/62 at +2.5 s):
+   * Hold on the phone's channel (MusicClass default), the bridge is reconfigured (its variables
+   * set again, members in bridge order: 61 A then the trunk, 62 the trunk then A — the dialled
+   * channel entered first), and the held party's device is ONHOLD. Undefined when the phone has
+   * no bridged call whose party is not already held.
+   */
+  hold(user: string): { channel: Channel; held: Channel } | undefined {
+    const x = this.phoneCall(user, (_c, peer) => !peer.held);
+    const bridge = x?.bridge;
+    const y = bridge?.peerOf(x!);
+    if (!x || !bridge || !y) return undefined;
+    this.pub.hold(x);
+    for (const m of [...bridge.members]) this.setBridgePeer(m, bridge.peerOf(m)!);
+    y.held = true;
+    this.deviceChanged(y, false);
+    return { channel: x, held: y };
+  }
+
+  /** BRIDGEPEER and BRIDGEPVTCALLID of `ch` naming `other` (a bridge's reconfiguration). */
+  private setBridgePeer(ch: Channel, other: Channel): void {
+    this.setVar(ch, 'BRIDGEPEER', other.name);
+    if (other.sipCallId) this.setVar(ch, 'BRIDGEPVTCALLID', other.sipCallId);
+  }
+
+  /**
+   * A phone's attended transfer (a REFER with Replaces naming its consultation call; res_pjsip_refer
+   * → ast_bridge_transfer_attended), as Asterisk 22 did it in fixtures 61 and 62. The phone has two
+   * calls: the original one, whose party (the transferee) it put on hold, and the consultation it
+   * placed itself to a colleague (the target), answered and bridged. The transferee is moved into
+   * the consultation's bridge in place of the phone's consultation channel; both of the phone's
+   * channels hang up; the target's channel joins the transferee's call (its Linkedid). Undefined
+   * when the phone has no such pair of calls; TransferRefused when a party cannot be moved (a
+   * Local channel) or the consultation is not a call the phone placed.
+   */
+  attendedTransfer(user: string): { transferer: Channel; transferee: Channel; target: Channel } | undefined {
+    const x1 = this.phoneCall(user, (_c, peer) => peer.held);
+    const x2 = this.phoneCall(user, (c, peer) => c !== x1 && !peer.held);
+    if (!x1 || !x2) return undefined;
+    const b1 = x1.bridge!;
+    const b2 = x2.bridge!;
+    const y = b1.peerOf(x1)!;
+    const z = b2.peerOf(x2)!;
+    if (y.tech !== 'PJSIP' || z.tech !== 'PJSIP') throw new TransferRefused('not-transferable', `${y.tech !== 'PJSIP' ? y.name : z.name} cannot be moved`);
+    // The consultation's bridge goes on without the phone: it must be the phone's own call (both
+    // fixtures), so that nobody's Dial is left waiting in it.
+    if (b2.owner !== x2 || !b1.onAttended || !b2.onAttended) throw new TransferRefused('not-transferable', `${x2.name} is not a call the phone placed`);
+    this.announceAttendedTransfer(x1, x2, y, z);
+    return { transferer: x1, transferee: y, target: z };
+  }
+
+  /**
+   * What the attended transfer publishes, per channel in the order fixtures 61/62 show (across
+   * channels Asterisk's threads interleave freely within the burst):
+   *
+   * - both of the phone's channels: Unhold; the held party's device is no longer ONHOLD;
+   * - ATTENDEDTRANSFER on the transferee (naming the phone's first channel) and on that channel
+   *   (naming the transferee);
+   * - the transferee leaves the first bridge. A record of its own (its CDR) ends there and the next
+   *   starts (61); one that had none (62: a channel the phone's Dial called) becomes party A of a
+   *   record of its own, answered from now, naming the target. Without an account code it takes
+   *   the target's peer account (61: NewAccountCode '' → 1001);
+   * - the consultation channel's bridge variables are cleared, it leaves its bridge, the transferee
+   *   enters it (ATTENDEDTRANSFER cleared as it does) and the target's Linkedid becomes the call's
+   *   (the older of the two, silently: no event; its snapshots from now on show it);
+   * - the bridge is reconfigured: its variables are set on both, twice, three times when the
+   *   technology changes (61: the recorded caller cannot go native_rtp, simple_bridge from then
+   *   on; 62: native_rtp stays). NewConnectedLine on both: the transferee's after the second
+   *   round; the target's after the last round when the technology changed (61), between the two
+   *   otherwise (62) — each thread's order as recorded;
+   * - the first channel's bridge variables are cleared; SoftHangupRequest (Cause 1) of the
+   *   consultation channel; AttendedTransfer with the snapshots of before; the first channel
+   *   leaves and the first bridge is destroyed;
+   * - then each Dial carries on (see dial()): the consultation channel's Dial ends (its timers,
+   *   SoftHangupRequest 16, Hangup, its Cdr); the first channel hangs up (61: it was dialled,
+   *   Hangup only; 62: it dialled, its Dial ends as the consultation's does, Cdr at once).
+   */
+  private announceAttendedTransfer(x1: Channel, x2: Channel, y: Channel, z: Channel): void {
+    const b1 = x1.bridge!;
+    const b2 = x2.bridge!;
+    const snapshot = this.pub.attendedTransferHeaders({ transferer: x1, bridge: b1 }, { transferer: x2, bridge: b2 }, y, z);
+    const yOwnsCall = b1.owner === y;
+    const now = this.now();
+    this.pub.unhold(x1);
+    this.pub.unhold(x2);
+    if (y.held) {
+      y.held = false;
+      this.deviceChanged(y, false);
+    }
+    this.setVar(y, 'ATTENDEDTRANSFER', x1.name);
+    this.setVar(x1, 'ATTENDEDTRANSFER', y.name);
+    b1.remove(y);
+    this.pub.bridgeLeave(b1, y);
+    const chain = this.cdrOf(y);
+    if (chain) chain.onMovedToBridge(y, z, now);
+    else {
+      y.hasCdr = true;
+      const own = new CdrChain(y, now, true);
+      own.onBridgePeer(z);
+      this.cdrs.set(y, own);
+    }
+    if (!y.accountCode && z.peerAccount) {
+      y.accountCode = z.peerAccount;
+      this.pub.newAccountCode(y, '');
+    }
+    this.clearBridgeVars(x2);
+    b2.remove(x2);
+    this.pub.bridgeLeave(b2, x2);
+    b2.add(y);
+    this.pub.bridgeEnter(b2, y, x2);
+    this.clearTransferMark(y);
+    this.joinLinkedid(z, y.linkedid);
+    const round = () => {
+      this.setBridgePeer(y, z);
+      this.setBridgePeer(z, y);
+    };
+    round();
+    this.clearBridgeVars(x1);
+    this.pub.softHangupRequest(x2, 1);
+    const nativeNow = this.nativeRtpCapable(y) && this.nativeRtpCapable(z) ? 'native_rtp' : 'simple_bridge';
+    const connect = (ch: Channel, other: Channel) => {
+      ch.connected = { ...other.callerId };
+      this.pub.newConnectedLine(ch);
+    };
+    this.pub.emit('AttendedTransfer', 'call,all', snapshot);
+    b1.remove(x1);
+    this.pub.bridgeLeave(b1, x1);
+    this.pub.bridgeDestroy(b1);
+    if (b2.technology !== nativeNow) {
+      round();
+      connect(y, z);
+      b2.technology = nativeNow;
+      round();
+      connect(z, y);
+    } else {
+      connect(z, y);
+      round();
+      connect(y, z);
+    }
+    const moved = this.attendedBridge(b2, y, z, yOwnsCall);
+    this.background(moved, `bridge ${b2.id}`);
+    const move: AttendedMove = { transferee: y, target: z, moved };
+    // The Dials waiting in both bridges go on (their continuations run after this burst).
+    b1.onAttended!(move);
+    b2.onAttended!(move);
+    x2.requestHangup(16);
+  }
+
+  /** A channel joins another call: its Linkedid becomes the older of the two, silently (fixtures 61/62: B's). */
+  private joinLinkedid(ch: Channel, linkedid: string): void {
+    const seq = (id: string) => Number(id.slice(id.indexOf('.') + 1));
+    if (seq(linkedid) >= seq(ch.linkedid)) return;
+    const left = (this.linkedCount.get(ch.linkedid) ?? 1) - 1;
+    if (left <= 0) this.linkedCount.delete(ch.linkedid);
+    else this.linkedCount.set(ch.linkedid, left);
+    ch.linkedid = linkedid;
+    this.linkedCount.set(linkedid, (this.linkedCount.get(linkedid) ?? 0) + 1);
+  }
+
+  /**
+   * The consultation's bridge after an attended transfer: the transferee and the target talk until
+   * one hangs up (61: the caller's BYE; 62: B's). Both leave (bridge variables cleared, the one
+   * hanging up first), the bridge is destroyed, and the channels without a dial plan of their own
+   * hang up: the target always, the transferee when it was a channel the phone's Dial called (62);
+   * a transferee with a dial plan (61: the caller, still in its Dial) goes on there.
+   */
+  private async attendedBridge(bridge: Bridge, y: Channel, z: Channel, yOwnsCall: boolean): Promise<void> {
+    const leaver = await new Promise<Channel>((resolve) => {
+      if (y.signal.aborted) return resolve(y);
+      if (z.signal.aborted) return resolve(z);
+      const a = () => done(y);
+      const b = () => done(z);
+      const done = (ch: Channel) => {
+        y.signal.removeEventListener('abort', a);
+        z.signal.removeEventListener('abort', b);
+        resolve(ch);
+      };
+      y.signal.addEventListener('abort', a, { once: true });
+      z.signal.addEventListener('abort', b, { once: true });
+    });
+    const other = leaver === y ? z : y;
+    this.clearBridgeVars(leaver);
+    this.clearBridgeVars(other);
+    bridge.remove(leaver);
+    this.pub.bridgeLeave(bridge, leaver);
+    bridge.remove(other);
+    this.pub.bridgeLeave(bridge, other);
+    this.pub.bridgeDestroy(bridge);
+    z.requestHangup(16);
+    await this.destroy(z);
+    if (!yOwnsCall) {
+      y.requestHangup(16);
+      await this.destroy(y);
+    }
+  }
+
+  /**
+   * A phone hangs up its calls (BYE on each answered one): the far end of a SIP dialog ends it.
+   * The channels it hung up; none when the phone had no answered call.
+   */
+  hangUpPhone(user: string): Channel[] {
+    const mine = this.list().filter((c) => c.tech === 'PJSIP' && c.endpoint?.id === user && !c.hangupRequested && c.state === ChannelState.Up);
+    for (const ch of mine) this.remoteHangup(ch, 16);
+    return mine;
   }
 
   /**
@@ -1138,6 +1362,7 @@ export class CallEngine {
     const oldAccount = tc.accountCode;
     if (caller.accountCode && !tc.accountCode) tc.accountCode = caller.accountCode;
     tc.connected = { ...(forced ?? caller.callerId) };
+    tc.peerAccount = caller.accountCode;
     tc.outgoingAppl = appl;
     this.execute(tc, appl, '(Outgoing Line)');
     if (callerChanged) this.pub.newCallerid(tc);
@@ -1155,11 +1380,15 @@ export class CallEngine {
     opts: {
       clearPeerExten: boolean;
       afterFirstLeave?: (leaver: Channel) => Promise<void>;
-      /** Whether a phone in the bridge may blind-transfer this party (unset: nobody can be transferred). */
+      /**
+       * Whether a phone in the bridge may blind-transfer this party (unset: nobody can be
+       * transferred, blind or attended: only a Dial()'s bridge carries transfers out).
+       */
       transferable?: (t: BlindTransfer) => boolean;
     },
   ): Promise<BridgeEnd> {
     const bridge = new Bridge();
+    bridge.owner = caller;
     const extra = JSON.stringify({ bridge_id: bridge.id, bridge_technology: 'simple_bridge' });
     this.pub.bridgeCreate(bridge);
     if (opts.clearPeerExten) this.pub.newexten(peer);
@@ -1178,7 +1407,7 @@ export class CallEngine {
       if (peer.sipCallId) this.setVar(caller, 'BRIDGEPVTCALLID', peer.sipCallId);
     };
     setBridgeVars();
-    if (nativeRtpCapable(caller) && nativeRtpCapable(peer)) {
+    if (this.nativeRtpCapable(caller) && this.nativeRtpCapable(peer)) {
       // The smart bridge moves the call to native_rtp: each reconfiguration sets the bridge
       // variables again (fixture 47: three rounds, BridgeLeave/BridgeDestroy say native_rtp).
       bridge.technology = 'native_rtp';
@@ -1198,12 +1427,15 @@ export class CallEngine {
         caller.signal.removeEventListener('abort', a);
         peer.signal.removeEventListener('abort', b);
         bridge.onTransfer = undefined;
+        bridge.onAttended = undefined;
         resolve(e);
       };
       caller.signal.addEventListener('abort', a, { once: true });
       peer.signal.addEventListener('abort', b, { once: true });
       const transferable = opts.transferable;
       if (transferable) {
+        // An attended transfer publishes everything itself (announceAttendedTransfer): the bridge is its now.
+        bridge.onAttended = (m) => end({ leaver: caller, attended: m });
         bridge.onTransfer = (t) => {
           if (!transferable(t)) return false;
           this.announceBlindTransfer(bridge, t, t.transferer === peer);
@@ -1212,6 +1444,7 @@ export class CallEngine {
         };
       }
     });
+    if (ended.attended) return ended;
     const leaver = ended.leaver;
     const other = leaver === caller ? peer : caller;
     // A transfer set and cleared the bridge variables already (announceBlindTransfer).
@@ -1230,14 +1463,30 @@ export class CallEngine {
     return ended;
   }
 
+  /**
+   * Whether a channel lets its two-party bridge go native_rtp. Derived from the recordings, not
+   * from bridge_native_rtp.c: 47 (two PJSIP calls Asterisk placed itself, to phones, nothing
+   * recording) switched; 36 (the caller's own INVITE with the phone it dialled) and every recorded
+   * call with a MixMonitor (an audiohook needs the frames: 32, 42, 45) stayed simple_bridge; a
+   * phone's own INVITE did switch in the ninth lab (61/62's consultation, `ownInviteNativeRtp`).
+   */
+  private nativeRtpCapable(ch: Channel): boolean {
+    if (ch.tech !== 'PJSIP' || ch.recording !== undefined) return false;
+    return ch.outgoingAppl !== '' || (!!this.config.ownInviteNativeRtp && !!ch.endpoint && !ch.endpoint.fromConfig);
+  }
+
   private clearBridgeVars(ch: Channel): void {
     this.setVar(ch, 'BRIDGEPEER', '');
     if (ch.vars.has('BRIDGEPVTCALLID')) this.setVar(ch, 'BRIDGEPVTCALLID', '');
   }
 
-  /** A transferred channel entering its next bridge clears BLINDTRANSFER (fixtures 59/60: the transferee joining B). */
+  /**
+   * A transferred channel entering its next bridge clears BLINDTRANSFER (fixtures 59/60: the
+   * transferee joining B) or ATTENDEDTRANSFER (61/62: the transferee entering B's bridge).
+   */
   private clearTransferMark(ch: Channel): void {
     if (ch.vars.get('BLINDTRANSFER')) this.setVar(ch, 'BLINDTRANSFER', '');
+    if (ch.vars.get('ATTENDEDTRANSFER')) this.setVar(ch, 'ATTENDEDTRANSFER', '');
   }
 
   // ---------------------------------------------------------------- calls injected by the control API

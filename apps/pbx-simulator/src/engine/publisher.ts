@@ -131,6 +131,40 @@ export class Publisher {
   }
 
   /**
+   * A phone put the call on hold (chan_pjsip, a re-INVITE sendonly; fixtures 61/62): on the phone's
+   * channel, with the music class the held party is offered (res_musiconhold was not loaded in
+   * the lab: the caller heard silence, the event says `default` all the same).
+   */
+  hold(ch: Channel, musicClass = 'default'): void {
+    this.emit('Hold', 'call,all', [...ch.snapshot(), ['MusicClass', musicClass]]);
+  }
+
+  /**
+   * An attended transfer (stasis_bridges.c), built from snapshots taken before anything moved
+   * (fixtures 61/62: TransferTargetLinkedid is still the consultation's). `DestType Bridge`: the
+   * transferee was moved into the consultation's bridge.
+   */
+  attendedTransferHeaders(
+    orig: { transferer: Channel; bridge: BridgeInfo },
+    second: { transferer: Channel; bridge: BridgeInfo },
+    transferee: Channel,
+    target: Channel,
+  ): Header[] {
+    return [
+      ['Result', 'Success'],
+      ...orig.transferer.snapshot('OrigTransferer'),
+      ...this.bridgeBlock(orig.bridge, 'OrigBridge'),
+      ...second.transferer.snapshot('SecondTransferer'),
+      ...this.bridgeBlock(second.bridge, 'SecondBridge'),
+      ...transferee.snapshot('Transferee'),
+      ...target.snapshot('TransferTarget'),
+      ['IsExternal', 'No'],
+      ['DestType', 'Bridge'],
+      ['DestBridgeUniqueid', second.bridge.id],
+    ];
+  }
+
+  /**
    * A blind transfer (stasis_bridges.c): both channels as they were before the transferee moved,
    * the bridge they were in, and where the transferee goes. `IsExternal`: requested by the
    * channel's own protocol (a SIP REFER), not by a dial plan feature.
@@ -155,15 +189,15 @@ export class Publisher {
     this.emit('DeviceStateChange', 'call,all', [['Device', device], ['State', state]]);
   }
 
-  private bridgeBlock(b: BridgeInfo): Header[] {
+  private bridgeBlock(b: BridgeInfo, prefix = 'Bridge'): Header[] {
     return [
-      ['BridgeUniqueid', b.id],
-      ['BridgeType', 'basic'],
-      ['BridgeTechnology', b.technology ?? 'simple_bridge'],
-      ['BridgeCreator', '<unknown>'],
-      ['BridgeName', '<unknown>'],
-      ['BridgeNumChannels', String(b.numChannels)],
-      ['BridgeVideoSourceMode', 'none'],
+      [`${prefix}Uniqueid`, b.id],
+      [`${prefix}Type`, 'basic'],
+      [`${prefix}Technology`, b.technology ?? 'simple_bridge'],
+      [`${prefix}Creator`, '<unknown>'],
+      [`${prefix}Name`, '<unknown>'],
+      [`${prefix}NumChannels`, String(b.numChannels)],
+      [`${prefix}VideoSourceMode`, 'none'],
     ];
   }
 
@@ -175,8 +209,9 @@ export class Publisher {
     this.emit('BridgeDestroy', 'call,all', this.bridgeBlock(b));
   }
 
-  bridgeEnter(b: BridgeInfo, ch: Channel): void {
-    this.emit('BridgeEnter', 'call,all', [...this.bridgeBlock(b), ...ch.snapshot()]);
+  /** `swapped`: the channel this one took the place of (an attended transfer's swap, 61/62: SwapUniqueid). */
+  bridgeEnter(b: BridgeInfo, ch: Channel, swapped?: Channel): void {
+    this.emit('BridgeEnter', 'call,all', [...this.bridgeBlock(b), ...ch.snapshot(), ...(swapped ? ([['SwapUniqueid', swapped.uniqueid]] as Header[]) : [])]);
   }
 
   bridgeLeave(b: BridgeInfo, ch: Channel): void {
