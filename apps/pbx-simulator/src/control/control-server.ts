@@ -47,10 +47,13 @@ export class ControlServer {
       { method: 'GET', path: /^\/channels$/, handler: async () => ({ status: 200, body: this.channels() }) },
       { method: 'POST', path: /^\/devices\/([^/]+)\/register$/, handler: (p, b) => this.register(p[0], true, b) },
       { method: 'POST', path: /^\/devices\/([^/]+)\/unregister$/, handler: (p, b) => this.register(p[0], false, b) },
+      { method: 'POST', path: /^\/devices\/([^/]+)\/unreachable$/, handler: (p) => this.unreachable(p[0]) },
       { method: 'POST', path: /^\/calls\/inbound$/, handler: (_p, b) => this.inbound(b) },
       { method: 'POST', path: /^\/calls\/internal$/, handler: (_p, b) => this.phoneDials(b, 'extension') },
       { method: 'POST', path: /^\/calls\/dial$/, handler: (_p, b) => this.phoneDials(b, 'any') },
       { method: 'POST', path: /^\/calls\/transfer$/, handler: (_p, b) => this.transfer(b) },
+      { method: 'POST', path: /^\/calls\/hold$/, handler: (_p, b) => this.hold(b) },
+      { method: 'POST', path: /^\/calls\/hangup$/, handler: (_p, b) => this.hangup(b) },
       { method: 'GET', path: /^\/trunk$/, handler: async () => ({ status: 200, body: { up: this.engine.trunk.up } }) },
       { method: 'GET', path: /^\/trunk\/invites$/, handler: async () => ({ status: 200, body: this.engine.trunkInvites }) },
       { method: 'POST', path: /^\/trunk\/(up|down)$/, handler: async (p) => this.setTrunk(p[0] === 'up') },
@@ -224,6 +227,11 @@ export class ControlServer {
    */
   private async transfer(body: Json) {
     if (typeof body.user !== 'string') throw new HttpError(400, 'user must be a SIP user name');
+    if (body.attended !== undefined && typeof body.attended !== 'boolean') throw new HttpError(400, 'attended must be true or false');
+    if (body.attended) {
+      if (body.to !== undefined) throw new HttpError(400, 'an attended transfer has no to: the consultation call chose the colleague');
+      return this.attendedTransfer(body.user);
+    }
     if (typeof body.to !== 'string' || !EXTEN.test(body.to)) throw new HttpError(400, 'to must be an extension (digits, * or #)');
     const ep = await this.endpoint(body.user, 'user');
     let moved;
@@ -236,6 +244,51 @@ export class ControlServer {
     if (!moved) throw new HttpError(404, `user ${ep.id} has no bridged call`);
     this.log.log(`PJSIP/${ep.id} blind-transferred ${moved.transferee.name} to ${body.to}`);
     return { status: 200, body: { channel: moved.transferer.name, transferee: moved.transferee.name } };
+  }
+
+  /**
+   * A phone's attended transfer (a REFER with Replaces, fixtures 61/62): `user`'s phone, with one
+   * call on hold (`POST /calls/hold`) and a consultation call it placed answered (`POST
+   * /calls/internal`), joins the held party with the colleague; both of its own channels hang up.
+   * 404 when the phone has no held call and consultation, 409 when a party cannot be moved.
+   */
+  private async attendedTransfer(user: string) {
+    const ep = await this.endpoint(user, 'user');
+    let moved;
+    try {
+      moved = this.engine.attendedTransfer(ep.id);
+    } catch (err) {
+      if (err instanceof TransferRefused) throw new HttpError(409, err.message);
+      throw err;
+    }
+    if (!moved) throw new HttpError(404, `user ${ep.id} has no held call and answered consultation call`);
+    this.log.log(`PJSIP/${ep.id} transferred ${moved.transferee.name} to ${moved.target.name} (attended)`);
+    return { status: 200, body: { channel: moved.transferer.name, transferee: moved.transferee.name, target: moved.target.name } };
+  }
+
+  /** The phone puts the party it talks to on hold (fixtures 61/62): 404 when it has no bridged call whose party is not held. */
+  private async hold(body: Json) {
+    if (typeof body.user !== 'string') throw new HttpError(400, 'user must be a SIP user name');
+    const ep = await this.endpoint(body.user, 'user');
+    const held = this.engine.hold(ep.id);
+    if (!held) throw new HttpError(404, `user ${ep.id} has no bridged call to hold`);
+    return { status: 200, body: { channel: held.channel.name, held: held.held.name } };
+  }
+
+  /** The phone hangs up (BYE) every answered call it has: 404 when it has none. */
+  private async hangup(body: Json) {
+    if (typeof body.user !== 'string') throw new HttpError(400, 'user must be a SIP user name');
+    const ep = await this.endpoint(body.user, 'user');
+    const gone = this.engine.hangUpPhone(ep.id);
+    if (gone.length === 0) throw new HttpError(404, `user ${ep.id} has no answered call`);
+    return { status: 200, body: { channels: gone.map((c) => c.name) } };
+  }
+
+  /** The phone stops answering OPTIONS: its qualify times out (62). 409 when it has no qualified contact. */
+  private async unreachable(user: string) {
+    const ep = await this.endpoint(user, 'user');
+    if (!this.engine.phones.qualifyTimedOut(ep.id)) throw new HttpError(409, `device PJSIP/${ep.id} has no qualified contact`);
+    return { status: 200, body: { user: ep.id, state: this.engine.devices.deviceState(`PJSIP/${ep.id}`) } };
   }
 }
 

@@ -184,6 +184,27 @@ export class Phones {
     this.qualifyTimers.delete(user);
   }
 
+  /**
+   * The phone stopped answering OPTIONS (its SIPp ended, 62 at +24.285 s): the next qualify times
+   * out — PeerStatus Unreachable, ContactStatus Unreachable (RoundtripUsec 0), and the device,
+   * whose endpoint is offline now, UNAVAILABLE. The registration stays. false when the phone has
+   * no qualified contact (nothing is sent to it, nothing can time out).
+   */
+  qualifyTimedOut(user: string): boolean {
+    const c = this.o.registrations.contact(user);
+    if (!c || c.qualifyFrequency <= 0) return false;
+    clearTimeout(this.qualifyTimers.get(user));
+    this.qualifyTimers.delete(user);
+    if (c.status === 'Unreachable') return true;
+    const wasReachable = c.status === 'Reachable';
+    c.status = 'Unreachable';
+    c.rttUsec = 0;
+    if (wasReachable) this.peerStatus(user, 'Unreachable');
+    this.contactStatus(c, 'Unreachable', 0);
+    this.devices!.pjsipChanged(user);
+    return true;
+  }
+
   private scheduleQualify(contact: Contact): void {
     clearTimeout(this.qualifyTimers.get(contact.endpoint));
     const timer = setTimeout(() => {
