@@ -28,7 +28,8 @@ import type { ServerMessage } from './transcript';
  *
  * Content. Both messages must have the same header names in the same order and the same values,
  * except: ids (Uniqueid/Linkedid, channel sequence numbers, bridge ids, session ids, and the SIP
- * Call-IDs phones chose, SIPp's `<n>-<pid>@<ip>`) may differ but must map one-to-one for the whole
+ * Call-IDs phones chose, SIPp's `<n>-<pid>@<ip>` or the ninth lab's consultation calls'
+ * `att61-<16 hex>@<ip>`, 61/62) may differ but must map one-to-one for the whole
  * transcript; times and durations are compared loosely or not at all (listed below with the
  * reason); measurements of the media and the network are compared by form: `RTPAUDIOQOS*`
  * variables must carry the same fields (any numbers), a measured `RoundtripUsec` must be a
@@ -92,9 +93,9 @@ export const isCompared = (hs: readonly Header[]) => !UNCOMPARED.has(get(hs as H
 const SECONDS = new Set(['Duration', 'BillableSeconds', 'Seconds', 'TalkTime', 'HoldTime', 'RingTime'].map((h) => h.toLowerCase()));
 
 const ID_PATTERN =
-  /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\b\d{9,11}\.\d+\b)|((?:Local|PJSIP)\/[^\s!,;]*?-)([0-9a-f]{8})(?=;[12]|$|[!,\s"]|\/)|(0x[0-9a-f]{6,})|(;@[0-9a-f]{32})|(^\d+-\d+@[\d.]+$)/g;
+  /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\b\d{9,11}\.\d+\b)|((?:Local|PJSIP)\/[^\s!,;]*?-)([0-9a-f]{8})(?=;[12]|$|[!,\s"]|\/)|(0x[0-9a-f]{6,})|(;@[0-9a-f]{32})|(^(?:\d+-\d+|att\d+-[0-9a-f]{16})@[\d.]+$)/g;
 
-/** Kinds of ids; `callid`: a SIP Call-ID a phone chose (SIPp's `<n>-<pid>@<ip>`), BRIDGEPVTCALLID of a call it placed. */
+/** Kinds of ids; `callid`: a SIP Call-ID a phone chose (SIPp's `<n>-<pid>@<ip>`, `att61-<hex>@<ip>`), BRIDGEPVTCALLID of a call it placed. */
 type Kind = 'uuid' | 'uid' | 'seq' | 'session' | 'contact' | 'callid';
 
 /** One-to-one maps between the recording's ids and the simulator's, per kind of id. */

@@ -1067,3 +1067,160 @@ describe('the comparison can fail for the ninth lab (59, 60: a phone blind-trans
     }
   });
 });
+
+describe('the comparison can fail for the ninth lab (61, 62: a phone holds the outside party, consults a colleague and transfers attended)', () => {
+  const E61 = '61-attended-transfer-inbound-pstn-to-902';
+  const E62 = '62-attended-transfer-click-to-call-customer-to-902';
+  const fails = (name: string, act: Header[][]) => compareMessages(expected(name), act, {});
+  const value = (h: Header[], k: string) => h.find(([n]) => n === k)?.[1] ?? '';
+  const A = new RegExp(`^PJSIP/${NINTH_A.id}-`);
+  const B = new RegExp(`^PJSIP/${NINTH_B.id}-`);
+  const TRUNK = /^PJSIP\/trunk-/;
+  /** The phone's consultation channel: A's channel whose Newchannel has exten 902 (its own INVITE). */
+  const consultOf = (act: Header[][]) => value(act[find(act, ['Event', 'Newchannel'], ['Channel', A], ['Exten', NINTH_B.num])], 'Channel');
+  const cdrsOf = (act: Header[][], ch: RegExp | string) => act.map((h, i) => [h, i] as const).filter(([h]) => has(h, 'Event', 'Cdr') && has(h, 'Channel', ch));
+  /** A real run of 61 in which A holds and consults but never REFERs: the caller stays on hold with A. */
+  let unreferred: ReplayResult;
+
+  beforeAll(async () => {
+    const s61 = NINTH_LAB_SCENARIOS.find((s) => s.name === E61)!;
+    unreferred = await runLab({ ...s61, side: (ctx) => s61.side!(ctx).filter((a) => a.t < 7) }, ninthLabConfig);
+  }, 60_000);
+
+  it.each([E61, E62])('passes unmodified (control): %s', (name) => {
+    expect(fails(name, actual(name)).problems).toEqual([]);
+  });
+
+  it('fails without the REFER: the caller stays with A on hold, B stays with the consultation (61, a real run)', () => {
+    const act = unreferred.messages.map((h) => h.map(([k, v]) => [k, v] as Header));
+    expect(act.some((h) => has(h, 'Event', 'Hold'))).toBe(true);
+    expect(act.some((h) => has(h, 'Event', 'AttendedTransfer'))).toBe(false);
+    expect(fails(E61, act).ok).toBe(false);
+  });
+
+  it.each([E61, E62])('fails without the AttendedTransfer event, or with its target snapshot taken after the move, another DestType or IsExternal (%s)', (name) => {
+    const gone = actual(name);
+    gone.splice(find(gone, ['Event', 'AttendedTransfer']), 1);
+    expect(fails(name, gone).ok).toBe(false);
+    const act0 = actual(name);
+    const x = act0[find(act0, ['Event', 'AttendedTransfer'])];
+    for (const [k, v] of [
+      ['TransferTargetLinkedid', value(x, 'TransfereeLinkedid')],
+      ['DestType', 'Link'],
+      ['IsExternal', 'Yes'],
+      ['SecondTransfererExten', ''],
+    ] as const) {
+      const act = actual(name);
+      const i = find(act, ['Event', 'AttendedTransfer']);
+      act[i] = set(act[i], k, v);
+      expect({ k, ok: fails(name, act).ok }).toEqual({ k, ok: false });
+    }
+  });
+
+  it.each([E61, E62])("fails when B's channel keeps the consultation's Linkedid, at its Hangup or from the transfer on (%s)", (name) => {
+    const own = (act: Header[][]) => value(act[find(act, ['Event', 'Newchannel'], ['Channel', B])], 'Linkedid');
+    const hangup = actual(name);
+    const i = find(hangup, ['Event', 'Hangup'], ['Channel', B]);
+    expect(value(hangup[i], 'Linkedid')).not.toBe(own(hangup));
+    hangup[i] = set(hangup[i], 'Linkedid', own(hangup));
+    expect(fails(name, hangup).ok).toBe(false);
+    const all = actual(name);
+    const from = find(all, ['Event', 'AttendedTransfer']);
+    const relinked = all.map((h, k) => (k > from && has(h, 'Channel', B) && has(h, 'Linkedid', /./) ? set(h, 'Linkedid', own(all)) : h));
+    expect(fails(name, relinked).ok).toBe(false);
+  });
+
+  it.each([E61, E62])('fails without the Hold, its ONHOLD device state, the swap in the BridgeEnter or the consultation channel\'s SoftHangupRequest of Cause 1 (%s)', (name) => {
+    const mutations: [string, (act: Header[][]) => void][] = [
+      ['Hold', (act) => act.splice(find(act, ['Event', 'Hold']), 1)],
+      ['MusicClass', (act) => { const i = find(act, ['Event', 'Hold']); act[i] = set(act[i], 'MusicClass', 'ringcloud'); }],
+      ['ONHOLD', (act) => act.splice(find(act, ['Event', 'DeviceStateChange'], ['State', 'ONHOLD']), 1)],
+      ['SwapUniqueid', (act) => { const i = find(act, ['Event', 'BridgeEnter'], ['SwapUniqueid', /./]); act[i] = act[i].filter(([k]) => k !== 'SwapUniqueid'); }],
+      ['Cause 1', (act) => act.splice(find(act, ['Event', 'SoftHangupRequest'], ['Channel', consultOf(act)], ['Cause', '1']), 1)],
+      ['Unhold', (act) => act.splice(find(act, ['Event', 'Unhold'], ['Channel', consultOf(act)]), 1)],
+    ];
+    for (const [what, mutate] of mutations) {
+      const act = actual(name);
+      mutate(act);
+      expect({ what, ok: fails(name, act).ok }).toEqual({ what, ok: false });
+    }
+  });
+
+  it("fails with one Cdr of the caller instead of two, the consultation's Cdr missing, or the account codes swapped (61)", () => {
+    const one = actual(E61);
+    one.splice(cdrsOf(one, TRUNK)[1][1], 1);
+    expect(fails(E61, one).ok).toBe(false);
+    const noConsult = actual(E61);
+    noConsult.splice(cdrsOf(noConsult, consultOf(noConsult))[0][1], 1);
+    expect(fails(E61, noConsult).ok).toBe(false);
+    const [[first, i], [second, j]] = cdrsOf(actual(E61), TRUNK);
+    expect([value(first, 'AccountCode'), value(second, 'AccountCode')]).toEqual(['', '1001']);
+    expect(value(second, 'DestinationChannel')).toMatch(B);
+    for (const [k, at, v] of [
+      ['AccountCode', i, '1001'],
+      ['AccountCode', j, ''],
+      ['DestinationChannel', j, value(first, 'DestinationChannel')],
+      ['BillableSeconds', j, '16'],
+    ] as const) {
+      const act = actual(E61);
+      act[at] = set(act[at], k, v);
+      expect({ k, at, ok: fails(E61, act).ok }).toEqual({ k, at, ok: false });
+    }
+    const noAccount = actual(E61);
+    noAccount.splice(find(noAccount, ['Event', 'NewAccountCode'], ['Channel', TRUNK]), 1);
+    expect(fails(E61, noAccount).ok).toBe(false);
+  });
+
+  it('fails when the bridge stays native_rtp with the recorded caller in it (61), or with a round of bridge variables fewer (62)', () => {
+    // The consultation's bridge, which the caller entered: its last BridgeLeave ×2 and BridgeDestroy say simple_bridge.
+    const act = actual(E61);
+    const swap = find(act, ['Event', 'BridgeEnter'], ['SwapUniqueid', /./]);
+    const joined = value(act[swap], 'BridgeUniqueid');
+    const last = act.map((h, i) => [h, i] as const).filter(([h, i]) => i > swap && has(h, 'BridgeUniqueid', joined) && has(h, 'BridgeTechnology', 'simple_bridge'));
+    expect(last.map(([h]) => value(h, 'Event'))).toEqual(['BridgeLeave', 'BridgeLeave', 'BridgeDestroy']);
+    for (const [h, i] of last) act[i] = set(h, 'BridgeTechnology', 'native_rtp');
+    expect(fails(E61, act).ok).toBe(false);
+    const fewer = actual(E62);
+    const k = fewer.findLastIndex((h) => has(h, 'Event', 'VarSet') && has(h, 'Channel', B) && has(h, 'Variable', 'BRIDGEPEER') && has(h, 'Value', TRUNK));
+    fewer.splice(k, 2);
+    expect(fails(E62, fewer).ok).toBe(false);
+  });
+
+  it("fails without A's Cdr at the transfer or the trunk channel's own Cdr, or with that Cdr naming a destination, another context, application or a userfield (62)", () => {
+    const noA = actual(E62);
+    noA.splice(cdrsOf(noA, A)[0][1], 1);
+    expect(fails(E62, noA).ok).toBe(false);
+    const late = actual(E62);
+    const [moved] = late.splice(cdrsOf(late, A)[0][1], 1);
+    late.push(moved);
+    expect(fails(E62, late).ok).toBe(false);
+    const noTrunk = actual(E62);
+    noTrunk.splice(cdrsOf(noTrunk, TRUNK)[0][1], 1);
+    expect(fails(E62, noTrunk).ok).toBe(false);
+    const [[own, i]] = cdrsOf(actual(E62), TRUNK);
+    expect([value(own, 'Destination'), value(own, 'DestinationContext'), value(own, 'LastApplication')]).toEqual(['', 'from-pstn', 'AppDial']);
+    for (const [k, v] of [
+      ['DestinationContext', 'acct-1001'],
+      ['Destination', '79107654321'],
+      ['LastApplication', 'Dial'],
+      ['UserField', 'acct-1001'],
+      ['DestinationChannel', ''],
+    ] as const) {
+      const act = actual(E62);
+      act[i] = set(act[i], k, v);
+      expect({ k, ok: fails(E62, act).ok }).toEqual({ k, ok: false });
+    }
+  });
+
+  it("fails without A's phone going unreachable after the transfer (62: PeerStatus, ContactStatus, UNAVAILABLE)", () => {
+    for (const pairs of [
+      [['Event', 'PeerStatus']],
+      [['Event', 'ContactStatus']],
+      [['Event', 'DeviceStateChange'], ['State', 'UNAVAILABLE']],
+    ] as [string, string][][]) {
+      const act = actual(E62);
+      act.splice(find(act, ...pairs), 1);
+      expect({ pairs, ok: fails(E62, act).ok }).toEqual({ pairs, ok: false });
+    }
+  });
+});
