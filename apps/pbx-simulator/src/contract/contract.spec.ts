@@ -14,6 +14,7 @@ import { FREED_MEMORY, SIXTH_LAB_SCENARIOS, sixthLabConfig } from './sixth-lab';
 import { SEVENTH_LAB_SCENARIOS } from './seventh-lab';
 import { EIGHTH_LAB_SCENARIOS, OWN_NUMBER, eighthLabConfig } from './eighth-lab';
 import { NINTH_A, NINTH_B, NINTH_LAB_SCENARIOS, ninthLabConfig } from './ninth-lab';
+import { TENTH_LAB_SCENARIOS, tenthLabConfig } from './tenth-lab';
 import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, lastRecorded, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
@@ -127,6 +128,7 @@ beforeAll(async () => {
   await Promise.all(SEVENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, sixthLabConfig))));
   await Promise.all(EIGHTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, eighthLabConfig))));
   await Promise.all(NINTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, ninthLabConfig))));
+  await Promise.all(TENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, tenthLabConfig))));
 }, 240_000);
 
 /** What a scenario's comparison leaves out beyond compare.ts's rules (51: the freed memory in its second Cdr). */
@@ -149,6 +151,7 @@ describe.each([
   ...SEVENTH_LAB_SCENARIOS.map((s) => s.name),
   ...EIGHTH_LAB_SCENARIOS.map((s) => s.name),
   ...NINTH_LAB_SCENARIOS.map((s) => s.name),
+  ...TENTH_LAB_SCENARIOS.map((s) => s.name),
 ])('scenario %s', (name) => {
   it('answers what the recorded Asterisk answered', () => {
     const t = transcriptOf(name);
@@ -1222,5 +1225,61 @@ describe('the comparison can fail for the ninth lab (61, 62: a phone holds the o
       act.splice(find(act, ...pairs), 1);
       expect({ pairs, ok: fails(E62, act).ok }).toEqual({ pairs, ok: false });
     }
+  });
+});
+
+describe('the comparison can fail for the tenth lab (63, 64: rc-outbound refuses a blind transfer to a number that is no extension)', () => {
+  const E63 = '63-blind-transfer-inbound-to-non-extension-refused';
+  const E64 = '64-blind-transfer-click-to-call-to-outside-refused';
+  const E59 = '59-blind-transfer-inbound-pstn-to-902';
+  const fails = (name: string, act: Header[][]) => compareMessages(expected(name), act, {});
+  const TRUNK = /^PJSIP\/trunk-/;
+
+  it.each([E63, E64])('passes unmodified (control): %s', (name) => {
+    expect(fails(name, actual(name)).problems).toEqual([]);
+  });
+
+  it.each([E63, E64])("fails when the refused channel's MixMonitor got a file name (it would record again and dial out, 59d) (%s)", (name) => {
+    const act = actual(name);
+    const i = find(act, ['Event', 'Newexten'], ['Channel', TRUNK], ['Application', 'MixMonitor'], ['Context', 'acct-1001']);
+    act[i] = set(act[i], 'AppData', '/var/spool/asterisk/monitor/1796400171.0.wav');
+    expect(fails(name, act).ok).toBe(false);
+  });
+
+  it.each([E63, E64])('fails when the refused channel hangs up with another cause, or its last Cdr is missing (%s)', (name) => {
+    const act = actual(name);
+    const hangups = act.map((h, i) => [h, i] as const).filter(([h]) => has(h, 'Event', 'Hangup') && has(h, 'Channel', TRUNK));
+    const [last, at] = hangups[hangups.length - 1];
+    act[at] = set(last, 'Cause', '0');
+    expect(fails(name, act).ok).toBe(false);
+    const noCdr = actual(name);
+    const cdrs = noCdr.map((h, i) => [h, i] as const).filter(([h]) => has(h, 'Event', 'Cdr') && has(h, 'Channel', TRUNK));
+    noCdr.splice(cdrs[cdrs.length - 1][1], 1);
+    expect(fails(name, noCdr).ok).toBe(false);
+  });
+
+  it("63: fails when the fork's Cdr names the Dial instead of the refused MixMonitor", () => {
+    const act = actual(E63);
+    const i = find(act, ['Event', 'Cdr'], ['LastApplication', 'MixMonitor']);
+    act[i] = set(act[i], 'LastApplication', 'Dial');
+    expect(fails(E63, act).ok).toBe(false);
+  });
+
+  // The two races a transfer adds are relaxed there only (compare.ts).
+  it('keeps the order of bridge variables that are both set, and of BridgeLeave in a bridge nobody transferred (59)', () => {
+    const act = actual(E59);
+    const peer = find(act, ['Event', 'VarSet'], ['Channel', TRUNK], ['Variable', 'BRIDGEPEER'], ['Value', /^PJSIP\/4181950764-/]);
+    // Its BRIDGEPVTCALLID comes right after it, from the same round.
+    const callid = peer + 1;
+    expect([has(act[callid], 'Variable', 'BRIDGEPVTCALLID'), has(act[callid], 'Channel', TRUNK)]).toEqual([true, true]);
+    const swapped = actual(E59);
+    [swapped[peer], swapped[callid]] = [swapped[callid], swapped[peer]];
+    expect(fails(E59, swapped).ok).toBe(false);
+    // B's bridge, at the caller's hang-up: the caller leaves first, then B.
+    const leaves = act.map((h, i) => [h, i] as const).filter(([h]) => has(h, 'Event', 'BridgeLeave'));
+    const [[, x], [, y]] = leaves.slice(-2);
+    const reordered = actual(E59);
+    [reordered[x], reordered[y]] = [reordered[y], reordered[x]];
+    expect(fails(E59, reordered).ok).toBe(false);
   });
 });

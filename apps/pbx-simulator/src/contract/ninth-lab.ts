@@ -45,8 +45,8 @@ async function prepare(ctx: LabContext, aUri = NINTH_A.uri): Promise<void> {
   await registeredBefore(ctx, NINTH_B, 'answer');
 }
 
-/** A's phone REFERs the party it talks to to B's extension. */
-const transferToB = (ctx: LabContext) => control(ctx.sim, '/calls/transfer', { user: NINTH_A.id, to: NINTH_B.num });
+/** A's phone REFERs the party it talks to to B's extension (the lab's SIPp phone sent Referred-By without a host). */
+const transferToB = (ctx: LabContext) => control(ctx.sim, '/calls/transfer', { user: NINTH_A.id, to: NINTH_B.num, referred_by: `<sip:${NINTH_A.id}@>` });
 
 export const NINTH_LAB_SCENARIOS: LabScenario[] = [
   {

@@ -21,6 +21,8 @@ const MAX_BODY = 64 * 1024;
 const USER = /^[A-Za-z0-9_.-]{1,64}$/;
 const NUMBER = /^\+?[0-9]{2,20}$/;
 const EXTEN = /^[0-9*#]{1,20}$/;
+/** A REFER's Referred-By as a phone writes it: `<sip:user@host>` (a host may be missing, as SIPp left it). */
+const REFERRED_BY = /^<sips?:[^<>\s]{1,200}>$/;
 const SIP_URI = /^sips?:[A-Za-z0-9_.!~*'()&=+$,;?\/%-]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[A-Za-z0-9=_.-]*)*$/;
 const CONTEXT = /^(?!\.)[A-Za-z0-9_.-]{1,80}$/;
 const BEHAVIOURS: PhoneBehaviour[] = ['answer', 'busy', 'no_answer', 'ring_busy'];
@@ -233,10 +235,13 @@ export class ControlServer {
       return this.attendedTransfer(body.user);
     }
     if (typeof body.to !== 'string' || !EXTEN.test(body.to)) throw new HttpError(400, 'to must be an extension (digits, * or #)');
+    if (body.referred_by !== undefined && (typeof body.referred_by !== 'string' || !REFERRED_BY.test(body.referred_by))) {
+      throw new HttpError(400, 'referred_by must be a SIP name-addr such as <sip:1001@example.com>');
+    }
     const ep = await this.endpoint(body.user, 'user');
     let moved;
     try {
-      moved = await this.engine.blindTransfer(ep.id, body.to);
+      moved = await this.engine.blindTransfer(ep.id, body.to, body.referred_by);
     } catch (err) {
       if (err instanceof TransferRefused) throw new HttpError(err.reason === 'no-extension' ? 404 : 409, err.message);
       throw err;

@@ -106,7 +106,8 @@ describe('a blind transfer by a phone', () => {
     ]);
     const vars = (ch: string) => new Map(ami.eventsNamed('VarSet', { Channel: ch }).map((e) => [get(e, 'Variable'), get(e, 'Value')]));
     expect(vars(caller).get('SIPREFERTOHDR')).toBe('sip:112@127.0.0.1:5999');
-    expect(vars(caller).get('__SIPREFERREDBYHDR')).toBe(`<sip:${ALICE}@>`);
+    // The phone names itself by its AOR at the host of the contact it registered (the lab's phones of 63/64).
+    expect(vars(caller).get('__SIPREFERREDBYHDR')).toBe(`<sip:${ALICE}@127.0.0.1>`);
     // The goto's Newexten shows the new place with the application the caller is still in.
     const goto = ami.eventsNamed('Newexten', { Channel: caller, Exten: '112' });
     expect(goto.map((e) => get(e, 'AppData'))).toEqual([`PJSIP/${ALICE},30,`]);
@@ -116,7 +117,7 @@ describe('a blind transfer by a phone', () => {
     const linkedid = get(ami.eventsNamed('Newchannel', { Channel: caller })[0], 'Linkedid');
     const bob = await ami.waitEvent('Newchannel', { Channel: new RegExp(`^PJSIP/${BOB}-`) });
     expect(get(bob, 'Linkedid')).toBe(linkedid);
-    await ami.waitEvent('VarSet', { Channel: get(bob, 'Channel'), Variable: '__SIPREFERREDBYHDR', Value: `<sip:${ALICE}@>` });
+    await ami.waitEvent('VarSet', { Channel: get(bob, 'Channel'), Variable: '__SIPREFERREDBYHDR', Value: `<sip:${ALICE}@127.0.0.1>` });
     await ami.waitEvent('VarSet', { Channel: caller, Variable: 'BLINDTRANSFER', Value: '' });
 
     const cdrs = await cdrsOfCall(linkedid, /^PJSIP\/trunk-/);
@@ -145,7 +146,9 @@ describe('a blind transfer by a phone', () => {
     await aliceBridged();
     const trunk = get(await ami.waitEvent('DialBegin', { Channel: alice }), 'DestChannel');
 
-    expect(await post('/calls/transfer', { user: ALICE, to: '112' })).toEqual({ status: 200, body: { channel: alice, transferee: trunk } });
+    // The phone's own Referred-By when the test gives one (the lab's SIPp phone of 59/60 left the host out).
+    expect(await post('/calls/transfer', { user: ALICE, to: '112', referred_by: `<sip:${ALICE}@>` })).toEqual({ status: 200, body: { channel: alice, transferee: trunk } });
+    expect(get((await ami.waitEvent('VarSet', { Channel: trunk, Variable: '__SIPREFERREDBYHDR' }))!, 'Value')).toBe(`<sip:${ALICE}@>`);
     const aliceCdr = await ami.waitEvent('Cdr', { Channel: alice });
     expect([get(aliceCdr, 'Destination'), get(aliceCdr, 'DestinationChannel'), get(aliceCdr, 'Disposition')]).toEqual(['79101230000', trunk, 'ANSWERED']);
     await ami.waitEvent('SoftHangupRequest', { Channel: alice });
@@ -172,6 +175,8 @@ describe('POST /calls/transfer', () => {
     ['{"user":"../x","to":"112"}', 400, /SIP user name/],
     ['{"user":"999999999","to":"112"}', 404, /no endpoint 999999999/],
     [`{"user":"${ALICE}","to":"112"}`, 404, /has no bridged call/],
+    [`{"user":"${ALICE}","to":"112","referred_by":"sip:x@y"}`, 400, /referred_by must be/],
+    [`{"user":"${ALICE}","to":"112","referred_by":7}`, 400, /referred_by must be/],
   ])('%s → %i', async (body, status, message) => {
     const res = await fetch(`http://127.0.0.1:${sim.controlPort}/calls/transfer`, { method: 'POST', body });
     expect(res.status).toBe(status);

@@ -8,6 +8,8 @@ export interface BlindTransfer {
   transferee: Channel;
   context: string;
   exten: string;
+  /** The REFER's Referred-By, as the phone wrote it (`<sip:<user>@<host>>`; the lab's SIPp phone left the host out). */
+  referredBy: string;
 }
 
 /**

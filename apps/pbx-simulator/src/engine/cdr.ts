@@ -87,11 +87,17 @@ export class CdrChain {
 
   /**
    * A dial plan application started on the channel. A record whose Dial was answered is final
-   * (see `bridgedDial`): a step after that bridge (a transferred caller's Dial, 59) belongs to
-   * the next record (onDialBegin).
+   * (see `bridgedDial`): a step after that bridge — only a transferred caller goes on in its dial
+   * plan — ends it there, and the next record starts answered (Start = Answer) naming that step
+   * and the ones after it (59: the Dial of the colleague; 63: rc-outbound's refused MixMonitor).
    */
-  onApplication(ch: Channel): void {
-    if (this.current.keepsDial || this.current.bridgedDial) return;
+  onApplication(ch: Channel, now: number): void {
+    if (this.current.keepsDial) return;
+    if (this.current.bridgedDial) {
+      const closed = this.current;
+      this.close(ch, closed, now);
+      this.records.push(this.fresh(ch, now, closed));
+    }
     Object.assign(this.current, { lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
   }
 
@@ -138,17 +144,8 @@ export class CdrChain {
     Object.assign(this.current, { dst: ch.exten, dcontext: ch.context });
   }
 
-  /**
-   * This channel started dialling `dest`. When its last Dial was answered (the record is final:
-   * a transferred caller dialling again, fixture 59), that record ends here and the new one
-   * starts answered (Start = Answer, the channel was up), naming this Dial.
-   */
-  onDialBegin(ch: Channel, dest: Channel, now: number): void {
-    if (this.current.bridgedDial) {
-      const closed = this.current;
-      this.close(ch, closed, now);
-      this.records.push({ ...this.fresh(ch, now, closed), lastapp: ch.appl, lastdata: ch.data, dst: ch.exten, dcontext: ch.context });
-    }
+  /** This channel started dialling `dest` (a transferred caller's next record already began at its Dial: onApplication). */
+  onDialBegin(_ch: Channel, dest: Channel, _now: number): void {
     this.current.dstchannel = dest.name;
   }
 

@@ -384,7 +384,7 @@ export class CallEngine {
   execute(ch: Channel, app: string, data: string): void {
     ch.appl = app;
     ch.data = data;
-    this.cdrOf(ch)?.onApplication(ch);
+    this.cdrOf(ch)?.onApplication(ch, this.now());
     const announced = ch.announcedPlace === ch.place;
     ch.announcedPlace = undefined;
     if (!announced) this.pub.newexten(ch);
@@ -986,6 +986,9 @@ export class CallEngine {
    */
   private async transferredCaller(caller: Channel, transferer: Channel): Promise<AppResult> {
     this.setVar(caller, 'DIALSTATUS', 'ANSWER');
+    // Like any answered Dial whose peer left, the caller keeps the peer's cause: where its dial plan
+    // ends it next, it hangs up with 16 (63: rc-outbound refused it, Hangup Cause 16; 54, never bridged: 0).
+    if (!caller.hangupCause) caller.hangupCause = 16;
     transferer.requestHangup(16);
     await this.destroy(transferer);
     return 'jump';
@@ -999,6 +1002,8 @@ export class CallEngine {
    */
   private transferredDialled(ch: Channel): void {
     ch.hasCdr = true;
+    // It talked before: where its new dial plan ends it, it hangs up with 16 (64: rc-outbound refused it).
+    if (!ch.hangupCause) ch.hangupCause = 16;
     this.cdrs.set(ch, new CdrChain(ch, this.now(), true));
     this.background(this.runPbx(ch, ch.context, ch.exten, ch.priority), ch.name);
   }
@@ -1010,7 +1015,7 @@ export class CallEngine {
    * up. Undefined when the phone talks to nobody; TransferRefused when the extension does not exist
    * there or the bridge cannot move its party.
    */
-  async blindTransfer(user: string, exten: string): Promise<{ transferer: Channel; transferee: Channel } | undefined> {
+  async blindTransfer(user: string, exten: string, referredBy?: string): Promise<{ transferer: Channel; transferee: Channel } | undefined> {
     const bridged = () => this.list().find((c) => c.tech === 'PJSIP' && c.endpoint?.id === user && !c.hangupRequested && c.bridge?.numChannels === 2);
     const first = bridged();
     if (!first) return undefined;
@@ -1021,7 +1026,9 @@ export class CallEngine {
     const transferee = transferer?.bridge?.peerOf(transferer);
     if (!transferer || !transferee) return undefined;
     const onTransfer = transferer.bridge!.onTransfer;
-    const t: BlindTransfer = { transferer, transferee, context, exten };
+    // A phone names itself in Referred-By by its AOR at its own host (the contact it registered).
+    const host = /@([^:;>]+)/.exec(this.registrations.contact(user)?.uri ?? '')?.[1] ?? '';
+    const t: BlindTransfer = { transferer, transferee, context, exten, referredBy: referredBy ?? `<sip:${user}@${host}>` };
     if (!onTransfer?.(t)) throw new TransferRefused('not-transferable', `${transferee.name} cannot be transferred`);
     return { transferer, transferee };
   }
@@ -1256,8 +1263,8 @@ export class CallEngine {
     this.setVar(x, 'BLINDTRANSFER', y.name);
     this.setVar(y, 'SIPTRANSFER', 'yes');
     this.setVar(y, 'SIPREFERRINGCONTEXT', t.context);
-    // The Referred-By the lab's SIPp phone sent (a URI without a host), and the Refer-To it sent.
-    this.setVar(y, '__SIPREFERREDBYHDR', `<sip:${x.endpoint?.id ?? ''}@>`);
+    // The phone's Referred-By, and its Refer-To: the extension at the PBX's SIP address.
+    this.setVar(y, '__SIPREFERREDBYHDR', t.referredBy);
     this.setVar(y, 'SIPREFERTOHDR', `sip:${t.exten}@${this.config.sipAddress ?? DEFAULT_SIP_ADDRESS}`);
     // The bridge is reconfigured twice (the transfer's start, the transferee's pull): the peer
     // variables are set once more, then cleared. The transferee's thread does it in that order;
