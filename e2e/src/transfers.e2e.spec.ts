@@ -138,6 +138,40 @@ describe('call transfers (real processes, shipped dial plan)', () => {
     expect(call.duration).toBeGreaterThanOrEqual(12);
   });
 
+  it('an attended transfer: the employee holds the customer, calls the colleague, and joins them — the call goes on as one, the consultation is a call of its own', async () => {
+    const team = await colleagues('651', '652');
+    const originate = await waitFor(
+      'originate',
+      async () => {
+        const res = await (await team.client()).post('/v1/calls', { user: team.a, num: '79101234569' });
+        return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
+      },
+      20_000,
+    );
+    const callId = originate.headers.get('x-call-id');
+    // The customer answers; the employee's phone puts them on hold and calls the colleague's extension.
+    await waitFor('the customer on hold', async () => ((await control('/calls/hold', { user: team.a })).ok ? true : undefined), 15_000);
+    expect((await control('/calls/internal', { from_user: team.a, to_num: '652' })).status).toBe(202);
+    const joined = await waitFor(
+      'the colleague answers and the phone joins them',
+      async () => {
+        const res = await control('/calls/transfer', { user: team.a, attended: true });
+        return res.ok ? res.body : undefined;
+      },
+      10_000,
+    );
+    expect(joined).toMatchObject({ transferee: expect.stringMatching(/^PJSIP\/trunk-/), target: expect.stringMatching(new RegExp(`^PJSIP/${team.b}-`)) });
+    const reader = await team.client();
+    expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'joined' })).map((c: any) => c.call_id)).toContain(callId);
+
+    const call = await completed(reader, (c) => c.call_id === callId);
+    expect(call).toMatchObject({ direction: 'outgoing', src: '651', dst: '79101234569', disposition: 'ANSWERED', transferred_to: team.b });
+    expect(call.duration).toBeGreaterThanOrEqual(12);
+    const consultation = await completed(reader, (c) => c.direction === 'internal' && c.dst === '652');
+    expect(consultation).toMatchObject({ src: '651', disposition: 'ANSWERED', transferred_to: null });
+    expect(consultation.call_id).not.toBe(callId);
+  });
+
   it('a transfer to a number that is no extension is refused: nothing is dialled out, the call ends', async () => {
     const team = await colleagues('621', '622');
     const invites = async () => ((await control('/trunk/invites')).body as { number: string }[]).map((i) => i.number);
