@@ -34,6 +34,19 @@ export function useCrmEventFeed(world: World, idPrefix: string): CrmEventFeed {
   return feed;
 }
 
+/**
+ * The PBX simulator's control API of the world's stack: POST with a JSON body, GET without one;
+ * answers the status and the JSON body (undefined when there is none).
+ */
+export function simulatorControl(world: World) {
+  return (p: string, body?: unknown) =>
+    fetch(`${world.stack.simulatorControl}${p}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, ok: r.ok, body: (await r.json().catch(() => undefined)) as any }));
+}
+
 let accountSeq = 0;
 /** Account ids unique within a run, so files and tests never share tenants by accident. */
 export const newAccountId = () => 20_000 + (process.pid % 1000) * 100 + ++accountSeq;

@@ -1,5 +1,5 @@
 import { V1Client, waitFor } from '@ringcloud/testing';
-import { expectSuccess, newAccountId, useStack } from './support';
+import { expectSuccess, newAccountId, useStack, simulatorControl } from './support';
 
 // A phone's blind transfer (SIP REFER, res_pjsip_refer) through the shipped dial plan: the call goes
 // on with the colleague and stays one call — active while the customer talks to the colleague, then
@@ -9,12 +9,7 @@ import { expectSuccess, newAccountId, useStack } from './support';
 // 2× (libs/testing): its records count 12 s for those 6.
 const world = useStack({ telephony: true, webhooks: true, env: { SIM_TALK_MS: '6000' } });
 
-const control = (p: string, body?: unknown) =>
-  fetch(`${world.stack.simulatorControl}${p}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, ok: r.ok, body: (await r.json().catch(() => undefined)) as any }));
+const control = simulatorControl(world);
 
 interface LiveChannel {
   channel: string;
@@ -35,6 +30,17 @@ async function colleagues(a: string, b: string) {
   return { account, a: await create(a), b: await create(b), client: () => world.client(account, 'RW') };
 }
 
+/** POST /v1/calls from the employee until the PBX knows the phone (provisioning is asynchronous). */
+const originateFrom = (team: Awaited<ReturnType<typeof colleagues>>, num: string) =>
+  waitFor(
+    `originate ${team.a} → ${num}`,
+    async () => {
+      const res = await (await team.client()).post('/v1/calls', { user: team.a, num });
+      return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
+    },
+    20_000,
+  );
+
 /** The employee's phone transfers the party it talks to (404 until they talk). */
 const transferred = (user: string, to: string) =>
   waitFor(
@@ -51,14 +57,7 @@ const channels = async () => (await control('/channels')).body as LiveChannel[];
 describe('call transfers (real processes, shipped dial plan)', () => {
   it('a click-to-call customer transferred to a colleague: active while they talk, then one record of the whole call', async () => {
     const team = await colleagues('611', '612');
-    const originate = await waitFor(
-      'originate',
-      async () => {
-        const res = await (await team.client()).post('/v1/calls', { user: team.a, num: '79101234567' });
-        return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
-      },
-      20_000,
-    );
+    const originate = await originateFrom(team, '79101234567');
     expect(originate.status).toBe(200);
     const callId = originate.headers.get('x-call-id');
 
@@ -140,14 +139,7 @@ describe('call transfers (real processes, shipped dial plan)', () => {
 
   it('an attended transfer: the employee holds the customer, calls the colleague, and joins them — the call goes on as one, the consultation is a call of its own', async () => {
     const team = await colleagues('651', '652');
-    const originate = await waitFor(
-      'originate',
-      async () => {
-        const res = await (await team.client()).post('/v1/calls', { user: team.a, num: '79101234569' });
-        return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
-      },
-      20_000,
-    );
+    const originate = await originateFrom(team, '79101234569');
     const callId = originate.headers.get('x-call-id');
     // The customer answers; the employee's phone puts them on hold and calls the colleague's extension.
     await waitFor('the customer on hold', async () => ((await control('/calls/hold', { user: team.a })).ok ? true : undefined), 15_000);
@@ -175,14 +167,7 @@ describe('call transfers (real processes, shipped dial plan)', () => {
   it('a transfer to a number that is no extension is refused: nothing is dialled out, the call ends', async () => {
     const team = await colleagues('621', '622');
     const invites = async () => ((await control('/trunk/invites')).body as { number: string }[]).map((i) => i.number);
-    const originate = await waitFor(
-      'originate',
-      async () => {
-        const res = await (await team.client()).post('/v1/calls', { user: team.a, num: '79101234568' });
-        return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
-      },
-      20_000,
-    );
+    const originate = await originateFrom(team, '79101234568');
     const callId = originate.headers.get('x-call-id');
     expect(await transferred(team.a, '79107777777')).toMatchObject({ transferee: expect.stringMatching(/^PJSIP\/trunk-/) });
     await waitFor('the call ended', async () => ((await channels()).length === 0 ? true : undefined), 10_000);

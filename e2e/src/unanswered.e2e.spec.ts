@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { V1Client, waitFor } from '@ringcloud/testing';
-import { expectSuccess, newAccountId, sleep, useStack } from './support';
+import { expectSuccess, newAccountId, sleep, useStack, simulatorControl } from './support';
 
 // Calls to an employee whose phone rings and is not picked up, through the shipped dial plan
 // (docker/asterisk/extensions.conf) and the rows the telephony-adapter writes (issue 7):
@@ -10,12 +10,7 @@ import { expectSuccess, newAccountId, sleep, useStack } from './support';
 // The PBX runs at 2× (libs/testing): the 30 s Dial timeout rings out in 15 s.
 const world = useStack({ telephony: true });
 
-const control = (p: string, body?: unknown) =>
-  fetch(`${world.stack.simulatorControl}${p}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, ok: r.ok, body: (await r.json().catch(() => undefined)) as any }));
+const control = simulatorControl(world);
 
 interface LiveChannel {
   channel: string;

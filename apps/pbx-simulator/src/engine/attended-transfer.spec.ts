@@ -1,11 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { AmiMessage } from '../ami/protocol';
-import { memoryLogger } from '../log';
-import { RunningSimulator, startSimulator } from '../simulator';
-import { TestAmiClient } from '../testing/ami-client';
-import { TestSchema, assignDid, createRealtimeSchema, provisionUser } from '../testing/realtime-schema';
+import { field, useTransferLab } from '../testing/transfer-lab';
 
 /**
  * A phone's hold and attended transfer (`POST /calls/hold`, a consultation through `POST
@@ -22,60 +16,19 @@ const ALICE = '900000021'; // extension 121, answers the DID
 const BOB = '900000022'; // extension 122, the colleague
 const DID = '74951239121';
 
-let db: TestSchema;
-let sim: RunningSimulator;
-let ami: TestAmiClient;
-let dir: string;
-
-const post = async (p: string, body: unknown) => {
-  const res = await fetch(`http://127.0.0.1:${sim.controlPort}${p}`, { method: 'POST', body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
-
-const get = (m: AmiMessage, k: string) => m.get(k) ?? '';
+const lab = useTransferLab({ account: ACCOUNT, alice: [ALICE, '121'], bob: [BOB, '122'], did: DID }, SCALE, {
+  // Nobody hangs up by the talk time during a test (the tests end the calls; each takes well under 1 s of wall time).
+  talkMs: 20_000 * SCALE,
+  ownInviteNativeRtp: true,
+});
+const { post } = lab;
+const get = field;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'pbx-att-'));
-  db = await createRealtimeSchema();
-  await provisionUser(db, { user: ALICE, account: ACCOUNT, num: '121' });
-  await provisionUser(db, { user: BOB, account: ACCOUNT, num: '122' });
-  await assignDid(db, { did: DID, account: ACCOUNT, num: '121' });
-  sim = await startSimulator({
-    amiPort: 0,
-    controlPort: 0,
-    databaseUrl: db.url,
-    recordingsDir: dir,
-    timeScale: SCALE,
-    answerDelayMs: 1000 * SCALE,
-    // Nobody hangs up by the talk time during a test (the tests end the calls; each takes well under 1 s of wall time).
-    talkMs: 20_000 * SCALE,
-    autoRegister: true,
-    provisioningPollMs: 100,
-    qualifyDelayMs: 50,
-    voicemailDir: path.join(dir, 'voicemail'),
-    ownInviteNativeRtp: true,
-    logger: memoryLogger(),
-  });
-});
-
-beforeEach(async () => {
-  ami = await TestAmiClient.login(sim.amiPort);
-  await ami.action('Ping');
-});
-
-afterEach(() => ami.close());
-
-afterAll(async () => {
-  await sim?.stop();
-  await db?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 /** Waits until this user's phone talks to someone on a new channel; that channel. */
 async function bridged(user: string, after = 0): Promise<string> {
-  const enter = await ami.waitEvent('BridgeEnter', { Channel: new RegExp(`^PJSIP/${user}-`) }, 5000);
-  const all = ami.eventsNamed('BridgeEnter', { Channel: new RegExp(`^PJSIP/${user}-`) });
+  const enter = await lab.ami.waitEvent('BridgeEnter', { Channel: new RegExp(`^PJSIP/${user}-`) }, 5000);
+  const all = lab.ami.eventsNamed('BridgeEnter', { Channel: new RegExp(`^PJSIP/${user}-`) });
   await pause(20);
   return get(all[after] ?? enter, 'Channel');
 }
@@ -86,17 +39,17 @@ async function holdAndConsult(): Promise<{ consult: string; bob: string }> {
   expect(held.status).toBe(200);
   const consult = await post('/calls/internal', { from_user: ALICE, to_num: '122' });
   expect(consult.status).toBe(202);
-  const enter = await ami.waitEvent('BridgeEnter', { Channel: consult.body.channel as string }, 5000);
+  const enter = await lab.ami.waitEvent('BridgeEnter', { Channel: consult.body.channel as string }, 5000);
   await pause(20);
-  const bob = ami.eventsNamed('BridgeEnter', { BridgeUniqueid: get(enter, 'BridgeUniqueid') }).map((e) => get(e, 'Channel')).find((c) => c.startsWith(`PJSIP/${BOB}-`))!;
+  const bob = lab.ami.eventsNamed('BridgeEnter', { BridgeUniqueid: get(enter, 'BridgeUniqueid') }).map((e) => get(e, 'Channel')).find((c) => c.startsWith(`PJSIP/${BOB}-`))!;
   return { consult: consult.body.channel as string, bob };
 }
 
 /** The Cdrs whose UniqueID is one of these channels', once `last` hung up. */
 async function cdrsOf(last: string, ...channels: string[]): Promise<AmiMessage[]> {
-  await ami.waitEvent('Hangup', { Channel: last }, 5000);
+  await lab.ami.waitEvent('Hangup', { Channel: last }, 5000);
   await pause(50);
-  return ami.eventsNamed('Cdr').filter((c) => channels.includes(get(c, 'Channel')));
+  return lab.ami.eventsNamed('Cdr').filter((c) => channels.includes(get(c, 'Channel')));
 }
 
 describe('an attended transfer by a phone', () => {
@@ -106,8 +59,8 @@ describe('an attended transfer by a phone', () => {
     const alice = await bridged(ALICE);
 
     expect(await post('/calls/hold', { user: ALICE })).toEqual({ status: 200, body: { channel: alice, held: caller } });
-    expect(get(await ami.waitEvent('Hold', { Channel: alice }), 'MusicClass')).toBe('default');
-    await ami.waitEvent('DeviceStateChange', { Device: 'PJSIP/trunk', State: 'ONHOLD' });
+    expect(get(await lab.ami.waitEvent('Hold', { Channel: alice }), 'MusicClass')).toBe('default');
+    await lab.ami.waitEvent('DeviceStateChange', { Device: 'PJSIP/trunk', State: 'ONHOLD' });
     // A second hold finds no party that is not held.
     expect((await post('/calls/hold', { user: ALICE })).status).toBe(404);
 
@@ -115,36 +68,36 @@ describe('an attended transfer by a phone', () => {
     const consultCh = consult.body.channel as string;
     const consultLinkedid = consult.body.linkedid as string;
     expect(consultLinkedid).toBe(consult.body.uniqueid);
-    const enter = await ami.waitEvent('BridgeEnter', { Channel: consultCh }, 5000);
+    const enter = await lab.ami.waitEvent('BridgeEnter', { Channel: consultCh }, 5000);
     await pause(20);
-    const bob = ami.eventsNamed('BridgeEnter', { BridgeUniqueid: get(enter, 'BridgeUniqueid') }).map((e) => get(e, 'Channel')).find((c) => c.startsWith(`PJSIP/${BOB}-`))!;
+    const bob = lab.ami.eventsNamed('BridgeEnter', { BridgeUniqueid: get(enter, 'BridgeUniqueid') }).map((e) => get(e, 'Channel')).find((c) => c.startsWith(`PJSIP/${BOB}-`))!;
 
     expect(await post('/calls/transfer', { user: ALICE, attended: true })).toEqual({ status: 200, body: { channel: alice, transferee: caller, target: bob } });
-    const xfer = await ami.waitEvent('AttendedTransfer');
-    const linkedid = get(ami.eventsNamed('Newchannel', { Channel: caller })[0], 'Linkedid');
+    const xfer = await lab.ami.waitEvent('AttendedTransfer');
+    const linkedid = get(lab.ami.eventsNamed('Newchannel', { Channel: caller })[0], 'Linkedid');
     expect(
       ['OrigTransfererChannel', 'SecondTransfererChannel', 'TransfereeChannel', 'TransferTargetChannel', 'TransferTargetLinkedid', 'TransfereeExten', 'DestType', 'IsExternal'].map((k) => get(xfer, k)),
     ).toEqual([alice, consultCh, caller, bob, consultLinkedid, '121', 'Bridge', 'No']);
     expect(get(xfer, 'DestBridgeUniqueid')).toBe(get(enter, 'BridgeUniqueid'));
-    await ami.waitEvent('Unhold', { Channel: alice });
-    await ami.waitEvent('Unhold', { Channel: consultCh });
-    await ami.waitEvent('DeviceStateChange', { Device: 'PJSIP/trunk', State: 'INUSE' });
+    await lab.ami.waitEvent('Unhold', { Channel: alice });
+    await lab.ami.waitEvent('Unhold', { Channel: consultCh });
+    await lab.ami.waitEvent('DeviceStateChange', { Device: 'PJSIP/trunk', State: 'INUSE' });
     // The caller entered Bob's bridge in place of the consultation channel; it took Bob's peer account.
-    const swap = await ami.waitEvent('BridgeEnter', { Channel: caller, BridgeUniqueid: get(enter, 'BridgeUniqueid') });
+    const swap = await lab.ami.waitEvent('BridgeEnter', { Channel: caller, BridgeUniqueid: get(enter, 'BridgeUniqueid') });
     expect(get(swap, 'SwapUniqueid')).toBe(consult.body.uniqueid);
-    expect(get(await ami.waitEvent('NewAccountCode', { Channel: caller }), 'AccountCode')).toBe(String(ACCOUNT));
-    expect(ami.eventsNamed('SoftHangupRequest', { Channel: consultCh }).map((e) => get(e, 'Cause'))).toEqual(['1', '16']);
-    expect(get(await ami.waitEvent('Hangup', { Channel: alice }), 'Cause')).toBe('16');
-    expect(ami.eventsNamed('SoftHangupRequest', { Channel: alice })).toHaveLength(0);
-    const consultCdr = await ami.waitEvent('Cdr', { Channel: consultCh });
+    expect(get(await lab.ami.waitEvent('NewAccountCode', { Channel: caller }), 'AccountCode')).toBe(String(ACCOUNT));
+    expect(lab.ami.eventsNamed('SoftHangupRequest', { Channel: consultCh }).map((e) => get(e, 'Cause'))).toEqual(['1', '16']);
+    expect(get(await lab.ami.waitEvent('Hangup', { Channel: alice }), 'Cause')).toBe('16');
+    expect(lab.ami.eventsNamed('SoftHangupRequest', { Channel: alice })).toHaveLength(0);
+    const consultCdr = await lab.ami.waitEvent('Cdr', { Channel: consultCh });
     expect([get(consultCdr, 'Destination'), get(consultCdr, 'DestinationChannel'), get(consultCdr, 'UserField')]).toEqual(['122', bob, '']);
-    const bobVar = await ami.waitEvent('VarSet', { Channel: bob, Variable: 'BRIDGEPEER', Value: caller });
+    const bobVar = await lab.ami.waitEvent('VarSet', { Channel: bob, Variable: 'BRIDGEPEER', Value: caller });
     expect(get(bobVar, 'Linkedid')).toBe(linkedid);
 
     // Bob hangs up first: the caller's Dial ends (its timers), its dial plan ends, both CDRs at its hangup.
     expect(await post('/calls/hangup', { user: BOB })).toEqual({ status: 200, body: { channels: [bob] } });
-    expect(get(await ami.waitEvent('Hangup', { Channel: bob }), 'Linkedid')).toBe(linkedid);
-    await ami.waitEvent('VarSet', { Channel: caller, Variable: 'DIALSTATUS', Value: 'ANSWER' });
+    expect(get(await lab.ami.waitEvent('Hangup', { Channel: bob }), 'Linkedid')).toBe(linkedid);
+    await lab.ami.waitEvent('VarSet', { Channel: caller, Variable: 'DIALSTATUS', Value: 'ANSWER' });
     const cdrs = await cdrsOf(caller, caller);
     expect(cdrs.map((c) => [get(c, 'Destination'), get(c, 'DestinationChannel'), get(c, 'LastData'), get(c, 'AccountCode'), get(c, 'UserField')])).toEqual([
       ['121', alice, `PJSIP/${ALICE},30,`, '', `acct-${ACCOUNT}`],
@@ -154,7 +107,7 @@ describe('an attended transfer by a phone', () => {
   });
 
   it("moves the click-to-call customer to the colleague: the employee's Dial ends with its Cdr, the trunk channel's own Cdr names no destination", async () => {
-    await ami.action('Originate', {
+    await lab.ami.action('Originate', {
       Channel: `PJSIP/${ALICE}`,
       Context: `acct-${ACCOUNT}`,
       Exten: '79101239999',
@@ -165,22 +118,22 @@ describe('an attended transfer by a phone', () => {
       ActionID: 'c2c-att',
       Variable: ['RC_CALL_ID=c2c-att', `RC_ACCOUNT=${ACCOUNT}`, `RC_USER=${ALICE}`],
     });
-    const alice = get(await ami.waitEvent('OriginateResponse', { ActionID: 'c2c-att' }), 'Channel');
-    const trunk = get(await ami.waitEvent('DialBegin', { Channel: alice }), 'DestChannel');
+    const alice = get(await lab.ami.waitEvent('OriginateResponse', { ActionID: 'c2c-att' }), 'Channel');
+    const trunk = get(await lab.ami.waitEvent('DialBegin', { Channel: alice }), 'DestChannel');
     await bridged(ALICE);
     const { consult, bob } = await holdAndConsult();
 
     expect(await post('/calls/transfer', { user: ALICE, attended: true })).toEqual({ status: 200, body: { channel: alice, transferee: trunk, target: bob } });
-    const aliceCdr = await ami.waitEvent('Cdr', { Channel: alice });
+    const aliceCdr = await lab.ami.waitEvent('Cdr', { Channel: alice });
     expect([get(aliceCdr, 'Destination'), get(aliceCdr, 'DestinationChannel'), get(aliceCdr, 'UserField')]).toEqual(['79101239999', trunk, `acct-${ACCOUNT}`]);
-    expect(ami.eventsNamed('SoftHangupRequest', { Channel: alice }).map((e) => get(e, 'Cause'))).toEqual(['16']);
-    await ami.waitEvent('Hangup', { Channel: consult });
+    expect(lab.ami.eventsNamed('SoftHangupRequest', { Channel: alice }).map((e) => get(e, 'Cause'))).toEqual(['16']);
+    await lab.ami.waitEvent('Hangup', { Channel: consult });
     // The customer's account code came with the Dial: no NewAccountCode at the transfer.
-    expect(ami.eventsNamed('NewAccountCode', { Channel: trunk })).toHaveLength(1);
+    expect(lab.ami.eventsNamed('NewAccountCode', { Channel: trunk })).toHaveLength(1);
 
     await post('/calls/hangup', { user: BOB });
-    const linkedid = get(ami.eventsNamed('Newchannel', { Channel: alice })[0], 'Linkedid');
-    expect(get(await ami.waitEvent('Hangup', { Channel: bob }), 'Linkedid')).toBe(linkedid);
+    const linkedid = get(lab.ami.eventsNamed('Newchannel', { Channel: alice })[0], 'Linkedid');
+    expect(get(await lab.ami.waitEvent('Hangup', { Channel: bob }), 'Linkedid')).toBe(linkedid);
     const [own] = await cdrsOf(trunk, trunk);
     expect([get(own, 'Source'), get(own, 'Destination'), get(own, 'DestinationContext'), get(own, 'DestinationChannel'), get(own, 'LastApplication'), get(own, 'UserField'), get(own, 'AccountCode')]).toEqual([
       '79101239999',
@@ -192,7 +145,7 @@ describe('an attended transfer by a phone', () => {
       String(ACCOUNT),
     ]);
     expect(get(own, 'StartTime')).toBe(get(own, 'AnswerTime'));
-    expect(ami.eventsNamed('SoftHangupRequest', { Channel: trunk })).toHaveLength(0);
+    expect(lab.ami.eventsNamed('SoftHangupRequest', { Channel: trunk })).toHaveLength(0);
   });
 });
 
@@ -209,7 +162,7 @@ describe('the control routes of hold and attended transfer', () => {
     ['/calls/hangup', `{"user":"${ALICE}"}`, 404, /has no answered call/],
     ['/devices/999999999/unreachable', '{}', 404, /no endpoint 999999999/],
   ])('%s %s → %i', async (route, body, status, message) => {
-    const res = await fetch(`http://127.0.0.1:${sim.controlPort}${route}`, { method: 'POST', body });
+    const res = await fetch(`http://127.0.0.1:${lab.sim.controlPort}${route}`, { method: 'POST', body });
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: string }).error).toMatch(message);
   });
@@ -219,9 +172,9 @@ describe('the control routes of hold and attended transfer', () => {
     await bridged(ALICE);
     expect((await post('/calls/hold', { user: ALICE })).status).toBe(200);
     expect((await post('/calls/transfer', { user: ALICE, attended: true })).status).toBe(404);
-    expect(ami.eventsNamed('AttendedTransfer')).toHaveLength(0);
+    expect(lab.ami.eventsNamed('AttendedTransfer')).toHaveLength(0);
     expect((await post('/calls/hangup', { user: ALICE })).status).toBe(200);
-    await ami.waitEvent('Hangup', { Channel: placed.body.channel as string }, 5000);
+    await lab.ami.waitEvent('Hangup', { Channel: placed.body.channel as string }, 5000);
   });
 
   it("makes a qualified phone unreachable: PeerStatus and ContactStatus Unreachable, its device UNAVAILABLE; a phone without a qualified contact answers 409", async () => {
@@ -229,9 +182,9 @@ describe('the control routes of hold and attended transfer', () => {
     await pause(200);
     const res = await post(`/devices/${BOB}/unreachable`, {});
     expect(res).toEqual({ status: 200, body: { user: BOB, state: 'UNAVAILABLE' } });
-    await ami.waitEvent('PeerStatus', { Peer: `PJSIP/${BOB}`, PeerStatus: 'Unreachable' });
-    expect(get(await ami.waitEvent('ContactStatus', { AOR: BOB, ContactStatus: 'Unreachable' }), 'RoundtripUsec')).toBe('0');
-    await ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${BOB}`, State: 'UNAVAILABLE' });
+    await lab.ami.waitEvent('PeerStatus', { Peer: `PJSIP/${BOB}`, PeerStatus: 'Unreachable' });
+    expect(get(await lab.ami.waitEvent('ContactStatus', { AOR: BOB, ContactStatus: 'Unreachable' }), 'RoundtripUsec')).toBe('0');
+    await lab.ami.waitEvent('DeviceStateChange', { Device: `PJSIP/${BOB}`, State: 'UNAVAILABLE' });
     await post(`/devices/${BOB}/unregister`, {});
     expect((await post(`/devices/${BOB}/unreachable`, {})).status).toBe(409);
     await post(`/devices/${BOB}/register`, {});
