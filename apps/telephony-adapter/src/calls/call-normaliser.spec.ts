@@ -907,6 +907,58 @@ describe('CallNormaliser on call transfers (fixtures 59–62, real Asterisk with
     expect(domain(out).filter((e) => e.kind === 'ended')).toHaveLength(1);
   });
 
+  // The dial plan records a click-to-call on the employee's channel, which leaves at the transfer (before: 2.5 s of a 10 s call).
+  const recordChannels = (out: NormaliserOutput[]) => out.filter((o): o is Extract<NormaliserOutput, { kind: 'record-channel' }> => o.kind === 'record-channel');
+  const recordingJobs = (out: NormaliserOutput[]) => out.flatMap((o) => (o.kind === 'recording' ? [o.job] : []));
+
+  it.each([
+    [names.blindClickToCall, 'blindtransfer', 'PJSIP/trunk-0000001c', '/work/lab/rec/1796392077.27-2.wav'],
+    [names.attendedClickToCall, 'attendedtransfer', 'PJSIP/trunk-0000002a', '/work/lab/rec/1796392364.41-2.wav'],
+  ])("%s: at the transfer, asks for the rest of the recording on the customer's channel, in Asterisk's folder", (name, transferEvent, customer, file) => {
+    const all = events.get(name)!;
+    const transfer = all.findIndex((e) => eventName(e) === transferEvent);
+    const out = normalise(all.slice(0, transfer + 1), intentsOf(name));
+    expect(recordChannels(out)).toEqual([{ kind: 'record-channel', channel: customer, file }]);
+    // Once: the whole transcript asks for nothing more.
+    expect(recordChannels(normalise(all, intentsOf(name)))).toHaveLength(1);
+  });
+
+  it.each([names.blindInbound, names.attendedInbound])("%s: asks for nothing: the caller's channel, which stays, is recorded from the start by the route", (name) => {
+    const out = normalise(events.get(name)!, intentsOf(name));
+    expect(recordChannels(out)).toEqual([]);
+    expect(recordingJobs(out)).toHaveLength(1);
+  });
+
+  it("60 with the rest recorded: one recording job of both parts, sent when the call ended, under the employee's first file", () => {
+    const all = events.get(names.blindClickToCall)!;
+    const transfer = all.findIndex((e) => eventName(e) === 'blindtransfer');
+    // What the MixMonitor action on the customer's channel adds (app_mixmonitor: the variable, then
+    // MixMonitorStart): the employee's own two events, moved to the customer's channel.
+    const customer = all.find((e) => eventName(e) === 'newchannel' && field(e, 'channel') === 'PJSIP/trunk-0000001c')!;
+    const moved = (e: AmiMessage) => {
+      const copy: AmiMessage = { ...e, channel: customer.channel, uniqueid: customer.uniqueid, linkedid: customer.linkedid };
+      if (eventName(e) === 'varset') copy.value = '/work/lab/rec/1796392077.27-2.wav';
+      return copy;
+    };
+    const employeeRecording = all.filter((e) => (eventName(e) === 'varset' && varSet(e)?.name === 'MIXMONITOR_FILENAME') || eventName(e) === 'mixmonitorstart');
+    expect(employeeRecording.map(eventName)).toEqual(['varset', 'mixmonitorstart']);
+    const started = employeeRecording.map(moved);
+    const withRest = [...all.slice(0, transfer + 1), ...started, ...all.slice(transfer + 1)];
+    const out = normalise(withRest, intentsOf(names.blindClickToCall));
+    const jobs = recordingJobs(out);
+    expect(jobs).toEqual([expect.objectContaining({ fileName: '1796392077.27.wav', continuation: ['1796392077.27-2.wav'], user: A })]);
+    const employeeHangup = withRest.findIndex((e) => eventName(e) === 'hangup' && field(e, 'channel') === 'PJSIP/1993720936-0000001b');
+    expect(recordingJobs(normalise(withRest.slice(0, employeeHangup + 1), intentsOf(names.blindClickToCall)))).toEqual([]);
+    const ended = out.findIndex((o) => o.kind === 'ended');
+    expect(out.findIndex((o) => o.kind === 'recording')).toBeGreaterThan(ended);
+  });
+
+  it('60 without the rest (the action was refused): the first part alone, when the call ended', () => {
+    const out = normalise(events.get(names.blindClickToCall)!, intentsOf(names.blindClickToCall));
+    expect(recordingJobs(out)).toEqual([expect.objectContaining({ fileName: '1796392077.27.wav', user: A })]);
+    expect(recordingJobs(out)[0].continuation).toBeUndefined();
+  });
+
   it('widens a sent record when another CDR of the call comes after it', () => {
     const all = events.get(names.blindInbound)!;
     const cdrs = all.filter((e) => eventName(e) === 'cdr');

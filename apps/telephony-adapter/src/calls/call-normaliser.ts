@@ -43,6 +43,11 @@ export type NormaliserOutput =
   | TelephonyDomainEvent
   | { kind: 'recording'; job: RecordingJob }
   | { kind: 'originate-result'; actionId: string; response: string; reason: number | null }
+  /**
+   * Start MixMonitor on a live channel (AMI action MixMonitor): a transferred call's recording goes
+   * on on the channel that stayed (`file`: Asterisk's own path, in the folder of the first part).
+   */
+  | { kind: 'record-channel'; channel: string; file: string }
   /** A resync finished; `adopted` are calls found live that this process knew nothing about. */
   | { kind: 'resynced'; adopted: AdoptedCall[] };
 
@@ -81,7 +86,11 @@ interface Channel {
   cause: number;
   causeTxt: string;
   mixMonitorFile?: string;
+  /** MIXMONITOR_FILENAME as Asterisk set it (its own absolute path). */
+  mixMonitorPath?: string;
   recording?: { file: string; startedAt: number; done: boolean };
+  /** A MixMonitor was asked for on this channel (record-channel) and has not started yet. */
+  recordingRequested?: boolean;
   /** The channel ran VoiceMail(): the caller stays on after the Dial's CDR ends (fixtures 40, 41, 43). */
   voicemail?: boolean;
 }
@@ -136,6 +145,18 @@ interface Call {
    * so its record is every CDR of its channels, sent once its last channel hung up.
    */
   transfer?: Transfer;
+  /**
+   * The call's recording goes on in more files than the first (a transfer took away the channel it
+   * was recorded on): one recording job with every part, once the call ended.
+   */
+  recordingParts?: RecordingParts;
+}
+
+interface RecordingParts {
+  /** The first part's channel (its recording names the whole). */
+  first: Channel;
+  /** File names of the later parts, in order, asked for (record-channel) or started. */
+  next: string[];
 }
 
 /** What a call's record says, from one CDR or several. */
@@ -470,7 +491,10 @@ export class CallNormaliser {
       case 'varset': {
         const v = varSet(message);
         if (!v) return;
-        if (v.name === 'MIXMONITOR_FILENAME') ch.mixMonitorFile = path.posix.basename(v.value);
+        if (v.name === 'MIXMONITOR_FILENAME') {
+          ch.mixMonitorFile = path.posix.basename(v.value);
+          ch.mixMonitorPath = v.value;
+        }
         else this.applyCallVar(call, v.name, v.value);
         return;
       }
@@ -796,6 +820,7 @@ export class CallNormaliser {
     call.endedAt = this.now();
     const { cause, causeTxt } = this.causeOf(call);
     out.push({ kind: 'ended', payload: { ...this.envelope(call, 'ended'), cause, cause_txt: causeTxt, reconciled } });
+    this.finishRecordingParts(call, out);
     this.maybeTransferredCdr(call, out);
   }
 
@@ -814,6 +839,23 @@ export class CallNormaliser {
     const rec = ch.recording;
     if (!rec || rec.done) return;
     rec.done = true;
+    // A part of a recording in several files: stored as one when the call ended (maybeEnded).
+    if (call.recordingParts && (call.recordingParts.first === ch || call.recordingParts.next.includes(rec.file))) return;
+    this.emitRecording(call, ch, rec, [], out);
+  }
+
+  /** The recording of a call whose recorded channel a transfer took away, in all its parts. */
+  private finishRecordingParts(call: Call, out: NormaliserOutput[]): void {
+    const parts = call.recordingParts;
+    const rec = parts?.first.recording;
+    if (!parts || !rec) return;
+    call.recordingParts = undefined;
+    // Only the parts whose MixMonitor really started (a refused action left no file).
+    const started = new Set([...call.channels.values()].map((c) => c.recording?.file));
+    this.emitRecording(call, parts.first, rec, parts.next.filter((f) => started.has(f)), out);
+  }
+
+  private emitRecording(call: Call, ch: Channel, rec: NonNullable<Channel['recording']>, continuation: string[], out: NormaliserOutput[]): void {
     out.push({
       kind: 'recording',
       job: {
@@ -821,6 +863,7 @@ export class CallNormaliser {
         envelope: this.envelope(call, 'recording.finished', rec.file, false),
         user: call.user ?? call.dialledUser ?? null,
         fileName: rec.file,
+        ...(continuation.length ? { continuation } : {}),
         channel: ch.name,
         recordedAt: localDateTime(rec.startedAt),
       },
@@ -983,8 +1026,9 @@ export class CallNormaliser {
     if (field(message, 'result').toLowerCase() !== 'success') return;
     const transferee = this.channel(field(message, 'transfereeuniqueid'));
     const call = transferee ? this.calls.get(transferee.linkedid) : undefined;
-    if (!call || call.ended) return;
+    if (!transferee || !call || call.ended) return;
     call.transfer ??= { cdrs: [], sent: 0 };
+    this.continueRecording(call, transferee, out);
     if (name !== 'attendedtransfer') {
       const transferer = field(message, 'transfererchannel');
       call.transfer.pendingBlind = { to: field(message, 'extension'), byUser: this.pjsipUser(transferer) ?? null, transferer: field(message, 'transfereruniqueid') };
@@ -1008,6 +1052,25 @@ export class CallNormaliser {
     call.channels.set(target.uniqueid, target);
     this.byUniqueid.set(target.uniqueid, call.key);
     if (consultation?.started) this.maybeEnded(consultation, out, false);
+  }
+
+  /**
+   * The dial plan records a call an employee placed on the employee's channel, which leaves the call
+   * when they transfer it: the rest is recorded on the channel that stays (the customer's), into a
+   * file of its own, and the parts are stored as one. A channel already recorded (an inbound
+   * caller, whose route records it) needs nothing.
+   */
+  private continueRecording(call: Call, transferee: Channel, out: NormaliserOutput[]): void {
+    if (transferee.hungUp || transferee.recording || transferee.recordingRequested) return;
+    const recorded = [...call.channels.values()].find((c) => c !== transferee && c.recording && !c.recording.done && c.mixMonitorPath);
+    if (!recorded?.recording || !recorded.mixMonitorPath) return;
+    if (call.recordingParts && call.recordingParts.first !== recorded) return;
+    call.recordingParts ??= { first: recorded, next: [] };
+    const base = recorded.recording.file.replace(/\.wav$/i, '');
+    const file = `${base}-${call.recordingParts.next.length + 2}.wav`;
+    call.recordingParts.next.push(file);
+    transferee.recordingRequested = true;
+    out.push({ kind: 'record-channel', channel: transferee.name, file: path.posix.join(path.posix.dirname(recorded.mixMonitorPath), file) });
   }
 
   private onOriginateResponse(message: AmiMessage, out: NormaliserOutput[]): void {

@@ -46,6 +46,12 @@ export interface RecordingJob {
   envelope: Envelope;
   user: string | null;
   fileName: string;
+  /**
+   * Later parts of the same recording, in order (files in the same folder): a transfer took away the
+   * channel the first was recorded on, and the rest was recorded on the channel that stayed.
+   * Stored as one recording under `fileName`.
+   */
+  continuation?: string[];
   channel: string;
   /** PBX local time "YYYY-MM-DD HH:MM:SS" the recording started. */
   recordedAt: string;

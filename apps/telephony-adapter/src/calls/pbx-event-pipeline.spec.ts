@@ -190,6 +190,29 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     expect(subjects).toEqual(['telephony.call.started', 'telephony.call.ringing', 'telephony.call.answered', 'telephony.call.ringing', 'telephony.call.bridged', 'telephony.call.ended', 'telephony.call.cdr']);
   });
 
+  it("continues a click-to-call's recording on the customer's channel at a transfer (AMI MixMonitor), and a refusal only costs that part", async () => {
+    const warnings: string[] = [];
+    pipeline = new PbxEventPipeline(
+      session,
+      new CallNormaliser({ node: 'pbx1' }),
+      registrations,
+      { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
+      undefined,
+      { ...quiet, warn: (m: string) => warnings.push(m) },
+    );
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    await resynced;
+    await server.sendChunked(rxAfterLogin('60-blind-transfer-click-to-call-customer-to-902'));
+    await eventually(() => recordings.length === 1);
+    const mixMonitor = server.actions.filter((a) => a.action === 'MixMonitor');
+    expect(mixMonitor).toEqual([expect.objectContaining({ channel: 'PJSIP/trunk-0000001c', file: '/work/lab/rec/1796392077.27-2.wav' })]);
+    // The fake PBX refuses it (as Asterisk does for a channel gone meanwhile): a warning, and the first part alone is stored.
+    await eventually(() => warnings.some((w) => w.startsWith('recording not continued on PJSIP/trunk-0000001c after a transfer')));
+    expect(recordings).toEqual([expect.objectContaining({ fileName: '1796392077.27.wav' })]);
+    expect(recordings[0].continuation).toBeUndefined();
+  });
+
   it('after a resync, ends the calls held open elsewhere that it does not know (it restarted meanwhile), not the live ones', async () => {
     let reads = 0;
     const open = [

@@ -186,6 +186,9 @@ export class PbxEventPipeline {
         case 'recording':
           this.sinks.recording(output.job);
           break;
+        case 'record-channel':
+          this.recordChannel(output.channel, output.file);
+          break;
         case 'originate-result':
           this.ledger
             ?.recordOutcome(output.actionId, output.response, output.reason)
@@ -205,6 +208,22 @@ export class PbxEventPipeline {
           this.sinks.publish(output);
       }
     }
+  }
+
+  /**
+   * Starts MixMonitor on a channel, without holding up the events behind it. A refusal (the channel
+   * hung up meanwhile) only costs that part of the recording: the call's recording is stored
+   * without it.
+   */
+  private recordChannel(channel: string, file: string): void {
+    this.session
+      .action({ Action: 'MixMonitor', Channel: channel, File: file })
+      .then((response) => {
+        if (field(response, 'response').toLowerCase() !== 'success') {
+          this.logger.warn(`recording not continued on ${channel} after a transfer: ${field(response, 'message') || field(response, 'response')}`);
+        }
+      })
+      .catch((err: Error) => this.logger.warn(`recording not continued on ${channel} after a transfer: ${err.message}`));
   }
 
   /** Sends the resync actions; their answers come back through the event queue. */

@@ -9,7 +9,7 @@ import { RECORDINGS_BUCKET } from '@ringcloud/contracts-telephony';
 import type { LeftRecording } from '../calls/call-normaliser';
 import { RecordingJob } from '../calls/domain-events';
 import { TelephonyEventPublisher } from '../calls/event-publisher';
-import { readWavInfo } from './wav';
+import { WavInfo, readWavInfo, sameWavFormat, wavHeader } from './wav';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -92,24 +92,23 @@ export class RecordingsService {
   /** Stores one recording and publishes its event; resolves false when there was nothing to store. */
   async process(job: RecordingJob): Promise<boolean> {
     const { logger } = this.options;
-    if (!FILE_NAME.test(job.fileName) || job.fileName.includes('..')) {
-      logger.warn(`recording file name ${JSON.stringify(job.fileName)} refused (call ${job.envelope.call_id})`);
+    const names = [job.fileName, ...(job.continuation ?? [])];
+    const refused = names.find((name) => !FILE_NAME.test(name) || name.includes('..'));
+    if (refused !== undefined) {
+      logger.warn(`recording file name ${JSON.stringify(refused)} refused (call ${job.envelope.call_id})`);
       return false;
     }
-    const file = path.join(this.options.dir, job.fileName);
-    const size = await this.waitUntilComplete(file);
-    if (size === null) {
+    const recording = await this.read(job, names);
+    if (!recording) {
       logger.warn(`recording ${job.fileName} not found in ${this.options.dir} (call ${job.envelope.call_id}); nothing stored`);
       return false;
     }
-    const head = await readHead(file, 64 * 1024);
-    const wav = readWavInfo(head, size);
-    if (!wav) logger.warn(`recording ${job.fileName} has no readable WAV header; stored with duration 0`);
+    if (!recording.wav) logger.warn(`recording ${job.fileName} has no readable WAV header; stored with duration 0`);
 
     const account = job.envelope.account_id;
     if (account === null) logger.warn(`recording ${job.fileName}: call ${job.envelope.call_id} has no account; stored under unassigned/`);
     const objectName = `${account ?? 'unassigned'}/${job.fileName}`;
-    await this.put(objectName, file);
+    await this.put(objectName, recording.bytes);
 
     const published = await this.publisher.publishConfirmed({
       kind: 'recording.finished',
@@ -120,19 +119,62 @@ export class RecordingsService {
         file_name: job.fileName,
         object_name: objectName,
         content_type: 'audio/wav',
-        size,
-        duration_s: wav?.durationS ?? 0,
+        size: recording.size,
+        duration_s: recording.wav?.durationS ?? 0,
         recorded_at: job.recordedAt,
       },
     });
+    const files = recording.files.map((f) => path.basename(f)).join(', ');
     if (!published) {
-      // Nothing would list it: the file stays where the PBX wrote it, for a retry or an operator.
-      logger.warn(`recording ${objectName} stored, but its event was not published (the publisher stopped): ${job.fileName} stays in ${this.options.dir}`);
+      // Nothing would list it: the files stay where the PBX wrote them, for a retry or an operator.
+      logger.warn(`recording ${objectName} stored, but its event was not published (the publisher stopped): ${files} stay in ${this.options.dir}`);
       return true;
     }
-    logger.log(`recording ${objectName} stored (${size} bytes, ${wav?.durationS ?? 0} s)`);
-    if (!this.options.keepLocal) await this.removeLocal(file);
+    const joined = recording.files.length > 1 ? ` from ${recording.files.length} parts (${files})` : '';
+    logger.log(`recording ${objectName} stored (${recording.size} bytes, ${recording.wav?.durationS ?? 0} s)${joined}`);
+    if (!this.options.keepLocal) for (const file of recording.files) await this.removeLocal(file);
     return true;
+  }
+
+  /**
+   * The recording's bytes once its files are complete: one file as it is, or the parts of a
+   * transferred call's recording joined into one WAV (their audio one after the other). Parts that
+   * are missing are left out; parts that cannot be joined (not WAV, another format) leave the first
+   * alone stored, and stay in the folder.
+   */
+  private async read(job: RecordingJob, names: string[]): Promise<StoredRecording | null> {
+    const parts: Array<{ file: string; size: number; wav: WavInfo | null }> = [];
+    for (const name of names) {
+      const file = path.join(this.options.dir, name);
+      const size = await this.waitUntilComplete(file);
+      if (size === null) {
+        if (names.length > 1) this.options.logger.warn(`recording ${job.fileName}: part ${name} not found in ${this.options.dir}; stored without it`);
+        continue;
+      }
+      parts.push({ file, size, wav: readWavInfo(await readHead(file, 64 * 1024), size) });
+    }
+    if (parts.length === 0) return null;
+    const [first, ...later] = parts;
+    const fileBytes = (file: string) => () => fileChunks(file);
+    const format = first.wav;
+    if (later.length === 0 || !format) return { files: [first.file], size: first.size, wav: first.wav, bytes: fileBytes(first.file) };
+    const odd = later.find((p) => !p.wav || !sameWavFormat(format, p.wav));
+    if (odd) {
+      this.options.logger.warn(`recording ${job.fileName}: part ${path.basename(odd.file)} is not audio of the same format; stored the first part only, the others stay in ${this.options.dir}`);
+      return { files: [first.file], size: first.size, wav: first.wav, bytes: fileBytes(first.file) };
+    }
+    const audio = parts.map((p) => ({ file: p.file, start: p.wav!.dataOffset, bytes: p.wav!.dataBytes }));
+    const dataBytes = audio.reduce((n, a) => n + a.bytes, 0);
+    const header = wavHeader(format, dataBytes);
+    return {
+      files: parts.map((p) => p.file),
+      size: header.length + dataBytes,
+      wav: { ...format, dataOffset: header.length, dataBytes, durationS: Math.round((dataBytes / format.byteRate) * 1000) / 1000 },
+      bytes: async function* () {
+        yield header;
+        for (const a of audio) if (a.bytes > 0) yield* fileChunks(a.file, a.start, a.start + a.bytes - 1);
+      },
+    };
   }
 
   private async removeLocal(file: string): Promise<void> {
@@ -152,14 +194,14 @@ export class RecordingsService {
    * Uploads unless the same bytes are already there (a replayed job); retries NATS hiccups. Resolves
    * only when the store holds the file's bytes (its digest), so the file may then be removed.
    */
-  private async put(objectName: string, file: string): Promise<void> {
+  private async put(objectName: string, bytes: () => AsyncIterable<Buffer>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const digest = `SHA-256=${await sha256File(file)}`;
+        const digest = `SHA-256=${await sha256(bytes())}`;
         const store = await this.store.open();
         const existing = await store.info(objectName);
         if (existing && !existing.deleted && existing.digest === digest) return;
-        const stream = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
+        const stream = Readable.toWeb(Readable.from(bytes())) as unknown as ReadableStream<Uint8Array>;
         const stored = await store.put({ name: objectName, description: 'call recording' }, stream);
         // The file changed while it was read (it should not: it had stopped growing): try again.
         if (stored.digest !== digest) throw new Error(`stored digest ${stored.digest} is not the file's ${digest}`);
@@ -207,8 +249,22 @@ async function readHead(file: string, bytes: number): Promise<Buffer> {
 }
 
 /** The object store's digest format: base64url SHA-256 (with padding, as nats.js writes it). */
-async function sha256File(file: string): Promise<string> {
+async function sha256(bytes: AsyncIterable<Buffer>): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of bytes) hash.update(chunk);
   return hash.digest('base64url') + '=';
+}
+
+/** A file's bytes (from `start` to `end`, inclusive, when given). */
+async function* fileChunks(file: string, start?: number, end?: number): AsyncIterable<Buffer> {
+  for await (const chunk of createReadStream(file, { start, end })) yield chunk as Buffer;
+}
+
+interface StoredRecording {
+  /** The files it was made of (removed once it is stored and told). */
+  files: string[];
+  size: number;
+  wav: WavInfo | null;
+  /** Its bytes, as often as they are needed (digest, upload). */
+  bytes: () => AsyncIterable<Buffer>;
 }

@@ -8,7 +8,7 @@ import { RecordingJob } from '../calls/domain-events';
 import { TelephonyEventPublisher } from '../calls/event-publisher';
 import { TestEnv, eventually } from '../testing/test-env';
 import { RecordingStore, RecordingsService } from './recordings.service';
-import { pcmWav } from './wav';
+import { pcmWav, readWavInfo } from './wav';
 
 class Logs {
   lines: string[] = [];
@@ -98,6 +98,57 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
     await publisher.flush();
     expect((await store.info('1002/1795704110.0.wav'))!.revision).toBe(before!.revision);
     expect(await finished()).toHaveLength(1);
+  });
+
+  describe('a recording in parts (a transfer took the recorded channel away; the rest was recorded on the channel that stayed)', () => {
+    const tone = (samples: number, value: number) => pcmWav(new Int16Array(samples).fill(value));
+    const parts = (name: string, continuation: string[]): RecordingJob => ({ ...job(name), continuation });
+
+    it('stores the parts joined as one WAV under the first part\'s name, with their total length, and removes every part', async () => {
+      const first = tone(8000 * 2, 1000); // 2 s
+      const second = tone(8000 * 3, -2000); // 3 s
+      writeFileSync(path.join(env.recordingsDir, '1796400000.1.wav'), first);
+      writeFileSync(path.join(env.recordingsDir, '1796400000.1-2.wav'), second);
+      expect(await service.process(parts('1796400000.1.wav', ['1796400000.1-2.wav']))).toBe(true);
+
+      const stored = Buffer.from((await (await new Objm(env.nc).open(RECORDINGS_BUCKET)).getBlob('1002/1796400000.1.wav'))!);
+      const info = readWavInfo(stored, stored.length)!;
+      expect(info).toMatchObject({ audioFormat: 1, channels: 1, sampleRate: 8000, bitsPerSample: 16, durationS: 5 });
+      // The first part's audio, then the second's, byte for byte.
+      expect(stored.subarray(44)).toEqual(Buffer.concat([first.subarray(44), second.subarray(44)]));
+      await publisher.flush();
+      const event = (await finished()).map((m) => RecordingFinished.event.parse(m.data)).find((e) => e.file_name === '1796400000.1.wav');
+      expect(event).toMatchObject({ object_name: '1002/1796400000.1.wav', size: stored.length, duration_s: 5 });
+      expect(existsSync(path.join(env.recordingsDir, '1796400000.1.wav'))).toBe(false);
+      expect(existsSync(path.join(env.recordingsDir, '1796400000.1-2.wav'))).toBe(false);
+      expect(logs.lines).toContainEqual(expect.stringMatching(/^log recording 1002\/1796400000\.1\.wav stored \(\d+ bytes, 5 s\) from 2 parts/));
+    });
+
+    it('leaves out a part that never came (its MixMonitor was refused), and stores the rest', async () => {
+      writeFileSync(path.join(env.recordingsDir, '1796400000.2.wav'), tone(8000, 5));
+      expect(await service.process(parts('1796400000.2.wav', ['1796400000.2-2.wav']))).toBe(true);
+      const stored = Buffer.from((await (await new Objm(env.nc).open(RECORDINGS_BUCKET)).getBlob('1002/1796400000.2.wav'))!);
+      expect(readWavInfo(stored, stored.length)?.durationS).toBe(1);
+      expect(logs.lines).toContainEqual(expect.stringMatching(/^warn recording 1796400000\.2\.wav: part 1796400000\.2-2\.wav not found/));
+    }, 20_000);
+
+    it('stores the first part alone when a later one is not audio of the same format, and keeps that part in the folder', async () => {
+      writeFileSync(path.join(env.recordingsDir, '1796400000.3.wav'), tone(8000, 5));
+      const odd = path.join(env.recordingsDir, '1796400000.3-2.wav');
+      writeFileSync(odd, pcmWav(16000, 16000)); // 16 kHz: its bytes would play at the wrong speed
+      expect(await service.process(parts('1796400000.3.wav', ['1796400000.3-2.wav']))).toBe(true);
+      const stored = Buffer.from((await (await new Objm(env.nc).open(RECORDINGS_BUCKET)).getBlob('1002/1796400000.3.wav'))!);
+      expect(stored).toEqual(tone(8000, 5));
+      expect(existsSync(odd)).toBe(true);
+      expect(logs.lines).toContainEqual(expect.stringMatching(/part 1796400000\.3-2\.wav is not audio of the same format; stored the first part only/));
+    });
+
+    it('refuses a part whose name could leave the recordings folder, and stores nothing', async () => {
+      writeFileSync(path.join(env.recordingsDir, '1796400000.4.wav'), tone(800, 5));
+      expect(await service.process(parts('1796400000.4.wav', ['../1796400000.4-2.wav']))).toBe(false);
+      expect(existsSync(path.join(env.recordingsDir, '1796400000.4.wav'))).toBe(true);
+      expect(logs.lines.filter((l) => l.includes('refused'))).toHaveLength(1);
+    });
   });
 
   it('keeps the file with keepLocal (RECORDINGS_KEEP_LOCAL=true), and never removes one it could not store', async () => {
