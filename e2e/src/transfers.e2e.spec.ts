@@ -54,6 +54,14 @@ const transferred = (user: string, to: string) =>
 
 const channels = async () => (await control('/channels')).body as LiveChannel[];
 
+/** Seconds of audio in a downloaded recording (the simulator's PCM WAV: the data size over the byte rate). */
+async function recordingSeconds(client: V1Client, recFile: string): Promise<number> {
+  const download = await fetch(client.url(recFile));
+  expect(download.status).toBe(200);
+  const wav = Buffer.from(await download.arrayBuffer());
+  return wav.readUInt32LE(40) / wav.readUInt32LE(28);
+}
+
 describe('call transfers (real processes, shipped dial plan)', () => {
   it('a click-to-call customer transferred to a colleague: active while they talk, then one record of the whole call', async () => {
     const team = await colleagues('611', '612');
@@ -90,6 +98,9 @@ describe('call transfers (real processes, shipped dial plan)', () => {
     expect(call.duration).toBeGreaterThanOrEqual(12);
     const seconds = (time: string) => Date.parse(`${time.replace(' ', 'T')}Z`) / 1000;
     expect(Math.abs(seconds(call.call_end_time) - seconds(call.call_start_time) - call.duration)).toBeLessThanOrEqual(1);
+    // The recording holds the whole conversation, the colleague's part too (before: the employee's
+    // part alone, cut at the transfer): the employee's file and the customer's, joined.
+    expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(10);
     expect(expectSuccess(await reader.get('/v1/calls/complete', { days: '1', p: 'all' }))).toHaveLength(1);
     expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'after-end' }))).toEqual([]);
     expect(expectSuccess(await reader.get(`/v1/calls/${callId}`))).toMatchObject({ state: 'completed', user: team.a, transferred_to: team.b });
@@ -156,9 +167,11 @@ describe('call transfers (real processes, shipped dial plan)', () => {
     const reader = await team.client();
     expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'joined' })).map((c: any) => c.call_id)).toContain(callId);
 
-    const call = await completed(reader, (c) => c.call_id === callId);
+    const call = await completed(reader, (c) => c.call_id === callId && c.rec_file);
     expect(call).toMatchObject({ direction: 'outgoing', src: '651', dst: '79101234569', disposition: 'ANSWERED', transferred_to: team.b });
     expect(call.duration).toBeGreaterThanOrEqual(12);
+    // Recorded after the transfer too: the customer's talk with the colleague is in the recording.
+    expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(10);
     const consultation = await completed(reader, (c) => c.direction === 'internal' && c.dst === '652');
     expect(consultation).toMatchObject({ src: '651', disposition: 'ANSWERED', transferred_to: null });
     expect(consultation.call_id).not.toBe(callId);

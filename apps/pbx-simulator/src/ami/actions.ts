@@ -126,6 +126,16 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
       s.respond(m, 'Success', [['Variable', variable], ['Value', value]]);
     },
 
+    // app_mixmonitor.c manager_mixmonitor: the same MixMonitor as the dial plan's, on a live channel.
+    mixmonitor: (s, m) => {
+      const name = m.get('Channel');
+      if (!name) return s.respond(m, 'Error', [['Message', 'No channel specified']]);
+      const ch = engine.find(name);
+      if (!ch) return s.respond(m, 'Error', [['Message', 'No such channel']]);
+      if (!engine.mixMonitor(ch, m.get('File') ?? '')) return s.respond(m, 'Error', [['Message', 'Could not start monitoring channel']]);
+      s.respond(m, 'Success');
+    },
+
     setvar: (s, m) => {
       const variable = m.get('Variable');
       if (!variable) return s.respond(m, 'Error', [['Message', 'Variable not specified']]);

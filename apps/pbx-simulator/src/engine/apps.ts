@@ -99,10 +99,7 @@ export const APPS: Record<string, App> = {
   mixmonitor: async (engine, ch, data) => {
     // app_mixmonitor.c: "MixMonitor requires an argument", and the app returns -1 (the call ends).
     if (data === '') return 'hangup';
-    const file = data.split(',')[0] || engine.recordingPath(ch);
-    engine.setVar(ch, 'MIXMONITOR_FILENAME', file);
-    ch.recording = { file, startedAt: engine.now() };
-    engine.pub.mixMonitorStart(ch);
+    engine.mixMonitor(ch, data.split(',')[0] || engine.recordingPath(ch));
     return 'continue';
   },
 

@@ -97,7 +97,8 @@ export class Channel {
   softHangupPublished = false;
   hangupRequested = false;
   gone = false;
-  recording?: Recording;
+  /** Its MixMonitors (the dial plan's; one the AMI action MixMonitor added, e.g. after a transfer). */
+  recordings: Recording[] = [];
   /** When this channel first entered a bridge with another party. */
   bridgedAt?: number;
   /** It placed a Dial()/Queue(): its talk time starts at the bridge, not at its own answer. */

@@ -17,6 +17,9 @@ import { Phones } from './phones';
 import { EventSink, Publisher } from './publisher';
 import { writeRecording } from './recording';
 
+/** Asterisk's own monitor folder (astspooldir/monitor): where a MixMonitor file without a folder goes. */
+const MONITOR_DIR = '/var/spool/asterisk/monitor';
+
 /** An INVITE the PBX sent through the trunk: the number dialled, the caller it presented. */
 export interface TrunkInvite {
   number: string;
@@ -452,16 +455,16 @@ export class CallEngine {
     // Whether the endpoint is still there once the channel is gone (read meanwhile; see below).
     const endpoint = ch.tech === 'PJSIP' ? this.endpointStillThere(ch.device.slice('PJSIP/'.length)) : undefined;
     // The file is complete before anything else about the hangup is published.
-    if (ch.recording) {
+    for (const recording of ch.recordings) {
       // The recording holds the conversation: from the bridge for a call that dialled someone,
-      // from the answer (or MixMonitor, if later) for one that talked without dialling.
-      const self = ch.answeredAt === undefined ? undefined : Math.max(ch.recording.startedAt, ch.answeredAt);
-      const talkFrom = ch.dialled ? ch.bridgedAt : self;
-      const seconds = talkFrom === undefined ? 0 : Math.max(0, endedAt - talkFrom) / 1000;
+      // from the answer for one that talked without dialling — and never from before it started.
+      const talkFrom = ch.dialled ? ch.bridgedAt : ch.answeredAt;
+      const from = talkFrom === undefined ? undefined : Math.max(recording.startedAt, talkFrom);
+      const seconds = from === undefined ? 0 : Math.max(0, endedAt - from) / 1000;
       try {
-        await writeRecording(this.recordingTarget(ch.recording.file), seconds);
+        await writeRecording(this.recordingTarget(recording.file), seconds);
       } catch (err) {
-        this.log.error(`recording ${ch.recording.file} failed: ${(err as Error).message}`);
+        this.log.error(`recording ${recording.file} failed: ${(err as Error).message}`);
       }
     }
     const peer = ch.localPeer;
@@ -664,6 +667,20 @@ export class CallEngine {
       if (target.startsWith(`${root}${path.sep}`)) return target;
     }
     return path.join(root, path.basename(file));
+  }
+
+  /**
+   * MixMonitor on a channel, from the dial plan or the AMI action (app_mixmonitor's one
+   * mixmonitor_exec): a relative name goes to Asterisk's monitor folder; MIXMONITOR_FILENAME is set,
+   * then MixMonitorStart published. False without a file name (nothing started).
+   */
+  mixMonitor(ch: Channel, file: string): boolean {
+    if (file === '') return false;
+    const absolute = file.startsWith('/') ? file : `${MONITOR_DIR}/${file}`;
+    this.setVar(ch, 'MIXMONITOR_FILENAME', absolute);
+    ch.recordings.push({ file: absolute, startedAt: this.now() });
+    this.pub.mixMonitorStart(ch);
+    return true;
   }
 
   recordingPath(ch: Channel): string {
@@ -1478,7 +1495,7 @@ export class CallEngine {
    * phone's own INVITE did switch in the ninth lab (61/62's consultation, `ownInviteNativeRtp`).
    */
   private nativeRtpCapable(ch: Channel): boolean {
-    if (ch.tech !== 'PJSIP' || ch.recording !== undefined) return false;
+    if (ch.tech !== 'PJSIP' || ch.recordings.length > 0) return false;
     return ch.outgoingAppl !== '' || (!!this.config.ownInviteNativeRtp && !!ch.endpoint && !ch.endpoint.fromConfig);
   }
 
