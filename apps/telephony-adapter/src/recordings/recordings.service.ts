@@ -104,6 +104,13 @@ export class RecordingsService {
       return false;
     }
     if (!recording.wav) logger.warn(`recording ${job.fileName} has no readable WAV header; stored with duration 0`);
+    if (recording.wav?.dataBytes === 0) {
+      // A bare header: MixMonitor ran, but the call never talked (busy, unanswered). Nothing would
+      // list it (calls-service shows recordings with audio only): not stored, not kept.
+      logger.log(`recording ${job.fileName} (call ${job.envelope.call_id}) has no audio; not stored`);
+      if (!this.options.keepLocal) for (const file of recording.files) await this.removeLocal(file);
+      return false;
+    }
 
     const account = job.envelope.account_id;
     if (account === null) logger.warn(`recording ${job.fileName}: call ${job.envelope.call_id} has no account; stored under unassigned/`);

@@ -201,6 +201,18 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
     expect(await service.leftBehind('../1796389828.6')).toBeUndefined();
   });
 
+  it('does not store a recording without audio (a bare WAV header: the call never talked), and removes its file', async () => {
+    const before = (await finished()).length;
+    const file = path.join(env.recordingsDir, '1796400001.0.wav');
+    writeFileSync(file, pcmWav(0)); // 44 bytes, as MixMonitor leaves for an unanswered call
+    expect(await service.process(job('1796400001.0.wav'))).toBe(false);
+    expect(await (await new Objm(env.nc).open(RECORDINGS_BUCKET)).info('1002/1796400001.0.wav')).toBeNull();
+    await publisher.flush();
+    expect(await finished()).toHaveLength(before);
+    expect(existsSync(file)).toBe(false);
+    expect(logs.lines).toContainEqual(expect.stringMatching(/^log recording 1796400001\.0\.wav \(call t-pjsip\) has no audio; not stored/));
+  });
+
   it('warns about a missing file and publishes nothing, without throwing', async () => {
     const before = (await finished()).length;
     const started = Date.now();
