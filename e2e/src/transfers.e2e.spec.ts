@@ -101,6 +101,10 @@ describe('call transfers (real processes, shipped dial plan)', () => {
     // The recording holds the whole conversation, the colleague's part too (before: the employee's
     // part alone, cut at the transfer): the employee's file and the customer's, joined.
     expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(10);
+    // The colleague who took the call finds it among their own recordings too.
+    const fileName = call.rec_file.split('/').pop();
+    expect(expectSuccess(await reader.get(`/v1/users/${team.b}/records`)).map(([f]: [string, string]) => f)).toEqual([fileName]);
+    expect(await recordingSeconds(reader, `/v1/users/${team.b}/records/${fileName}`)).toBeGreaterThanOrEqual(10);
     expect(expectSuccess(await reader.get('/v1/calls/complete', { days: '1', p: 'all' }))).toHaveLength(1);
     expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'after-end' }))).toEqual([]);
     expect(expectSuccess(await reader.get(`/v1/calls/${callId}`))).toMatchObject({ state: 'completed', user: team.a, transferred_to: team.b });

@@ -447,6 +447,18 @@ describe('calls-service over NATS', () => {
       await expect(env.rpc.send(CallsRecordingList.contract, { account_id: B, user: gone })).rejects.toEqual(DomainError.notFound('User not found'));
     });
 
+    it('lists a transferred call\'s recording under the colleague who took it too, and lets them download it', async () => {
+      const transferred = call({ start: ago(240), recording: { fileName: 'ivan-to-olga.wav' }, transferredTo: { user: OLGA, num: '402' } });
+      await applied([transferred]);
+      await eventually(async () => (await env.prisma.call.findUnique({ where: { callId: transferred.callId } }))?.transferredTo === OLGA);
+      expect(await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: OLGA })).toEqual([['ivan-to-olga.wav', env.clock.format(transferred.end)]]);
+      expect((await env.rpc.send(CallsRecordingList.contract, { account_id: account, user: IVAN })).map(([f]) => f)).toContain('ivan-to-olga.wav');
+      expect(await env.rpc.send(CallsRecordingGet.contract, { account_id: account, user: OLGA, file_name: 'ivan-to-olga.wav' })).toMatchObject({ object_name: `${account}/ivan-to-olga.wav` });
+      // Not another tenant's colleague of the same name, nor the colleague's other calls.
+      await expect(env.rpc.send(CallsRecordingGet.contract, { account_id: B, user: OLGA, file_name: 'ivan-to-olga.wav' })).rejects.toEqual(DomainError.notFound('Recording not found'));
+      await expect(env.rpc.send(CallsRecordingGet.contract, { account_id: account, user: OLGA, file_name: 'ivan-old.wav' })).rejects.toEqual(DomainError.notFound('Recording not found'));
+    });
+
     it('leaves out a recording without audio (a bare WAV header: a busy call): not listed, not downloadable', async () => {
       const busy = call({ start: ago(300), recording: { fileName: 'ivan-busy.wav', durationS: 0 } });
       await applied([busy]);

@@ -17,8 +17,11 @@ export const hasAudio = (alias: Prisma.Sql): Prisma.Sql => Prisma.sql`${alias}.d
 
 /**
  * Reads of `recordings`. A recording is filed under its own user, or, when its event named none,
- * under the user of its call.
+ * under the user of its call — and under the colleague a phone transferred its call to (the call's
+ * `transferred_to`): the recording holds their part too.
  */
+const ofUser = (user: string): Prisma.Sql => Prisma.sql`(COALESCE(r.user_name, c.user_name) = ${user} OR c.transferred_to = ${user})`;
+
 @Injectable()
 export class RecordingsRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
@@ -26,7 +29,7 @@ export class RecordingsRepository {
   listForUser(accountId: number, user: string, limit: number): Promise<Array<{ file_name: string; recorded_at: Date }>> {
     return this.prisma.$queryRaw`
       SELECT r.file_name, r.recorded_at FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id
-      WHERE r.account_id = ${accountId} AND COALESCE(r.user_name, c.user_name) = ${user} AND ${hasAudio(Prisma.sql`r`)}
+      WHERE r.account_id = ${accountId} AND ${ofUser(user)} AND ${hasAudio(Prisma.sql`r`)}
       ORDER BY r.recorded_at DESC, r.file_name DESC
       LIMIT ${limit}`;
   }
@@ -34,7 +37,7 @@ export class RecordingsRepository {
   async findForUser(accountId: number, user: string, fileName: string): Promise<RecordingRow | null> {
     const rows = await this.prisma.$queryRaw<RecordingRow[]>`
       SELECT r.file_name, r.object_name, r.content_type, r.size, r.recorded_at FROM recordings r LEFT JOIN calls c ON c.call_id = r.call_id
-      WHERE r.account_id = ${accountId} AND r.file_name = ${fileName} AND COALESCE(r.user_name, c.user_name) = ${user} AND ${hasAudio(Prisma.sql`r`)}`;
+      WHERE r.account_id = ${accountId} AND r.file_name = ${fileName} AND ${ofUser(user)} AND ${hasAudio(Prisma.sql`r`)}`;
     return rows[0] ?? null;
   }
 }

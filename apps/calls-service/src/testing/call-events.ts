@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, Direction, Disposition, RecordingFinished, RingingParty } from '@ringcloud/contracts-telephony';
+import { CallAnswered, CallBridged, CallCdr, CallEnded, CallRinging, CallStarted, CallTransferred, Direction, Disposition, RecordingFinished, RingingParty } from '@ringcloud/contracts-telephony';
 import { PbxClock } from '../time/pbx-clock';
 
 export interface CallSpec {
@@ -20,6 +20,8 @@ export interface CallSpec {
   recording?: { fileName: string; user?: string | null; account?: number | null; durationS?: number };
   /** Parties rung (telephony.call.ringing), in order: the user's right after the start, the customer's after. */
   ringing?: RingingParty[];
+  /** The user's phone transferred the answered call to this colleague (telephony.call.transferred), 1 s after the answer. */
+  transferredTo?: { user: string; num: string };
 }
 
 export interface Published {
@@ -76,6 +78,11 @@ export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
   if (spec.answer) {
     events.push({ subject: CallAnswered.subject, payload: { ...envelope(spec.answer), channel: `PJSIP/${spec.user}-00000001` } });
     events.push({ subject: CallBridged.subject, payload: { ...envelope(spec.answer), bridge_id: randomUUID() } });
+    if (spec.transferredTo) {
+      const at = new Date(spec.answer.getTime() + 1000);
+      const { user, num } = spec.transferredTo;
+      events.push({ subject: CallTransferred.subject, payload: { ...envelope(at), kind: 'blind', by_user: spec.user, to: num, to_user: user } });
+    }
   }
   events.push({
     subject: CallEnded.subject,
