@@ -44,7 +44,8 @@ export const ADAPTER: AdapterExpectations = {
 /**
  * AMI classes the adapter needs. Events: ContactStatus, FullyBooted (system); channels, dials,
  * bridges, OriginateResponse, DeviceStateChange (call); Cdr (cdr); Newexten, VarSet (dialplan).
- * Actions: PJSIPShowContacts, CoreShowChannels (system); Getvar (call); Originate (originate);
+ * Actions: PJSIPShowContacts, CoreShowChannels, MixMonitor after a transfer (system); Getvar (call);
+ * Originate (originate);
  * `dialplan reload` (command).
  */
 const AMI_READ = ['system', 'call', 'cdr', 'dialplan'];

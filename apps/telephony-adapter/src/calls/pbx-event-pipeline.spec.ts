@@ -40,6 +40,8 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
   let publisher: TelephonyEventPublisher;
   let registrations: Registrations;
   const recordings: RecordingJob[] = [];
+  const newPipeline = (logger = quiet) =>
+    new PbxEventPipeline(session, new CallNormaliser({ node: 'pbx1' }), registrations, { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) }, undefined, logger);
 
   beforeAll(async () => {
     env = await TestEnv.start({ database: false });
@@ -63,14 +65,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     });
     registrations = new Registrations();
     publisher = new TelephonyEventPublisher(jetstream(env.nc), quiet);
-    pipeline = new PbxEventPipeline(
-      session,
-      new CallNormaliser({ node: 'pbx1' }),
-      registrations,
-      { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
-      undefined,
-      quiet,
-    );
+    pipeline = newPipeline();
   });
   afterEach(async () => {
     await pipeline.stop();
@@ -192,14 +187,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
 
   it("continues a click-to-call's recording on the customer's channel at a transfer (AMI MixMonitor), and a refusal only costs that part", async () => {
     const warnings: string[] = [];
-    pipeline = new PbxEventPipeline(
-      session,
-      new CallNormaliser({ node: 'pbx1' }),
-      registrations,
-      { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) },
-      undefined,
-      { ...quiet, warn: (m: string) => warnings.push(m) },
-    );
+    pipeline = newPipeline({ ...quiet, warn: (m: string) => warnings.push(m) });
     const resynced = pipeline.nextResync();
     pipeline.start();
     await resynced;
