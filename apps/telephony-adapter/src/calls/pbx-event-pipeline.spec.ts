@@ -40,7 +40,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
   let publisher: TelephonyEventPublisher;
   let registrations: Registrations;
   const recordings: RecordingJob[] = [];
-  const newPipeline = (logger = quiet) =>
+  const newPipeline = (logger: ConstructorParameters<typeof PbxEventPipeline>[5] = quiet) =>
     new PbxEventPipeline(session, new CallNormaliser({ node: 'pbx1' }), registrations, { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) }, undefined, logger);
 
   beforeAll(async () => {
