@@ -71,7 +71,13 @@ async function main(): Promise<void> {
   }
 
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/readyz`, 90_000);
+  try {
+    await waitForHttp(`${base}/readyz`, 90_000);
+  } catch (err) {
+    // The apps run detached: leaving without stopping them would leave them running (and holding their ports).
+    console.error(`start: ${err instanceof Error ? err.message : err}; stopping the stack`);
+    await stopAll(1);
+  }
   const hash = createHash('md5').update(demo.api_key + demo.password).digest('hex');
   console.log(
     [
