@@ -953,6 +953,19 @@ describe('CallNormaliser on call transfers (fixtures 59–62, real Asterisk with
     expect(out.findIndex((o) => o.kind === 'recording')).toBeGreaterThan(ended);
   });
 
+  // 65, 66 (real Asterisk, eleventh lab): the recorder's session sent the MixMonitor action the adapter sends, at the transfer.
+  it.each([
+    ['65-blind-transfer-click-to-call-mixmonitor-on-customer', 'PJSIP/trunk-00000014', '1796407794.19'],
+    ['66-attended-transfer-click-to-call-mixmonitor-on-customer', 'PJSIP/trunk-00000017', '1796407808.22'],
+  ])('%s: asks for the same action the lab sent, and stores both parts as one recording once the call ended', async (name, customer, linkedid) => {
+    const all = (await eventsThroughClient([name])).get(name)!;
+    const out = normalise(all, intentsOf(name));
+    expect(recordChannels(out)).toEqual([{ kind: 'record-channel', channel: customer, file: `/var/spool/asterisk/monitor/${linkedid}-2.wav` }]);
+    expect(recordingJobs(out)).toEqual([expect.objectContaining({ fileName: `${linkedid}.wav`, continuation: [`${linkedid}-2.wav`] })]);
+    const main = (o: NormaliserOutput) => 'payload' in o && o.payload.call_id === domain(out)[0].payload.call_id;
+    expect(out.findIndex((o) => o.kind === 'recording')).toBeGreaterThan(out.findIndex((o) => o.kind === 'ended' && main(o)));
+  });
+
   it('60 without the rest (the action was refused): the first part alone, when the call ended', () => {
     const out = normalise(events.get(names.blindClickToCall)!, intentsOf(names.blindClickToCall));
     expect(recordingJobs(out)).toEqual([expect.objectContaining({ fileName: '1796392077.27.wav', user: A })]);
