@@ -6,7 +6,9 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { RunningProcess, WORKSPACE_ROOT, spawnApp, waitForHttp } from '@ringcloud/testing';
+import { RunningProcess, WORKSPACE_ROOT, spawnApp, waitForHttp, withSchema } from '@ringcloud/testing';
+import { resolveServiceDatabase, serviceUrlEnvName } from '../db/database-url';
+import { findServices } from '../db/migrations';
 
 const run = promisify(execFile);
 const DEMO_ACCOUNT = 1001;
@@ -27,10 +29,25 @@ async function ensureDemoKeys(): Promise<DemoKey[]> {
   return JSON.parse(stdout.trim()).keys;
 }
 
+/**
+ * Each app (and the keys CLI) reads its own `<SERVICE>_DATABASE_URL`; the migrations derive the unset
+ * ones from DATABASE_URL. So do the apps here: with only DATABASE_URL set, they would otherwise use
+ * their default database `ringcloud`, not the one just migrated.
+ */
+function useDatabaseUrlForEveryService(databaseUrl: string): void {
+  for (const service of findServices(WORKSPACE_ROOT, 'migrations')) {
+    const name = serviceUrlEnvName(service);
+    if (process.env[name]) continue;
+    const target = resolveServiceDatabase(service, databaseUrl);
+    process.env[name] = withSchema(target.url, target.schema);
+  }
+}
+
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   if (!process.env.ADMIN_TOKEN) process.env.ADMIN_TOKEN = randomBytes(18).toString('base64url');
   process.env.DATABASE_URL ??= 'postgresql://postgres@127.0.0.1:5432/ringcloud';
+  useDatabaseUrlForEveryService(process.env.DATABASE_URL);
 
   // The same step operators run (`npm run db:migrate`): it honours every *_DATABASE_URL.
   const migrated = await run(process.execPath, ['-r', './tools/register.cjs', 'tools/db/migrate.ts'], { cwd: WORKSPACE_ROOT, env: process.env });
@@ -41,6 +58,8 @@ async function main(): Promise<void> {
 
   // Without a configured Asterisk (PBX_AMI_HOST), the PBX simulator stands in for it.
   const simulated = !process.env.PBX_AMI_HOST;
+  // The adapter talks to the simulator wherever it listens (SIM_AMI_PORT moves it off 5038).
+  if (simulated && process.env.SIM_AMI_PORT) process.env.PBX_AMI_PORT ??= process.env.SIM_AMI_PORT;
   const apps: RunningProcess[] = [
     // One machine, so one operations port (/metrics, /healthz, /readyz) each: 9464 + n.
     ...(simulated ? [spawnApp('pbx-simulator', 'apps/pbx-simulator/src/main.ts', { METRICS_PORT: '9465' }, true)] : []),
