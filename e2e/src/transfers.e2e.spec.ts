@@ -147,6 +147,9 @@ describe('call transfers (real processes, shipped dial plan)', () => {
     );
     expect(transfer).toMatchObject({ channel: expect.stringMatching(new RegExp(`^PJSIP/${team.a}-`)), transferee: expect.stringMatching(/^PJSIP\/trunk-/) });
     const reader = await team.client();
+    // While the caller talks to the colleague the call is listed active to the extension that rang, as its record
+    // will be (before: the number dialled, 74951230631, which the record never shows).
+    expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'inbound' }))).toEqual([expect.objectContaining({ src: from, dst: '631', status: 'current' })]);
     const call = await completed(reader, (c) => c.src === from && c.transferred_to && c.rec_file);
     expect(call).toMatchObject({ direction: 'incoming', dst: '631', disposition: 'ANSWERED', transferred_to: team.b, rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`) });
     expect(call.duration).toBeGreaterThanOrEqual(12);

@@ -16,7 +16,7 @@ interface Envelope {
 
 export type CallEvent =
   | (Envelope & { type: 'started'; direction: Direction; src: string; dst: string; user: string | null; linkedid: string })
-  | (Envelope & { type: 'ringing'; party: RingingParty; direction: Direction | null; user: string | null })
+  | (Envelope & { type: 'ringing'; party: RingingParty; direction: Direction | null; user: string | null; dst: string | null })
   | (Envelope & { type: 'answered' })
   | (Envelope & { type: 'bridged' })
   | (Envelope & { type: 'ended'; cause: number; causeTxt: string; reconciled: boolean })
@@ -111,7 +111,7 @@ function toCallEvent(subject: string, e: Record<string, any>, clock: PbxClock, s
     case CallStarted.subject:
       return { ...envelope, type: 'started', direction: e.direction, src: e.src, dst: e.dst, user: e.user, linkedid: e.linkedid };
     case CallRinging.subject:
-      return { ...envelope, type: 'ringing', party: e.party, direction: e.direction ?? null, user: e.user ?? null };
+      return { ...envelope, type: 'ringing', party: e.party, direction: e.direction ?? null, user: e.user ?? null, dst: e.dst ?? null };
     case CallAnswered.subject:
       return { ...envelope, type: 'answered' };
     case CallBridged.subject:

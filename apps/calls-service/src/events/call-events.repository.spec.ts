@@ -187,6 +187,23 @@ describe('CallEventsRepository (PostgreSQL)', () => {
     expect((await stateOf(callId)).fields).toMatchObject({ direction: 'internal', state: 'complete' });
   });
 
+  it("takes a ringing event's called number (an incoming call's extension that rings, not the number dialled) until the CDR settles it", async () => {
+    const callId = `did-${randomUUID()}`;
+    const [started, ...rest] = decode(callEvents({ ...spec777, callId: 'x', direction: 'incoming', src: '79161234567', dst: '74951230901' }, clock), callId);
+    const ringingUser = rest.find((e) => e.type === 'ringing')!;
+    await repository.applyBatch([started]);
+    expect((await stateOf(callId)).fields.dst).toBe('74951230901');
+    await repository.applyBatch([{ ...ringingUser, dst: '901' } as CallEvent]);
+    expect((await stateOf(callId)).fields.dst).toBe('901');
+    // An adapter from before ringing carried the number changes nothing.
+    await repository.applyBatch([{ ...ringingUser, eventId: randomUUID(), seq: 60, dst: null } as CallEvent]);
+    expect((await stateOf(callId)).fields.dst).toBe('901');
+    // The CDR has the last word.
+    const cdr = rest.find((e) => e.type === 'cdr')!;
+    await repository.applyBatch([{ ...cdr, dst: '902' } as CallEvent, { ...ringingUser, eventId: randomUUID(), seq: 61, dst: '903' } as CallEvent]);
+    expect((await stateOf(callId)).fields.dst).toBe('902');
+  });
+
   it('keeps the latest transfer of a call whatever the order they arrive in; the record stays the call it was', async () => {
     const callId = `transfer-${randomUUID()}`;
     const events = decode(template.slice(0, 5), callId);

@@ -113,22 +113,24 @@ export class CallEventsRepository {
 
   /**
    * The first time each party began to ring. A ringing event's direction (the route the dial plan
-   * took) corrects the started event's guess until the CDR settles it; the user whose phone rang
-   * files a call that had none yet (an incoming call, whose CDR may never come).
+   * took) and called number (an incoming call's extension that rings, where the started event had the
+   * number dialled) correct the started event's guess until the CDR settles them; the user whose
+   * phone rang files a call that had none yet (an incoming call, whose CDR may never come).
    */
   private async ringing(tx: Tx, events: EventOf<'ringing'>[]): Promise<void> {
     await tx.$executeRaw`
-      INSERT INTO calls (call_id, account_id, node, direction, user_name, ringing_user_at, ringing_customer_at)
-      SELECT e.call_id, e.account_id, e.node, e.direction, CASE WHEN e.party = 'user' THEN e.user_name END,
+      INSERT INTO calls (call_id, account_id, node, direction, dst, user_name, ringing_user_at, ringing_customer_at)
+      SELECT e.call_id, e.account_id, e.node, e.direction, e.dst, CASE WHEN e.party = 'user' THEN e.user_name END,
              CASE WHEN e.party = 'user' THEN e.at END, CASE WHEN e.party = 'customer' THEN e.at END
       FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
-                  ${col(events, (e) => e.party)}::text[], ${col(events, (e) => e.direction)}::text[], ${col(events, (e) => e.user)}::text[],
-                  ${times(events, (e) => e.at)}::timestamptz[])
-        AS e(call_id, account_id, node, party, direction, user_name, at)
+                  ${col(events, (e) => e.party)}::text[], ${col(events, (e) => e.direction)}::text[], ${col(events, (e) => e.dst)}::text[],
+                  ${col(events, (e) => e.user)}::text[], ${times(events, (e) => e.at)}::timestamptz[])
+        AS e(call_id, account_id, node, party, direction, dst, user_name, at)
       ON CONFLICT (call_id) DO UPDATE SET
         account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
         node = COALESCE(calls.node, EXCLUDED.node),
         direction = CASE WHEN calls.cdr_seq IS NULL THEN COALESCE(EXCLUDED.direction, calls.direction) ELSE calls.direction END,
+        dst = CASE WHEN calls.cdr_seq IS NULL THEN COALESCE(EXCLUDED.dst, calls.dst) ELSE calls.dst END,
         user_name = COALESCE(calls.user_name, EXCLUDED.user_name),
         ringing_user_at = LEAST(calls.ringing_user_at, EXCLUDED.ringing_user_at),
         ringing_customer_at = LEAST(calls.ringing_customer_at, EXCLUDED.ringing_customer_at),

@@ -469,6 +469,13 @@ describe('CallNormaliser on the adapter\'s own rows: voicemail, inbound numbers 
     for (const name of ['42-inbound-did-answered', '43-inbound-did-voicemail']) {
       expect(one(normalise(events.get(name)!), 'ringing').payload).toMatchObject({ party: 'user', channel: expect.stringMatching(/^PJSIP\/(5683032995|8416832583)-/), account_id: 1001 });
     }
+    // The called number is the extension that rings from then on, as the record says (the started event had the number dialled).
+    for (const [name, ext] of [['42-inbound-did-answered', '901'], ['43-inbound-did-voicemail', '902']]) {
+      const out = normalise(events.get(name)!);
+      expect(one(out, 'started').payload.dst).not.toBe(ext);
+      expect(one(out, 'ringing').payload.dst).toBe(ext);
+      expect(one(out, 'cdr').payload.dst).toBe(ext);
+    }
   });
 
   it('43 an inbound number to voicemail: incoming, NO ANSWER for the user, recorded', () => {

@@ -512,8 +512,7 @@ export class CallNormaliser {
       case 'agentcalled': {
         const dest = field(message, 'destchannel');
         if (!field(message, 'channel') || !dest) return; // the originate's own dial of leg A
-        const user = this.pjsipUser(dest);
-        this.noteDialled(call, user, user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(dest)?.[1]);
+        const user = this.noteDialledChannel(call, dest);
         // After a blind transfer the dial plan dials where the phone sent the call.
         if (call.transfer) call.transfer.target = dest;
         const blind = call.transfer?.pendingBlind;
@@ -671,6 +670,13 @@ export class CallNormaliser {
     return call.primary ? call.channels.get(call.primary) : undefined;
   }
 
+  /** The user (and extension) of a channel the call dialled: a user's phone, or a Local channel to an extension. */
+  private noteDialledChannel(call: Call, channel: string): string | undefined {
+    const user = this.pjsipUser(channel);
+    this.noteDialled(call, user, user ? this.options.directory?.(user)?.num : LOCAL_EXTEN.exec(channel)?.[1]);
+    return user;
+  }
+
   /** The user (and extension) a call dialled: an incoming call is filed under them. */
   private noteDialled(call: Call, user: string | undefined, ext: string | undefined): void {
     if (user) call.dialledUser ??= user;
@@ -800,7 +806,10 @@ export class CallNormaliser {
     call.rungParties.add(party);
     // Whose phone: the originating employee's (an originate's first leg), or the user of the channel dialled.
     const user = party === 'user' ? (this.pjsipUser(dest.name) ?? (field(message, 'channel') ? null : call.user)) : null;
-    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name, direction: call.direction, user } });
+    // An incoming call's number becomes the extension that rings (as its record will say).
+    if (party === 'user' && call.direction === 'incoming') this.noteDialledChannel(call, dest.name);
+    const dst = call.dst ? { dst: call.dst } : {};
+    out.push({ kind: 'ringing', payload: { ...this.envelope(call, 'ringing', party), party, channel: dest.name, direction: call.direction, user, ...dst } });
   }
 
   private maybeAnswered(call: Call, out: NormaliserOutput[]): void {

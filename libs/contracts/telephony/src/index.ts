@@ -129,7 +129,15 @@ export type RingingParty = z.infer<typeof RingingParty>;
  */
 export const CallRinging = event(
   'telephony.call.ringing',
-  z.object({ ...Envelope, party: RingingParty, channel: z.string(), direction: Direction.optional(), user: z.string().nullable().optional() }),
+  z.object({
+    ...Envelope,
+    party: RingingParty,
+    channel: z.string(),
+    direction: Direction.optional(),
+    user: z.string().nullable().optional(),
+    /** The called number as known now: for an incoming call, the extension that rings (the DID before). */
+    dst: z.string().optional(),
+  }),
 );
 export const CallAnswered = event('telephony.call.answered', z.object({ ...Envelope, channel: z.string() }));
 export const CallBridged = event('telephony.call.bridged', z.object({ ...Envelope, bridge_id: z.string() }));
