@@ -47,6 +47,10 @@ export interface SimulatorConfig {
   sipAddress?: string;
   /** A phone's own call may go native_rtp with the phone it reaches (the ninth lab's 61/62; see EngineConfig). */
   ownInviteNativeRtp?: boolean;
+  /** First sequence number of PJSIP channel names and Uniqueids (see EngineConfig). */
+  firstSeq?: number;
+  /** The phones and the PSTN are pjsua: 200 at once, UUID Call-IDs (the eleventh lab; see EngineConfig). */
+  pjsuaPhones?: boolean;
   /** Asterisk configuration folder: extensions.conf, pjsip.conf and manager.conf are read from it. */
   confDir: string;
   /** extensions.conf to run (default `<confDir>/extensions.conf`). */
@@ -173,6 +177,8 @@ export async function startSimulator(overrides: Partial<SimulatorConfig> = {}): 
     qualifyDelayMs: clock.fromWall(config.qualifyDelayMs),
     sipAddress: config.sipAddress,
     ownInviteNativeRtp: config.ownInviteNativeRtp,
+    firstSeq: config.firstSeq,
+    pjsuaPhones: config.pjsuaPhones,
     log,
   });
   let amiPort = config.amiPort;

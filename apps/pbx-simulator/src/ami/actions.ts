@@ -132,8 +132,12 @@ export function createActions(engine: CallEngine): Record<string, ActionHandler>
       if (!name) return s.respond(m, 'Error', [['Message', 'No channel specified']]);
       const ch = engine.find(name);
       if (!ch) return s.respond(m, 'Error', [['Message', 'No such channel']]);
-      if (!engine.mixMonitor(ch, m.get('File') ?? '')) return s.respond(m, 'Error', [['Message', 'Could not start monitoring channel']]);
+      const file = m.get('File') ?? '';
+      if (file === '') return s.respond(m, 'Error', [['Message', 'Could not start monitoring channel']]);
+      // The reply comes first, then the channel's VarSet and MixMonitorStart (65–67: the audiohook is
+      // attached on the channel's side after manager_mixmonitor answered).
       s.respond(m, 'Success');
+      engine.mixMonitor(ch, file, true);
     },
 
     setvar: (s, m) => {

@@ -27,7 +27,8 @@ import type { ServerMessage } from './transcript';
  * state. Nothing else about them is relaxed. A transfer adds two races (59/60 against 63/64, the
  * same transfers recorded twice): within a burst, a channel's bridge variables (BRIDGEPEER,
  * BRIDGEPVTCALLID) set once more and cleared come in either order; BlindTransfer and the
- * transferer's BridgeLeave from the bridge it names come in either order, and so do the two
+ * transferer's BridgeLeave from the bridge it names come in either order (and BlindTransfer and the
+ * transferee's Newexten and BridgeLeave from it: 64 before, 65 after), and so do the two
  * BridgeLeave of that bridge (each channel's own thread; their BridgeNumChannels, 2 for the first
  * to leave, is then not compared).
  *
@@ -50,7 +51,9 @@ import type { ServerMessage } from './transcript';
  * Not compared at all: `RTCPSent` events (class reporting, second lab). They are res_rtp_asterisk's
  * media reports every 5 s while RTP flows: SSRCs, packet counts, NTP times and addresses of the
  * media streams, and their number depends on where the 5 s ticks fall. The simulator emits them
- * (so a client sees the class), but they say nothing about the call the comparison checks.
+ * (so a client sees the class), but they say nothing about the call the comparison checks. Nor
+ * `RTCPReceived` (65–67 only): the RTCP reports the eleventh lab's pjsua phones and PSTN sent
+ * (SIPp sent none), at the phones' own intervals and ports; the simulator has no phone media.
  */
 
 export interface CompareResult {
@@ -89,7 +92,7 @@ const IGNORED = new Set(
 );
 
 /** Events left out of the comparison on both sides (see the module comment). */
-const UNCOMPARED = new Set(['RTCPSent']);
+const UNCOMPARED = new Set(['RTCPSent', 'RTCPReceived']);
 
 /** Whether the comparison looks at this message at all. */
 export const isCompared = (hs: readonly Header[]) => !UNCOMPARED.has(get(hs as Header[], 'Event') ?? '');
@@ -197,7 +200,7 @@ function valueMatches(name: string, exp: string, act: string, headers: Header[],
 }
 
 /** Why `act` is not `exp` (undefined when it is); new id pairs go to `pending`; `unchecked`: headers whose values are not compared. */
-export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: Map<string, string>, unchecked?: ReadonlySet<string>): string | undefined {
+export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: Map<string, string>, unchecked?: ReadonlySet<string>, verbatim?: ReadonlySet<string>): string | undefined {
   const expOut = exp.filter(([k]) => k === 'Output').map(([, v]) => v);
   const actOut = act.filter(([k]) => k === 'Output').map(([, v]) => v);
   const e = exp.filter(([k]) => k !== 'Output');
@@ -206,6 +209,10 @@ export function messageDiff(exp: Header[], act: Header[], ids: IdMap, pending: M
   if (names(e) !== names(a)) return `headers differ:\n    expected ${names(e)}\n    actual   ${names(a)}`;
   for (let i = 0; i < e.length; i++) {
     if (unchecked?.has(e[i][0])) continue;
+    if (verbatim?.has(e[i][0])) {
+      if (e[i][1] !== a[i][1]) return `${e[i][0]}: '${e[i][1]}' vs '${a[i][1]}' (compared verbatim)`;
+      continue;
+    }
     const why = valueMatches(e[i][0], e[i][1], a[i][1], e, ids, pending);
     if (why) return `${e[i][0]}: ${why}`;
   }
@@ -266,6 +273,12 @@ export interface CompareOptions {
   burstGapSec?: number;
   /** Headers of a recorded message whose values the recording cannot hold anyone to (see the module comment). */
   unverifiable?: (expected: Header[]) => readonly string[];
+  /**
+   * Headers of a recorded message compared as plain text, without mapping ids: values the client
+   * wrote itself and Asterisk echoed (65–67: the MixMonitor action's File names the recorded
+   * Asterisk's Uniqueid, and the replay sends the action as recorded).
+   */
+  verbatim?: (expected: Header[]) => readonly string[];
 }
 
 /** An Originate's own dial event of leg A (no caller channel): the leg's Uniqueid. */
@@ -288,6 +301,12 @@ const transfererLeaves = (t: Header[], leave: Header[]) =>
   get(leave, 'Uniqueid') === get(t, 'TransfererUniqueid') &&
   get(leave, 'BridgeUniqueid') === get(t, 'BridgeUniqueid');
 
+/** A BlindTransfer and its transferee's Newexten, or BridgeLeave from the bridge it names. */
+const transfereeMoves = (t: Header[], m: Header[]) =>
+  get(t, 'Event') === 'BlindTransfer' &&
+  get(m, 'Uniqueid') === get(t, 'TransfereeUniqueid') &&
+  (get(m, 'Event') === 'Newexten' || (get(m, 'Event') === 'BridgeLeave' && get(m, 'BridgeUniqueid') === get(t, 'BridgeUniqueid')));
+
 /** The two messages' order is free within a burst (see the module comment); `transferBridges`: bridges a BlindTransfer named. */
 function freeOrder(a: Header[], b: Header[], transferBridges: ReadonlySet<string>): boolean {
   const da = originateDialOf(a) ?? ringingDialOf(a);
@@ -301,6 +320,9 @@ function freeOrder(a: Header[], b: Header[], transferBridges: ReadonlySet<string
   // The REFER's thread publishes BlindTransfer while the transferer's own thread leaves the bridge (60: after, 64: before),
   // and the transferer and the transferee leave that bridge from their own threads (60: the transferee first, 64: the transferer).
   if (transfererLeaves(a, b) || transfererLeaves(b, a)) return true;
+  // It also races the transferee's own thread, which runs the stale AppDial and leaves that bridge (64: BlindTransfer
+  // before both, 65: after both).
+  if (transfereeMoves(a, b) || transfereeMoves(b, a)) return true;
   const bridge = get(a, 'BridgeUniqueid');
   return get(a, 'Event') === 'BridgeLeave' && get(b, 'Event') === 'BridgeLeave' && bridge !== undefined && bridge === get(b, 'BridgeUniqueid') && transferBridges.has(bridge);
 }
@@ -322,6 +344,7 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
   // channel count as it left (2 or 1), so that count is not compared there.
   const leavesTransferBridge = (hs: Header[]) => get(hs, 'Event') === 'BridgeLeave' && transferBridges.has(get(hs, 'BridgeUniqueid') ?? '');
   const unchecked = expected.map((m) => new Set([...(options.unverifiable?.(m.headers) ?? []), ...(leavesTransferBridge(m.headers) ? ['BridgeNumChannels'] : [])]));
+  const verbatim = expected.map((m) => new Set(options.verbatim?.(m.headers) ?? []));
   const mustPrecede = expected.map((_m, j) =>
     expected
       .map((_x, i) => i)
@@ -350,7 +373,7 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
     let closest: string | undefined;
     for (const j of available) {
       const pending = new Map<string, string>();
-      const why = messageDiff(expected[j].headers, act, ids, pending, unchecked[j]);
+      const why = messageDiff(expected[j].headers, act, ids, pending, unchecked[j], verbatim[j]);
       if (why === undefined) {
         ids.commit(pending);
         chosen = j;

@@ -15,6 +15,7 @@ import { SEVENTH_LAB_SCENARIOS } from './seventh-lab';
 import { EIGHTH_LAB_SCENARIOS, OWN_NUMBER, eighthLabConfig } from './eighth-lab';
 import { NINTH_A, NINTH_B, NINTH_LAB_SCENARIOS, ninthLabConfig } from './ninth-lab';
 import { TENTH_LAB_SCENARIOS, tenthLabConfig } from './tenth-lab';
+import { ELEVENTH_LAB_SCENARIOS, eleventhLabConfig } from './eleventh-lab';
 import { FIRST_LAB } from '../testing/first-lab';
 import { Transcript, deviceStateClient, lastRecorded, loadFixture, parseRawServerStream, parseTranscript } from './transcript';
 
@@ -129,10 +130,11 @@ beforeAll(async () => {
   await Promise.all(EIGHTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, eighthLabConfig))));
   await Promise.all(NINTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, ninthLabConfig))));
   await Promise.all(TENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, tenthLabConfig))));
+  await Promise.all(ELEVENTH_LAB_SCENARIOS.map(async (s) => results.set(s.name, await runLab(s, eleventhLabConfig))));
 }, 240_000);
 
 /** What a scenario's comparison leaves out beyond compare.ts's rules (51: the freed memory in its second Cdr). */
-const compareOptions = (name: string): CompareOptions => SIXTH_LAB_SCENARIOS.find((s) => s.name === name)?.compare ?? {};
+const compareOptions = (name: string): CompareOptions => [...SIXTH_LAB_SCENARIOS, ...ELEVENTH_LAB_SCENARIOS].find((s) => s.name === name)?.compare ?? {};
 
 afterAll(async () => {
   await db?.drop();
@@ -152,6 +154,7 @@ describe.each([
   ...EIGHTH_LAB_SCENARIOS.map((s) => s.name),
   ...NINTH_LAB_SCENARIOS.map((s) => s.name),
   ...TENTH_LAB_SCENARIOS.map((s) => s.name),
+  ...ELEVENTH_LAB_SCENARIOS.map((s) => s.name),
 ])('scenario %s', (name) => {
   it('answers what the recorded Asterisk answered', () => {
     const t = transcriptOf(name);

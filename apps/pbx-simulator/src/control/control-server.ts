@@ -20,6 +20,8 @@ class HttpError extends Error {
 const MAX_BODY = 64 * 1024;
 const USER = /^[A-Za-z0-9_.-]{1,64}$/;
 const NUMBER = /^\+?[0-9]{2,20}$/;
+/** The caller the PSTN presents (its From user): a number, or a SIP user name as pjsua's `pstn` (67). */
+const CALLER = /^(\+?[0-9]{2,20}|[A-Za-z][A-Za-z0-9._-]{1,31})$/;
 const EXTEN = /^[0-9*#]{1,20}$/;
 /** A REFER's Referred-By as a phone writes it: `<sip:user@host>` (a host may be missing, as SIPp left it). */
 const REFERRED_BY = /^<sips?:[^<>\s]{1,200}>$/;
@@ -164,7 +166,7 @@ export class ControlServer {
    */
   private async inbound(body: Json) {
     const from = body.from;
-    if (typeof from !== 'string' || !NUMBER.test(from)) throw new HttpError(400, 'from must be 2 to 20 digits with an optional leading +');
+    if (typeof from !== 'string' || !CALLER.test(from)) throw new HttpError(400, 'from must be 2 to 20 digits with an optional leading +, or a SIP user name');
     if (body.to !== undefined) {
       if (typeof body.to !== 'string' || !NUMBER.test(body.to)) throw new HttpError(400, 'to must be 2 to 20 digits with an optional leading +');
       const ch = await this.engine.inboundCall(from, body.to);

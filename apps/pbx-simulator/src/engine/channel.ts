@@ -109,6 +109,8 @@ export class Channel {
   waitLocalPeerOnHangup = false;
   /** The Local channel's extension does not exist: its device state is INVALID. */
   deviceInvalid = false;
+  /** A call the PSTN placed on the trunk (an inbound call). */
+  fromPstn?: boolean;
   /** The SIP Call-ID of a PJSIP channel (BRIDGEPVTCALLID on its bridge peer). */
   sipCallId?: string;
   /** The SIP status behind this channel's hangup (Hangup/HangupRequest `TechCause`), once known. */

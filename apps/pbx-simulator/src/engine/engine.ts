@@ -74,6 +74,16 @@ export interface EngineConfig {
    * SIPp phones' SDP is the suspect): off by default (36), on for the ninth lab's replay.
    */
   ownInviteNativeRtp?: boolean;
+  /**
+   * The first sequence number of PJSIP channel names and of Uniqueids (Asterisk's counters since its
+   * start; a transcript's actions name channels, 65–67: trunk-00000014). Default 0.
+   */
+  firstSeq?: number;
+  /**
+   * The phones and the PSTN are pjsua (the eleventh lab, 65–67) instead of SIPp: they answer with 200
+   * at once (no 180: no Ringing state, no DialState RINGING) and their INVITEs' Call-IDs are UUIDs.
+   */
+  pjsuaPhones?: boolean;
   log: Logger;
 }
 
@@ -186,6 +196,7 @@ export class CallEngine {
     this.clock = config.clock;
     this.startedAt = config.clock.now();
     this.pub = new Publisher(config.sink, config.clock, config.cel);
+    this.techSeq.PJSIP = this.uniqueSeq = config.firstSeq ?? 0;
     this.phones = new Phones({
       pub: this.pub,
       clock: config.clock,
@@ -672,14 +683,18 @@ export class CallEngine {
   /**
    * MixMonitor on a channel, from the dial plan or the AMI action (app_mixmonitor's one
    * mixmonitor_exec): a relative name goes to Asterisk's monitor folder; MIXMONITOR_FILENAME is set,
-   * then MixMonitorStart published. False without a file name (nothing started).
+   * then MixMonitorStart published (`fromAction`: the AMI action, on a live call). False without a
+   * file name (nothing started).
    */
-  mixMonitor(ch: Channel, file: string): boolean {
+  mixMonitor(ch: Channel, file: string, fromAction = false): boolean {
     if (file === '') return false;
     const absolute = file.startsWith('/') ? file : `${MONITOR_DIR}/${file}`;
     this.setVar(ch, 'MIXMONITOR_FILENAME', absolute);
     ch.recordings.push({ file: absolute, startedAt: this.now() });
     this.pub.mixMonitorStart(ch);
+    // The action's audiohook on a channel already in a bridge makes the bridge re-evaluate: one round
+    // of peer variables, its members in order (67(c): the phone's, then the monitored trunk's).
+    if (fromAction && ch.bridge) for (const m of [...ch.bridge.members]) if (ch.bridge.peerOf(m)) this.setBridgePeer(m, ch.bridge.peerOf(m)!);
     return true;
   }
 
@@ -737,7 +752,7 @@ export class CallEngine {
       this.remoteHangup(ch, 17, 486);
       return;
     }
-    this.ring(ch);
+    if (behaviour !== 'answer' || !this.config.pjsuaPhones) this.ring(ch);
     if (behaviour === 'no_answer') return;
     if (behaviour === 'ring_busy') {
       if ((await this.clock.sleep(this.config.busyDelayMs ?? this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
@@ -773,7 +788,7 @@ export class CallEngine {
     if ((await this.clock.sleep(3, ch.signal)) === 'aborted' || ch.gone) return;
     if (number.startsWith('000')) return this.remoteHangup(ch, 17, 486);
     if (number.startsWith('999')) return this.remoteHangup(ch, 34, 503);
-    this.ring(ch);
+    if (number.startsWith('555') || !this.config.pjsuaPhones) this.ring(ch);
     if (number.startsWith('555')) return;
     if ((await this.clock.sleep(this.config.pstnAnswerDelayMs ?? this.config.answerDelayMs, ch.signal)) === 'aborted' || ch.gone) return;
     this.answer(ch);
@@ -1437,6 +1452,10 @@ export class CallEngine {
       bridge.technology = 'native_rtp';
       setBridgeVars();
       setBridgeVars();
+    } else if (this.config.pjsuaPhones && caller.fromPstn && !caller.bridgedAt) {
+      // A call the pjsua PSTN placed: its first bridge sets the variables once more (67, 3 ms later;
+      // SIPp's call in 59 had one round). The recordings do not show why.
+      setBridgeVars();
     }
     const now = this.now();
     caller.bridgedAt ??= now;
@@ -1515,8 +1534,9 @@ export class CallEngine {
 
   // ---------------------------------------------------------------- calls injected by the control API
 
-  /** The Call-ID of an INVITE a simulated phone or the PSTN sent (SIPp's form, `<n>-<pid>@<ip>`); Asterisk's own are UUIDs. */
+  /** The Call-ID of an INVITE a simulated phone or the PSTN sent (SIPp's form, `<n>-<pid>@<ip>`; pjsua's are UUIDs, as Asterisk's own). */
   private remoteCallId(): string {
+    if (this.config.pjsuaPhones) return randomUUID();
     return `${++this.callIdSeq}-${process.pid}@127.0.0.1`;
   }
 
@@ -1530,6 +1550,7 @@ export class CallEngine {
     if (!trunk) throw new Error('no trunk endpoint in pjsip.conf');
     const ch = this.createPjsip(trunk, ChannelState.Ring, to);
     ch.sipCallId = this.remoteCallId();
+    ch.fromPstn = true;
     ch.callerId = { num: from, name: '' };
     ch.virtualRows = virtualRows;
     this.announce(ch);
