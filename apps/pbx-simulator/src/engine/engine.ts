@@ -1309,6 +1309,12 @@ export class CallEngine {
     if (transfererDialled) setPeer(x, y);
     else this.clearBridgeVars(x);
     setPeer(y, x);
+    // With pjsua phones the bridge was reconfigured once more before the transferee's pull (65: the
+    // transferer's peer variables set twice, the transferee's twice before they are cleared).
+    if (this.config.pjsuaPhones) {
+      setPeer(x, y);
+      setPeer(y, x);
+    }
     this.clearBridgeVars(y);
     if (transfererDialled) this.clearBridgeVars(x);
     else setPeer(x, y);
