@@ -32,6 +32,17 @@ import type { ServerMessage } from './transcript';
  * BridgeLeave of that bridge (each channel's own thread; their BridgeNumChannels, 2 for the first
  * to leave, is then not compared).
  *
+ * A client's reaction to an event (scenarios that declare one, CompareOptions `reactions`: 65/66,
+ * the adapter's MixMonitor action on the customer's channel sent 1–4 ms after the transfer event)
+ * races the PBX: Asterisk publishes the action's effects (MIXMONITOR_FILENAME, MixMonitorStart) from
+ * the manager session's thread whenever the action arrives, while the transferee's own thread goes
+ * on (65: its Dial's variables cleared 6 ms after the BlindTransfer, the action sent 4 ms after it,
+ * its VarSet 7 ms after; the Dial's channel 9 ms after). Where they land among the channel's other
+ * messages after the trigger, in the trigger's burst, depends on the client's reaction time, which
+ * a recording cannot hold the simulator to; they must still come after the trigger (the replay
+ * sends the action when it sees it) and keep their own order, and only the connected line their
+ * channel snapshot shows (which the transferee's Dial changes) is not compared.
+ *
  * Content. Both messages must have the same header names in the same order and the same values,
  * except: ids (Uniqueid/Linkedid, channel sequence numbers, bridge ids, session ids, and the SIP
  * Call-IDs phones chose, SIPp's `<n>-<pid>@<ip>` or the ninth lab's consultation calls'
@@ -279,6 +290,14 @@ export interface CompareOptions {
    * Asterisk's Uniqueid, and the replay sends the action as recorded).
    */
   verbatim?: (expected: Header[]) => readonly string[];
+  /**
+   * Client actions sent in reaction to a server event (65/66: the adapter's MixMonitor on the
+   * customer's channel when a phone transfers; replay.ts `Reaction`). `trigger` picks the event (the
+   * first recorded message it matches), `effects` the messages the action caused. Within the
+   * trigger's burst, those effects and the other messages after the trigger come in either order
+   * (see the module comment); everything before the trigger stays before them.
+   */
+  reactions?: readonly { trigger: (expected: Header[]) => boolean; effects: (expected: Header[]) => boolean }[];
 }
 
 /** An Originate's own dial event of leg A (no caller channel): the leg's Uniqueid. */
@@ -343,8 +362,30 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
   // Which of a transfer bridge's two BridgeLeave comes first is a race: each shows the bridge's
   // channel count as it left (2 or 1), so that count is not compared there.
   const leavesTransferBridge = (hs: Header[]) => get(hs, 'Event') === 'BridgeLeave' && transferBridges.has(get(hs, 'BridgeUniqueid') ?? '');
-  const unchecked = expected.map((m) => new Set([...(options.unverifiable?.(m.headers) ?? []), ...(leavesTransferBridge(m.headers) ? ['BridgeNumChannels'] : [])]));
+  // A reaction's effects, and the messages after its trigger in the trigger's burst (each: the trigger's index).
+  const effectOf = new Map<number, number>();
+  const afterTrigger = new Map<number, number>();
+  for (const r of options.reactions ?? []) {
+    const t = expected.findIndex((m) => r.trigger(m.headers));
+    if (t < 0) continue;
+    for (let k = t + 1; k < expected.length && burst[k] === burst[t]; k++) {
+      afterTrigger.set(k, t);
+      if (r.effects(expected[k].headers)) effectOf.set(k, t);
+    }
+  }
+  // Which connected line an effect's snapshot shows depends on where it landed (65: before or after the Dial's).
+  const unchecked = expected.map(
+    (m, k) =>
+      new Set([
+        ...(options.unverifiable?.(m.headers) ?? []),
+        ...(leavesTransferBridge(m.headers) ? ['BridgeNumChannels'] : []),
+        ...(effectOf.has(k) ? ['ConnectedLineNum', 'ConnectedLineName'] : []),
+      ]),
+  );
   const verbatim = expected.map((m) => new Set(options.verbatim?.(m.headers) ?? []));
+  /** The client's reaction time decides where its action's effects land among what follows the trigger. */
+  const reactionFree = (i: number, j: number) =>
+    (effectOf.has(i) && !effectOf.has(j) && afterTrigger.get(j) === effectOf.get(i)) || (effectOf.has(j) && !effectOf.has(i) && afterTrigger.get(i) === effectOf.get(j));
   const mustPrecede = expected.map((_m, j) =>
     expected
       .map((_x, i) => i)
@@ -352,7 +393,10 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
         (i) =>
           i < j &&
           (burst[i] < burst[j] ||
-            (keys[i].some((k) => keys[j].includes(k)) && !(lists[i] !== undefined && lists[i] === lists[j]) && !freeOrder(expected[i].headers, expected[j].headers, transferBridges))),
+            (keys[i].some((k) => keys[j].includes(k)) &&
+              !(lists[i] !== undefined && lists[i] === lists[j]) &&
+              !freeOrder(expected[i].headers, expected[j].headers, transferBridges) &&
+              !reactionFree(i, j))),
       ),
   );
 

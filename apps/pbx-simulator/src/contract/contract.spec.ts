@@ -78,7 +78,7 @@ async function runLab(s: LabScenario, config: (s: LabScenario) => Partial<Simula
     const t = transcriptOf(s.name);
     // Recorded on the adapter's open session (50–53): the replay logs in first and stops after the last recorded message.
     const open = t.openSession ? { username: 'crm', secret: 'crmsecret', until: lastRecorded(t) } : undefined;
-    return await replay(sim.amiPort, t.client, s.scale, 1000, s.side?.(ctx) ?? [], open);
+    return await replay(sim.amiPort, t.client, s.scale, 1000, s.side?.(ctx) ?? [], open, s.reactions);
   } finally {
     await sim.stop();
   }

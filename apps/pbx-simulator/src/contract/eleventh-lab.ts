@@ -60,14 +60,25 @@ const actionFile = (h: Header[]) =>
   h.some(([k, v]) => k === 'Variable' && v === 'MIXMONITOR_FILENAME') && h.some(([k, v]) => k === 'Value' && /-2\.wav$/.test(v)) ? ['Value'] : [];
 export const ELEVENTH_LAB_COMPARE: CompareOptions = { verbatim: actionFile };
 
+const is = (h: Header[], k: string, v: string) => h.some(([n, x]) => n === k && x === v);
+/** What the MixMonitor action started: its channel's MIXMONITOR_FILENAME and MixMonitorStart. */
+const mixMonitorStarted = (h: Header[]) => is(h, 'Event', 'MixMonitorStart') || (is(h, 'Event', 'VarSet') && is(h, 'Variable', 'MIXMONITOR_FILENAME'));
+/** The adapter's MixMonitor in reaction to the transfer event (compare.ts, CompareOptions `reactions`). */
+const reactingTo = (event: string): CompareOptions => ({
+  ...ELEVENTH_LAB_COMPARE,
+  reactions: [{ trigger: (h) => is(h, 'Event', event), effects: mixMonitorStarted }],
+});
+
 export const ELEVENTH_LAB_SCENARIOS: SixthLabScenario[] = [
   {
     name: '65-blind-transfer-click-to-call-mixmonitor-on-customer',
     scale: 0.4,
     // The customer never hangs up; B's phone does (below).
     talkMs: 60_000,
-    compare: ELEVENTH_LAB_COMPARE,
+    compare: reactingTo('BlindTransfer'),
     prepare,
+    // The adapter's MixMonitor (+3.806) reacted to the BlindTransfer (+3.802).
+    reactions: [{ action: 'MixMonitor', after: { Event: 'BlindTransfer' } }],
     side: (ctx) => [
       { t: 3.545, run: () => control(ctx.sim, '/calls/transfer', { user: ELEVENTH_A.id, to: ELEVENTH_B.num, referred_by: REFERRED_BY }) },
       { t: 9.047, run: () => hangUpB(ctx) },
@@ -77,8 +88,10 @@ export const ELEVENTH_LAB_SCENARIOS: SixthLabScenario[] = [
     name: '66-attended-transfer-click-to-call-mixmonitor-on-customer',
     scale: 0.4,
     talkMs: 60_000,
-    compare: ELEVENTH_LAB_COMPARE,
+    compare: reactingTo('AttendedTransfer'),
     prepare,
+    // The adapter's MixMonitor (+9.313) reacted to the AttendedTransfer (+9.312).
+    reactions: [{ action: 'MixMonitor', after: { Event: 'AttendedTransfer' } }],
     side: (ctx) => [
       { t: 3.547, run: () => control(ctx.sim, '/calls/hold', { user: ELEVENTH_A.id }) },
       { t: 4.798, run: () => control(ctx.sim, '/calls/internal', { from_user: ELEVENTH_A.id, to_num: ELEVENTH_B.num }) },

@@ -17,6 +17,20 @@ export interface SideAction {
 }
 
 /**
+ * A client action the recording shows as a reaction to a server event (65/66: the adapter's
+ * MixMonitor action 4 ms after the `BlindTransfer`/`AttendedTransfer` it reacts to). Replayed at a
+ * recorded time it would reach the server before or after the event depending on how fast the
+ * server got there; instead it is sent the moment the server sends the event it reacts to: the
+ * first recorded client message whose `Action` is `action`, when the first server message (of the
+ * recording's part) with all the `after` headers arrives. If that event never comes, the action is
+ * not sent (the comparison then fails on its missing reply).
+ */
+export interface Reaction {
+  action: string;
+  after: Record<string, string>;
+}
+
+/**
  * A transcript recorded on a session that was already logged in (fixtures 50/51: a proxy on the
  * adapter's own session): no banner, no login, times from the first client message. The replay
  * logs in itself (`Events: on`, as asterisk-manager does), makes sure everything the login brings
@@ -38,7 +52,23 @@ const READY_ID = 'replay-ready';
  * recorded time × `scale`, and collects what comes back until the server closes the connection
  * (Logoff, failed login) or `settleMs` after the last message was sent (after `open.until`).
  */
-export function replay(port: number, client: Recorded[], scale: number, settleMs = 400, side: SideAction[] = [], open?: OpenSession): Promise<ReplayResult> {
+export function replay(
+  port: number,
+  client: Recorded[],
+  scale: number,
+  settleMs = 400,
+  side: SideAction[] = [],
+  open?: OpenSession,
+  reactions: Reaction[] = [],
+): Promise<ReplayResult> {
+  // Each reaction takes the first recorded client message of its action not taken by another.
+  const taken = new Set<Recorded>();
+  const pending = reactions.map((r) => {
+    const m = client.find((c) => !taken.has(c) && actionOf(c.wire) === r.action.toLowerCase());
+    if (!m) throw new Error(`replay: no recorded ${r.action} action to send in reaction`);
+    taken.add(m);
+    return { ...r, message: m, sent: false };
+  });
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let raw = '';
@@ -63,6 +93,7 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
     const play = () => {
       let last = (open?.until ?? 0) * scale * 1000;
       for (const m of client) {
+        if (taken.has(m)) continue;
         const at = (m.t ?? 0) * scale * 1000;
         last = Math.max(last, at);
         timers.push(setTimeout(() => socket.write(m.wire), at));
@@ -71,9 +102,26 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
       timers.push(setTimeout(finish, last + settleMs));
     };
     socket.setEncoding('latin1');
+    /** Where the next server message not yet looked at by the reactions starts in `raw`. */
+    let scanned = 0;
+    const react = () => {
+      if (start === undefined || pending.every((r) => r.sent)) return;
+      scanned = Math.max(scanned, start);
+      for (;;) {
+        const end = raw.indexOf('\r\n\r\n', scanned);
+        if (end < 0) return;
+        const headers = splitServerStream(raw.slice(scanned, end + 4)).messages[0]?.headers ?? [];
+        scanned = end + 4;
+        for (const r of pending) {
+          if (r.sent || !Object.entries(r.after).every(([k, v]) => headers.some(([n, x]) => n.toLowerCase() === k.toLowerCase() && x === v))) continue;
+          r.sent = true;
+          socket.write(r.message.wire);
+        }
+      }
+    };
     socket.on('data', (d: string) => {
       raw += d;
-      if (start !== undefined) return;
+      if (start !== undefined) return react();
       // The Ping's reply is the last message before the recording (replies keep the order of the actions).
       const ready = raw.indexOf(`ActionID: ${READY_ID}\r\n`);
       const end = ready < 0 ? -1 : raw.indexOf('\r\n\r\n', ready);
@@ -81,6 +129,7 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
       if (!raw.includes(`Response: Success\r\nActionID: ${LOGIN_ID}\r\n`)) return fail();
       start = end + 4;
       play();
+      react();
     });
     socket.on('close', () => (start === undefined && !finished ? fail() : finish()));
     socket.on('error', (err) => (finished ? undefined : reject(err)));
@@ -90,4 +139,9 @@ export function replay(port: number, client: Recorded[], scale: number, settleMs
       socket.write(`Action: Ping\r\nActionID: ${READY_ID}\r\n\r\n`);
     });
   });
+}
+
+/** A client message's `Action` (lower case), if any. */
+function actionOf(wire: string): string | undefined {
+  return /^Action: *(.*)$/im.exec(wire)?.[1].trim().toLowerCase();
 }

@@ -1,7 +1,7 @@
 import type { RunningSimulator, SimulatorConfig } from '../simulator';
 import { SECOND_LAB } from '../testing/first-lab';
 import { TestSchema } from '../testing/realtime-schema';
-import type { SideAction } from './replay';
+import type { Reaction, SideAction } from './replay';
 
 /**
  * Scenarios 30–38 (the second lab, fixtures/ami/NOTES.md): the PBX was docker/asterisk as of
@@ -76,6 +76,8 @@ export interface LabScenario {
   prepare(ctx: LabContext): Promise<void>;
   /** During the recording, at the recorded times. */
   side?(ctx: LabContext): SideAction[];
+  /** Recorded client actions sent in reaction to a server event instead of at their recorded times (replay.ts `Reaction`). */
+  reactions?: Reaction[];
 }
 
 /** The users of 30 were provisioned after Asterisk started; later scenarios found the account's context loaded (30's reload). */

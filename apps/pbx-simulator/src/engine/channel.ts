@@ -109,6 +109,10 @@ export class Channel {
   waitLocalPeerOnHangup = false;
   /** The Local channel's extension does not exist: its device state is INVALID. */
   deviceInvalid = false;
+  /** This phone's channel blind-transferred its party (its phone may end the call itself: see CallEngine.destroy). */
+  blindTransferer?: boolean;
+  /** When a blind transfer moved this channel out of its bridge (PBX ms; engine.ts TRANSFEREE_DIAL_MS). */
+  blindTransferredAt?: number;
   /** A call the PSTN placed on the trunk (an inbound call). */
   fromPstn?: boolean;
   /** The SIP Call-ID of a PJSIP channel (BRIDGEPVTCALLID on its bridge peer). */

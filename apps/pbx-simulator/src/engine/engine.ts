@@ -150,6 +150,16 @@ function failedDial(cause: number): { end: string; status: string } {
 /** Reasons of OriginateResponse: the last control frame seen (AST_CONTROL_*). */
 const REASON: Record<string, number> = { answer: 4, busy: 5, congestion: 8, timeout: 3, hangup: 1, cancel: 0 };
 
+/**
+ * The earliest a blind transfer's transferee creates the channel its new extension's Dial calls,
+ * in PBX ms after the BlindTransfer: Asterisk's new PBX thread looks the extension up in realtime,
+ * Dial clears its variables, then chan_pjsip looks up the endpoint, its AOR and contacts (65: the
+ * Newchannel 9 ms after the BlindTransfer, the Dial's variables cleared at +6 ms; 60: 18 ms, +8;
+ * 59: 22 ms, +6). The adapter's MixMonitor action in reaction to the BlindTransfer (65, +4 ms)
+ * started on the transferee before that Newchannel.
+ */
+const TRANSFEREE_DIAL_MS = 9;
+
 const DIAL_CLEARED_VARS = [
   'DIALSTATUS',
   'DIALEDPEERNUMBER',
@@ -488,6 +498,10 @@ export class CallEngine {
     if (ch.tech === 'PJSIP') {
       clearTimeout(ch.rtcpTimer);
       if (ch.answeredAt !== undefined) this.rtpStats(ch);
+      // A pjsua phone that transferred its call hangs up itself once the REFER succeeded: its BYE
+      // crosses Asterisk's own hangup of the channel (65: HangupRequest after the media statistics,
+      // before the Hangup; SIPp's phone in 60 sent none).
+      if (this.config.pjsuaPhones && ch.blindTransferer) this.pub.hangupRequest(ch, ch.hangupCause);
       // chan_pjsip sends the hangup cause as a SIP status (hangup_cause2sip): TechCause.
       if (!ch.techCause) ch.techCause = causeToSip(ch.hangupCause);
     }
@@ -915,6 +929,12 @@ export class CallEngine {
     const timeoutMs = Number(timeoutText) > 0 ? Number(timeoutText) * 1000 : undefined;
     const forced = forcedConnectedLine(parseAppOptions(optionsText));
     for (const v of DIAL_CLEARED_VARS) this.setVar(caller, v, '');
+    if (caller.blindTransferredAt !== undefined) {
+      // A blind transfer's transferee dials its new extension no sooner than Asterisk did.
+      const wait = caller.blindTransferredAt + TRANSFEREE_DIAL_MS - this.now();
+      caller.blindTransferredAt = undefined;
+      if (wait > 0 && ((await this.clock.sleep(wait, caller.signal)) === 'aborted' || caller.gone)) return 'hangup';
+    }
     const slash = target.indexOf('/');
     const tech = target.slice(0, slash);
     const resource = target.slice(slash + 1);
@@ -1319,6 +1339,8 @@ export class CallEngine {
     if (transfererDialled) this.clearBridgeVars(x);
     else setPeer(x, y);
     this.pub.blindTransfer(x, y, bridge, t.context, t.exten);
+    y.blindTransferredAt = this.now();
+    x.blindTransferer = true;
     y.context = t.context;
     y.exten = t.exten;
     y.priority = 1;
