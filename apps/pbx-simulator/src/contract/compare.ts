@@ -30,7 +30,10 @@ import type { ServerMessage } from './transcript';
  * transferer's BridgeLeave from the bridge it names come in either order (and BlindTransfer and the
  * transferee's Newexten and BridgeLeave from it: 64 before, 65 after), and so do the two
  * BridgeLeave of that bridge (each channel's own thread; their BridgeNumChannels, 2 for the first
- * to leave, is then not compared).
+ * to leave, is then not compared). At an attended transfer, the REFER's thread ends the
+ * consultation channel (SoftHangupRequest, Cause 1) while that channel's own thread ends its Dial
+ * (ANSWEREDTIME…DIALSTATUS, SoftHangupRequest 16): 61/62 show the first before the Dial's end, 66
+ * after it; within a burst they come in either order.
  *
  * A client's reaction to an event (scenarios that declare one, CompareOptions `reactions`: 65/66,
  * the adapter's MixMonitor action on the customer's channel sent 1–4 ms after the transfer event)
@@ -326,8 +329,19 @@ const transfereeMoves = (t: Header[], m: Header[]) =>
   get(m, 'Uniqueid') === get(t, 'TransfereeUniqueid') &&
   (get(m, 'Event') === 'Newexten' || (get(m, 'Event') === 'BridgeLeave' && get(m, 'BridgeUniqueid') === get(t, 'BridgeUniqueid')));
 
-/** The two messages' order is free within a burst (see the module comment); `transferBridges`: bridges a BlindTransfer named. */
-function freeOrder(a: Header[], b: Header[], transferBridges: ReadonlySet<string>): boolean {
+/** The end of a Dial() on a channel: its timers and status, and its SoftHangupRequest (Cause 16). */
+const DIAL_END_VARS = new Set(['ANSWEREDTIME', 'ANSWEREDTIME_MS', 'DIALEDTIME', 'DIALEDTIME_MS', 'DIALSTATUS']);
+const dialEnds = (h: Header[]) =>
+  (get(h, 'Event') === 'VarSet' && DIAL_END_VARS.has(get(h, 'Variable') ?? '')) || (get(h, 'Event') === 'SoftHangupRequest' && get(h, 'Cause') === '16');
+/** The REFER thread's SoftHangupRequest (Cause 1) of an attended transfer's consultation channel, and that channel's Dial ending. */
+const consultationEnds = (s: Header[], d: Header[], consultations: ReadonlySet<string>) =>
+  get(s, 'Event') === 'SoftHangupRequest' && get(s, 'Cause') === '1' && consultations.has(get(s, 'Uniqueid') ?? '') && get(d, 'Uniqueid') === get(s, 'Uniqueid') && dialEnds(d);
+
+/**
+ * The two messages' order is free within a burst (see the module comment); `transferBridges`:
+ * bridges a BlindTransfer named; `consultations`: the consultation channels AttendedTransfer named.
+ */
+function freeOrder(a: Header[], b: Header[], transferBridges: ReadonlySet<string>, consultations: ReadonlySet<string> = new Set()): boolean {
   const da = originateDialOf(a) ?? ringingDialOf(a);
   const db = originateDialOf(b) ?? ringingDialOf(b);
   if ((da !== undefined && da === newstateOf(b)) || (db !== undefined && db === newstateOf(a))) return true;
@@ -342,6 +356,9 @@ function freeOrder(a: Header[], b: Header[], transferBridges: ReadonlySet<string
   // It also races the transferee's own thread, which runs the stale AppDial and leaves that bridge (64: BlindTransfer
   // before both, 65: after both).
   if (transfereeMoves(a, b) || transfereeMoves(b, a)) return true;
+  // The REFER's thread ends the consultation channel (Cause 1) while that channel's own thread ends its Dial
+  // (61/62: before its Dial's timers, 66: after its SoftHangupRequest 16).
+  if (consultationEnds(a, b, consultations) || consultationEnds(b, a, consultations)) return true;
   const bridge = get(a, 'BridgeUniqueid');
   return get(a, 'Event') === 'BridgeLeave' && get(b, 'Event') === 'BridgeLeave' && bridge !== undefined && bridge === get(b, 'BridgeUniqueid') && transferBridges.has(bridge);
 }
@@ -359,6 +376,7 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
   const keys = expected.map((m) => orderingKeys(m.headers));
   const lists = expected.map((m) => listOf(m.headers));
   const transferBridges = new Set(expected.filter((m) => get(m.headers, 'Event') === 'BlindTransfer').map((m) => get(m.headers, 'BridgeUniqueid') ?? ''));
+  const consultations = new Set(expected.filter((m) => get(m.headers, 'Event') === 'AttendedTransfer').map((m) => get(m.headers, 'SecondTransfererUniqueid') ?? ''));
   // Which of a transfer bridge's two BridgeLeave comes first is a race: each shows the bridge's
   // channel count as it left (2 or 1), so that count is not compared there.
   const leavesTransferBridge = (hs: Header[]) => get(hs, 'Event') === 'BridgeLeave' && transferBridges.has(get(hs, 'BridgeUniqueid') ?? '');
@@ -395,7 +413,7 @@ export function compareMessages(allExpected: ServerMessage[], allActual: Header[
           (burst[i] < burst[j] ||
             (keys[i].some((k) => keys[j].includes(k)) &&
               !(lists[i] !== undefined && lists[i] === lists[j]) &&
-              !freeOrder(expected[i].headers, expected[j].headers, transferBridges) &&
+              !freeOrder(expected[i].headers, expected[j].headers, transferBridges, consultations) &&
               !reactionFree(i, j))),
       ),
   );

@@ -109,8 +109,8 @@ export class Channel {
   waitLocalPeerOnHangup = false;
   /** The Local channel's extension does not exist: its device state is INVALID. */
   deviceInvalid = false;
-  /** This phone's channel blind-transferred its party (its phone may end the call itself: see CallEngine.destroy). */
-  blindTransferer?: boolean;
+  /** This phone's channel transferred its party, blind or attended (its phone may end the call itself: see CallEngine.destroy). */
+  transferredAway?: boolean;
   /** When a blind transfer moved this channel out of its bridge (PBX ms; engine.ts TRANSFEREE_DIAL_MS). */
   blindTransferredAt?: number;
   /** A call the PSTN placed on the trunk (an inbound call). */

@@ -499,9 +499,9 @@ export class CallEngine {
       clearTimeout(ch.rtcpTimer);
       if (ch.answeredAt !== undefined) this.rtpStats(ch);
       // A pjsua phone that transferred its call hangs up itself once the REFER succeeded: its BYE
-      // crosses Asterisk's own hangup of the channel (65: HangupRequest after the media statistics,
-      // before the Hangup; SIPp's phone in 60 sent none).
-      if (this.config.pjsuaPhones && ch.blindTransferer) this.pub.hangupRequest(ch, ch.hangupCause);
+      // crosses Asterisk's own hangup of the channel (65, 66's first call: HangupRequest after the
+      // media statistics, before the Hangup; SIPp's phones in 60/61 sent none).
+      if (this.config.pjsuaPhones && ch.transferredAway) this.pub.hangupRequest(ch, ch.hangupCause);
       // chan_pjsip sends the hangup cause as a SIP status (hangup_cause2sip): TechCause.
       if (!ch.techCause) ch.techCause = causeToSip(ch.hangupCause);
     }
@@ -708,7 +708,12 @@ export class CallEngine {
     this.pub.mixMonitorStart(ch);
     // The action's audiohook on a channel already in a bridge makes the bridge re-evaluate: one round
     // of peer variables, its members in order (67(c): the phone's, then the monitored trunk's).
-    if (fromAction && ch.bridge) for (const m of [...ch.bridge.members]) if (ch.bridge.peerOf(m)) this.setBridgePeer(m, ch.bridge.peerOf(m)!);
+    // An audiohook needs the frames: a native_rtp bridge goes back to simple_bridge, three rounds
+    // (66: the consultation's bridge the transferee had joined; BridgeLeave then says simple_bridge).
+    const bridge = fromAction ? ch.bridge : undefined;
+    const rounds = bridge?.technology === 'native_rtp' ? 3 : 1;
+    if (bridge) bridge.technology = 'simple_bridge';
+    for (let r = 0; bridge && r < rounds; r++) for (const m of [...bridge.members]) if (bridge.peerOf(m)) this.setBridgePeer(m, bridge.peerOf(m)!);
     return true;
   }
 
@@ -1106,6 +1111,8 @@ export class CallEngine {
     const bridge = x?.bridge;
     const y = bridge?.peerOf(x!);
     if (!x || !bridge || !y) return undefined;
+    // pjsua's hold re-INVITE reconfigures the bridge before the Hold too (66: a round, Hold, a round 4 ms later).
+    if (this.config.pjsuaPhones) for (const m of [...bridge.members]) this.setBridgePeer(m, bridge.peerOf(m)!);
     this.pub.hold(x);
     for (const m of [...bridge.members]) this.setBridgePeer(m, bridge.peerOf(m)!);
     y.held = true;
@@ -1185,6 +1192,7 @@ export class CallEngine {
     }
     this.setVar(y, 'ATTENDEDTRANSFER', x1.name);
     this.setVar(x1, 'ATTENDEDTRANSFER', y.name);
+    x1.transferredAway = true;
     b1.remove(y);
     this.pub.bridgeLeave(b1, y);
     const chain = this.cdrOf(y);
@@ -1222,7 +1230,14 @@ export class CallEngine {
     b1.remove(x1);
     this.pub.bridgeLeave(b1, x1);
     this.pub.bridgeDestroy(b1);
-    if (b2.technology !== nativeNow) {
+    if (this.config.pjsuaPhones) {
+      // 66 (pjsua phones, native_rtp kept): both connected lines between the second and third rounds.
+      round();
+      connect(y, z);
+      connect(z, y);
+      b2.technology = nativeNow;
+      round();
+    } else if (b2.technology !== nativeNow) {
       round();
       connect(y, z);
       b2.technology = nativeNow;
@@ -1340,7 +1355,7 @@ export class CallEngine {
     else setPeer(x, y);
     this.pub.blindTransfer(x, y, bridge, t.context, t.exten);
     y.blindTransferredAt = this.now();
-    x.blindTransferer = true;
+    x.transferredAway = true;
     y.context = t.context;
     y.exten = t.exten;
     y.priority = 1;
@@ -1480,6 +1495,8 @@ export class CallEngine {
       bridge.technology = 'native_rtp';
       setBridgeVars();
       setBridgeVars();
+      // pjsua phones' answer re-INVITE reconfigures it once more (66's consultation: four rounds).
+      if (this.config.pjsuaPhones) setBridgeVars();
     } else if (this.config.pjsuaPhones && caller.fromPstn && !caller.bridgedAt) {
       // A call the pjsua PSTN placed: its first bridge sets the variables once more (67, 3 ms later;
       // SIPp's call in 59 had one round). The recordings do not show why.
