@@ -65,9 +65,11 @@ import type { ServerMessage } from './transcript';
  * Not compared at all: `RTCPSent` events (class reporting, second lab). They are res_rtp_asterisk's
  * media reports every 5 s while RTP flows: SSRCs, packet counts, NTP times and addresses of the
  * media streams, and their number depends on where the 5 s ticks fall. The simulator emits them
- * (so a client sees the class), but they say nothing about the call the comparison checks. Nor
- * `RTCPReceived` (65–67 only): the RTCP reports the eleventh lab's pjsua phones and PSTN sent
- * (SIPp sent none), at the phones' own intervals and ports; the simulator has no phone media.
+ * (so a client sees the class), but they say nothing about the call the comparison checks. Nor,
+ * for the scenarios that declare it (CompareOptions `uncompared`: 65–67, the pjsua phones),
+ * `RTCPReceived`: the RTCP reports the eleventh lab's pjsua phones and PSTN sent (SIPp sent none),
+ * at the phones' own intervals and ports; the simulator has no phone media. Elsewhere it is
+ * compared like any event (no earlier recording has one, so the simulator must send none).
  */
 
 export interface CompareResult {
@@ -106,10 +108,13 @@ const IGNORED = new Set(
 );
 
 /** Events left out of the comparison on both sides (see the module comment). */
-const UNCOMPARED = new Set(['RTCPSent', 'RTCPReceived']);
+const UNCOMPARED = new Set(['RTCPSent']);
 
 /** Whether the comparison looks at this message at all. */
-export const isCompared = (hs: readonly Header[]) => !UNCOMPARED.has(get(hs as Header[], 'Event') ?? '');
+export const isCompared = (hs: readonly Header[], options: CompareOptions = {}) => {
+  const event = get(hs as Header[], 'Event') ?? '';
+  return !UNCOMPARED.has(event) && !(options.uncompared ?? []).includes(event);
+};
 
 /** Second counts measured by the PBX: equal within one second. */
 const SECONDS = new Set(['Duration', 'BillableSeconds', 'Seconds', 'TalkTime', 'HoldTime', 'RingTime'].map((h) => h.toLowerCase()));
@@ -293,6 +298,8 @@ export interface CompareOptions {
    * Asterisk's Uniqueid, and the replay sends the action as recorded).
    */
   verbatim?: (expected: Header[]) => readonly string[];
+  /** Events left out on both sides for this scenario only (65–67: `RTCPReceived`, see the module comment). */
+  uncompared?: readonly string[];
   /**
    * Client actions sent in reaction to a server event (65/66: the adapter's MixMonitor on the
    * customer's channel when a phone transfers; replay.ts `Reaction`). `trigger` picks the event (the
@@ -364,8 +371,8 @@ function freeOrder(a: Header[], b: Header[], transferBridges: ReadonlySet<string
 }
 
 export function compareMessages(allExpected: ServerMessage[], allActual: Header[][], options: CompareOptions = {}): CompareResult {
-  const expected = allExpected.filter((m) => isCompared(m.headers));
-  const actual = allActual.filter(isCompared);
+  const expected = allExpected.filter((m) => isCompared(m.headers, options));
+  const actual = allActual.filter((m) => isCompared(m, options));
   const gap = options.burstGapSec ?? 0.1;
   const burst: number[] = [];
   expected.forEach((m, i) => {
