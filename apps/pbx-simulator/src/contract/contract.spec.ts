@@ -1407,11 +1407,11 @@ describe('the comparison can fail for 65-67 (the MixMonitor action in reaction t
     act.splice(find(act, ['Variable', 'BLINDTRANSFER'], ['Channel', /^PJSIP\/trunk-/]), 0, v);
     expect(fails(E65, act).ok).toBe(false);
     // Without the scenario's reaction the effects keep their recorded place among the trunk's messages.
+    // Both effects, in their order, right after the transferee's DialBegin (wherever this run had them).
     const moved = actual(E65);
-    const i = find(moved, ['Variable', 'MIXMONITOR_FILENAME'], ['Value', /-2\.wav$/]);
-    const dial = find(moved, ['Event', 'DialBegin'], ['Channel', /^PJSIP\/trunk-/]);
-    const [w] = moved.splice(i, 1);
-    moved.splice(dial + (i < dial ? 0 : 1), 0, w);
+    const [w] = moved.splice(find(moved, ['Variable', 'MIXMONITOR_FILENAME'], ['Value', /-2\.wav$/]), 1);
+    const [st] = moved.splice(moved.findLastIndex((h) => has(h, 'Event', 'MixMonitorStart')), 1);
+    moved.splice(find(moved, ['Event', 'DialBegin'], ['Channel', /^PJSIP\/trunk-/]) + 1, 0, w, st);
     expect(fails(E65, moved).ok).toBe(true);
     expect(compareMessages(expected(E65), moved, { ...compareOptions(E65), reactions: [] }).ok).toBe(false);
   });
