@@ -1,11 +1,10 @@
 import type { Header } from '../ami/protocol';
 import type { SimulatorConfig } from '../simulator';
 import type { CompareOptions } from './compare';
-import { assignDid, provisionUser } from '../testing/realtime-schema';
 import { control, type LabContext, type LabScenario } from './second-lab';
-import { tenthLabConfig } from './tenth-lab';
+import { prepareColleagues, tenthLabConfig } from './tenth-lab';
 import type { SixthLabScenario } from './sixth-lab';
-import { LabUser, registeredBefore } from './third-lab';
+import type { LabUser } from './third-lab';
 
 /**
  * Scenarios 65–67 (the eleventh lab, 2026-12-04, fixtures/ami/NOTES.md): docker/asterisk at a32d9cb,
@@ -35,14 +34,7 @@ const A_NUMBER = '74951230901';
 export const ELEVENTH_A: LabUser = { id: '5963702869', num: '901', uri: 'sip:5963702869@127.0.0.1:5561' };
 export const ELEVENTH_B: LabUser = { id: '4471968673', num: '902', uri: 'sip:4471968673@127.0.0.1:5562' };
 
-async function prepare(ctx: LabContext): Promise<void> {
-  await provisionUser(ctx.db, { user: ELEVENTH_A.id, account: ELEVENTH_LAB_ACCOUNT, num: ELEVENTH_A.num, callerNumber: A_NUMBER });
-  await provisionUser(ctx.db, { user: ELEVENTH_B.id, account: ELEVENTH_LAB_ACCOUNT, num: ELEVENTH_B.num });
-  await assignDid(ctx.db, { did: A_NUMBER, account: ELEVENTH_LAB_ACCOUNT, num: ELEVENTH_A.num });
-  await ctx.sim.engine.dialplan.load();
-  await registeredBefore(ctx, ELEVENTH_A, 'answer');
-  await registeredBefore(ctx, ELEVENTH_B, 'answer');
-}
+const prepare = (ctx: LabContext) => prepareColleagues(ctx, ELEVENTH_LAB_ACCOUNT, ELEVENTH_A, ELEVENTH_B, A_NUMBER);
 
 /** pjsua's REFER carries its own Contact as Referred-By (`;ob`: its outbound option). */
 const REFERRED_BY = `<sip:${ELEVENTH_A.id}@127.0.0.1;ob>`;

@@ -25,14 +25,20 @@ const A_NUMBER = '74951230901';
 const A: LabUser = { id: '9602924450', num: '901', uri: 'sip:9602924450@127.0.0.1:5601' };
 const B: LabUser = { id: '7555374228', num: '902', uri: 'sip:7555374228@127.0.0.1:5602' };
 
-async function prepare(ctx: LabContext): Promise<void> {
-  await provisionUser(ctx.db, { user: A.id, account: TENTH_LAB_ACCOUNT, num: A.num, callerNumber: A_NUMBER });
-  await provisionUser(ctx.db, { user: B.id, account: TENTH_LAB_ACCOUNT, num: B.num });
-  await assignDid(ctx.db, { did: A_NUMBER, account: TENTH_LAB_ACCOUNT, num: A.num });
+/**
+ * The tenth and eleventh labs' set-up: A and B of `account`, A's inbound number `did` routed to A (so
+ * A's endpoint carries it as RC_CALLER_NUMBER), both phones registered and answering.
+ */
+export async function prepareColleagues(ctx: LabContext, account: number, a: LabUser, b: LabUser, did: string): Promise<void> {
+  await provisionUser(ctx.db, { user: a.id, account, num: a.num, callerNumber: did });
+  await provisionUser(ctx.db, { user: b.id, account, num: b.num });
+  await assignDid(ctx.db, { did, account, num: a.num });
   await ctx.sim.engine.dialplan.load();
-  await registeredBefore(ctx, A, 'answer');
-  await registeredBefore(ctx, B, 'answer');
+  await registeredBefore(ctx, a, 'answer');
+  await registeredBefore(ctx, b, 'answer');
 }
+
+const prepare = (ctx: LabContext) => prepareColleagues(ctx, TENTH_LAB_ACCOUNT, A, B, A_NUMBER);
 
 const transferTo = (ctx: LabContext, to: string) => control(ctx.sim, '/calls/transfer', { user: A.id, to });
 

@@ -85,7 +85,6 @@ interface Channel {
   hungUp: boolean;
   cause: number;
   causeTxt: string;
-  mixMonitorFile?: string;
   /** MIXMONITOR_FILENAME as Asterisk set it (its own absolute path). */
   mixMonitorPath?: string;
   recording?: { file: string; startedAt: number; done: boolean };
@@ -491,10 +490,7 @@ export class CallNormaliser {
       case 'varset': {
         const v = varSet(message);
         if (!v) return;
-        if (v.name === 'MIXMONITOR_FILENAME') {
-          ch.mixMonitorFile = path.posix.basename(v.value);
-          ch.mixMonitorPath = v.value;
-        }
+        if (v.name === 'MIXMONITOR_FILENAME') ch.mixMonitorPath = v.value;
         else this.applyCallVar(call, v.name, v.value);
         return;
       }
@@ -529,7 +525,7 @@ export class CallNormaliser {
         call.hangupOrder.push(ch.uniqueid);
         return;
       case 'mixmonitorstart':
-        ch.recording ??= { file: ch.mixMonitorFile || `${ch.uniqueid}.wav`, startedAt: this.now(), done: false };
+        ch.recording ??= { file: ch.mixMonitorPath ? path.posix.basename(ch.mixMonitorPath) : `${ch.uniqueid}.wav`, startedAt: this.now(), done: false };
         return;
     }
   }
