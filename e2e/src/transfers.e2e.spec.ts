@@ -27,7 +27,12 @@ async function colleagues(a: string, b: string) {
   // users.create is limited per key and URL: one key per user.
   const create = async (num: string) =>
     expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `u${num}@example.com` }));
-  return { account, a: await create(a), b: await create(b), client: () => world.client(account, 'RW') };
+  const team = { account, a: await create(a), b: await create(b), client: () => world.client(account, 'RW') };
+  // Both phones on the PBX before the call: provisioning is asynchronous and the simulator's poll
+  // may see the colleague seconds after the employee — a transfer to an unregistered phone is not
+  // what these tests are about (CI once transferred before the colleague's poll).
+  for (const user of [team.a, team.b]) await waitFor(`${user} registered`, async () => (await control(`/devices/${user}/register`, {})).ok, 20_000);
+  return team;
 }
 
 /** POST /v1/calls from the employee until the PBX knows the phone (provisioning is asynchronous). */
@@ -75,7 +80,8 @@ describe('call transfers (real processes, shipped dial plan)', () => {
       'the colleague talks to the customer',
       async () => {
         const list = await channels();
-        return list.some((c) => c.channel.startsWith(`PJSIP/${team.b}-`)) && !list.some((c) => c.channel.startsWith(`PJSIP/${team.a}-`)) ? list : undefined;
+        if (list.some((c) => c.channel.startsWith(`PJSIP/${team.b}-`)) && !list.some((c) => c.channel.startsWith(`PJSIP/${team.a}-`))) return list;
+        throw new Error(`channels: ${JSON.stringify(list)}`);
       },
       10_000,
     );
