@@ -75,7 +75,9 @@ export class CallsRepository {
 
   /** Every call of a PBX node still active (whatever its parties), for the node's adapter to reconcile. */
   openOnNode(node: string): Promise<OpenCall[]> {
-    return this.prisma.$queryRaw`SELECT call_id, account_id, linkedid FROM calls WHERE node = ${node} AND state = 'active' ORDER BY call_id`;
+    return this.prisma.$queryRaw`
+      SELECT call_id, account_id, linkedid, direction, src, dst, user_name AS "user", transferred_at IS NOT NULL AS transferred
+      FROM calls WHERE node = ${node} AND state = 'active' ORDER BY call_id`;
   }
 
   /**

@@ -105,9 +105,20 @@ export namespace CallsActiveList {
 /**
  * The calls of one PBX node that calls-service still holds active, for the node's telephony adapter
  * to reconcile after a resync: one it does not know (it restarted meanwhile) and the PBX does not
- * have either ended while nobody listened, and is ended `reconciled` by the adapter.
+ * have either ended while nobody listened, and is ended `reconciled` by the adapter. One the PBX
+ * still has is adopted as it was described before the restart (direction, parties, a transfer).
  */
-export const OpenCall = z.object({ call_id: z.string(), account_id: z.number().int().nullable(), linkedid: z.string().nullable() });
+export const OpenCall = z.object({
+  call_id: z.string(),
+  account_id: z.number().int().nullable(),
+  linkedid: z.string().nullable(),
+  direction: z.enum(['incoming', 'outgoing', 'internal']).nullable().optional(),
+  src: z.string().nullable().optional(),
+  dst: z.string().nullable().optional(),
+  user: z.string().nullable().optional(),
+  /** A phone transferred it: its record is every CDR of its channels. */
+  transferred: z.boolean().optional(),
+});
 export type OpenCall = z.infer<typeof OpenCall>;
 
 export namespace CallsOpenOnNode {
