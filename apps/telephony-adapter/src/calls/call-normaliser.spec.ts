@@ -3,7 +3,7 @@ import { AmiSession } from '../ami/ami-session';
 import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
 import { fixtureNames, fixtureOriginates, parseFrames, rxAfterLogin } from '../testing/ami-frames';
 import { ADOPTED_SEQ_BASE, CallNormaliser, FORGOTTEN_SEQ, NormaliserOutput, OriginateIntent } from './call-normaliser';
-import { EVENT_CONTRACTS, TelephonyDomainEvent } from './domain-events';
+import { EVENT_CONTRACTS, TelephonyDomainEvent, localDateTime } from './domain-events';
 
 const T0 = Date.parse('2026-11-26T13:49:47Z');
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -694,6 +694,10 @@ describe('CallNormaliser state', () => {
     // A clock ahead of this one (a shared folder's server): never an end in the future.
     const ahead = new Map([['pbx1:1796389900.9', { fileName: '1796389900.9.wav', startedAtMs: T0, lastWriteMs: T0 + 60_000 }]]);
     expect(domain(make().endForgotten([open[1]], ahead))[0].payload.occurred_at).toBe(new Date(T0).toISOString());
+    expect(jobs[0].continuation).toBeUndefined();
+    // A transferred call's later parts, found beside it, are stored with it as one recording.
+    const parts = new Map([['pbx1:1796389900.9', { fileName: '1796389900.9.wav', continuation: ['1796389900.9-2.wav'], startedAtMs: T0 - 9_000, lastWriteMs: T0 - 1_000 }]]);
+    expect(make().endForgotten([open[1]], parts).find((o) => o.kind === 'recording')).toMatchObject({ job: { fileName: '1796389900.9.wav', continuation: ['1796389900.9-2.wav'] } });
   });
 
   it('ends a call whose channels vanished while disconnected with reconciled=true, and spares channels born during the listing', () => {
@@ -721,7 +725,9 @@ describe('CallNormaliser state', () => {
     n.handle(item('1700000000.5', 'PJSIP/1679728441-00000005', 'Up'));
     n.handle(item('1700000000.6', 'Local/79101234567@pstn-sim-00000001;1', 'Up'));
     const done = n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-2', EventList: 'Complete', ListItems: '2' }));
-    expect(done).toEqual([{ kind: 'resynced', adopted: [{ linkedid: '1700000000.5', channel: 'PJSIP/1679728441-00000005' }] }]);
+    expect(done).toEqual([
+      { kind: 'resynced', adopted: [{ linkedid: '1700000000.5', channel: 'PJSIP/1679728441-00000005', channels: ['PJSIP/1679728441-00000005', 'Local/79101234567@pstn-sim-00000001;1'] }] },
+    ]);
 
     n.applyAdoptedVars('1700000000.5', { RC_CALL_ID: 'c-5', RC_ACCOUNT: '1002', RC_USER: '1679728441' });
     const out = n.completeAdoption('1700000000.5');
@@ -731,6 +737,84 @@ describe('CallNormaliser state', () => {
 
     const ended = n.handle(chan('Hangup', '1700000000.5', { Linkedid: '1700000000.5', Cause: '16', 'Cause-txt': 'Normal Clearing' }));
     expect(ended).toEqual([]); // the Local channel is still up
+  });
+
+  describe("an adopted call's recording (MIXMONITOR_FILENAME read from its live channels)", () => {
+    const adopt = (channels: Array<[string, string]>) => {
+      const n = make();
+      n.beginResync('rs-r');
+      for (const [uniqueid, channel] of channels) {
+        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-r', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '79101234567', ChannelStateDesc: 'Up', Duration: '00:00:30' }));
+      }
+      n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-r', EventList: 'Complete' }));
+      n.applyAdoptedVars('1700000000.5', { RC_CALL_ID: 'c-5', RC_ACCOUNT: '1002', RC_USER: '1679728441' });
+      return n;
+    };
+    const hangUp = (n: CallNormaliser, channels: Array<[string, string]>) =>
+      channels.flatMap(([uniqueid, channel]) => n.handle(ev({ Event: 'Hangup', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Cause: '16' })));
+    const jobs = (out: NormaliserOutput[]) => out.flatMap((o) => (o.kind === 'recording' ? [o.job] : []));
+
+    it('is stored when the call ends, under the call and its user, dated from the channel\'s start', () => {
+      const channels: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005'], ['1700000000.6', 'PJSIP/trunk-00000006']];
+      const n = adopt(channels);
+      n.adoptRecording('1700000000.5', 'PJSIP/1679728441-00000005', '/var/spool/asterisk/monitor/1700000000.5.wav');
+      n.completeAdoption('1700000000.5');
+      const out = hangUp(n, channels);
+      expect(jobs(out)).toEqual([
+        expect.objectContaining({ fileName: '1700000000.5.wav', user: '1679728441', channel: 'PJSIP/1679728441-00000005', envelope: expect.objectContaining({ call_id: 'c-5', account_id: 1002 }) }),
+      ]);
+      expect(jobs(out)[0].continuation).toBeUndefined();
+      expect(jobs(out)[0].recordedAt).toBe(localDateTime(T0 - 30_000));
+    });
+
+    it("a transferred call's later part (<Uniqueid>-2.wav on the customer's channel) is stored with the first, as one recording", () => {
+      const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.9', 'PJSIP/1679728442-00000009']];
+      const n = adopt(channels);
+      n.adoptRecording('1700000000.5', 'PJSIP/trunk-00000006', '/var/spool/asterisk/monitor/1700000000.5-2.wav');
+      n.completeAdoption('1700000000.5');
+      const out = hangUp(n, channels);
+      expect(jobs(out)).toEqual([expect.objectContaining({ fileName: '1700000000.5.wav', continuation: ['1700000000.5-2.wav'], channel: '' })]);
+      // Only when the call ended (the colleague's phone hung up last).
+      expect(jobs(hangUp(adopt(channels), channels.slice(0, 1)))).toEqual([]);
+    });
+
+    it('takes the id and description calls-service holds (a transfer took the employee\'s channel and its RC_* variables)', () => {
+      const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.9', 'PJSIP/1679728442-00000009']];
+      const n = make();
+      n.beginResync('rs-k');
+      for (const [uniqueid, channel] of channels) {
+        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-k', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', CallerIDNum: '79101234567' }));
+      }
+      n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-k', EventList: 'Complete' }));
+      n.applyAdoptedVars('1700000000.5', {});
+      n.applyKnownCall('1700000000.5', { call_id: 'c-5', account_id: 1002, linkedid: '1700000000.5', direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441', transferred: true });
+      const started = n.completeAdoption('1700000000.5');
+      expect(one(started, 'started').payload).toMatchObject({ call_id: 'c-5', account_id: 1002, direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441' });
+      hangUp(n, channels);
+      // The customer's part: its CDR's parties are the customer and the colleague's extension; the record keeps the call's.
+      const cdr = (uniqueid: string, start: string, end: string) =>
+        n.handle(ev({ Event: 'Cdr', Source: '79101234567', Destination: '402', Channel: 'PJSIP/trunk-00000006', DestinationChannel: 'PJSIP/1679728442-00000009', StartTime: start, AnswerTime: start, EndTime: end, Duration: '20', BillableSeconds: '20', Disposition: 'ANSWERED', UniqueID: uniqueid, UserField: 'acct-1002' }));
+      const record = one(cdr('1700000000.6', '2026-11-26 13:49:30', '2026-11-26 13:49:50'), 'cdr').payload;
+      expect(record).toMatchObject({ call_id: 'c-5', direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441', disposition: 'ANSWERED', duration: 20 });
+    });
+
+    it('an RC_CALL_ID on its channels wins over another call calls-service names for the same Linkedid', () => {
+      const channels: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
+      const n = adopt(channels);
+      n.applyKnownCall('1700000000.5', { call_id: 'other', account_id: 1002, linkedid: '1700000000.5', direction: 'incoming', src: 'x', dst: 'y', user: null });
+      expect(one(n.completeAdoption('1700000000.5'), 'started').payload).toMatchObject({ call_id: 'c-5', direction: 'outgoing', dst: '79101234567' });
+    });
+
+    it('a file not named like a later part is a recording of its own; an unknown or gone channel adds nothing', () => {
+      const channels: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
+      const n = adopt(channels);
+      n.adoptRecording('1700000000.5', 'PJSIP/1679728441-00000005', '/var/spool/asterisk/monitor/sales-2.wav');
+      n.adoptRecording('1700000000.5', 'PJSIP/1679728441-00000005', '/var/spool/asterisk/monitor/second.wav'); // one per channel
+      n.adoptRecording('1700000000.5', 'PJSIP/nobody-00000001', '/var/spool/asterisk/monitor/x.wav');
+      n.adoptRecording('1700000009.9', 'PJSIP/1679728441-00000005', '/var/spool/asterisk/monitor/y.wav');
+      n.completeAdoption('1700000000.5');
+      expect(jobs(hangUp(n, channels))).toEqual([expect.objectContaining({ fileName: 'sales-2.wav' })]);
+    });
   });
 
   it('does not adopt a channel listed in the snapshot that hung up before the list ended', () => {

@@ -57,6 +57,8 @@ export type NormaliserOutput =
  */
 export interface LeftRecording {
   fileName: string;
+  /** The later parts of a transferred call's recording (`<Uniqueid>-2.wav` …), in order. */
+  continuation?: string[];
   /** When MixMonitor began and last wrote: the file's birth and modification times. */
   startedAtMs: number;
   lastWriteMs: number;
@@ -66,6 +68,8 @@ export interface AdoptedCall {
   linkedid: string;
   /** The call's first channel, to read RC_* variables from (Getvar). */
   channel: string;
+  /** Its live channels, to find the recordings running on them (Getvar MIXMONITOR_FILENAME). */
+  channels: string[];
 }
 
 interface Channel {
@@ -107,6 +111,8 @@ interface Call {
   cdrDone: boolean;
   /** Found live by a resync: its `started` waits until its RC_* variables were read. */
   pendingAdoption: boolean;
+  /** How calls-service described the call before this process adopted it (applyKnownCall). */
+  known?: { direction: Direction; src: string | null; dst: string | null; user: string | null };
   direction?: Direction;
   /**
    * Where the dial plan sent a call an employee placed, from its first `Dial()`: a user's phone
@@ -152,10 +158,12 @@ interface Call {
 }
 
 interface RecordingParts {
-  /** The first part's channel (its recording names the whole). */
-  first: Channel;
+  /** The first part (its file names the whole) and the channel it was recorded on ('' if unknown). */
+  first: { file: string; startedAt: number; channel: string };
   /** File names of the later parts, in order, asked for (record-channel) or started. */
   next: string[];
+  /** Found by a resync (adoptRecording): parts before the running one were recorded unseen, on channels gone since. */
+  adopted?: boolean;
 }
 
 /** What a call's record says, from one CDR or several. */
@@ -183,6 +191,9 @@ interface Transfer {
   /** A blind transfer's extension, until the dial plan dials it (then `transferred` is sent). */
   pendingBlind?: { to: string; byUser: string | null; transferer: string };
 }
+
+/** A later part of a transferred call's recording: `<first part's Uniqueid>-<n>.wav`, n ≥ 2 (continueRecording). */
+export const RECORDING_PART = /^(\d+(?:\.\d+)?)-([2-9]|[1-9]\d)\.wav$/;
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
 export const ADOPTED_SEQ_BASE = 1000;
@@ -309,6 +320,48 @@ export class CallNormaliser {
     for (const [name, value] of Object.entries(vars)) if (value) this.applyCallVar(call, name, value);
   }
 
+  /**
+   * A MixMonitor found running on an adopted call's channel (its MIXMONITOR_FILENAME, read with
+   * Getvar): stored when the call ends, as if this process had seen it start — without it an adapter
+   * restart mid-call lost the call's recording. A later part of a transferred call's recording
+   * (`<Uniqueid>-<n>.wav`, continueRecording's name) is stored with the parts before it, the first
+   * part (recorded on the employee's channel, gone at the transfer) named after the same Uniqueid.
+   */
+  adoptRecording(linkedid: string, channel: string, mixMonitorPath: string): void {
+    const call = this.calls.get(linkedid);
+    const ch = call && [...call.channels.values()].find((c) => c.name === channel && !c.hungUp);
+    if (!call || call.ended || !ch || ch.recording || !mixMonitorPath) return;
+    const file = path.posix.basename(mixMonitorPath);
+    // Asterisk says nothing of when it began: the channel's start is the closest known.
+    ch.mixMonitorPath = mixMonitorPath;
+    ch.recording = { file, startedAt: ch.createdAt, done: false };
+    const part = RECORDING_PART.exec(file);
+    if (!part || call.recordingParts) return;
+    const [, base, n] = part;
+    const startedAt = Math.min(...[...call.channels.values()].map((c) => c.createdAt));
+    call.recordingParts = {
+      first: { file: `${base}.wav`, startedAt, channel: '' },
+      next: Array.from({ length: Number(n) - 1 }, (_, i) => `${base}-${i + 2}.wav`),
+      adopted: true,
+    };
+  }
+
+  /**
+   * What calls-service holds of a call adopted by a resync (CallsOpenOnNode): its id and how it was
+   * described before this process started. Truer than the channels left now: a transfer took the
+   * employee's channel, and with it the RC_* variables and what made the call outgoing; a
+   * transferred call's record is every CDR of its channels.
+   */
+  applyKnownCall(linkedid: string, known: OpenCall): void {
+    const call = this.calls.get(linkedid);
+    if (!call || call.started) return;
+    this.applyCallVar(call, 'RC_CALL_ID', known.call_id);
+    if (call.callId !== known.call_id) return; // the channel named another call: it wins
+    call.account ??= known.account_id;
+    if (known.direction) call.known = { direction: known.direction, src: known.src ?? null, dst: known.dst ?? null, user: known.user ?? null };
+    if (known.transferred) call.transfer ??= { cdrs: [], sent: 0 };
+  }
+
   /** Emits `started` (and `answered` when already up) for a call adopted by a resync. */
   completeAdoption(linkedid: string): NormaliserOutput[] {
     const call = this.calls.get(linkedid);
@@ -354,6 +407,7 @@ export class CallNormaliser {
             envelope: { ...envelope('recording.finished', FORGOTTEN_SEQ + 1, endedAt), event_id: [this.options.node, call.linkedid, 'recording.finished', left.fileName].join(':') },
             user: null,
             fileName: left.fileName,
+            ...(left.continuation?.length ? { continuation: left.continuation } : {}),
             channel: '',
             recordedAt: localDateTime(left.startedAtMs),
           },
@@ -736,6 +790,13 @@ export class CallNormaliser {
 
   /** Direction and parties, from what the request said (intent, RC_*) or else from the channels. */
   private describe(call: Call): void {
+    if (call.known) {
+      call.direction = call.known.direction;
+      call.src = call.known.src ?? '';
+      call.dst = call.known.dst ?? '';
+      call.user ??= call.known.user;
+      return;
+    }
     const primary = this.primary(call);
     const intent = call.intent;
     const known = (v: string | undefined) => (v && !isUnknown(v) ? v : '');
@@ -845,22 +906,22 @@ export class CallNormaliser {
     if (!rec || rec.done) return;
     rec.done = true;
     // A part of a recording in several files: stored as one when the call ended (maybeEnded).
-    if (call.recordingParts && (call.recordingParts.first === ch || call.recordingParts.next.includes(rec.file))) return;
-    this.emitRecording(call, ch, rec, [], out);
+    if (call.recordingParts && (call.recordingParts.first.file === rec.file || call.recordingParts.next.includes(rec.file))) return;
+    this.emitRecording(call, ch.name, rec, [], out);
   }
 
   /** The recording of a call whose recorded channel a transfer took away, in all its parts. */
   private finishRecordingParts(call: Call, out: NormaliserOutput[]): void {
     const parts = call.recordingParts;
-    const rec = parts?.first.recording;
-    if (!parts || !rec) return;
+    if (!parts) return;
     call.recordingParts = undefined;
-    // Only the parts whose MixMonitor really started (a refused action left no file).
+    // Only the parts whose MixMonitor really started (a refused action left no file); an adopted
+    // call's earlier parts were not seen, and a missing one is left out when stored.
     const started = new Set([...call.channels.values()].map((c) => c.recording?.file));
-    this.emitRecording(call, parts.first, rec, parts.next.filter((f) => started.has(f)), out);
+    this.emitRecording(call, parts.first.channel, parts.first, parts.adopted ? parts.next : parts.next.filter((f) => started.has(f)), out);
   }
 
-  private emitRecording(call: Call, ch: Channel, rec: NonNullable<Channel['recording']>, continuation: string[], out: NormaliserOutput[]): void {
+  private emitRecording(call: Call, channel: string, rec: { file: string; startedAt: number }, continuation: string[], out: NormaliserOutput[]): void {
     out.push({
       kind: 'recording',
       job: {
@@ -869,7 +930,7 @@ export class CallNormaliser {
         user: call.user ?? call.dialledUser ?? null,
         fileName: rec.file,
         ...(continuation.length ? { continuation } : {}),
-        channel: ch.name,
+        channel,
         recordedAt: localDateTime(rec.startedAt),
       },
     });
@@ -1069,8 +1130,8 @@ export class CallNormaliser {
     if (transferee.hungUp || transferee.recording || transferee.recordingRequested) return;
     const recorded = [...call.channels.values()].find((c) => c !== transferee && c.recording && !c.recording.done && c.mixMonitorPath);
     if (!recorded?.recording || !recorded.mixMonitorPath) return;
-    if (call.recordingParts && call.recordingParts.first !== recorded) return;
-    call.recordingParts ??= { first: recorded, next: [] };
+    if (call.recordingParts && call.recordingParts.first.file !== recorded.recording.file) return;
+    call.recordingParts ??= { first: { file: recorded.recording.file, startedAt: recorded.recording.startedAt, channel: recorded.name }, next: [] };
     const base = recorded.recording.file.replace(/\.wav$/i, '');
     const file = `${base}-${call.recordingParts.next.length + 2}.wav`;
     call.recordingParts.next.push(file);
@@ -1186,11 +1247,12 @@ export class CallNormaliser {
       const isNewCall = !this.calls.has(linkedid);
       const ch = this.addChannel(uniqueid, linkedid, now - durationMs(field(item, 'duration')), isNewCall);
       this.refresh(ch, item);
-      if (isNewCall || adopted.has(linkedid)) adopted.set(linkedid, { linkedid, channel: '' });
+      if (isNewCall || adopted.has(linkedid)) adopted.set(linkedid, { linkedid, channel: '', channels: [] });
     }
     for (const entry of adopted.values()) {
       const call = this.calls.get(entry.linkedid)!;
       entry.channel = this.primary(call)?.name ?? '';
+      entry.channels = [...call.channels.values()].filter((c) => !c.hungUp).map((c) => c.name);
     }
     out.push({ kind: 'resynced', adopted: [...adopted.values()] });
   }

@@ -161,7 +161,50 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     const started = (await published()).filter((e) => e.subject === CallStarted.subject && e.data.call_id === 'adopted-call');
     expect(started).toHaveLength(1);
     expect(started[0].data).toMatchObject({ seq: 1000, direction: 'outgoing', user: '1679728443', account_id: 1002, src: '403', dst: '79101234567' });
-    expect(server.actions.filter((a) => a.action === 'Getvar').map((a) => Object.keys(a.variable as object)[0])).toEqual(['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER']);
+    expect(server.actions.filter((a) => a.action === 'Getvar').map((a) => Object.keys(a.variable as object)[0])).toEqual(['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER', 'MIXMONITOR_FILENAME']);
+  });
+
+  it("stores the recording running on an adopted call's channels when the call ends (read with Getvar MIXMONITOR_FILENAME)", async () => {
+    const [employee, customer] = ['PJSIP/1679728444-00000004', 'PJSIP/trunk-00000005'];
+    server.channels = [
+      { Channel: employee, Uniqueid: '1795800000.4', Linkedid: '1795800000.4', Context: 'acct-1002', Exten: '79101234567', ChannelStateDesc: 'Up', CallerIDNum: '404' },
+      { Channel: customer, Uniqueid: '1795800000.5', Linkedid: '1795800000.4', Context: 'rc-outbound', Exten: '79101234567', ChannelStateDesc: 'Up' },
+    ];
+    server.vars = {
+      [employee]: { RC_CALL_ID: 'adopted-recorded', RC_ACCOUNT: '1002', RC_USER: '1679728444', MIXMONITOR_FILENAME: '/var/spool/asterisk/monitor/1795800000.4.wav' },
+    };
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    expect(await resynced).toBe(true);
+    expect(server.actions.filter((a) => a.action === 'Getvar' && Object.keys(a.variable as object)[0] === 'MIXMONITOR_FILENAME').map((a) => a.channel)).toEqual([employee, customer]);
+    server.event(channelEvent('Hangup', '1795800000.5', '1795800000.4', customer, { Cause: '16' }));
+    server.event(channelEvent('Hangup', '1795800000.4', '1795800000.4', employee, { Cause: '16' }));
+    await eventually(() => recordings.length === 1);
+    expect(recordings[0]).toMatchObject({ fileName: '1795800000.4.wav', user: '1679728444', channel: employee, envelope: expect.objectContaining({ call_id: 'adopted-recorded', account_id: 1002 }) });
+  });
+
+  it('adopts a transferred call (no RC_* on the channels left) as calls-service holds it, reading its open calls once', async () => {
+    const [customer, colleague] = ['PJSIP/trunk-00000006', 'PJSIP/1679728442-00000009'];
+    server.channels = [
+      { Channel: customer, Uniqueid: '1795800000.6', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', CallerIDNum: '79101234567' },
+      { Channel: colleague, Uniqueid: '1795800000.9', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up' },
+      { Channel: 'PJSIP/1679728443-0000000a', Uniqueid: '1795800000.10', Linkedid: '1795800000.10', Context: 'from-pstn', Exten: '74951230000', ChannelStateDesc: 'Up', CallerIDNum: '79160000000' },
+    ];
+    let reads = 0;
+    const open = [
+      { call_id: 'transferred-call', account_id: 1002, linkedid: '1795800000.5', direction: 'outgoing' as const, src: '401', dst: '79101234567', user: '1679728441', transferred: true },
+    ];
+    pipeline = new PbxEventPipeline(session, new CallNormaliser({ node: 'pbx1' }), registrations, { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) }, undefined, quiet, {
+      openCalls: async () => (++reads, open),
+    });
+    const resynced = pipeline.nextResync();
+    pipeline.start();
+    expect(await resynced).toBe(true);
+    const started = await eventually(async () => (await published()).find((e) => e.subject === CallStarted.subject && e.data.call_id === 'transferred-call'));
+    expect(started!.data).toMatchObject({ direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441', account_id: 1002 });
+    // Read once for the two adopted calls (then once more to reconcile, as at every resync).
+    await pipeline.idle();
+    expect(reads).toBe(2);
   });
 
   it('publishes the domain events of a replayed transcript once, even when the same bytes come twice (JetStream msgID)', async () => {

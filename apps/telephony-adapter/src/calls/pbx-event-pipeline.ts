@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AmiMessage, eventName, field, getvarValue } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
 import type { OpenCall } from '@ringcloud/contracts-calls';
-import { CallNormaliser, LeftRecording, NormaliserOutput, OriginateIntent } from './call-normaliser';
+import { AdoptedCall, CallNormaliser, LeftRecording, NormaliserOutput, OriginateIntent } from './call-normaliser';
 import { RecordingJob, TelephonyDomainEvent } from './domain-events';
 import { Registrations } from './registrations';
 
@@ -47,7 +47,8 @@ const ADOPTED_VARS = ['RC_CALL_ID', 'RC_ACCOUNT', 'RC_USER'] as const;
  * Feeds one PBX node's AMI events, strictly in arrival order, through the registrations tracker
  * and the call normaliser, and hands the results to the publisher and the recordings service.
  * After every (re)connect it resyncs: CoreShowChannels (calls gone while away end `reconciled`,
- * unknown live calls are adopted, their RC_* variables read with Getvar) and PJSIPShowContacts.
+ * unknown live calls are adopted, their RC_* variables and running recordings read with Getvar)
+ * and PJSIPShowContacts.
  * The resync's list items travel through the same ordered queue as live events, so a channel
  * that hangs up during the listing is never mistaken for a new one.
  */
@@ -295,21 +296,46 @@ export class PbxEventPipeline {
     return found;
   }
 
-  /** Reads RC_* from each adopted call's first channel, then lets the normaliser start it. */
-  private async adopt(adopted: Array<{ linkedid: string; channel: string }>): Promise<void> {
+  /**
+   * Reads RC_* from each adopted call's first channel and the recording running on each of its
+   * channels, then lets the normaliser start it.
+   */
+  private async adopt(adopted: AdoptedCall[]): Promise<void> {
+    let open: Promise<OpenCall[]> | undefined;
     for (const call of adopted) {
       const vars: Record<string, string | undefined> = {};
-      if (call.channel) {
-        for (const name of ADOPTED_VARS) {
-          try {
-            vars[name] = getvarValue(await this.session.action({ Action: 'Getvar', Channel: call.channel, Variable: name }));
-          } catch (err) {
-            this.logger.debug?.(`Getvar ${name} on ${call.channel}: ${(err as Error).message}`);
-          }
-        }
-      }
+      if (call.channel) for (const name of ADOPTED_VARS) vars[name] = await this.getvar(call.channel, name);
       this.normaliser.applyAdoptedVars(call.linkedid, vars);
+      // calls-service, which holds the call open, knows how it began: the channels left may not
+      // (a transfer took the employee's channel, its RC_* variables and what made the call outgoing).
+      open ??= this.openCallsOnce();
+      const known = (await open).find((c) => c.linkedid === call.linkedid);
+      if (known) this.normaliser.applyKnownCall(call.linkedid, known);
+      for (const channel of call.channels) {
+        const recording = await this.getvar(channel, 'MIXMONITOR_FILENAME');
+        if (recording) this.normaliser.adoptRecording(call.linkedid, channel, recording);
+      }
       await this.dispatch(this.normaliser.completeAdoption(call.linkedid));
+    }
+  }
+
+  /** The calls held open in calls-service, read once per resync; none when it does not answer. */
+  private async openCallsOnce(): Promise<OpenCall[]> {
+    try {
+      return (await this.options.openCalls?.()) ?? [];
+    } catch (err) {
+      this.logger.warn(`could not read the calls open in calls-service (adopted calls are described from their channels alone): ${(err as Error).message}`);
+      return [];
+    }
+  }
+
+  /** A channel variable, undefined when unset or unreadable (the channel may have gone meanwhile). */
+  private async getvar(channel: string, name: string): Promise<string | undefined> {
+    try {
+      return getvarValue(await this.session.action({ Action: 'Getvar', Channel: channel, Variable: name }));
+    } catch (err) {
+      this.logger.debug?.(`Getvar ${name} on ${channel}: ${(err as Error).message}`);
+      return undefined;
     }
   }
 }

@@ -12,6 +12,8 @@ import { TelephonyEventPublisher } from '../calls/event-publisher';
 import { WavInfo, readWavInfo, sameWavFormat, wavHeader } from './wav';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** The most parts a transferred call's recording is looked for in (RECORDING_PART's n ≤ 99). */
+const MAX_PARTS = 99;
 
 export interface RecordingsOptions {
   dir: string;
@@ -63,16 +65,30 @@ export class RecordingsService {
 
   /**
    * The recording a call left in the folder, found by its first channel's Uniqueid (the Linkedid:
-   * the dial plan's `${UNIQUEID}.wav`), for a call that ended while this process was away.
+   * the dial plan's `${UNIQUEID}.wav`), for a call that ended while this process was away — with
+   * the later parts a transfer made (`<Uniqueid>-2.wav` …, CallNormaliser's continueRecording).
    */
   async leftBehind(linkedid: string): Promise<LeftRecording | undefined> {
     const fileName = `${linkedid}.wav`;
     if (!FILE_NAME.test(fileName) || fileName.includes('..')) return undefined;
-    const found = await stat(path.join(this.options.dir, fileName)).catch(() => undefined);
-    if (!found?.isFile() || found.size === 0) return undefined;
+    const found = await this.fileStat(fileName);
+    if (!found) return undefined;
     // birthtime is 0 (or the ctime) where the file system keeps none.
     const born = found.birthtimeMs > 0 && found.birthtimeMs <= found.mtimeMs ? found.birthtimeMs : found.mtimeMs;
-    return { fileName, startedAtMs: born, lastWriteMs: found.mtimeMs };
+    const continuation: string[] = [];
+    let lastWriteMs = found.mtimeMs;
+    for (let n = 2; n <= MAX_PARTS; n++) {
+      const part = await this.fileStat(`${linkedid}-${n}.wav`);
+      if (!part) break;
+      continuation.push(`${linkedid}-${n}.wav`);
+      lastWriteMs = Math.max(lastWriteMs, part.mtimeMs);
+    }
+    return { fileName, startedAtMs: born, lastWriteMs, ...(continuation.length ? { continuation } : {}) };
+  }
+
+  private async fileStat(fileName: string) {
+    const found = await stat(path.join(this.options.dir, fileName)).catch(() => undefined);
+    return found?.isFile() && found.size > 0 ? found : undefined;
   }
 
   /** Starts processing in the background; `drain()` waits for what is running. */

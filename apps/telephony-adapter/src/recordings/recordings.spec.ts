@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { RECORDINGS_BUCKET, RecordingFinished, TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
@@ -199,6 +199,21 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
     expect(await service.leftBehind('1796389828.7')).toBeUndefined(); // empty: MixMonitor never wrote
     expect(await service.leftBehind('1796389828.8')).toBeUndefined();
     expect(await service.leftBehind('../1796389828.6')).toBeUndefined();
+  });
+
+  it("finds with it the later parts a transfer left (<Linkedid>-2.wav …, in order), and dates the call's end by the last", async () => {
+    writeFileSync(path.join(env.recordingsDir, '1796389829.1.wav'), pcmWav(800));
+    writeFileSync(path.join(env.recordingsDir, '1796389829.1-2.wav'), pcmWav(800));
+    writeFileSync(path.join(env.recordingsDir, '1796389829.1-3.wav'), pcmWav(800));
+    writeFileSync(path.join(env.recordingsDir, '1796389829.1-5.wav'), pcmWav(800)); // after a gap: not a part of this one
+    const later = Date.now() / 1000 + 5;
+    utimesSync(path.join(env.recordingsDir, '1796389829.1-3.wav'), later, later);
+    expect(await service.leftBehind('1796389829.1')).toEqual({
+      fileName: '1796389829.1.wav',
+      continuation: ['1796389829.1-2.wav', '1796389829.1-3.wav'],
+      startedAtMs: expect.any(Number),
+      lastWriteMs: statSync(path.join(env.recordingsDir, '1796389829.1-3.wav')).mtimeMs,
+    });
   });
 
   it('does not store a recording without audio (a bare WAV header: the call never talked), and removes its file', async () => {
