@@ -1,5 +1,6 @@
-import { V1Client, waitFor } from '@ringcloud/testing';
-import { expectSuccess, newAccountId, useStack, simulatorControl } from './support';
+import { waitFor } from '@ringcloud/testing';
+import { expectSuccess, useStack } from './support';
+import { callHelpers } from './call-helpers';
 
 // A phone's blind transfer (SIP REFER, res_pjsip_refer) through the shipped dial plan: the call goes
 // on with the colleague and stays one call — active while the customer talks to the colleague, then
@@ -9,63 +10,7 @@ import { expectSuccess, newAccountId, useStack, simulatorControl } from './suppo
 // 2× (libs/testing): its records count 12 s for those 6.
 const world = useStack({ telephony: true, webhooks: true, env: { SIM_TALK_MS: '6000' } });
 
-const control = simulatorControl(world);
-
-interface LiveChannel {
-  channel: string;
-  linkedid: string;
-}
-
-async function completed(client: V1Client, predicate: (c: any) => boolean, timeoutMs = 40_000) {
-  let n = 0;
-  return waitFor('completed call', async () => expectSuccess(await client.get('/v1/calls/complete', { days: '1', poll: String(++n) })).find(predicate), timeoutMs);
-}
-
-/** An account with two employees whose phones are registered. */
-async function colleagues(a: string, b: string) {
-  const account = newAccountId();
-  // users.create is limited per key and URL: one key per user.
-  const create = async (num: string) =>
-    expectSuccess(await (await world.client(account, 'RW')).post('/v1/users/create', { password: 'Sip5ecret!', num, mail: `u${num}@example.com` }));
-  const team = { account, a: await create(a), b: await create(b), client: () => world.client(account, 'RW') };
-  // Both phones on the PBX before the call: provisioning is asynchronous and the simulator's poll
-  // may see the colleague seconds after the employee — a transfer to an unregistered phone is not
-  // what these tests are about (CI once transferred before the colleague's poll).
-  for (const user of [team.a, team.b]) await waitFor(`${user} registered`, async () => (await control(`/devices/${user}/register`, {})).ok, 20_000);
-  return team;
-}
-
-/** POST /v1/calls from the employee until the PBX knows the phone (provisioning is asynchronous). */
-const originateFrom = (team: Awaited<ReturnType<typeof colleagues>>, num: string) =>
-  waitFor(
-    `originate ${team.a} → ${num}`,
-    async () => {
-      const res = await (await team.client()).post('/v1/calls', { user: team.a, num });
-      return res.status === 400 && /registered/.test(res.body?.message) ? undefined : res;
-    },
-    20_000,
-  );
-
-/** The employee's phone transfers the party it talks to (404 until they talk). */
-const transferred = (user: string, to: string) =>
-  waitFor(
-    `${user} transfers to ${to}`,
-    async () => {
-      const res = await control('/calls/transfer', { user, to });
-      return res.ok ? (res.body as { channel: string; transferee: string }) : undefined;
-    },
-    15_000,
-  );
-
-const channels = async () => (await control('/channels')).body as LiveChannel[];
-
-/** Seconds of audio in a downloaded recording (the simulator's PCM WAV: the data size over the byte rate). */
-async function recordingSeconds(client: V1Client, recFile: string): Promise<number> {
-  const download = await fetch(client.url(recFile));
-  expect(download.status).toBe(200);
-  const wav = Buffer.from(await download.arrayBuffer());
-  return wav.readUInt32LE(40) / wav.readUInt32LE(28);
-}
+const { control, completed, colleagues, originateFrom, transferred, channels, colleagueTalks, recordingSeconds } = callHelpers(world);
 
 describe('call transfers (real processes, shipped dial plan)', () => {
   it('a click-to-call customer transferred to a colleague: active while they talk, then one record of the whole call', async () => {
@@ -76,15 +21,7 @@ describe('call transfers (real processes, shipped dial plan)', () => {
 
     expect(await transferred(team.a, '612')).toEqual({ channel: expect.stringMatching(new RegExp(`^PJSIP/${team.a}-`)), transferee: expect.stringMatching(/^PJSIP\/trunk-/) });
     // The colleague's phone rings and answers the customer; the employee's channel is gone.
-    const live = await waitFor(
-      'the colleague talks to the customer',
-      async () => {
-        const list = await channels();
-        if (list.some((c) => c.channel.startsWith(`PJSIP/${team.b}-`)) && !list.some((c) => c.channel.startsWith(`PJSIP/${team.a}-`))) return list;
-        throw new Error(`channels: ${JSON.stringify(list)}`);
-      },
-      10_000,
-    );
+    const live = await colleagueTalks(team);
     expect(new Set(live.map((c) => c.linkedid)).size).toBe(1);
     const reader = await team.client();
     expect(expectSuccess(await reader.get('/v1/calls/active', { p: 'after-transfer' }))).toEqual([

@@ -1,0 +1,68 @@
+import { waitFor } from '@ringcloud/testing';
+import { expectSuccess, useStack } from './support';
+import { callHelpers } from './call-helpers';
+
+// The telephony adapter restarts (a rolling deploy) while a call is up, and the call ends after it is
+// back: the new process adopts the call from the PBX's channel list, and with it the recording
+// MixMonitor is writing (MIXMONITOR_FILENAME, read with Getvar) — before, the call was listed without
+// its recording and the file stayed in the PBX's folder. The PSTN talks 15 s (30 s of PBX time, 2×):
+// time for a restart on a loaded machine.
+const world = useStack({ telephony: true, env: { SIM_TALK_MS: '15000' } });
+
+const { control, completed, colleagues, originateFrom, transferred, colleagueTalks, recordingSeconds } = callHelpers(world);
+
+/** Stops the running telephony adapter and starts a new one once it is gone. */
+async function restartAdapter(): Promise<void> {
+  const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null)!;
+  await adapter.stop();
+  world.stack.addApp('telephony-adapter');
+}
+
+describe('the telephony adapter restarts while a call is up', () => {
+  it("an answered inbound call: listed once it ended, with the whole call's recording", async () => {
+    const team = await colleagues('711', '712');
+    const reader = await team.client();
+    expect((await control('/calls/inbound', { from: '79161230711', to_user: team.a })).ok).toBe(true);
+    await waitFor('the caller talks to the employee', async () => (await control('/channels')).body.some((c: { channel: string; bridge_id: string | null }) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
+    const restartedAt = Date.now();
+    await restartAdapter();
+
+    const call = await completed(reader, (c) => c.direction === 'incoming' && c.rec_file, 60_000);
+    expect(call).toMatchObject({ dst: '711', disposition: 'ANSWERED', rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`) });
+    // It ended after the restart (the PSTN talked 15 s): the new process saw it end.
+    expect(Date.parse(`${call.call_end_time.replace(' ', 'T')}Z`)).toBeGreaterThan(restartedAt - 1000);
+    // The whole conversation: 30 s of PBX time, recorded on the caller's channel from the start.
+    expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(25);
+    expect(expectSuccess(await reader.get('/v1/calls/complete', { days: '1', p: 'one' }))).toHaveLength(1);
+  });
+
+  it('a click-to-call transferred to a colleague before the restart: its recording parts are joined all the same', async () => {
+    const team = await colleagues('721', '722');
+    const originate = await originateFrom(team, '79101234721');
+    expect(originate.status).toBe(200);
+    const callId = originate.headers.get('x-call-id');
+    await transferred(team.a, '722');
+    await colleagueTalks(team);
+    await restartAdapter();
+
+    const reader = await team.client();
+    const call = await completed(reader, (c) => c.call_id === callId && c.rec_file, 60_000);
+    // As it began: the employee's outgoing call to the customer (the channels left after the transfer
+    // — the customer's and the colleague's — would make it the customer's call to extension 722).
+    expect(call).toMatchObject({
+      direction: 'outgoing',
+      src: '721',
+      dst: '79101234721',
+      disposition: 'ANSWERED',
+      transferred_to: team.b,
+      rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`),
+    });
+    expect(expectSuccess(await reader.get('/v1/calls/complete', { days: '1', p: 'one' }))).toHaveLength(1);
+    // Both parts, as one: the employee's (before the transfer) and the customer's (after it, recorded
+    // while the new process took over) — the second alone would be its own recording, named -2.
+    expect(call.rec_file).toMatch(/\/records\/[0-9.]+\.wav$/);
+    expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(25);
+    const recordings = expectSuccess(await reader.get(`/v1/users/${team.a}/records`)) as Array<[string, string]>;
+    expect(recordings.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
+  });
+});
