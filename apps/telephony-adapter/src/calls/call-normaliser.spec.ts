@@ -798,6 +798,21 @@ describe('CallNormaliser state', () => {
       expect(record).toMatchObject({ call_id: 'c-5', direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441', disposition: 'ANSWERED', duration: 20 });
     });
 
+    it("its first channel gone and nothing recording (transferred while no adapter listened): the first channel's file, when the call ends", () => {
+      const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.9', 'PJSIP/1679728442-00000009']];
+      const n = adopt(channels);
+      n.completeAdoption('1700000000.5');
+      expect(jobs(hangUp(n, channels.slice(0, 1)))).toEqual([]);
+      const out = hangUp(n, channels.slice(1));
+      expect(jobs(out)).toEqual([expect.objectContaining({ fileName: '1700000000.5.wav', channel: '', recordedAt: localDateTime(T0 - 30_000) })]);
+      expect(jobs(out)[0].continuation).toBeUndefined();
+      // With its first channel live, nothing is assumed: no MIXMONITOR_FILENAME there, no recording.
+      const live: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
+      const m = adopt(live);
+      m.completeAdoption('1700000000.5');
+      expect(jobs(hangUp(m, live))).toEqual([]);
+    });
+
     it('an RC_CALL_ID on its channels wins over another call calls-service names for the same Linkedid', () => {
       const channels: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
       const n = adopt(channels);

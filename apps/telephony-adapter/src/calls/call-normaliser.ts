@@ -368,6 +368,13 @@ export class CallNormaliser {
     const out: NormaliserOutput[] = [];
     if (!call || !call.pendingAdoption) return out;
     call.pendingAdoption = false;
+    const channels = [...call.channels.values()];
+    if (!call.channels.has(call.linkedid) && !call.recordingParts && !channels.some((c) => c.recording)) {
+      // Its first channel left while no adapter listened (a transfer), and no MixMonitor goes on:
+      // what the dial plan recorded on it (`${UNIQUEID}.wav`) is stored when the call ends.
+      const startedAt = Math.min(...channels.map((c) => c.createdAt));
+      call.recordingParts = { first: { file: `${call.linkedid}.wav`, startedAt, channel: '' }, next: [], adopted: true };
+    }
     if (!call.ended) {
       this.ensureStarted(call, out);
       this.maybeAnswered(call, out);
