@@ -462,6 +462,17 @@ describe('calls-service over NATS', () => {
       await expect(env.rpc.send(CallsRecordingGet.contract, { account_id: account, user: OLGA, file_name: 'ivan-old.wav' })).rejects.toEqual(DomainError.notFound('Recording not found'));
     });
 
+    it('lists a call transferred twice under both colleagues who took it, the last one kept as transferred_to', async () => {
+      const again = call({ start: ago(200), recording: { fileName: 'ivan-olga-ivan.wav' }, transferredTo: [{ user: OLGA, num: '402' }, { user: '1679728443', num: '403' }] });
+      await applied([again]);
+      await eventually(async () => (await env.prisma.call.findUnique({ where: { callId: again.callId } }))?.transferredTo === '1679728443');
+      expect((await env.prisma.call.findUnique({ where: { callId: again.callId } }))?.transferredUsers).toEqual([OLGA, '1679728443']);
+      for (const user of [IVAN, OLGA, '1679728443']) {
+        expect((await env.rpc.send(CallsRecordingList.contract, { account_id: account, user })).map(([f]) => f)).toContain('ivan-olga-ivan.wav');
+      }
+      expect(await env.rpc.send(CallsRecordingGet.contract, { account_id: account, user: OLGA, file_name: 'ivan-olga-ivan.wav' })).toMatchObject({ object_name: `${account}/ivan-olga-ivan.wav` });
+    });
+
     it('leaves out a recording without audio (a bare WAV header: a busy call): not listed, not downloadable', async () => {
       const busy = call({ start: ago(300), recording: { fileName: 'ivan-busy.wav', durationS: 0 } });
       await applied([busy]);

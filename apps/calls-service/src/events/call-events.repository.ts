@@ -161,13 +161,20 @@ export class CallEventsRepository {
         updated_at = now()`;
   }
 
-  /** A call transferred on again keeps its latest transfer: whose phone and which extension took it last. */
+  /**
+   * A call transferred on again keeps its latest transfer: whose phone and which extension took it
+   * last; every colleague who took it is kept too (their recordings list shows the call's).
+   */
   private async transferred(tx: Tx, events: EventOf<'transferred'>[]): Promise<void> {
     await tx.$executeRaw`
-      INSERT INTO calls (call_id, account_id, node, transferred_at, transferred_to, transferred_to_num)
-      SELECT * FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
-                           ${times(events, (e) => e.at)}::timestamptz[], ${col(events, (e) => e.toUser)}::text[], ${col(events, (e) => e.toNum)}::text[])
+      INSERT INTO calls (call_id, account_id, node, transferred_at, transferred_to, transferred_to_num, transferred_users)
+      SELECT t.*, CASE WHEN t.to_user IS NULL THEN ARRAY[]::text[] ELSE ARRAY[t.to_user] END
+      FROM unnest(${col(events, (e) => e.callId)}::text[], ${col(events, (e) => e.accountId)}::int[], ${col(events, (e) => e.node)}::text[],
+                  ${times(events, (e) => e.at)}::timestamptz[], ${col(events, (e) => e.toUser)}::text[], ${col(events, (e) => e.toNum)}::text[])
+             AS t(call_id, account_id, node, at, to_user, to_num)
       ON CONFLICT (call_id) DO UPDATE SET
+        transferred_users = CASE WHEN EXCLUDED.transferred_to IS NULL OR EXCLUDED.transferred_to = ANY(calls.transferred_users) THEN calls.transferred_users
+                                 ELSE calls.transferred_users || EXCLUDED.transferred_to END,
         account_id = COALESCE(calls.account_id, EXCLUDED.account_id),
         node = COALESCE(calls.node, EXCLUDED.node),
         transferred_to = CASE WHEN calls.transferred_at IS NULL OR EXCLUDED.transferred_at >= calls.transferred_at THEN EXCLUDED.transferred_to ELSE calls.transferred_to END,

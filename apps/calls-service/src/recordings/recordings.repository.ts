@@ -17,10 +17,10 @@ export const hasAudio = (alias: Prisma.Sql): Prisma.Sql => Prisma.sql`${alias}.d
 
 /**
  * Reads of `recordings`. A recording is filed under its own user, or, when its event named none,
- * under the user of its call — and under the colleague a phone transferred its call to (the call's
- * `transferred_to`): the recording holds their part too.
+ * under the user of its call — and under every colleague a phone transferred its call to (the
+ * call's `transferred_users`): the recording holds their part too.
  */
-const ofUser = (user: string): Prisma.Sql => Prisma.sql`(COALESCE(r.user_name, c.user_name) = ${user} OR c.transferred_to = ${user})`;
+const ofUser = (user: string): Prisma.Sql => Prisma.sql`(COALESCE(r.user_name, c.user_name) = ${user} OR ${user} = ANY(c.transferred_users))`;
 
 @Injectable()
 export class RecordingsRepository {

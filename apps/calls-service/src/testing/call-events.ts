@@ -21,7 +21,8 @@ export interface CallSpec {
   /** Parties rung (telephony.call.ringing), in order: the user's right after the start, the customer's after. */
   ringing?: RingingParty[];
   /** The user's phone transferred the answered call to this colleague (telephony.call.transferred), 1 s after the answer. */
-  transferredTo?: { user: string; num: string };
+  /** The colleague(s) a phone transferred the call to, one after the other. */
+  transferredTo?: { user: string; num: string } | Array<{ user: string; num: string }>;
 }
 
 export interface Published {
@@ -78,10 +79,11 @@ export function callEvents(spec: CallSpec, clock: PbxClock): Published[] {
   if (spec.answer) {
     events.push({ subject: CallAnswered.subject, payload: { ...envelope(spec.answer), channel: `PJSIP/${spec.user}-00000001` } });
     events.push({ subject: CallBridged.subject, payload: { ...envelope(spec.answer), bridge_id: randomUUID() } });
-    if (spec.transferredTo) {
-      const at = new Date(spec.answer.getTime() + 1000);
-      const { user, num } = spec.transferredTo;
-      events.push({ subject: CallTransferred.subject, payload: { ...envelope(at), kind: 'blind', by_user: spec.user, to: num, to_user: user } });
+    let by = spec.user;
+    for (const [i, { user, num }] of [spec.transferredTo ?? []].flat().entries()) {
+      const at = new Date(spec.answer.getTime() + 1000 * (i + 1));
+      events.push({ subject: CallTransferred.subject, payload: { ...envelope(at), kind: 'blind', by_user: by, to: num, to_user: user } });
+      by = user;
     }
   }
   events.push({
