@@ -9,11 +9,12 @@ import { callHelpers } from './call-helpers';
 // time for a restart on a loaded machine.
 const world = useStack({ telephony: true, env: { SIM_TALK_MS: '15000' } });
 
-const { control, completed, colleagues, originateFrom, transferred, colleagueTalks, recordingSeconds } = callHelpers(world);
+const { control, completed, colleagues, originateFrom, transferred, channels, colleagueTalks, recordingSeconds } = callHelpers(world);
 
 /** Stops the running telephony adapter and starts a new one once it is gone. */
 async function restartAdapter(): Promise<void> {
-  const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null)!;
+  // The one running (a process stopped by a signal has no exit code either).
+  const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null && p.child.signalCode === null)!;
   await adapter.stop();
   world.stack.addApp('telephony-adapter');
 }
@@ -41,6 +42,9 @@ describe('the telephony adapter restarts while a call is up', () => {
     const originate = await originateFrom(team, '79101234721');
     expect(originate.status).toBe(200);
     const callId = originate.headers.get('x-call-id');
+    // They talk a while first (8 s of PBX time): the record must cover that part too.
+    await waitFor('the employee talks to the customer', async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
+    await new Promise((r) => setTimeout(r, 4000));
     await transferred(team.a, '722');
     await colleagueTalks(team);
     await restartAdapter();
@@ -58,6 +62,11 @@ describe('the telephony adapter restarts while a call is up', () => {
       rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`),
     });
     expect(expectSuccess(await reader.get('/v1/calls/complete', { days: '1', p: 'one' }))).toHaveLength(1);
+    // From the first ring to the end (30 s of talk): the employee's part's CDR went with the process
+    // before; the one left begins at the transfer.
+    expect(call.duration).toBeGreaterThanOrEqual(28);
+    const seconds = (time: string) => Date.parse(`${time.replace(' ', 'T')}Z`) / 1000;
+    expect(Math.abs(seconds(call.call_end_time) - seconds(call.call_start_time) - call.duration)).toBeLessThanOrEqual(1);
     // Both parts, as one: the employee's (before the transfer) and the customer's (after it, recorded
     // while the new process took over) — the second alone would be its own recording, named -2.
     expect(call.rec_file).toMatch(/\/records\/[0-9.]+\.wav$/);

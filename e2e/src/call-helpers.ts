@@ -4,6 +4,7 @@ import { World, expectSuccess, newAccountId, simulatorControl } from './support'
 export interface LiveChannel {
   channel: string;
   linkedid: string;
+  bridge_id: string | null;
 }
 
 /** What the call tests of several files do with the world's stack (transfers, an adapter restart). */

@@ -325,7 +325,8 @@ describe('calls-service over NATS', () => {
       const open = await env.rpc.send(CallsOpenOnNode.contract, { node: 'pbx1' });
       expect(open).toEqual(expect.arrayContaining([running, ringing, other].map((c) => expect.objectContaining({ call_id: c.callId, account_id: c.account }))));
       // With how it was described: a call the adapter adopts after a restart keeps it (its channels may no longer tell).
-      expect(open.find((c) => c.call_id === ringing.callId)).toMatchObject({ direction: 'incoming', src: '79995556677', dst: '401', transferred: false });
+      expect(open.find((c) => c.call_id === ringing.callId)).toMatchObject({ direction: 'incoming', src: '79995556677', dst: '401', transferred: false, answered_at: null });
+      expect(Date.parse(open.find((c) => c.call_id === running.callId)!.started_at!)).toBe(running.start.getTime());
       expect(open.find((c) => c.call_id === other.callId)).toMatchObject({ direction: 'outgoing', src: '401', dst: '79101234567', user: BORIS, transferred: false });
       expect(open.map((c) => c.call_id)).not.toContain(ended.callId);
       expect(await env.rpc.send(CallsOpenOnNode.contract, { node: 'pbx9' })).toEqual([]);

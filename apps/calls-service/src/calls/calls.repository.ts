@@ -27,6 +27,9 @@ type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
  * The originate request of a call: calls the API started carry its UUID as their call_id; others
  * (`<node>:<linkedid>`) have none. CASE keeps the cast from ever seeing a non-UUID.
  */
+/** A timestamptz as an ISO 8601 string in UTC (a contract's field; a Date would not survive validation). */
+const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 const originateOf = (callId: Prisma.Sql) => Prisma.sql`(CASE WHEN ${callId} ~* ${ORIGINATED_CALL_ID_PATTERN} THEN ${callId}::uuid END)`;
 
 /** The call's recording as v1 shows it: the first one with audio, filed under its own user or the call's. */
@@ -76,7 +79,8 @@ export class CallsRepository {
   /** Every call of a PBX node still active (whatever its parties), for the node's adapter to reconcile. */
   openOnNode(node: string): Promise<OpenCall[]> {
     return this.prisma.$queryRaw`
-      SELECT call_id, account_id, linkedid, direction, src, dst, user_name AS "user", transferred_at IS NOT NULL AS transferred
+      SELECT call_id, account_id, linkedid, direction, src, dst, user_name AS "user", transferred_at IS NOT NULL AS transferred,
+             ${iso(Prisma.sql`started_at`)} AS started_at, ${iso(Prisma.sql`answered_at`)} AS answered_at
       FROM calls WHERE node = ${node} AND state = 'active' ORDER BY call_id`;
   }
 

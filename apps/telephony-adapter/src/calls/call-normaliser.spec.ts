@@ -787,15 +787,41 @@ describe('CallNormaliser state', () => {
       }
       n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-k', EventList: 'Complete' }));
       n.applyAdoptedVars('1700000000.5', {});
-      n.applyKnownCall('1700000000.5', { call_id: 'c-5', account_id: 1002, linkedid: '1700000000.5', direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441', transferred: true });
+      n.applyKnownCall('1700000000.5', {
+        call_id: 'c-5',
+        account_id: 1002,
+        linkedid: '1700000000.5',
+        direction: 'outgoing',
+        src: '401',
+        dst: '79101234567',
+        user: '1679728441',
+        transferred: true,
+        started_at: new Date(T0 - 40_000).toISOString(),
+        answered_at: new Date(T0 - 38_000).toISOString(),
+      });
       const started = n.completeAdoption('1700000000.5');
       expect(one(started, 'started').payload).toMatchObject({ call_id: 'c-5', account_id: 1002, direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441' });
       hangUp(n, channels);
-      // The customer's part: its CDR's parties are the customer and the colleague's extension; the record keeps the call's.
-      const cdr = (uniqueid: string, start: string, end: string) =>
-        n.handle(ev({ Event: 'Cdr', Source: '79101234567', Destination: '402', Channel: 'PJSIP/trunk-00000006', DestinationChannel: 'PJSIP/1679728442-00000009', StartTime: start, AnswerTime: start, EndTime: end, Duration: '20', BillableSeconds: '20', Disposition: 'ANSWERED', UniqueID: uniqueid, UserField: 'acct-1002' }));
-      const record = one(cdr('1700000000.6', '2026-11-26 13:49:30', '2026-11-26 13:49:50'), 'cdr').payload;
-      expect(record).toMatchObject({ call_id: 'c-5', direction: 'outgoing', src: '401', dst: '79101234567', user: '1679728441', disposition: 'ANSWERED', duration: 20 });
+      // The customer's part from the transfer on (the employee's CDR went with the process before):
+      // its parties are the customer and the colleague's extension, its times the last 20 s. The
+      // record keeps the call's parties and its start and answer as calls-service saw them.
+      const [start, end] = [localDateTime(T0 - 20_000), localDateTime(T0)];
+      const cdr = n.handle(
+        ev({ Event: 'Cdr', Source: '79101234567', Destination: '402', Channel: 'PJSIP/trunk-00000006', DestinationChannel: 'PJSIP/1679728442-00000009', StartTime: start, AnswerTime: start, EndTime: end, Duration: '20', BillableSeconds: '20', Disposition: 'ANSWERED', UniqueID: '1700000000.6', UserField: 'acct-1002' }),
+      );
+      expect(one(cdr, 'cdr').payload).toMatchObject({
+        call_id: 'c-5',
+        direction: 'outgoing',
+        src: '401',
+        dst: '79101234567',
+        user: '1679728441',
+        disposition: 'ANSWERED',
+        start_time: localDateTime(T0 - 40_000),
+        answer_time: localDateTime(T0 - 38_000),
+        end_time: end,
+        duration: 40,
+        billsec: 38,
+      });
     });
 
     it("its first channel gone and nothing recording (transferred while no adapter listened): the first channel's file, when the call ends", () => {

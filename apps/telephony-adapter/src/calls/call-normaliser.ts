@@ -112,7 +112,7 @@ interface Call {
   /** Found live by a resync: its `started` waits until its RC_* variables were read. */
   pendingAdoption: boolean;
   /** How calls-service described the call before this process adopted it (applyKnownCall). */
-  known?: { direction: Direction; src: string | null; dst: string | null; user: string | null };
+  known?: { direction: Direction; src: string | null; dst: string | null; user: string | null; startedAt: number | null; answeredAt: number | null };
   direction?: Direction;
   /**
    * Where the dial plan sent a call an employee placed, from its first `Dial()`: a user's phone
@@ -358,7 +358,10 @@ export class CallNormaliser {
     this.applyCallVar(call, 'RC_CALL_ID', known.call_id);
     if (call.callId !== known.call_id) return; // the channel named another call: it wins
     call.account ??= known.account_id;
-    if (known.direction) call.known = { direction: known.direction, src: known.src ?? null, dst: known.dst ?? null, user: known.user ?? null };
+    const time = (iso: string | null | undefined) => (iso && Number.isFinite(Date.parse(iso)) ? Date.parse(iso) : null);
+    if (known.direction) {
+      call.known = { direction: known.direction, src: known.src ?? null, dst: known.dst ?? null, user: known.user ?? null, startedAt: time(known.started_at), answeredAt: time(known.answered_at) };
+    }
     if (known.transferred) call.transfer ??= { cdrs: [], sent: 0 };
   }
 
@@ -1062,8 +1065,9 @@ export class CallNormaliser {
     call.cdrDone = true;
   }
 
-  private emitRecord(call: Call, cdrs: AmiMessage[], out: NormaliserOutput[], record: CdrRecord, discriminator?: string): void {
+  private emitRecord(call: Call, cdrs: AmiMessage[], out: NormaliserOutput[], cdrRecord: CdrRecord, discriminator?: string): void {
     this.ensureStarted(call, out);
+    const record = widenedToKnown(cdrRecord, call.known);
     for (const message of cdrs) {
       call.account ??=
         this.accountFromContext(field(message, 'userfield')) ??
@@ -1280,4 +1284,26 @@ export class CallNormaliser {
 function durationMs(duration: string): number {
   const m = /^(\d+):(\d{2}):(\d{2})$/.exec(duration);
   return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : 0;
+}
+
+/**
+ * An adopted call's record begins when calls-service saw it begin: the CDRs of the part before this
+ * process started (a transferred call's first part, held until the call ended) went with the process
+ * before it, and the ones left begin at the transfer. CDR times are the PBX's local time, as
+ * localDateTime writes them.
+ */
+function widenedToKnown(record: CdrRecord, known: Call['known']): CdrRecord {
+  const seconds = (from: string, to: string) => Math.max(0, Math.round((Date.parse(`${to.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / 1000));
+  const out = { ...record };
+  const start = known?.startedAt != null ? localDateTime(known.startedAt) : '';
+  if (start && out.start && start < out.start) {
+    out.duration += seconds(start, out.start);
+    out.start = start;
+  }
+  const answer = known?.answeredAt != null ? localDateTime(known.answeredAt) : '';
+  if (answer && out.answer && answer < out.answer) {
+    out.billsec += seconds(answer, out.answer);
+    out.answer = answer;
+  }
+  return out;
 }

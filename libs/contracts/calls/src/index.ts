@@ -118,6 +118,9 @@ export const OpenCall = z.object({
   user: z.string().nullable().optional(),
   /** A phone transferred it: its record is every CDR of its channels. */
   transferred: z.boolean().optional(),
+  /** When it began and was answered (ISO 8601): the CDRs left after an adoption may begin later. */
+  started_at: z.string().nullable().optional(),
+  answered_at: z.string().nullable().optional(),
 });
 export type OpenCall = z.infer<typeof OpenCall>;
 
