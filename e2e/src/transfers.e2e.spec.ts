@@ -127,6 +127,26 @@ describe('call transfers (real processes, shipped dial plan)', () => {
     expect(consultation.call_id).not.toBe(callId);
   });
 
+  it('a call transferred on by the colleague: listed under all three who talked, transferred_to the last', async () => {
+    const team = await colleagues('651', '652');
+    const third: string = expectSuccess(await (await team.client()).post('/v1/users/create', { password: 'Sip5ecret!', num: '653', mail: 'u653@example.com' }));
+    await waitFor(`${third} registered`, async () => (await control(`/devices/${third}/register`, {})).ok, 20_000);
+    const originate = await originateFrom(team, '79101234651');
+    const callId = originate.headers.get('x-call-id');
+    await transferred(team.a, '652');
+    await colleagueTalks(team);
+    await transferred(team.b, '653');
+    await colleagueTalks({ a: team.b, b: third });
+
+    const reader = await team.client();
+    const call = await completed(reader, (c) => c.call_id === callId && c.rec_file);
+    expect(call).toMatchObject({ direction: 'outgoing', src: '651', dst: '79101234651', transferred_to: third });
+    const fileName = call.rec_file.split('/').pop();
+    for (const user of [team.a, team.b, third]) {
+      expect(expectSuccess(await reader.get(`/v1/users/${user}/records`)).map(([f]: [string, string]) => f)).toEqual([fileName]);
+    }
+  });
+
   it('a transfer to a number that is no extension is refused: nothing is dialled out, the call ends', async () => {
     const team = await colleagues('621', '622');
     const invites = async () => ((await control('/trunk/invites')).body as { number: string }[]).map((i) => i.number);
