@@ -194,6 +194,8 @@ interface Transfer {
 
 /** A later part of a transferred call's recording: `<first part's Uniqueid>-<n>.wav`, n ≥ 2 (continueRecording). */
 export const RECORDING_PART = /^(\d+(?:\.\d+)?)-([2-9]|[1-9]\d)\.wav$/;
+/** The name of part `n` (≥ 2) of the recording whose first part is `<base>.wav`. */
+export const recordingPartName = (base: string, n: number) => `${base}-${n}.wav`;
 
 /** Seq numbers of calls adopted by a resync start here, above anything emitted before a restart. */
 export const ADOPTED_SEQ_BASE = 1000;
@@ -338,10 +340,9 @@ export class CallNormaliser {
     const part = RECORDING_PART.exec(file);
     if (!part || call.recordingParts) return;
     const [, base, n] = part;
-    const startedAt = Math.min(...[...call.channels.values()].map((c) => c.createdAt));
     call.recordingParts = {
-      first: { file: `${base}.wav`, startedAt, channel: '' },
-      next: Array.from({ length: Number(n) - 1 }, (_, i) => `${base}-${i + 2}.wav`),
+      first: { file: `${base}.wav`, startedAt: firstSeenAt(call), channel: '' },
+      next: Array.from({ length: Number(n) - 1 }, (_, i) => recordingPartName(base, i + 2)),
       adopted: true,
     };
   }
@@ -371,12 +372,10 @@ export class CallNormaliser {
     const out: NormaliserOutput[] = [];
     if (!call || !call.pendingAdoption) return out;
     call.pendingAdoption = false;
-    const channels = [...call.channels.values()];
-    if (!call.channels.has(call.linkedid) && !call.recordingParts && !channels.some((c) => c.recording)) {
+    if (!call.channels.has(call.linkedid) && !call.recordingParts && ![...call.channels.values()].some((c) => c.recording)) {
       // Its first channel left while no adapter listened (a transfer), and no MixMonitor goes on:
       // what the dial plan recorded on it (`${UNIQUEID}.wav`) is stored when the call ends.
-      const startedAt = Math.min(...channels.map((c) => c.createdAt));
-      call.recordingParts = { first: { file: `${call.linkedid}.wav`, startedAt, channel: '' }, next: [], adopted: true };
+      call.recordingParts = { first: { file: `${call.linkedid}.wav`, startedAt: firstSeenAt(call), channel: '' }, next: [], adopted: true };
     }
     if (!call.ended) {
       this.ensureStarted(call, out);
@@ -1045,7 +1044,7 @@ export class CallNormaliser {
     const end = times('endtime').at(-1) ?? '';
     const first = cdrs.find((m) => field(m, 'starttime') === start) ?? cdrs[0];
     const answered = cdrs.find((m) => field(m, 'disposition').toUpperCase() === 'ANSWERED');
-    const span = (from: string) => (from && end ? Math.max(0, Math.round((Date.parse(`${end.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / 1000)) : 0);
+    const span = (from: string) => (from && end ? secondsBetween(from, end) : 0);
     this.emitRecord(
       call,
       cdrs,
@@ -1144,7 +1143,7 @@ export class CallNormaliser {
     if (call.recordingParts && call.recordingParts.first.file !== recorded.recording.file) return;
     call.recordingParts ??= { first: { file: recorded.recording.file, startedAt: recorded.recording.startedAt, channel: recorded.name }, next: [] };
     const base = recorded.recording.file.replace(/\.wav$/i, '');
-    const file = `${base}-${call.recordingParts.next.length + 2}.wav`;
+    const file = recordingPartName(base, call.recordingParts.next.length + 2);
     call.recordingParts.next.push(file);
     transferee.recordingRequested = true;
     out.push({ kind: 'record-channel', channel: transferee.name, file: path.posix.join(path.posix.dirname(recorded.mixMonitorPath), file) });
@@ -1293,17 +1292,27 @@ function durationMs(duration: string): number {
  * localDateTime writes them.
  */
 function widenedToKnown(record: CdrRecord, known: Call['known']): CdrRecord {
-  const seconds = (from: string, to: string) => Math.max(0, Math.round((Date.parse(`${to.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / 1000));
   const out = { ...record };
   const start = known?.startedAt != null ? localDateTime(known.startedAt) : '';
   if (start && out.start && start < out.start) {
-    out.duration += seconds(start, out.start);
+    out.duration += secondsBetween(start, out.start);
     out.start = start;
   }
   const answer = known?.answeredAt != null ? localDateTime(known.answeredAt) : '';
   if (answer && out.answer && answer < out.answer) {
-    out.billsec += seconds(answer, out.answer);
+    out.billsec += secondsBetween(answer, out.answer);
     out.answer = answer;
   }
   return out;
+}
+
+/** Whole seconds from one CDR time (`YYYY-MM-DD HH:MM:SS`, the PBX's local time) to a later one; 0 if not later. */
+function secondsBetween(from: string, to: string): number {
+  const at = (time: string) => Date.parse(`${time.replace(' ', 'T')}Z`);
+  return Math.max(0, Math.round((at(to) - at(from)) / 1000));
+}
+
+/** When this process first knew of the call: its oldest channel's start (a resync reads their durations). */
+function firstSeenAt(call: Call): number {
+  return Math.min(...[...call.channels.values()].map((c) => c.createdAt));
 }

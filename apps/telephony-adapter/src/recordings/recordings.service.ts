@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm, ObjectStore, StorageType } from '@nats-io/obj';
 import { RECORDINGS_BUCKET } from '@ringcloud/contracts-telephony';
-import type { LeftRecording } from '../calls/call-normaliser';
+import { LeftRecording, recordingPartName } from '../calls/call-normaliser';
 import { RecordingJob } from '../calls/domain-events';
 import { TelephonyEventPublisher } from '../calls/event-publisher';
 import { WavInfo, readWavInfo, sameWavFormat, wavHeader } from './wav';
@@ -78,9 +78,10 @@ export class RecordingsService {
     const continuation: string[] = [];
     let lastWriteMs = found.mtimeMs;
     for (let n = 2; n <= MAX_PARTS; n++) {
-      const part = await this.fileStat(`${linkedid}-${n}.wav`);
+      const name = recordingPartName(linkedid, n);
+      const part = await this.fileStat(name);
       if (!part) break;
-      continuation.push(`${linkedid}-${n}.wav`);
+      continuation.push(name);
       lastWriteMs = Math.max(lastWriteMs, part.mtimeMs);
     }
     return { fileName, startedAtMs: born, lastWriteMs, ...(continuation.length ? { continuation } : {}) };
