@@ -2,7 +2,9 @@
  * Originate latency: from the start of `POST /v1/calls` (gateway → telephony-adapter; calls-service
  * records the request after) to the moment the AMI `Action: Originate` frame reaches the PBX, timed
  * at the AMI tap in front of the simulator. Side by side, in the same run: a direct NATS request
- * TelephonyOriginate (no gateway) to the same AMI write. The two paths are mixed
+ * TelephonyOriginate (no gateway) to the same AMI write — the baseline — and the same request
+ * made by a bare Fastify route (`bare-route.ts`): what the HTTP hop alone costs, so what is left
+ * is the gateway's own (auth, the limit's Redis round trip, Nest). The three paths are mixed
  * request by request, in a shuffled order, within one run, so both meet the same machine: the same
  * background work (the events of the calls just placed being recorded by the adapter and
  * calls-service), the same load from elsewhere. Run one after the other, the path measured second
@@ -17,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
 import { RpcClient } from '@ringcloud/nest-nats';
-import { Stack, waitFor } from '@ringcloud/testing';
+import { Stack, freePort, spawnApp, waitFor, waitForHttp } from '@ringcloud/testing';
 import { provisionedUser } from './calls-setup';
 import { KeepAliveClient } from './keepalive-client';
 import type { ActionTiming, AmiTap } from './ami-tap';
@@ -91,6 +93,8 @@ function shuffled<T>(items: T[], seed = 20261203): T[] {
   return out;
 }
 
+type Figures = ReturnType<typeof figures>;
+
 function figures(tap: AmiTap, r: Run) {
   const toAmi: number[] = [];
   for (const s of r.samples) {
@@ -131,9 +135,16 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
   const rpc = new RpcClient({ servers: stack.env.NATS_URL!, requestTimeoutMs: 5000, name: 'bench-originate' });
   await rpc.connect();
   const http = new KeepAliveClient(stack.gateways[0], Math.max(...CONCURRENCY));
+  // The HTTP hop alone: a bare Fastify route making the same NATS request (no auth, limit, Nest).
+  const barePort = await freePort();
+  const bare = spawnApp('bench-bare-route', 'tools/bench/bare-route.ts', { ...stack.env, PORT: String(barePort), BENCH_ACCOUNT: String(account) });
+  stack.processes.push(bare);
+  await waitForHttp(`http://127.0.0.1:${barePort}/bare/users/${user}`, 30_000);
+  const bareHttp = new KeepAliveClient(`http://127.0.0.1:${barePort}`, Math.max(...CONCURRENCY));
   const callsPath = `/v1/calls?api_key=${encodeURIComponent(client.credentials.api_key)}&hash=${client.hash}`;
   try {
     const viaGateway = async (num: string) => (await http.post(callsPath, JSON.stringify({ params: { user, num } }))) === 200;
+    const viaBareRoute = async (num: string) => (await bareHttp.post('/bare/calls', JSON.stringify({ params: { user, num } }))) === 200;
     const viaNats = async (num: string) => {
       const res = await rpc.send(TelephonyOriginate.contract, { call_id: randomUUID(), account_id: account, user, num });
       return typeof res.action_id === 'string';
@@ -142,6 +153,7 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
     await waitFor('a first originate through the gateway', async () => viaGateway(nextNumber()), 30_000);
     const paths = [
       ['NATS TelephonyOriginate → adapter → AMI (baseline)', viaNats],
+      ['POST → bare Fastify route → adapter → AMI (the HTTP hop alone)', viaBareRoute],
       ['POST /v1/calls → gateway → adapter → AMI', viaGateway],
     ] as const;
     await run(tap, paths, WARMUP, 2);
@@ -162,26 +174,30 @@ export async function originateBench(stack: Stack, tap: AmiTap): Promise<void> {
       ),
     );
     console.log('');
-    for (let i = 1; i < runs.length; i += 2) {
-      const base = all[i - 1];
-      const gw = all[i];
-      const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
-      // What the gateway adds, in milliseconds: unlike the ratio, it does not move with the baseline.
-      const added = (a: number, b: number) => `${a >= b ? '+' : '−'}${ms(Math.abs(a - b))}`;
+    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+    // What the gateway adds, in milliseconds: unlike the ratio, it does not move with the baseline.
+    const added = (a: number, b: number) => `${a >= b ? '+' : '−'}${ms(Math.abs(a - b))}`;
+    const against = (f: Figures, base: Figures) =>
+      `p50 ${ms(f.p50)} ms (${ratio(f.p50, base.p50)}×, ${added(f.p50, base.p50)} ms), p99 ${ms(f.p99)} ms (${ratio(f.p99, base.p99)}×, ${added(f.p99, base.p99)} ms)`;
+    for (let i = 0; i < runs.length; i += paths.length) {
+      const [base, bareRoute, gw] = all.slice(i, i + paths.length);
       const within = gw.p50 <= 1.25 * base.p50 && gw.p99 <= 1.25 * base.p99;
+      const concurrency = runs[i].concurrency;
       console.log(
-        `originate through the gateway at concurrency ${runs[i].concurrency}: p50 ${ms(gw.p50)} ms (${ratio(gw.p50, base.p50)}× the direct-NATS baseline, ` +
-          `${added(gw.p50, base.p50)} ms), p99 ${ms(gw.p99)} ms (${ratio(gw.p99, base.p99)}×, ${added(gw.p99, base.p99)} ms) to the AMI write — ` +
-          `target ≤ 1.25× the baseline${within ? '' : '  — OVER TARGET'}`,
+        `originate through the gateway at concurrency ${concurrency}: ${against(gw, base)} against the direct-NATS baseline ` +
+          `to the AMI write — target ≤ 1.25× the baseline${within ? '' : '  — OVER TARGET'}`,
       );
+      console.log(`  the HTTP hop alone (bare route): ${against(bareRoute, base)}; the gateway against the bare route: ${against(gw, bareRoute)}`);
     }
     // Both paths of a run share its AMI actions: count them once per run.
-    const probes = all.filter((_, i) => i % 2 === 0).reduce((n, f) => n + f.probes, 0);
+    const probes = all.filter((_, i) => i % paths.length === 0).reduce((n, f) => n + f.probes, 0);
     console.log(`AMI actions besides Originate during the runs (a probe per call would show here): ${probes}${probes === 0 ? '' : '  — NOT ZERO'}`);
     console.log('');
     if (all.some((f) => f.bad !== 0)) console.log('WARNING: some originates failed or their AMI frame was not seen; figures are not valid');
   } finally {
     http.close();
+    bareHttp.close();
+    await bare.stop('SIGTERM', 5000);
     await rpc.onApplicationShutdown();
   }
 }
