@@ -11,11 +11,16 @@ const world = useStack({ telephony: true, env: { SIM_TALK_MS: '15000' } });
 
 const { control, completed, colleagues, originateFrom, transferred, channels, colleagueTalks, recordingSeconds } = callHelpers(world);
 
-/** Stops the running telephony adapter and starts a new one once it is gone. */
-async function restartAdapter(): Promise<void> {
+/** Stops the running telephony adapter. */
+async function stopAdapter(): Promise<void> {
   // The one running (a process stopped by a signal has no exit code either).
   const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null && p.child.signalCode === null)!;
   await adapter.stop();
+}
+
+/** Stops the running telephony adapter and starts a new one once it is gone. */
+async function restartAdapter(): Promise<void> {
+  await stopAdapter();
   world.stack.addApp('telephony-adapter');
 }
 
@@ -71,6 +76,32 @@ describe('the telephony adapter restarts while a call is up', () => {
     // while the new process took over) — the second alone would be its own recording, named -2.
     expect(call.rec_file).toMatch(/\/records\/[0-9.]+\.wav$/);
     expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(25);
+    const recordings = expectSuccess(await reader.get(`/v1/users/${team.a}/records`)) as Array<[string, string]>;
+    expect(recordings.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
+  });
+
+  it('a click-to-call transferred while no adapter listened: the new one records the rest, stored with the first part', async () => {
+    const team = await colleagues('731', '732');
+    const originate = await originateFrom(team, '79101234731');
+    expect(originate.status).toBe(200);
+    const callId = originate.headers.get('x-call-id');
+    await waitFor('the employee talks to the customer', async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
+    const talking = Date.now();
+    await stopAdapter();
+    // The employee's channel leaves with the transfer, and the recording the dial plan started on it.
+    await transferred(team.a, '732');
+    await colleagueTalks(team);
+    const firstPartAtMost = (2 * (Date.now() - talking)) / 1000 + 1; // PBX seconds (the simulator runs 2×)
+    world.stack.addApp('telephony-adapter');
+
+    const reader = await team.client();
+    const call = await completed(reader, (c) => c.call_id === callId && c.rec_file, 60_000);
+    expect(call).toMatchObject({ direction: 'outgoing', src: '731', dst: '79101234731', disposition: 'ANSWERED', rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`) });
+    expect(call.duration).toBeGreaterThanOrEqual(28);
+    // One recording, named after the first part: the employee's part and the rest the new process
+    // recorded on the customer's channel (before, the first part alone: at most firstPartAtMost).
+    expect(call.rec_file).toMatch(/\/records\/[0-9.]+\.wav$/);
+    expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThan(firstPartAtMost + 4);
     const recordings = expectSuccess(await reader.get(`/v1/users/${team.a}/records`)) as Array<[string, string]>;
     expect(recordings.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
   });

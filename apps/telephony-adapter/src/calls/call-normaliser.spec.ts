@@ -839,6 +839,44 @@ describe('CallNormaliser state', () => {
       expect(jobs(hangUp(m, live))).toEqual([]);
     });
 
+    it("its first channel gone and nothing recording, given the PBX's recordings folder: the rest is recorded on the channel in the call longest, and both parts stored as one", () => {
+      const n = make();
+      n.beginResync('rs-f');
+      // The customer's channel since the call began (40 s), the colleague's since the transfer (10 s).
+      for (const [uniqueid, channel, duration] of [
+        ['1700000000.9', 'PJSIP/1679728442-00000009', '00:00:10'],
+        ['1700000000.6', 'PJSIP/trunk-00000006', '00:00:40'],
+      ]) {
+        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-f', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', Duration: duration }));
+      }
+      n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-f', EventList: 'Complete' }));
+      n.applyAdoptedVars('1700000000.5', {});
+      expect(n.lostItsRecording('1700000000.5')).toBe(true);
+      const adopted = n.completeAdoption('1700000000.5', '/var/spool/asterisk/monitor');
+      expect(adopted.filter((o) => o.kind === 'record-channel')).toEqual([
+        { kind: 'record-channel', channel: 'PJSIP/trunk-00000006', file: '/var/spool/asterisk/monitor/1700000000.5-2.wav' },
+      ]);
+      expect(n.lostItsRecording('1700000000.5')).toBe(false);
+      // MixMonitor starts on the customer's channel (app_mixmonitor: the variable, then MixMonitorStart).
+      n.handle(ev({ Event: 'VarSet', Channel: 'PJSIP/trunk-00000006', Uniqueid: '1700000000.6', Linkedid: '1700000000.5', Variable: 'MIXMONITOR_FILENAME', Value: '/var/spool/asterisk/monitor/1700000000.5-2.wav' }));
+      n.handle(ev({ Event: 'MixMonitorStart', Channel: 'PJSIP/trunk-00000006', Uniqueid: '1700000000.6', Linkedid: '1700000000.5' }));
+      const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.9', 'PJSIP/1679728442-00000009']];
+      expect(jobs(hangUp(n, channels.slice(0, 1)))).toEqual([]);
+      expect(jobs(hangUp(n, channels.slice(1)))).toEqual([
+        expect.objectContaining({ fileName: '1700000000.5.wav', continuation: ['1700000000.5-2.wav'], channel: '', recordedAt: localDateTime(T0 - 40_000) }),
+      ]);
+    });
+
+    it('a call whose first channel is live, or that records on another channel, needs no recordings folder', () => {
+      const live: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
+      expect(adopt(live).lostItsRecording('1700000000.5')).toBe(false);
+      const recorded: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006']];
+      const n = adopt(recorded);
+      n.adoptRecording('1700000000.5', 'PJSIP/trunk-00000006', '/var/spool/asterisk/monitor/1700000000.5-2.wav');
+      expect(n.lostItsRecording('1700000000.5')).toBe(false);
+      expect(n.completeAdoption('1700000000.5', '/var/spool/asterisk/monitor').filter((o) => o.kind === 'record-channel')).toEqual([]);
+    });
+
     it('an RC_CALL_ID on its channels wins over another call calls-service names for the same Linkedid', () => {
       const channels: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
       const n = adopt(channels);

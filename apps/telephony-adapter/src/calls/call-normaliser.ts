@@ -366,22 +366,50 @@ export class CallNormaliser {
     if (known.transferred) call.transfer ??= { cdrs: [], sent: 0 };
   }
 
-  /** Emits `started` (and `answered` when already up) for a call adopted by a resync. */
-  completeAdoption(linkedid: string): NormaliserOutput[] {
+  /**
+   * An adopted call whose first channel left while no adapter listened (a transfer) and that nothing
+   * records any more: the recording stopped with that channel. completeAdoption goes on with it,
+   * given the PBX's recordings folder.
+   */
+  lostItsRecording(linkedid: string): boolean {
+    const call = this.calls.get(linkedid);
+    return !!call && !!call.pendingAdoption && !call.ended && this.recordsNothing(call);
+  }
+
+  /**
+   * Emits `started` (and `answered` when already up) for a call adopted by a resync. A call whose
+   * recording stopped with its first channel (lostItsRecording) keeps what the dial plan recorded
+   * there (`${UNIQUEID}.wav`), and the rest is recorded on the channel in it longest, in the PBX's
+   * `recordingsFolder` (its `${RECDIR}`), as after a transfer this process saw (continueRecording):
+   * both stored as one when the call ends. Without the folder, the first part alone.
+   */
+  completeAdoption(linkedid: string, recordingsFolder?: string): NormaliserOutput[] {
     const call = this.calls.get(linkedid);
     const out: NormaliserOutput[] = [];
     if (!call || !call.pendingAdoption) return out;
     call.pendingAdoption = false;
-    if (!call.channels.has(call.linkedid) && !call.recordingParts && ![...call.channels.values()].some((c) => c.recording)) {
-      // Its first channel left while no adapter listened (a transfer), and no MixMonitor goes on:
-      // what the dial plan recorded on it (`${UNIQUEID}.wav`) is stored when the call ends.
+    if (this.recordsNothing(call)) {
       call.recordingParts = { first: { file: `${call.linkedid}.wav`, startedAt: firstSeenAt(call), channel: '' }, next: [], adopted: true };
+      if (recordingsFolder && !call.ended) this.recordRest(call, recordingsFolder, out);
     }
     if (!call.ended) {
       this.ensureStarted(call, out);
       this.maybeAnswered(call, out);
     }
     return out;
+  }
+
+  private recordsNothing(call: Call): boolean {
+    return !call.channels.has(call.linkedid) && !call.recordingParts && ![...call.channels.values()].some((c) => c.recording);
+  }
+
+  private recordRest(call: Call, folder: string, out: NormaliserOutput[]): void {
+    const [oldest] = [...call.channels.values()].filter((c) => !c.hungUp).sort((a, b) => a.createdAt - b.createdAt);
+    if (!oldest || !call.recordingParts) return;
+    const file = recordingPartName(call.linkedid, 2);
+    call.recordingParts.next.push(file);
+    oldest.recordingRequested = true;
+    out.push({ kind: 'record-channel', channel: oldest.name, file: path.posix.join(folder, file) });
   }
 
   /**

@@ -186,10 +186,12 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
   it('adopts a transferred call (no RC_* on the channels left) as calls-service holds it, reading its open calls once', async () => {
     const [customer, colleague] = ['PJSIP/trunk-00000006', 'PJSIP/1679728442-00000009'];
     server.channels = [
-      { Channel: customer, Uniqueid: '1795800000.6', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', CallerIDNum: '79101234567' },
-      { Channel: colleague, Uniqueid: '1795800000.9', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up' },
+      { Channel: colleague, Uniqueid: '1795800000.9', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', Duration: '00:00:10' },
+      { Channel: customer, Uniqueid: '1795800000.6', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', CallerIDNum: '79101234567', Duration: '00:00:40' },
       { Channel: 'PJSIP/1679728443-0000000a', Uniqueid: '1795800000.10', Linkedid: '1795800000.10', Context: 'from-pstn', Exten: '74951230000', ChannelStateDesc: 'Up', CallerIDNum: '79160000000' },
     ];
+    // Transferred while no adapter listened: nothing records it any more (no MIXMONITOR_FILENAME).
+    server.vars = { '': { RECDIR: '/var/spool/asterisk/monitor' } };
     let reads = 0;
     const open = [
       { call_id: 'transferred-call', account_id: 1002, linkedid: '1795800000.5', direction: 'outgoing' as const, src: '401', dst: '79101234567', user: '1679728441', transferred: true },
@@ -205,6 +207,13 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     // Read once for the two adopted calls (then once more to reconcile, as at every resync).
     await pipeline.idle();
     expect(reads).toBe(2);
+    // The rest of its recording, on the customer's channel (in the call longest), where the dial plan
+    // records (its global RECDIR, read without a channel, once).
+    await eventually(() => server.actions.some((a) => a.action === 'MixMonitor'));
+    expect(server.actions.filter((a) => a.action === 'MixMonitor')).toEqual([expect.objectContaining({ channel: customer, file: '/var/spool/asterisk/monitor/1795800000.5-2.wav' })]);
+    const recdir = server.actions.filter((a) => a.action === 'Getvar' && Object.keys(a.variable as object)[0] === 'RECDIR');
+    expect(recdir).toHaveLength(1);
+    expect(recdir[0].channel).toBeUndefined();
   });
 
   it('publishes the domain events of a replayed transcript once, even when the same bytes come twice (JetStream msgID)', async () => {

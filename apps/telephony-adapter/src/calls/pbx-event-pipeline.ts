@@ -302,6 +302,7 @@ export class PbxEventPipeline {
    */
   private async adopt(adopted: AdoptedCall[]): Promise<void> {
     let open: Promise<OpenCall[]> | undefined;
+    let recordingsFolder: Promise<string | undefined> | undefined;
     for (const call of adopted) {
       const vars: Record<string, string | undefined> = {};
       if (call.channel) for (const name of ADOPTED_VARS) vars[name] = await this.getvar(call.channel, name);
@@ -315,7 +316,11 @@ export class PbxEventPipeline {
         const recording = await this.getvar(channel, 'MIXMONITOR_FILENAME');
         if (recording) this.normaliser.adoptRecording(call.linkedid, channel, recording);
       }
-      await this.dispatch(this.normaliser.completeAdoption(call.linkedid));
+      // Transferred while no adapter listened, its recording stopped: the rest goes where the dial
+      // plan records (its global RECDIR, read once per resync and only for such a call).
+      let folder: string | undefined;
+      if (this.normaliser.lostItsRecording(call.linkedid)) folder = await (recordingsFolder ??= this.getvar(undefined, 'RECDIR'));
+      await this.dispatch(this.normaliser.completeAdoption(call.linkedid, folder));
     }
   }
 
@@ -329,10 +334,13 @@ export class PbxEventPipeline {
     }
   }
 
-  /** A channel variable, undefined when unset or unreadable (the channel may have gone meanwhile). */
-  private async getvar(channel: string, name: string): Promise<string | undefined> {
+  /**
+   * A channel variable — a global one without a channel — undefined when unset or unreadable (the
+   * channel may have gone meanwhile).
+   */
+  private async getvar(channel: string | undefined, name: string): Promise<string | undefined> {
     try {
-      return getvarValue(await this.session.action({ Action: 'Getvar', Channel: channel, Variable: name }));
+      return getvarValue(await this.session.action({ Action: 'Getvar', ...(channel ? { Channel: channel } : {}), Variable: name }));
     } catch (err) {
       this.logger.debug?.(`Getvar ${name} on ${channel}: ${(err as Error).message}`);
       return undefined;

@@ -249,7 +249,8 @@ export class FakeAmiServer {
       case 'getvar': {
         // The client's `Variable: NAME` header parses as { NAME: '' }.
         const variable = typeof action.variable === 'object' ? Object.keys(action.variable)[0] : String(action.variable ?? '');
-        const value = this.vars[String(action.channel)]?.[variable];
+        // Without a channel, a global: vars['']
+        const value = this.vars[action.channel === undefined ? '' : String(action.channel)]?.[variable];
         if (value === undefined) reply([['Response', 'Error'], ['ActionID', id], ['Message', 'No such channel']]);
         else reply([['Response', 'Success'], ['ActionID', id], ['Variable', variable], ['Value', value]]);
         return;
