@@ -852,7 +852,8 @@ describe('CallNormaliser state', () => {
       n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-f', EventList: 'Complete' }));
       n.applyAdoptedVars('1700000000.5', {});
       expect(n.lostItsRecording('1700000000.5')).toBe(true);
-      const adopted = n.completeAdoption('1700000000.5', '/var/spool/asterisk/monitor');
+      const left = { fileName: '1700000000.5.wav', startedAtMs: T0 - 40_000, lastWriteMs: T0 - 10_000 };
+      const adopted = n.completeAdoption('1700000000.5', { folder: '/var/spool/asterisk/monitor', left });
       expect(adopted.filter((o) => o.kind === 'record-channel')).toEqual([
         { kind: 'record-channel', channel: 'PJSIP/trunk-00000006', file: '/var/spool/asterisk/monitor/1700000000.5-2.wav' },
       ]);
@@ -874,7 +875,19 @@ describe('CallNormaliser state', () => {
       const n = adopt(recorded);
       n.adoptRecording('1700000000.5', 'PJSIP/trunk-00000006', '/var/spool/asterisk/monitor/1700000000.5-2.wav');
       expect(n.lostItsRecording('1700000000.5')).toBe(false);
-      expect(n.completeAdoption('1700000000.5', '/var/spool/asterisk/monitor').filter((o) => o.kind === 'record-channel')).toEqual([]);
+      const left = { fileName: '1700000000.5.wav', startedAtMs: T0 - 40_000, lastWriteMs: T0 - 10_000 };
+      expect(n.completeAdoption('1700000000.5', { folder: '/var/spool/asterisk/monitor', left }).filter((o) => o.kind === 'record-channel')).toEqual([]);
+    });
+
+    it('after parts already left (a transfer before, then another while no adapter listened), the rest is the next part', () => {
+      const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.11', 'PJSIP/1679728443-0000000b']];
+      const n = adopt(channels);
+      const left = { fileName: '1700000000.5.wav', continuation: ['1700000000.5-2.wav'], startedAtMs: T0 - 40_000, lastWriteMs: T0 - 5_000 };
+      const adopted = n.completeAdoption('1700000000.5', { folder: '/rec', left });
+      expect(adopted.filter((o) => o.kind === 'record-channel')).toEqual([expect.objectContaining({ file: '/rec/1700000000.5-3.wav' })]);
+      n.handle(ev({ Event: 'VarSet', Channel: 'PJSIP/trunk-00000006', Uniqueid: '1700000000.6', Linkedid: '1700000000.5', Variable: 'MIXMONITOR_FILENAME', Value: '/rec/1700000000.5-3.wav' }));
+      n.handle(ev({ Event: 'MixMonitorStart', Channel: 'PJSIP/trunk-00000006', Uniqueid: '1700000000.6', Linkedid: '1700000000.5' }));
+      expect(jobs(hangUp(n, channels))).toEqual([expect.objectContaining({ fileName: '1700000000.5.wav', continuation: ['1700000000.5-2.wav', '1700000000.5-3.wav'] })]);
     });
 
     it('an RC_CALL_ID on its channels wins over another call calls-service names for the same Linkedid', () => {

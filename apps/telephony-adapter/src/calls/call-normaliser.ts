@@ -368,8 +368,8 @@ export class CallNormaliser {
 
   /**
    * An adopted call whose first channel left while no adapter listened (a transfer) and that nothing
-   * records any more: the recording stopped with that channel. completeAdoption goes on with it,
-   * given the PBX's recordings folder.
+   * records any more: a recording the dial plan started on that channel stopped with it.
+   * completeAdoption records the rest when given that recording and the PBX's recordings folder.
    */
   lostItsRecording(linkedid: string): boolean {
     const call = this.calls.get(linkedid);
@@ -378,19 +378,20 @@ export class CallNormaliser {
 
   /**
    * Emits `started` (and `answered` when already up) for a call adopted by a resync. A call whose
-   * recording stopped with its first channel (lostItsRecording) keeps what the dial plan recorded
-   * there (`${UNIQUEID}.wav`), and the rest is recorded on the channel in it longest, in the PBX's
-   * `recordingsFolder` (its `${RECDIR}`), as after a transfer this process saw (continueRecording):
-   * both stored as one when the call ends. Without the folder, the first part alone.
+   * first channel left (lostItsRecording) keeps what the dial plan recorded there (`${UNIQUEID}.wav`
+   * and the parts after it, `rest.left`); when it was recorded, the rest is recorded on the channel
+   * in the call longest, in the PBX's `rest.folder` (its `${RECDIR}`), as after a transfer this
+   * process saw (continueRecording): all stored as one when the call ends.
    */
-  completeAdoption(linkedid: string, recordingsFolder?: string): NormaliserOutput[] {
+  completeAdoption(linkedid: string, rest?: { folder: string; left: LeftRecording }): NormaliserOutput[] {
     const call = this.calls.get(linkedid);
     const out: NormaliserOutput[] = [];
     if (!call || !call.pendingAdoption) return out;
     call.pendingAdoption = false;
     if (this.recordsNothing(call)) {
-      call.recordingParts = { first: { file: `${call.linkedid}.wav`, startedAt: firstSeenAt(call), channel: '' }, next: [], adopted: true };
-      if (recordingsFolder && !call.ended) this.recordRest(call, recordingsFolder, out);
+      const first = { file: `${call.linkedid}.wav`, startedAt: firstSeenAt(call), channel: '' };
+      call.recordingParts = { first, next: [...(rest?.left.continuation ?? [])], adopted: true };
+      if (rest && !call.ended) this.recordRest(call, rest.folder, out);
     }
     if (!call.ended) {
       this.ensureStarted(call, out);
@@ -406,7 +407,7 @@ export class CallNormaliser {
   private recordRest(call: Call, folder: string, out: NormaliserOutput[]): void {
     const [oldest] = [...call.channels.values()].filter((c) => !c.hungUp).sort((a, b) => a.createdAt - b.createdAt);
     if (!oldest || !call.recordingParts) return;
-    const file = recordingPartName(call.linkedid, 2);
+    const file = recordingPartName(call.linkedid, call.recordingParts.next.length + 2);
     call.recordingParts.next.push(file);
     oldest.recordingRequested = true;
     out.push({ kind: 'record-channel', channel: oldest.name, file: path.posix.join(folder, file) });

@@ -189,6 +189,8 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
       { Channel: colleague, Uniqueid: '1795800000.9', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', Duration: '00:00:10' },
       { Channel: customer, Uniqueid: '1795800000.6', Linkedid: '1795800000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', CallerIDNum: '79101234567', Duration: '00:00:40' },
       { Channel: 'PJSIP/1679728443-0000000a', Uniqueid: '1795800000.10', Linkedid: '1795800000.10', Context: 'from-pstn', Exten: '74951230000', ChannelStateDesc: 'Up', CallerIDNum: '79160000000' },
+      // An internal call 404 → 405 that 404 transferred: never recorded, so nothing to go on with.
+      { Channel: 'PJSIP/1679728445-0000000c', Uniqueid: '1795800000.12', Linkedid: '1795800000.11', Context: 'acct-1002', Exten: '406', ChannelStateDesc: 'Up' },
     ];
     // Transferred while no adapter listened: nothing records it any more (no MIXMONITOR_FILENAME).
     server.vars = { '': { RECDIR: '/var/spool/asterisk/monitor' } };
@@ -198,6 +200,8 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     ];
     pipeline = new PbxEventPipeline(session, new CallNormaliser({ node: 'pbx1' }), registrations, { publish: (e) => publisher.publish(e), recording: (job) => recordings.push(job) }, undefined, quiet, {
       openCalls: async () => (++reads, open),
+      // The dial plan recorded the click-to-call on the employee's channel; the internal call has no file.
+      leftRecording: async (linkedid) => (linkedid === '1795800000.5' ? { fileName: '1795800000.5.wav', startedAtMs: Date.now() - 40_000, lastWriteMs: Date.now() - 10_000 } : undefined),
     });
     const resynced = pipeline.nextResync();
     pipeline.start();
@@ -208,7 +212,7 @@ describe('PbxEventPipeline (fake AMI server, real asterisk-manager, real JetStre
     await pipeline.idle();
     expect(reads).toBe(2);
     // The rest of its recording, on the customer's channel (in the call longest), where the dial plan
-    // records (its global RECDIR, read without a channel, once).
+    // records (its global RECDIR, read without a channel, once); nothing for the internal call.
     await eventually(() => server.actions.some((a) => a.action === 'MixMonitor'));
     expect(server.actions.filter((a) => a.action === 'MixMonitor')).toEqual([expect.objectContaining({ channel: customer, file: '/var/spool/asterisk/monitor/1795800000.5-2.wav' })]);
     const recdir = server.actions.filter((a) => a.action === 'Getvar' && Object.keys(a.variable as object)[0] === 'RECDIR');

@@ -316,12 +316,24 @@ export class PbxEventPipeline {
         const recording = await this.getvar(channel, 'MIXMONITOR_FILENAME');
         if (recording) this.normaliser.adoptRecording(call.linkedid, channel, recording);
       }
-      // Transferred while no adapter listened, its recording stopped: the rest goes where the dial
-      // plan records (its global RECDIR, read once per resync and only for such a call).
-      let folder: string | undefined;
-      if (this.normaliser.lostItsRecording(call.linkedid)) folder = await (recordingsFolder ??= this.getvar(undefined, 'RECDIR'));
-      await this.dispatch(this.normaliser.completeAdoption(call.linkedid, folder));
+      const rest = this.normaliser.lostItsRecording(call.linkedid)
+        ? await this.recordingToContinue(call.linkedid, () => (recordingsFolder ??= this.getvar(undefined, 'RECDIR')))
+        : undefined;
+      await this.dispatch(this.normaliser.completeAdoption(call.linkedid, rest));
     }
+  }
+
+  /**
+   * A call transferred while no adapter listened: its recording stopped with the employee's channel.
+   * When the dial plan recorded it (its file is in the folder: an internal call is not recorded), the
+   * rest goes where the dial plan records — its global RECDIR, read once per resync and only for
+   * such a call.
+   */
+  private async recordingToContinue(linkedid: string, folder: () => Promise<string | undefined>): Promise<{ folder: string; left: LeftRecording } | undefined> {
+    const left = await this.options.leftRecording?.(linkedid).catch((err: Error) => void this.logger.warn(`recording of the call ${linkedid}: ${err.message}`));
+    if (!left) return undefined;
+    const recdir = await folder();
+    return recdir ? { folder: recdir, left } : undefined;
   }
 
   /** The calls held open in calls-service, read once per resync; none when it does not answer. */
