@@ -80,7 +80,7 @@ describe('the telephony adapter restarts while a call is up', () => {
     expect(recordings.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
   });
 
-  it('a click-to-call transferred while no adapter listened: the new one records the rest, stored with the first part', async () => {
+  it('a click-to-call transferred while no adapter listened: the new one finds the transfer and records the rest, stored with the first part', async () => {
     const team = await colleagues('731', '732');
     const originate = await originateFrom(team, '79101234731');
     expect(originate.status).toBe(200);
@@ -96,7 +96,15 @@ describe('the telephony adapter restarts while a call is up', () => {
 
     const reader = await team.client();
     const call = await completed(reader, (c) => c.call_id === callId && c.rec_file, 60_000);
-    expect(call).toMatchObject({ direction: 'outgoing', src: '731', dst: '79101234731', disposition: 'ANSWERED', rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`) });
+    // The transfer nobody saw is found at adoption: to the colleague whose phone is in the call.
+    expect(call).toMatchObject({
+      direction: 'outgoing',
+      src: '731',
+      dst: '79101234731',
+      disposition: 'ANSWERED',
+      transferred_to: team.b,
+      rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`),
+    });
     expect(call.duration).toBeGreaterThanOrEqual(28);
     // One recording, named after the first part: the employee's part and the rest the new process
     // recorded on the customer's channel (before, the first part alone: at most firstPartAtMost).
@@ -104,5 +112,8 @@ describe('the telephony adapter restarts while a call is up', () => {
     expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThan(firstPartAtMost + 4);
     const recordings = expectSuccess(await reader.get(`/v1/users/${team.a}/records`)) as Array<[string, string]>;
     expect(recordings.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
+    // The colleague talked too: the recording is listed under them.
+    const theirs = expectSuccess(await reader.get(`/v1/users/${team.b}/records`)) as Array<[string, string]>;
+    expect(theirs.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
   });
 });

@@ -868,6 +868,33 @@ describe('CallNormaliser state', () => {
       ]);
     });
 
+    it("transferred while no adapter listened (no transfer calls-service knows of): told at adoption, and its record is the CDRs left", () => {
+      const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.9', 'PJSIP/1679728442-00000009']];
+      const n = make();
+      n.beginResync('rs-u');
+      for (const [[uniqueid, channel], duration] of [[channels[1], '00:00:10'], [channels[0], '00:00:40']] as const) {
+        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-u', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', Duration: duration }));
+      }
+      n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-u', EventList: 'Complete' }));
+      n.applyAdoptedVars('1700000000.5', {});
+      const known = { call_id: 'c-5', account_id: 1002, linkedid: '1700000000.5', direction: 'outgoing' as const, src: '401', dst: '79101234567', user: '1679728441' };
+      n.applyKnownCall('1700000000.5', { ...known, transferred: false, started_at: new Date(T0 - 45_000).toISOString(), answered_at: new Date(T0 - 42_000).toISOString() });
+      const adopted = n.completeAdoption('1700000000.5');
+      expect(adopted.map((o) => o.kind)).toEqual(['started', 'answered', 'transferred']);
+      // To the colleague whose phone is in the call, by the call's user, dated when that channel began.
+      expect(one(adopted, 'transferred').payload).toMatchObject({ call_id: 'c-5', kind: 'unseen', by_user: '1679728441', to: '402', to_user: '1679728442', occurred_at: new Date(T0 - 10_000).toISOString() });
+      hangUp(n, channels);
+      // The only CDR left is the customer's channel's (the first channel's went with it): the record.
+      const [start, end] = [localDateTime(T0 - 10_000), localDateTime(T0)];
+      const cdr = n.handle(
+        ev({ Event: 'Cdr', Source: '79101234567', Destination: '402', Channel: 'PJSIP/trunk-00000006', DestinationChannel: 'PJSIP/1679728442-00000009', StartTime: start, AnswerTime: start, EndTime: end, Duration: '10', BillableSeconds: '10', Disposition: 'ANSWERED', UniqueID: '1700000000.6', UserField: 'acct-1002' }),
+      );
+      expect(one(cdr, 'cdr').payload).toMatchObject({ call_id: 'c-5', direction: 'outgoing', dst: '79101234567', disposition: 'ANSWERED', start_time: localDateTime(T0 - 45_000), duration: 45, billsec: 42 });
+      // Its first channel live: nothing is assumed.
+      const live = adopt([['1700000000.5', 'PJSIP/1679728441-00000005'], ['1700000000.6', 'PJSIP/trunk-00000006']]);
+      expect(live.completeAdoption('1700000000.5').map((o) => o.kind)).not.toContain('transferred');
+    });
+
     it('a call whose first channel is live, or that records on another channel, needs no recordings folder', () => {
       const live: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
       expect(adopt(live).lostItsRecording('1700000000.5')).toBe(false);

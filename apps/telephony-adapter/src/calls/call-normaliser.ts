@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { EXTENSION_PATTERN } from '@ringcloud/contracts-common';
 import type { OpenCall } from '@ringcloud/contracts-calls';
-import { Direction, Disposition, RingingParty, dialledDirection } from '@ringcloud/contracts-telephony';
+import { Direction, Disposition, RingingParty, TransferKind, dialledDirection } from '@ringcloud/contracts-telephony';
 import { AmiMessage, eventName, field, isUnknown, varSet } from '../ami/ami-message';
 import { Envelope, RecordingJob, TelephonyDomainEvent, TelephonyEventKind, localDateTime } from './domain-events';
 
@@ -388,6 +388,9 @@ export class CallNormaliser {
     const out: NormaliserOutput[] = [];
     if (!call || !call.pendingAdoption) return out;
     call.pendingAdoption = false;
+    const transferredUnseen = !call.ended && !call.channels.has(call.linkedid) && !call.transfer;
+    // Its CDRs are every channel's now (the first channel's went with it), merged as a transfer's.
+    if (transferredUnseen) call.transfer = { cdrs: [], sent: 0 };
     if (this.recordsNothing(call)) {
       const first = { file: `${call.linkedid}.wav`, startedAt: firstSeenAt(call), channel: '' };
       call.recordingParts = { first, next: [...(rest?.left.continuation ?? [])], adopted: true };
@@ -396,8 +399,23 @@ export class CallNormaliser {
     if (!call.ended) {
       this.ensureStarted(call, out);
       this.maybeAnswered(call, out);
+      if (transferredUnseen) this.tellUnseenTransfer(call, out);
     }
     return out;
+  }
+
+  /**
+   * An adopted call whose first channel left while a colleague's phone is in it was transferred while
+   * no adapter listened: to that colleague (the newest user's channel), by the call's user, how
+   * unknown — told now, dated when the colleague's channel began (a blind transfer dialled it then).
+   */
+  private tellUnseenTransfer(call: Call, out: NormaliserOutput[]): void {
+    const [colleague] = [...call.channels.values()].filter((c) => !c.hungUp && this.pjsipUser(c.name)).sort((a, b) => b.createdAt - a.createdAt);
+    if (!colleague || !call.transfer) return;
+    call.transfer.target = colleague.name;
+    const toUser = this.pjsipUser(colleague.name) ?? null;
+    const to = (toUser && this.options.directory?.(toUser)?.num) || colleague.exten;
+    this.emitTransferred(call, out, { kind: 'unseen', by_user: call.known?.user ?? call.user ?? null, to, to_user: toUser, discriminator: 'unseen' }, colleague.createdAt);
   }
 
   private recordsNothing(call: Call): boolean {
@@ -738,7 +756,7 @@ export class CallNormaliser {
 
   // ---- emitted events ------------------------------------------------------------------------
 
-  private envelope(call: Call, kind: TelephonyEventKind, discriminator?: string, reserve = true): Envelope {
+  private envelope(call: Call, kind: TelephonyEventKind, discriminator?: string, reserve = true, at = this.now()): Envelope {
     const callId = call.callId ?? `${this.options.node}:${call.linkedid}`;
     if (!call.callId) {
       call.callId = callId;
@@ -749,7 +767,7 @@ export class CallNormaliser {
       call_id: callId,
       seq: reserve ? call.seq++ : call.seq,
       node: this.options.node,
-      occurred_at: new Date(this.now()).toISOString(),
+      occurred_at: new Date(at).toISOString(),
       account_id: call.account,
     };
   }
@@ -1043,10 +1061,11 @@ export class CallNormaliser {
   private emitTransferred(
     call: Call,
     out: NormaliserOutput[],
-    t: { kind: 'blind' | 'attended'; by_user: string | null; to: string; to_user: string | null; discriminator: string },
+    t: { kind: TransferKind; by_user: string | null; to: string; to_user: string | null; discriminator: string },
+    at?: number,
   ): void {
     const { discriminator, ...payload } = t;
-    out.push({ kind: 'transferred', payload: { ...this.envelope(call, 'transferred', discriminator), ...payload } });
+    out.push({ kind: 'transferred', payload: { ...this.envelope(call, 'transferred', discriminator, true, at), ...payload } });
   }
 
   /** Sends a transferred call's record once it ended and the CDR of its last part came (or widens a sent one). */

@@ -167,9 +167,13 @@ export const CallCdr = event(
  * A phone transferred the call (SIP REFER) and it went on: `to` is the extension it was sent to,
  * `to_user` the colleague whose phone took it (null when it is no user's), `by_user` the employee who
  * transferred it. `blind`: the colleague's phone was dialled (sent when it starts ringing); `attended`:
- * the employee had called the colleague first, and the caller joined them. The call stays one call.
+ * the employee had called the colleague first, and the caller joined them; `unseen`: it happened while
+ * no adapter listened — found when a restarted one adopted the call (the employee's channel gone, a
+ * colleague's phone in the call), how it was made unknown, sent then and dated when the colleague's
+ * channel began. The call stays one call.
  */
-export const TransferKind = z.enum(['blind', 'attended']);
+export const TransferKind = z.enum(['blind', 'attended', 'unseen']);
+export type TransferKind = z.infer<typeof TransferKind>;
 export const CallTransferred = event(
   'telephony.call.transferred',
   z.object({ ...Envelope, kind: TransferKind, by_user: z.string().nullable(), to: z.string(), to_user: z.string().nullable() }),
