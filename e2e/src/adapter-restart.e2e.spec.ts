@@ -116,4 +116,24 @@ describe('the telephony adapter restarts while a call is up', () => {
     const theirs = expectSuccess(await reader.get(`/v1/users/${team.b}/records`)) as Array<[string, string]>;
     expect(theirs.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
   });
+
+  it("an inbound call its employee transferred while no adapter listened: the transfer is found, the caller's recording whole", async () => {
+    const team = await colleagues('741', '742');
+    const reader = await team.client();
+    expect((await control('/calls/inbound', { from: '79161230741', to_user: team.a })).ok).toBe(true);
+    await waitFor('the caller talks to the employee', async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
+    // calls-service holds the call as the employee's (its `user`): the new process adopts it so.
+    await waitFor('the call listed active', async () => expectSuccess(await reader.get('/v1/calls/active', { p: String(Date.now()) })).some((c: any) => c.src === '79161230741'), 10_000);
+    await stopAdapter();
+    await transferred(team.a, '742');
+    await colleagueTalks(team);
+    world.stack.addApp('telephony-adapter');
+
+    const call = await completed(reader, (c) => c.src === '79161230741' && c.rec_file, 60_000);
+    expect(call).toMatchObject({ direction: 'incoming', dst: '741', disposition: 'ANSWERED', transferred_to: team.b });
+    // Recorded on the caller's channel from the start, whatever the phones did: the whole call.
+    expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(25);
+    const theirs = expectSuccess(await reader.get(`/v1/users/${team.b}/records`)) as Array<[string, string]>;
+    expect(theirs.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
+  });
 });

@@ -895,6 +895,27 @@ describe('CallNormaliser state', () => {
       expect(live.completeAdoption('1700000000.5').map((o) => o.kind)).not.toContain('transferred');
     });
 
+    it("an inbound call its employee transferred while no adapter listened: the caller's channel stays, the employee's phone is gone, a colleague's is in the call", () => {
+      const known = { call_id: 'c-7', account_id: 1002, linkedid: '1700000000.7', direction: 'incoming' as const, src: '79161230000', dst: '401', user: '1679728441', transferred: false };
+      const adoptInbound = (channels: Array<[string, string, string]>) => {
+        const n = make();
+        n.beginResync('rs-i');
+        for (const [uniqueid, channel, duration] of channels) {
+          n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-i', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.7', Context: 'acct-1002', Exten: '401', ChannelStateDesc: 'Up', Duration: duration }));
+        }
+        n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-i', EventList: 'Complete' }));
+        n.applyAdoptedVars('1700000000.7', {});
+        n.applyKnownCall('1700000000.7', known);
+        return n;
+      };
+      const caller: [string, string, string] = ['1700000000.7', 'PJSIP/trunk-00000007', '00:00:30'];
+      const transferred = adoptInbound([caller, ['1700000000.10', 'PJSIP/1679728442-0000000a', '00:00:05']]).completeAdoption('1700000000.7');
+      expect(one(transferred, 'transferred').payload).toMatchObject({ call_id: 'c-7', kind: 'unseen', by_user: '1679728441', to_user: '1679728442' });
+      // The employee still on it, or nobody's phone (the caller in voicemail): no transfer.
+      expect(adoptInbound([caller, ['1700000000.8', 'PJSIP/1679728441-00000008', '00:00:25']]).completeAdoption('1700000000.7').map((o) => o.kind)).not.toContain('transferred');
+      expect(adoptInbound([caller]).completeAdoption('1700000000.7').map((o) => o.kind)).not.toContain('transferred');
+    });
+
     it('a call whose first channel is live, or that records on another channel, needs no recordings folder', () => {
       const live: Array<[string, string]> = [['1700000000.5', 'PJSIP/1679728441-00000005']];
       expect(adopt(live).lostItsRecording('1700000000.5')).toBe(false);

@@ -388,8 +388,8 @@ export class CallNormaliser {
     const out: NormaliserOutput[] = [];
     if (!call || !call.pendingAdoption) return out;
     call.pendingAdoption = false;
-    const transferredUnseen = !call.ended && !call.channels.has(call.linkedid) && !call.transfer;
-    // Its CDRs are every channel's now (the first channel's went with it), merged as a transfer's.
+    const transferredUnseen = !call.ended && !call.transfer && this.employeeLeft(call);
+    // Its CDRs are every channel's now (the first channel's may have gone with it), merged as a transfer's.
     if (transferredUnseen) call.transfer = { cdrs: [], sent: 0 };
     if (this.recordsNothing(call)) {
       const first = { file: `${call.linkedid}.wav`, startedAt: firstSeenAt(call), channel: '' };
@@ -405,7 +405,20 @@ export class CallNormaliser {
   }
 
   /**
-   * An adopted call whose first channel left while a colleague's phone is in it was transferred while
+   * The employee's phone left an adopted call that goes on: its first channel is gone (a click-to-call
+   * starts on the employee's phone), or — the caller's channel first, an inbound call — the phone of
+   * the user calls-service says took it is gone while another user's phone is in the call.
+   */
+  private employeeLeft(call: Call): boolean {
+    if (!call.channels.has(call.linkedid)) return true;
+    const user = call.known?.user;
+    if (!user) return false;
+    const users = [...call.channels.values()].filter((c) => !c.hungUp).map((c) => this.pjsipUser(c.name));
+    return !users.includes(user) && users.some((u) => u !== undefined);
+  }
+
+  /**
+   * An adopted call the employee's phone left while a colleague's phone is in it was transferred while
    * no adapter listened: to that colleague (the newest user's channel), by the call's user, how
    * unknown — told now, dated when the colleague's channel began (a blind transfer dialled it then).
    */
