@@ -23,13 +23,13 @@ export interface CompletedKey {
 
 type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
 
+/** A timestamptz as an ISO 8601 string in UTC (a contract's field; a Date would not survive validation). */
+const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /**
  * The originate request of a call: calls the API started carry its UUID as their call_id; others
  * (`<node>:<linkedid>`) have none. CASE keeps the cast from ever seeing a non-UUID.
  */
-/** A timestamptz as an ISO 8601 string in UTC (a contract's field; a Date would not survive validation). */
-const iso = (column: Prisma.Sql) => Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 const originateOf = (callId: Prisma.Sql) => Prisma.sql`(CASE WHEN ${callId} ~* ${ORIGINATED_CALL_ID_PATTERN} THEN ${callId}::uuid END)`;
 
 /** The call's recording as v1 shows it: the first one with audio, filed under its own user or the call's. */

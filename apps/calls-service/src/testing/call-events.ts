@@ -20,8 +20,7 @@ export interface CallSpec {
   recording?: { fileName: string; user?: string | null; account?: number | null; durationS?: number };
   /** Parties rung (telephony.call.ringing), in order: the user's right after the start, the customer's after. */
   ringing?: RingingParty[];
-  /** The user's phone transferred the answered call to this colleague (telephony.call.transferred), 1 s after the answer. */
-  /** The colleague(s) a phone transferred the call to, one after the other. */
+  /** The colleague(s) a phone transferred the answered call to (telephony.call.transferred), one a second from the answer on. */
   transferredTo?: { user: string; num: string } | Array<{ user: string; num: string }>;
 }
 

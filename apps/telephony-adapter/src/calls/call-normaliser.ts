@@ -413,7 +413,7 @@ export class CallNormaliser {
     if (!call.channels.has(call.linkedid)) return true;
     const user = call.known?.user;
     if (!user) return false;
-    const users = [...call.channels.values()].filter((c) => !c.hungUp).map((c) => this.pjsipUser(c.name));
+    const users = liveChannels(call).map((c) => this.pjsipUser(c.name));
     return !users.includes(user) && users.some((u) => u !== undefined);
   }
 
@@ -423,7 +423,7 @@ export class CallNormaliser {
    * unknown — told now, dated when the colleague's channel began (a blind transfer dialled it then).
    */
   private tellUnseenTransfer(call: Call, out: NormaliserOutput[]): void {
-    const [colleague] = [...call.channels.values()].filter((c) => !c.hungUp && this.pjsipUser(c.name)).sort((a, b) => b.createdAt - a.createdAt);
+    const [colleague] = liveChannels(call).filter((c) => this.pjsipUser(c.name)).sort((a, b) => b.createdAt - a.createdAt);
     if (!colleague || !call.transfer) return;
     call.transfer.target = colleague.name;
     const toUser = this.pjsipUser(colleague.name) ?? null;
@@ -436,7 +436,7 @@ export class CallNormaliser {
   }
 
   private recordRest(call: Call, folder: string, out: NormaliserOutput[]): void {
-    const [oldest] = [...call.channels.values()].filter((c) => !c.hungUp).sort((a, b) => a.createdAt - b.createdAt);
+    const [oldest] = liveChannels(call).sort((a, b) => a.createdAt - b.createdAt);
     if (!oldest || !call.recordingParts) return;
     const file = recordingPartName(call.linkedid, call.recordingParts.next.length + 2);
     call.recordingParts.next.push(file);
@@ -1323,7 +1323,7 @@ export class CallNormaliser {
     for (const entry of adopted.values()) {
       const call = this.calls.get(entry.linkedid)!;
       entry.channel = this.primary(call)?.name ?? '';
-      entry.channels = [...call.channels.values()].filter((c) => !c.hungUp).map((c) => c.name);
+      entry.channels = liveChannels(call).map((c) => c.name);
     }
     out.push({ kind: 'resynced', adopted: [...adopted.values()] });
   }
@@ -1376,4 +1376,9 @@ function secondsBetween(from: string, to: string): number {
 /** When this process first knew of the call: its oldest channel's start (a resync reads their durations). */
 function firstSeenAt(call: Call): number {
   return Math.min(...[...call.channels.values()].map((c) => c.createdAt));
+}
+
+/** The call's channels not hung up. */
+function liveChannels(call: Call): Channel[] {
+  return [...call.channels.values()].filter((c) => !c.hungUp);
 }

@@ -102,6 +102,9 @@ export namespace CallsActiveList {
   export type Response = z.output<typeof contract.response>;
 }
 
+/** Who called whom, as v1 lists it (the telephony contract's Direction; contracts depend on common only). */
+export const CallDirection = z.enum(['incoming', 'outgoing', 'internal']);
+
 /**
  * The calls of one PBX node that calls-service still holds active, for the node's telephony adapter
  * to reconcile after a resync: one it does not know (it restarted meanwhile) and the PBX does not
@@ -112,7 +115,7 @@ export const OpenCall = z.object({
   call_id: z.string(),
   account_id: z.number().int().nullable(),
   linkedid: z.string().nullable(),
-  direction: z.enum(['incoming', 'outgoing', 'internal']).nullable().optional(),
+  direction: CallDirection.nullable().optional(),
   src: z.string().nullable().optional(),
   dst: z.string().nullable().optional(),
   user: z.string().nullable().optional(),
@@ -135,7 +138,7 @@ export const CompletedCall = z.object({
   status: z.literal('complete'),
   src: z.string(),
   dst: z.string(),
-  direction: z.enum(['incoming', 'outgoing', 'internal']),
+  direction: CallDirection,
   call_start_time: V1DateTime,
   call_end_time: V1DateTime,
   duration: z.number().int().nonnegative(),
@@ -170,7 +173,7 @@ export const CallDetails = z.object({
   state: CallState,
   /** Why the call failed; null unless `state` is `failed`. */
   reason: z.string().nullable(),
-  direction: z.enum(['incoming', 'outgoing', 'internal']).nullable(),
+  direction: CallDirection.nullable(),
   src: z.string().nullable(),
   dst: z.string().nullable(),
   user: z.string().nullable(),
