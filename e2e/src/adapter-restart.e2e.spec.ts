@@ -11,6 +11,18 @@ const world = useStack({ telephony: true, env: { SIM_TALK_MS: '15000' } });
 
 const { control, completed, colleagues, originateFrom, transferred, channels, colleagueTalks, recordingSeconds } = callHelpers(world);
 
+/** Until the user's phone is bridged with the other party. */
+const talking = (user: string, who: string) =>
+  waitFor(`${who} talks to ${user}`, async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${user}-`) && c.bridge_id), 20_000);
+
+/** A click-to-call from the team's employee to `num`, answered: its call id once they talk. */
+async function clickToCallTalking(team: Parameters<typeof originateFrom>[0], num: string): Promise<string | null> {
+  const originate = await originateFrom(team, num);
+  expect(originate.status).toBe(200);
+  await talking(team.a, 'the customer');
+  return originate.headers.get('x-call-id');
+}
+
 /** Stops the running telephony adapter. */
 async function stopAdapter(): Promise<void> {
   // The one running (a process stopped by a signal has no exit code either).
@@ -29,7 +41,7 @@ describe('the telephony adapter restarts while a call is up', () => {
     const team = await colleagues('711', '712');
     const reader = await team.client();
     expect((await control('/calls/inbound', { from: '79161230711', to_user: team.a })).ok).toBe(true);
-    await waitFor('the caller talks to the employee', async () => (await control('/channels')).body.some((c: { channel: string; bridge_id: string | null }) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
+    await talking(team.a, 'the caller');
     const restartedAt = Date.now();
     await restartAdapter();
 
@@ -44,11 +56,8 @@ describe('the telephony adapter restarts while a call is up', () => {
 
   it('a click-to-call transferred to a colleague before the restart: its recording parts are joined all the same', async () => {
     const team = await colleagues('721', '722');
-    const originate = await originateFrom(team, '79101234721');
-    expect(originate.status).toBe(200);
-    const callId = originate.headers.get('x-call-id');
+    const callId = await clickToCallTalking(team, '79101234721');
     // They talk a while first (8 s of PBX time): the record must cover that part too.
-    await waitFor('the employee talks to the customer', async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
     await new Promise((r) => setTimeout(r, 4000));
     await transferred(team.a, '722');
     await colleagueTalks(team);
@@ -82,16 +91,13 @@ describe('the telephony adapter restarts while a call is up', () => {
 
   it('a click-to-call transferred while no adapter listened: the new one finds the transfer and records the rest, stored with the first part', async () => {
     const team = await colleagues('731', '732');
-    const originate = await originateFrom(team, '79101234731');
-    expect(originate.status).toBe(200);
-    const callId = originate.headers.get('x-call-id');
-    await waitFor('the employee talks to the customer', async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
-    const talking = Date.now();
+    const callId = await clickToCallTalking(team, '79101234731');
+    const talkingAt = Date.now();
     await stopAdapter();
     // The employee's channel leaves with the transfer, and the recording the dial plan started on it.
     await transferred(team.a, '732');
     await colleagueTalks(team);
-    const firstPartAtMost = (2 * (Date.now() - talking)) / 1000 + 1; // PBX seconds (the simulator runs 2×)
+    const firstPartAtMost = (2 * (Date.now() - talkingAt)) / 1000 + 1; // PBX seconds (the simulator runs 2×)
     world.stack.addApp('telephony-adapter');
 
     const reader = await team.client();
@@ -121,7 +127,7 @@ describe('the telephony adapter restarts while a call is up', () => {
     const team = await colleagues('741', '742');
     const reader = await team.client();
     expect((await control('/calls/inbound', { from: '79161230741', to_user: team.a })).ok).toBe(true);
-    await waitFor('the caller talks to the employee', async () => (await channels()).some((c) => c.channel.startsWith(`PJSIP/${team.a}-`) && c.bridge_id), 20_000);
+    await talking(team.a, 'the caller');
     // calls-service holds the call as the employee's (its `user`): the new process adopts it so.
     await waitFor('the call listed active', async () => expectSuccess(await reader.get('/v1/calls/active', { p: String(Date.now()) })).some((c: any) => c.src === '79161230741'), 10_000);
     await stopAdapter();

@@ -740,13 +740,18 @@ describe('CallNormaliser state', () => {
   });
 
   describe("an adopted call's recording (MIXMONITOR_FILENAME read from its live channels)", () => {
-    const adopt = (channels: Array<[string, string]>) => {
+    /** A resync that finds one call's channels ([Uniqueid, name, Duration]), before its variables are read. */
+    const found = (linkedid: string, exten: string, channels: Array<[string, string, string?]>) => {
       const n = make();
       n.beginResync('rs-r');
-      for (const [uniqueid, channel] of channels) {
-        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-r', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '79101234567', ChannelStateDesc: 'Up', Duration: '00:00:30' }));
+      for (const [uniqueid, channel, duration = '00:00:30'] of channels) {
+        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-r', Channel: channel, Uniqueid: uniqueid, Linkedid: linkedid, Context: 'acct-1002', Exten: exten, ChannelStateDesc: 'Up', Duration: duration }));
       }
       n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-r', EventList: 'Complete' }));
+      return n;
+    };
+    const adopt = (channels: Array<[string, string]>) => {
+      const n = found('1700000000.5', '79101234567', channels);
       n.applyAdoptedVars('1700000000.5', { RC_CALL_ID: 'c-5', RC_ACCOUNT: '1002', RC_USER: '1679728441' });
       return n;
     };
@@ -840,16 +845,11 @@ describe('CallNormaliser state', () => {
     });
 
     it("its first channel gone and nothing recording, given the PBX's recordings folder: the rest is recorded on the channel in the call longest, and both parts stored as one", () => {
-      const n = make();
-      n.beginResync('rs-f');
       // The customer's channel since the call began (40 s), the colleague's since the transfer (10 s).
-      for (const [uniqueid, channel, duration] of [
+      const n = found('1700000000.5', '402', [
         ['1700000000.9', 'PJSIP/1679728442-00000009', '00:00:10'],
         ['1700000000.6', 'PJSIP/trunk-00000006', '00:00:40'],
-      ]) {
-        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-f', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', Duration: duration }));
-      }
-      n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-f', EventList: 'Complete' }));
+      ]);
       n.applyAdoptedVars('1700000000.5', {});
       expect(n.lostItsRecording('1700000000.5')).toBe(true);
       const left = { fileName: '1700000000.5.wav', startedAtMs: T0 - 40_000, lastWriteMs: T0 - 10_000 };
@@ -870,12 +870,10 @@ describe('CallNormaliser state', () => {
 
     it("transferred while no adapter listened (no transfer calls-service knows of): told at adoption, and its record is the CDRs left", () => {
       const channels: Array<[string, string]> = [['1700000000.6', 'PJSIP/trunk-00000006'], ['1700000000.9', 'PJSIP/1679728442-00000009']];
-      const n = make();
-      n.beginResync('rs-u');
-      for (const [[uniqueid, channel], duration] of [[channels[1], '00:00:10'], [channels[0], '00:00:40']] as const) {
-        n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-u', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.5', Context: 'acct-1002', Exten: '402', ChannelStateDesc: 'Up', Duration: duration }));
-      }
-      n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-u', EventList: 'Complete' }));
+      const n = found('1700000000.5', '402', [
+        [...channels[1], '00:00:10'],
+        [...channels[0], '00:00:40'],
+      ]);
       n.applyAdoptedVars('1700000000.5', {});
       const known = { call_id: 'c-5', account_id: 1002, linkedid: '1700000000.5', direction: 'outgoing' as const, src: '401', dst: '79101234567', user: '1679728441' };
       n.applyKnownCall('1700000000.5', { ...known, transferred: false, started_at: new Date(T0 - 45_000).toISOString(), answered_at: new Date(T0 - 42_000).toISOString() });
@@ -898,12 +896,7 @@ describe('CallNormaliser state', () => {
     it("an inbound call its employee transferred while no adapter listened: the caller's channel stays, the employee's phone is gone, a colleague's is in the call", () => {
       const known = { call_id: 'c-7', account_id: 1002, linkedid: '1700000000.7', direction: 'incoming' as const, src: '79161230000', dst: '401', user: '1679728441', transferred: false };
       const adoptInbound = (channels: Array<[string, string, string]>) => {
-        const n = make();
-        n.beginResync('rs-i');
-        for (const [uniqueid, channel, duration] of channels) {
-          n.handle(ev({ Event: 'CoreShowChannel', ActionID: 'rs-i', Channel: channel, Uniqueid: uniqueid, Linkedid: '1700000000.7', Context: 'acct-1002', Exten: '401', ChannelStateDesc: 'Up', Duration: duration }));
-        }
-        n.handle(ev({ Event: 'CoreShowChannelsComplete', ActionID: 'rs-i', EventList: 'Complete' }));
+        const n = found('1700000000.7', '401', channels);
         n.applyAdoptedVars('1700000000.7', {});
         n.applyKnownCall('1700000000.7', known);
         return n;
