@@ -7,10 +7,12 @@ export interface ReceivedWebhook {
   body: string;
   /** performance.now() when the body was complete. */
   at: number;
+  /** performance.now() when the answer was sent; unset while it is held (or if the sender gave up first). */
+  answeredAt?: number;
 }
 
-/** What the receiver answers on a path: a status, optionally after a delay. */
-export type ReceiverBehaviour = (request: ReceivedWebhook, countOnPath: number) => { status: number; delayMs?: number };
+/** What the receiver answers on a path: a status, optionally held back until `holdUntil` settles. */
+export type ReceiverBehaviour = (request: ReceivedWebhook, countOnPath: number) => { status: number; holdUntil?: Promise<unknown> };
 
 /**
  * A real HTTP webhook receiver on 127.0.0.1 for tests and the benchmark: records every request
@@ -33,11 +35,13 @@ export class WebhookReceiver {
         this.received.push(got);
         for (const listener of this.listeners) listener(got);
         const count = this.received.filter((r) => r.path === path).length;
-        const { status, delayMs } = this.behaviours.get(path)?.(got, count) ?? { status: 200 };
+        const { status, holdUntil } = this.behaviours.get(path)?.(got, count) ?? { status: 200 };
         const answer = () => {
-          if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+          if (res.destroyed) return;
+          got.answeredAt = performance.now();
+          res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
         };
-        if (delayMs) setTimeout(answer, delayMs).unref();
+        if (holdUntil) void holdUntil.finally(answer);
         else answer();
       });
     });

@@ -71,7 +71,7 @@ describe('AmiSession (real asterisk-manager client against a fake AMI server)', 
     session.start();
     const started = Date.now();
     await expect(session.action({ Action: 'CoreShowChannels' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    expect(Date.now() - started).toBeLessThan(1000); // well under the 5 s action timeout: it did not wait
+    expect(Date.now() - started).toBeLessThan(3000); // under the 5 s action timeout: it did not wait
     // The connection error was listened to and logged, not thrown or swallowed.
     await until(() => logs.lines.some((l) => l.startsWith('warn') && l.includes('ECONNREFUSED')));
     expect(session.isReady).toBe(false);
@@ -105,7 +105,7 @@ describe('AmiSession (real asterisk-manager client against a fake AMI server)', 
     const dropped = Date.now();
     server.dropAll();
     await expect(pending).rejects.toBeInstanceOf(DomainError);
-    expect(Date.now() - dropped).toBeLessThan(1000);
+    expect(Date.now() - dropped).toBeLessThan(5000); // not the 10 s timeout
     expect(downCount).toBe(1);
 
     await until(() => readyCount === 2);
