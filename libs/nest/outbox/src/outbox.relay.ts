@@ -22,7 +22,16 @@ export interface OutboxRelayOptions {
   sweepMs: number;
   /** Rows claimed per transaction (default 100). */
   batch?: number;
+  /**
+   * How long published rows are kept before they are deleted (default 7 days; 0 keeps them
+   * forever). Longer than any redelivery of a fact whose append must stay a no-op (outboxIdFor).
+   */
+  keepPublishedMs?: number;
 }
+
+/** Default of OutboxRelayOptions.keepPublishedMs. */
+export const KEEP_PUBLISHED_MS = 7 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * Publishes outbox rows to JetStream in created order, with msgID = the row's id, so a row
@@ -35,6 +44,7 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   private readonly logger = new Logger('OutboxRelay');
   private readonly batch: number;
   private timer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
   private running?: Promise<number>;
   private again = false;
   private failing = false;
@@ -57,6 +67,12 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   start(): void {
     this.stopped = false;
     this.timer ??= setInterval(() => void this.flush(), this.options.sweepMs);
+    if ((this.options.keepPublishedMs ?? KEEP_PUBLISHED_MS) > 0) {
+      // Without it the table grows by every event the service ever published.
+      if (!this.pruneTimer) void this.prune();
+      this.pruneTimer ??= setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+      this.pruneTimer.unref();
+    }
     void this.flush();
   }
 
@@ -67,8 +83,9 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.pruneTimer);
     clearTimeout(this.busyTimer);
-    this.timer = undefined;
+    this.timer = this.pruneTimer = undefined;
     await this.running;
   }
 
@@ -120,6 +137,20 @@ export class OutboxRelay extends OutboxSignal implements OnApplicationBootstrap,
       this.failing = true;
     }
     return total;
+  }
+
+  /** Deletes the rows published longer ago than `keepPublishedMs`; resolves with how many. */
+  async prune(): Promise<number> {
+    const keep = this.options.keepPublishedMs ?? KEEP_PUBLISHED_MS;
+    if (keep <= 0) return 0;
+    try {
+      const pruned = await this.options.store.prunePublished(new Date(Date.now() - keep));
+      if (pruned) this.logger.log(`deleted ${pruned} outbox events published over ${Math.round(keep / 60_000)} minutes ago`);
+      return pruned;
+    } catch (err) {
+      this.logger.warn(`pruning published outbox events failed (next try in an hour): ${(err as Error).message}`);
+      return 0;
+    }
   }
 
   /** Publishes in order and stops at the first failure; returns the ids that were acknowledged. */

@@ -179,6 +179,27 @@ describe('nest-outbox (PostgreSQL + JetStream)', () => {
     expect((await streamed()).map((m) => m.msgId)).toEqual(ids);
   });
 
+  it('deletes rows published longer ago than keepPublishedMs, never one still unpublished', async () => {
+    const r = new OutboxRelay({ store, js: jetstream(nc, { timeout: 1000 }), nc, streams: [STREAM], sweepMs: 100, keepPublishedMs: 3_600_000 });
+    relays.push(r);
+    await r.onApplicationBootstrap();
+    const [old, recent] = [await append(3), await append(2, 3)];
+    await r.flush();
+    await pool.query(`UPDATE outbox_events SET published_at = now() - interval '2 hours' WHERE id = ANY($1::uuid[])`, [old]);
+    await r.stop(); // an outage: what is appended now stays unpublished, and it is old
+    const [waiting] = await append(1, 5);
+    await pool.query(`UPDATE outbox_events SET created_at = now() - interval '3 days' WHERE id = $1`, [waiting]);
+    expect(await r.prune()).toBe(3);
+    const left = (await pool.query('SELECT id::text AS id FROM outbox_events ORDER BY created_at')).rows.map((row) => row.id);
+    expect(left).toEqual([waiting, ...recent]);
+    expect(await r.prune()).toBe(0);
+    // 0 keeps them all.
+    const keepAll = new OutboxRelay({ store, js: jetstream(nc), nc, streams: [STREAM], sweepMs: 100, keepPublishedMs: 0 });
+    await pool.query(`UPDATE outbox_events SET published_at = now() - interval '30 days'`);
+    expect(await keepAll.prune()).toBe(0);
+    expect(await store.prunePublished(new Date(), 2)).toBe(3); // chunked: all of them, two at a time
+  });
+
   it('lets several replicas drain one outbox without publishing anything twice or out of order', async () => {
     const conns: NatsConnection[] = await Promise.all([1, 2, 3].map(() => connect({ servers: NATS_URL })));
     try {

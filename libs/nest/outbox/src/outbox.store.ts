@@ -112,6 +112,21 @@ export class OutboxStore {
     );
   }
 
+  /**
+   * Deletes rows published before `before`, in chunks (short statements beside the relay's). Only
+   * `append`'s "already recorded" answer reads them: keep them longer than a fact can come back.
+   */
+  async prunePublished(before: Date, chunk = 10_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.db.$executeRaw`
+        DELETE FROM outbox_events WHERE id IN (
+          SELECT id FROM outbox_events WHERE published_at < ${before} LIMIT ${chunk})`;
+      total += deleted;
+      if (deleted < chunk) return total;
+    }
+  }
+
   async countUnpublished(): Promise<number> {
     const [{ n }] = await this.db.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`;
     return n;
