@@ -45,6 +45,20 @@ describe("Prisma's schema engine against our migrations", () => {
       const shadows = await db.query(`SELECT datname FROM pg_database WHERE datname LIKE 'prisma_shadow_%'`);
       expect(shadows).toEqual([]);
     });
+
+    it('replays a migration whole: a `;` in a comment or a string literal is not the end of a statement', async () => {
+      const withSemicolons = copyOfPrismaFolder();
+      try {
+        const dir = `${withSemicolons.migrationsDir}/29991231000000_semicolons`;
+        fs.mkdirSync(dir);
+        fs.writeFileSync(`${dir}/migration.sql`, `-- A note; with a semicolon, as a migration of the adapter has.\nCOMMENT ON TABLE "users" IS 'one; two';\n`);
+        await expect(
+          diffMigrationsToSchema({ serverUrl: migratedUrl, migrationsDir: withSemicolons.migrationsDir, schemaPath: withSemicolons.schemaPath }),
+        ).resolves.toBeNull();
+      } finally {
+        withSemicolons.remove();
+      }
+    });
   });
 
   describe('prisma migrate deploy compatibility (the engine behind it, run as WASM)', () => {

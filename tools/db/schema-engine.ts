@@ -91,14 +91,16 @@ class EngineConnections implements SqlMigrationAwareDriverAdapterFactory {
   ) {}
 
   connect(): Promise<SqlDriverAdapter> {
-    return new PrismaPg(this.pool(this.connectionString, this.schema), { schema: this.schema }).connect();
+    const pool = this.pool(this.connectionString, this.schema);
+    return new PrismaPg(pool, { schema: this.schema }).connect().then((adapter) => wholeScripts(adapter, pool));
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
     const database = `prisma_shadow_${randomUUID().replace(/-/g, '')}`;
     await this.admin(`CREATE DATABASE ${quoteIdent(database)}`);
     this.shadowDatabases.push(database);
-    return new PrismaPg(this.pool(pgConnectionString(this.connectionString, database))).connect();
+    const pool = this.pool(pgConnectionString(this.connectionString, database));
+    return wholeScripts(await new PrismaPg(pool).connect(), pool);
   }
 
   async close(): Promise<void> {
@@ -130,6 +132,19 @@ class EngineConnections implements SqlMigrationAwareDriverAdapterFactory {
       await client.end();
     }
   }
+}
+
+/**
+ * PrismaPg runs a script by splitting it at every `;`, even one in a comment or a string literal
+ * (the adapter's 20261203220000 migration has one in a comment), and sends the pieces one by one.
+ * Prisma's native engine, and tools/db/migrate.ts, send a migration whole: so does this.
+ */
+function wholeScripts(adapter: SqlDriverAdapter, pool: pg.Pool): SqlDriverAdapter {
+  return Object.assign(Object.create(adapter) as SqlDriverAdapter, {
+    executeScript: async (script: string) => {
+      await pool.query(script);
+    },
+  });
 }
 
 export interface SchemaFile {
