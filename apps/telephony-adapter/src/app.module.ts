@@ -13,9 +13,11 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
 import { CallsOpenOnNode } from '@ringcloud/contracts-calls';
 import { RpcClient, connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { OutboxRelay, OutboxStore } from '@ringcloud/nest-outbox';
 import { AmiSession } from './ami/ami-session';
 import { CallNormaliser } from './calls/call-normaliser';
 import { Registrations } from './calls/registrations';
+import { EventOutbox } from './calls/event-outbox';
 import { TelephonyEventPublisher } from './calls/event-publisher';
 import { PbxEventPipeline } from './calls/pbx-event-pipeline';
 import { ChannelsService } from './channels/channels.service';
@@ -33,6 +35,8 @@ import { UserDirectory } from './users/user-directory';
 import { UserRegistrations } from './users/user-registrations';
 
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+/** How often the relay looks for spilled events NATS did not take yet (they are rare: NATS was away). */
+const OUTBOX_SWEEP_MS = 5000;
 
 /**
  * Start and stop order: streams and bucket first, then the PBX session and the provisioning
@@ -68,8 +72,10 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     await this.provisioning.stop();
     await this.pipeline.stop();
     await this.recordings.drain(10_000);
-    if (!(await this.publisher.flush(5000))) this.logger.warn(`${this.publisher.pending} telephony events not published before shutdown`);
-    this.publisher.stop();
+    await this.publisher.flush(5000);
+    // What NATS did not take goes to the outbox (logged there); recordings waiting on it then finish.
+    await this.publisher.stop();
+    await this.recordings.drain(2000);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -105,10 +111,18 @@ export class AppModule {
         provide: AmiSession,
         useFactory: () => new AmiSession({ node: config.node, ...config.ami, logger: new Logger(`AMI ${config.node}`) }),
       },
+      { provide: OutboxStore, useFactory: (prisma: PrismaClient) => new OutboxStore(prisma), inject: [PRISMA] },
+      {
+        provide: OutboxRelay,
+        useFactory: (store: OutboxStore, nc: NatsConnection) =>
+          new OutboxRelay({ store, js: jetstream(nc, { timeout: 5000 }), nc, streams: [TELEPHONY_EVENTS_STREAM], sweepMs: OUTBOX_SWEEP_MS }),
+        inject: [OutboxStore, NATS_CONNECTION],
+      },
       {
         provide: TelephonyEventPublisher,
-        useFactory: (nc: NatsConnection) => new TelephonyEventPublisher(jetstream(nc, { timeout: 5000 }), new Logger('TelephonyEvents')),
-        inject: [NATS_CONNECTION],
+        useFactory: (nc: NatsConnection, prisma: PrismaClient, store: OutboxStore, relay: OutboxRelay) =>
+          new TelephonyEventPublisher(jetstream(nc, { timeout: 5000 }), new Logger('TelephonyEvents'), { spill: new EventOutbox(prisma, store, relay) }),
+        inject: [NATS_CONNECTION, PRISMA, OutboxStore, OutboxRelay],
       },
       { provide: RecordingStore, useFactory: (nc: NatsConnection) => new RecordingStore(nc), inject: [NATS_CONNECTION] },
       {

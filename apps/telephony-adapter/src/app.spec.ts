@@ -15,11 +15,10 @@ import {
 import { UserProvisioning, UsersUserCreated, UsersUserDeleted } from '@ringcloud/contracts-users';
 import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-nats';
 import { AppModule } from './app.module';
-import { TelephonyConfig } from './config/telephony-config';
 import { dialData } from './provisioning/provisioning.service';
 import { pcmWav } from './recordings/wav';
 import { FakeAmiServer, amiFrame } from './testing/fake-ami-server';
-import { TestEnv, eventually } from './testing/test-env';
+import { TestEnv, eventually, testConfig } from './testing/test-env';
 
 const USER = '1679728441';
 const OTHER_USER = '1679728499';
@@ -70,22 +69,7 @@ describe('telephony-adapter over NATS (end to end)', () => {
   beforeAll(async () => {
     env = await TestEnv.start();
     server = await FakeAmiServer.start();
-    const config: TelephonyConfig = {
-      nodeEnv: 'test',
-      natsUrl: env.nats.url,
-      logLevel: 'error',
-      databaseUrl: env.schema!.databaseUrl,
-      node: 'pbx1',
-      ami: { host: '127.0.0.1', port: server.port, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200, keepaliveMs: 0 }, // keepalive: ami-session.spec
-      originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000 },
-      recordingsDir: env.recordingsDir,
-      qualifyFrequency: 60,
-      inboundContext: 'from-pstn',
-      recordingWaitMs: 3000,
-      recordingsKeepLocal: false,
-      pjsipTransport: 'transport-udp',
-      dialplanReload: true,
-    };
+    const config = testConfig({ natsUrl: env.nats.url, databaseUrl: env.schema!.databaseUrl, amiPort: server.port, recordingsDir: env.recordingsDir });
     app = await createNatsMicroservice(AppModule.forRoot(config), { servers: env.nats.url, queue: 'telephony-adapter', logger: false });
     await app.listen();
     rpc = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 3000, name: 'test-calls-service' });

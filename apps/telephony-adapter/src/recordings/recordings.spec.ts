@@ -180,7 +180,7 @@ describe('RecordingsService (real NATS object store and JetStream)', () => {
       await eventually(() => logs.lines.some((l) => l.startsWith('warn publishing telephony events failed')));
       await new Promise((r) => setTimeout(r, 200));
       expect(existsSync(file)).toBe(true);
-      stuck.stop();
+      await stuck.stop();
       expect(await done).toBe(true);
       expect(existsSync(file)).toBe(true);
       expect(logs.lines).toContainEqual(expect.stringMatching(/^warn recording 1002\/1795704113\.0\.wav stored, but its event was not published/));

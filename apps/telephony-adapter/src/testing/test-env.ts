@@ -6,6 +6,27 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TestNats, TestSchema, createMigratedTestSchema, startNatsServer } from '@ringcloud/testing';
 import { PrismaClient, createPrismaClient } from '../infra/database';
+import { TelephonyConfig } from '../config/telephony-config';
+
+/** The adapter's configuration for a test: a fake PBX on `amiPort`, node pbx1, fast AMI timeouts. */
+export function testConfig(place: { natsUrl: string; databaseUrl: string; amiPort: number; recordingsDir: string }): TelephonyConfig {
+  return {
+    nodeEnv: 'test',
+    natsUrl: place.natsUrl,
+    logLevel: 'error',
+    databaseUrl: place.databaseUrl,
+    node: 'pbx1',
+    ami: { host: '127.0.0.1', port: place.amiPort, username: 'crm', secret: 'crmsecret', actionTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 200, keepaliveMs: 0 }, // keepalive: ami-session.spec
+    originate: { deviceTemplate: 'PJSIP/{user}', contextTemplate: 'acct-{account}', timeoutMs: 30_000 },
+    recordingsDir: place.recordingsDir,
+    qualifyFrequency: 60,
+    inboundContext: 'from-pstn',
+    recordingWaitMs: 3000,
+    recordingsKeepLocal: false,
+    pjsipTransport: 'transport-udp',
+    dialplanReload: true,
+  };
+}
 
 /** A uniquely named schema with the adapter's tables (one per test file), migrated as in production. */
 export function createTestSchema(): Promise<TestSchema> {
