@@ -4,7 +4,7 @@ import { Payload } from '@nestjs/microservices';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { command } from '@ringcloud/contracts-common';
-import { connectNats } from './jetstream';
+import { connectNats, drainOrClose } from './jetstream';
 import { createNatsMicroservice } from './microservice';
 import { Command } from './rpc-server';
 import { RpcClient } from './rpc-client';
@@ -133,4 +133,33 @@ describe('DrainingNatsServer: request deadlines', () => {
     expect((await rawRequest(6, Date.now() + 5_000)).json()).toMatchObject({ response: { n: 6 } });
     expect(handled).toEqual([6]);
   });
+});
+
+describe('stopping while NATS is away', () => {
+  it('drainOrClose closes a connection whose server went away instead of waiting for it', async () => {
+    const relay = await PausableRelay.start(NATS_URL);
+    const nc = await connectNats(relay.url, 'away-spec');
+    nc.subscribe(`${SUBJECT}.away`, { callback: () => undefined });
+    await nc.flush();
+    await relay.close(); // the server is gone; the client tries to reconnect for ever
+    const started = Date.now();
+    expect(await drainOrClose(nc, 1000)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(nc.isClosed()).toBe(true);
+
+    const up = await connectNats(NATS_URL, 'up-spec');
+    expect(await drainOrClose(up, 1000)).toBe(true);
+  });
+
+  it('a microservice closes its connection although NATS went away (left reconnecting, the process never exited)', async () => {
+    const relay = await PausableRelay.start(NATS_URL);
+    const app = await createNatsMicroservice(EchoModule, { servers: relay.url, queue: 'away-spec', logger: false });
+    await app.listen();
+    const nc = (app as unknown as { serverInstance: { natsClient: NatsConnection } }).serverInstance.natsClient;
+    await relay.close();
+    const closed = await Promise.race([app.close().then(() => 'closed'), sleep(20_000).then(() => 'still waiting')]);
+    expect(closed).toBe('closed');
+    // Closed, not left reconnecting for ever: that kept the process from exiting.
+    expect(nc.isClosed()).toBe(true);
+  }, 30_000);
 });

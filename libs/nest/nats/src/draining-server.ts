@@ -3,6 +3,7 @@ import { ServerNats } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Metrics, REQUEST_ID_HEADER, withRequestId } from '@ringcloud/nest-observability';
 import { DEADLINE_HEADER, msPastDeadline } from './deadline';
+import { drainOrClose, settledWithin } from './jetstream';
 
 /**
  * Nest's NATS server, plus what a rolling update needs:
@@ -72,7 +73,8 @@ export class DrainingNatsServer extends ServerNats {
     const nc = internals.natsClient;
     if (!nc) return;
     this.closing = true;
-    await Promise.all(internals.subscriptions.map((sub) => sub.drain().catch(() => undefined)));
+    // Draining a subscription waits for the server: while NATS is away, stop waiting after a while.
+    await settledWithin(Promise.all(internals.subscriptions.map((sub) => sub.drain().catch(() => undefined))), 5000);
     if (this.inFlight.size > 0) {
       const finished = new Promise<void>((resolve) => (this.idle = resolve));
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.drainTimeoutMs).unref());
@@ -80,7 +82,7 @@ export class DrainingNatsServer extends ServerNats {
         this.log.warn(`${this.inFlight.size} NATS requests still in progress after ${this.drainTimeoutMs} ms; closing anyway`);
       }
     }
-    await nc.drain().catch(() => undefined);
+    await drainOrClose(nc);
     internals.natsClient = null;
   }
 

@@ -17,6 +17,35 @@ export async function connectNats(servers: string, name: string): Promise<NatsCo
   return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
 }
 
+/**
+ * Drains a connection (what it publishes leaves, its subscriptions end) — but not for ever: with
+ * the server away, drain waits for it to come back, and a service stopping while NATS is down never
+ * stopped. After `timeoutMs` the connection is closed as it is. Resolves whether it drained.
+ */
+export async function drainOrClose(nc: NatsConnection, timeoutMs = 5000): Promise<boolean> {
+  if (nc.isClosed()) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    const drained = await Promise.race([nc.drain().then(() => true, () => false), timedOut]);
+    if (!drained) await nc.close().catch(() => undefined);
+    return drained;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves when `work` settles or after `timeoutMs`, whichever comes first: whether it settled. */
+export async function settledWithin(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface StreamSpec {
   name: string;
   subjects: readonly string[];

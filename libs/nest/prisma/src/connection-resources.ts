@@ -1,6 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { DomainError } from '@ringcloud/contracts-common';
+import { drainOrClose } from '@ringcloud/nest-nats';
 
 /** What ConnectionResources needs of a PrismaClient. */
 export interface PrismaConnection {
@@ -38,7 +39,7 @@ export abstract class ConnectionResources implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.nc.drain().catch((err: Error) => this.logger.warn(`NATS drain: ${err.message}`));
+    if (!(await drainOrClose(this.nc))) this.logger.warn('NATS did not drain (the server is away?): connection closed');
     await this.prisma.$disconnect();
   }
 }
