@@ -12,7 +12,7 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
 import { CallsOpenOnNode } from '@ringcloud/contracts-calls';
-import { RpcClient, connectNats, ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { RpcClient, connectNats, drainOrClose, ensureStream, jetstream } from '@ringcloud/nest-nats';
 import { OutboxRelay, OutboxStore } from '@ringcloud/nest-outbox';
 import { AmiSession } from './ami/ami-session';
 import { CallNormaliser } from './calls/call-normaliser';
@@ -30,6 +30,7 @@ import { OriginateService } from './originate/originate.service';
 import { DialplanReloader } from './provisioning/dialplan-reloader';
 import { ProvisioningConsumer } from './provisioning/provisioning.consumer';
 import { ProvisioningService } from './provisioning/provisioning.service';
+import { RecordingJobsRepository } from './recordings/recording-jobs.repository';
 import { RecordingStore, RecordingsService } from './recordings/recordings.service';
 import { UserDirectory } from './users/user-directory';
 import { UserRegistrations } from './users/user-registrations';
@@ -64,11 +65,13 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     await this.directory.refresh().catch((err: Error) => this.logger.warn(`user directory not loaded yet: ${err.message}`));
     this.directory.startRefreshing(60_000, (err) => this.logger.warn(`user directory refresh failed: ${err.message}`));
     this.pipeline.start();
+    this.recordings.startRetrying();
     await this.provisioning.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.directory.stop();
+    this.recordings.stopRetrying();
     await this.provisioning.stop();
     await this.pipeline.stop();
     await this.recordings.drain(10_000);
@@ -79,7 +82,7 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.nc.drain().catch((err: Error) => this.logger.warn(`NATS drain: ${err.message}`));
+    if (!(await drainOrClose(this.nc))) this.logger.warn('NATS did not drain (the server is away?): connection closed');
     await this.prisma.$disconnect();
   }
 }
@@ -127,15 +130,16 @@ export class AppModule {
       { provide: RecordingStore, useFactory: (nc: NatsConnection) => new RecordingStore(nc), inject: [NATS_CONNECTION] },
       {
         provide: RecordingsService,
-        useFactory: (store: RecordingStore, publisher: TelephonyEventPublisher, normaliser: CallNormaliser) =>
+        useFactory: (store: RecordingStore, publisher: TelephonyEventPublisher, normaliser: CallNormaliser, prisma: PrismaClient) =>
           new RecordingsService(store, publisher, {
             dir: config.recordingsDir,
             waitMs: config.recordingWaitMs,
             keepLocal: config.recordingsKeepLocal,
             takeSeq: (key) => normaliser.takeSeq(key),
+            jobs: new RecordingJobsRepository(prisma, config.node),
             logger: new Logger('Recordings'),
           }),
-        inject: [RecordingStore, TelephonyEventPublisher, CallNormaliser],
+        inject: [RecordingStore, TelephonyEventPublisher, CallNormaliser, PRISMA],
       },
       { provide: OriginateRepository, useFactory: (prisma: PrismaClient) => new OriginateRepository(prisma, config.node), inject: [PRISMA] },
       // Requests to other services (calls-service's open calls after a resync); closed at shutdown by Nest.

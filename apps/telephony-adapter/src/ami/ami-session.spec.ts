@@ -3,14 +3,7 @@ import { DomainError } from '@ringcloud/contracts-common';
 import { FakeAmiServer } from '../testing/fake-ami-server';
 import { AmiSession, AmiSessionOptions } from './ami-session';
 import { AmiMessage, field } from './ami-message';
-
-class Logs {
-  lines: string[] = [];
-  log = (m: string) => this.lines.push(`log ${m}`);
-  warn = (m: string) => this.lines.push(`warn ${m}`);
-  error = (m: string) => this.lines.push(`error ${m}`);
-  debug = (m: string) => this.lines.push(`debug ${m}`);
-}
+import { Logs } from '../testing/logs';
 
 function sessionFor(port: number, logs: Logs, overrides: Partial<AmiSessionOptions> = {}): AmiSession {
   return new AmiSession({

@@ -11,6 +11,7 @@ import { RpcClient, createNatsMicroservice } from '@ringcloud/nest-nats';
 import { TestNats, TestSchema, freePort, startNatsServer } from '@ringcloud/testing';
 import { AppModule } from '../app.module';
 import { PrismaClient, createPrismaClient } from '../infra/database';
+import { lateRecordingSeq } from '../recordings/recordings.service';
 import { pcmWav } from '../recordings/wav';
 import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
 import { createTestSchema, eventually, testConfig } from '../testing/test-env';
@@ -83,7 +84,7 @@ describe('telephony-adapter: events NATS could not take survive a restart (outbo
     }
   }
 
-  it('keeps a call that ended while NATS was away in PostgreSQL at shutdown, recording included, and publishes it from the next process', async () => {
+  it('keeps a call that ended while NATS was away in PostgreSQL at shutdown, and the next process publishes it and stores its recording', async () => {
     await startAdapter();
     // NATS goes away; a recorded call happens and ends meanwhile.
     await nats.stop();
@@ -127,8 +128,11 @@ describe('telephony-adapter: events NATS could not take survive a restart (outbo
       ['telephony.call.ended', null],
     ]);
     expect((kept[2].payload as any).call_id).toBe((kept[0].payload as any).call_id);
-    // The recording could not be stored (its store is NATS too): its file stays for a later look.
+    // The recording could not be stored (its store is NATS too): its job stays — failed, or still being
+    // tried when the process stopped — and so does its file.
     expect(existsSync(path.join(recordingsDir, `${uid}.wav`))).toBe(true);
+    expect(await prisma.recordingJob.findMany()).toEqual([expect.objectContaining({ fileName: `${uid}.wav` })]);
+    await prisma.recordingJob.updateMany({ data: { nextAttemptAt: new Date() } }); // its retry (or its lease's end) is due
 
     // NATS is back, and so is the adapter: the kept events reach the stream, once, in order.
     await startNats();
@@ -136,12 +140,18 @@ describe('telephony-adapter: events NATS could not take survive a restart (outbo
     const nc = await connect({ servers: natsUrl() });
     try {
       const got = await eventually(async () => {
-        const all = (await streamed(nc)).filter((m) => m.data.call_id === (kept[0].payload as any).call_id);
+        const all = (await streamed(nc)).filter((m) => m.subject.startsWith('telephony.call.') && m.data.call_id === (kept[0].payload as any).call_id);
         return all.length >= 3 && all;
       }, 15_000);
       expect(got.map((m) => [m.subject, m.data.seq, m.data.event_id])).toEqual(kept.map((r) => [r.subject, (r.payload as any).seq, (r.payload as any).event_id]));
       await eventually(async () => (await prisma.outboxEvent.count({ where: { publishedAt: null } })) === 0, 10_000);
-      expect(await new Objm(nc).open(RECORDINGS_BUCKET).then((s) => s.info(`1001/${uid}.wav`)).catch(() => null)).toBeNull();
+      // The new process stores the recording from its job and tells it.
+      const recording = await eventually(async () => (await streamed(nc)).find((m) => m.subject === 'telephony.recording.finished' && m.data.file_name === `${uid}.wav`), 15_000);
+      expect(recording.data).toMatchObject({ call_id: (kept[0].payload as any).call_id, object_name: `1001/${uid}.wav`, size: wav.length });
+      // Its call is forgotten by now: a seq of its own, not the one its call's `ended` took (calls-service would skip it).
+      expect(recording.data.seq).toBe(lateRecordingSeq(`${uid}.wav`));
+      expect((await (await new Objm(nc).open(RECORDINGS_BUCKET)).info(`1001/${uid}.wav`))?.size).toBe(wav.length);
+      await eventually(async () => (await prisma.recordingJob.count()) === 0 && !existsSync(path.join(recordingsDir, `${uid}.wav`)), 10_000);
     } finally {
       await nc.close();
     }

@@ -4,6 +4,7 @@ import { ensureStream } from '@ringcloud/nest-nats';
 import { TestEnv, eventually } from '../testing/test-env';
 import { TelephonyDomainEvent } from './domain-events';
 import { EventSpill, TelephonyEventPublisher } from './event-publisher';
+import { Logs } from '../testing/logs';
 
 /** Real JetStream (a private nats-server); the spill is the interface's simplest keeper (EventOutbox is tested with PostgreSQL in app.spec). */
 const ended = (n: number): TelephonyDomainEvent => ({
@@ -20,13 +21,6 @@ const ended = (n: number): TelephonyDomainEvent => ({
     reconciled: false,
   },
 });
-
-class Logs {
-  lines: string[] = [];
-  log = (m: string) => this.lines.push(`log ${m}`);
-  warn = (m: string) => this.lines.push(`warn ${m}`);
-  error = (m: string) => this.lines.push(`error ${m}`);
-}
 
 class KeptEvents implements EventSpill {
   kept: TelephonyDomainEvent[][] = [];

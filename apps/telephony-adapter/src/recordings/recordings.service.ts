@@ -6,10 +6,11 @@ import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm, ObjectStore, StorageType } from '@nats-io/obj';
 import { RECORDINGS_BUCKET } from '@ringcloud/contracts-telephony';
-import { LeftRecording, recordingPartName } from '../calls/call-normaliser';
+import { FORGOTTEN_SEQ, LeftRecording, recordingPartName } from '../calls/call-normaliser';
 import { RecordingJob } from '../calls/domain-events';
 import { TelephonyEventPublisher } from '../calls/event-publisher';
 import { WavInfo, readWavInfo, sameWavFormat, wavHeader } from './wav';
+import { RecordingJobStore } from './recording-jobs.repository';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** The most parts a transferred call's recording is looked for in (RECORDING_PART's n ≤ 99). */
@@ -28,7 +29,44 @@ export interface RecordingsOptions {
    * the same bytes: the store is the copy the API serves, and the PBX's spool would fill its disk.
    */
   keepLocal?: boolean;
+  /**
+   * Keeps every job until it is done, so one that failed (the object store away) is tried again,
+   * by this process or the next. Without it a failure is only logged: the files stay in `dir`.
+   */
+  jobs?: RecordingJobStore;
+  retry?: Partial<RetryPolicy>;
   logger: { log(m: string): void; warn(m: string): void; error(m: string): void };
+}
+
+export interface RetryPolicy {
+  /** The wait after the first failure; it doubles after each, up to `maxMs`. */
+  firstMs: number;
+  maxMs: number;
+  /** A job failing this long after it was made is given up (an error; its files stay). */
+  forMs: number;
+  /** How long a job is leased to the process working on it (longer than one attempt can take). */
+  leaseMs: number;
+}
+
+export const RECORDING_RETRY: RetryPolicy = { firstMs: 30_000, maxMs: 600_000, forMs: 86_400_000, leaseMs: 120_000 };
+
+/**
+ * The seq of a recording published after its call was forgotten (a retry minutes or a restart
+ * later): above the calls' own seqs (and FORGOTTEN_SEQ's), one per file, so it cannot take the seq
+ * another event of the call has — calls-service would skip it as a reused seq.
+ */
+/**
+ * A recording's seq once its call is forgotten: a forgotten call's own (FORGOTTEN_SEQ + 1); else
+ * the envelope's is the seq the call's next event took — a late one instead.
+ */
+function seqOfForgotten(job: RecordingJob): number {
+  return job.envelope.seq >= FORGOTTEN_SEQ ? job.envelope.seq : lateRecordingSeq(job.fileName);
+}
+
+export function lateRecordingSeq(fileName: string): number {
+  let hash = 0x811c9dc5;
+  for (const ch of fileName) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return 2 * FORGOTTEN_SEQ + (hash % FORGOTTEN_SEQ);
 }
 
 /** The JetStream object store bucket RECORDINGS, created at start when missing. */
@@ -54,14 +92,20 @@ export class RecordingStore {
  */
 export class RecordingsService {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Files of the jobs this process works on now: a retry sweep does not start them twice. */
+  private readonly working = new Set<string>();
   /** Error codes a removal already warned about: a read-only spool says so once, not per call. */
   private readonly removalWarned = new Set<string>();
+  private readonly retry: RetryPolicy;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly store: RecordingStore,
     private readonly publisher: TelephonyEventPublisher,
     private readonly options: RecordingsOptions,
-  ) {}
+  ) {
+    this.retry = { ...RECORDING_RETRY, ...options.retry };
+  }
 
   /**
    * The recording a call left in the folder, found by its first channel's Uniqueid (the Linkedid:
@@ -92,12 +136,76 @@ export class RecordingsService {
     return found?.isFile() && found.size > 0 ? found : undefined;
   }
 
-  /** Starts processing in the background; `drain()` waits for what is running. */
+  /** Starts processing in the background (kept in `jobs` first); `drain()` waits for what is running. */
   submit(job: RecordingJob): void {
-    const run = this.process(job)
-      .catch((err) => this.options.logger.error(`recording ${job.fileName} (call ${job.envelope.call_id}) failed: ${(err as Error).message}`))
-      .finally(() => this.inFlight.delete(run));
+    this.run(job, 0, Date.now());
+  }
+
+  /** Looks for due jobs now and every `everyMs`: failed ones, and those a stopped process left. */
+  startRetrying(everyMs = 30_000): void {
+    if (!this.options.jobs || this.retryTimer) return;
+    const sweep = () =>
+      void this.retryDue().catch((err: Error) => this.options.logger.warn(`recordings to retry not read: ${err.message}`));
+    this.retryTimer = setInterval(sweep, everyMs);
+    this.retryTimer.unref();
+    sweep();
+  }
+
+  stopRetrying(): void {
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Starts the jobs that are due; resolves with how many. */
+  async retryDue(): Promise<number> {
+    if (!this.options.jobs) return 0;
+    const due = await this.options.jobs.claimDue(20, this.retry.leaseMs);
+    for (const kept of due) this.run(kept.job, kept.attempts, kept.createdAt.getTime());
+    return due.length;
+  }
+
+  private run(job: RecordingJob, attempts: number, since: number): void {
+    if (this.working.has(job.fileName)) return;
+    this.working.add(job.fileName);
+    const run = this.attempt(job, attempts, since).finally(() => {
+      this.working.delete(job.fileName);
+      this.inFlight.delete(run);
+    });
     this.inFlight.add(run);
+  }
+
+  private async attempt(job: RecordingJob, attempts: number, since: number): Promise<void> {
+    const { jobs, logger } = this.options;
+    const what = `recording ${job.fileName} (call ${job.envelope.call_id})`;
+    if (attempts === 0 && jobs) {
+      await jobs.add(job, this.retry.leaseMs).catch((err: Error) => logger.warn(`${what} not kept for a retry (${err.message}): if storing it fails, it is not tried again`));
+    }
+    try {
+      await this.process(job);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return this.retryLater(job, attempts + 1, since, err as Error);
+      // Gone while it was read: another process stored it (a retry racing a slow first attempt).
+      logger.warn(`${what}: its file went away while it was stored (${(err as Error).message}); nothing more to do`);
+    }
+    await jobs?.done(job).catch((err: Error) => logger.warn(`${what} done, but its job stays (${err.message}): it may be stored and told again, the same`));
+  }
+
+  private async retryLater(job: RecordingJob, attempts: number, since: number, err: Error): Promise<void> {
+    const { jobs, logger, dir } = this.options;
+    const what = `recording ${job.fileName} (call ${job.envelope.call_id})`;
+    if (!jobs) {
+      logger.error(`${what} failed: ${err.message}`);
+      return;
+    }
+    if (Date.now() - since >= this.retry.forMs) {
+      logger.error(`${what} failed for ${Math.round((Date.now() - since) / 60_000)} min, given up (its files stay in ${dir}): ${err.message}`);
+      await jobs.done(job).catch(() => undefined);
+      return;
+    }
+    const waitMs = Math.min(this.retry.maxMs, this.retry.firstMs * 2 ** (attempts - 1));
+    const kept = await jobs.failed(job, attempts, new Date(Date.now() + waitMs), err.message).catch((keepErr: Error) => keepErr);
+    if (kept === true) logger.warn(`${what} failed (attempt ${attempts}; tried again in ${Math.round(waitMs / 1000)} s): ${err.message}`);
+    else logger.error(`${what} failed, and is not kept for a retry (${kept === false ? 'no job of it is kept' : kept.message}; its files stay in ${dir}): ${err.message}`);
   }
 
   async drain(timeoutMs = 10_000): Promise<void> {
@@ -138,7 +246,7 @@ export class RecordingsService {
       kind: 'recording.finished',
       payload: {
         ...job.envelope,
-        seq: this.options.takeSeq?.(job.callKey) ?? job.envelope.seq,
+        seq: this.options.takeSeq?.(job.callKey) ?? seqOfForgotten(job),
         user: job.user,
         file_name: job.fileName,
         object_name: objectName,
