@@ -17,7 +17,7 @@ import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-na
 import { AppModule } from './app.module';
 import { dialData } from './provisioning/provisioning.service';
 import { pcmWav } from './recordings/wav';
-import { FakeAmiServer, amiFrame } from './testing/fake-ami-server';
+import { FakeAmiServer, amiFrame, userChannelFrame } from './testing/fake-ami-server';
 import { TestEnv, eventually, testConfig } from './testing/test-env';
 
 const USER = '1679728441';
@@ -38,26 +38,7 @@ function userCreated(user: string, accountId: number, num: string): UserProvisio
   };
 }
 
-const channel = (event: string, uniqueid: string, extra: Record<string, string> = {}) =>
-  amiFrame({
-    Event: event,
-    Privilege: 'call,all',
-    Channel: `PJSIP/${USER}-00000007`,
-    ChannelState: '6',
-    ChannelStateDesc: 'Up',
-    CallerIDNum: '401',
-    CallerIDName: '79101234567',
-    ConnectedLineNum: '79101234567',
-    ConnectedLineName: '<unknown>',
-    Language: 'en',
-    AccountCode: '1001',
-    Context: 'acct-1001',
-    Exten: '79101234567',
-    Priority: '1',
-    Uniqueid: uniqueid,
-    Linkedid: uniqueid,
-    ...extra,
-  });
+const channel = (event: string, uniqueid: string, extra: Record<string, string> = {}) => userChannelFrame(USER, event, uniqueid, extra);
 
 /** The real microservice (AppModule) on a private NATS, a fresh schema and a fake PBX. */
 describe('telephony-adapter over NATS (end to end)', () => {

@@ -13,7 +13,7 @@ import { AppModule } from '../app.module';
 import { PrismaClient, createPrismaClient } from '../infra/database';
 import { lateRecordingSeq } from '../recordings/recordings.service';
 import { pcmWav } from '../recordings/wav';
-import { FakeAmiServer, amiFrame } from '../testing/fake-ami-server';
+import { FakeAmiServer, userChannelFrame } from '../testing/fake-ami-server';
 import { createTestSchema, eventually, testConfig } from '../testing/test-env';
 
 const USER = '1679728441';
@@ -89,26 +89,7 @@ describe('telephony-adapter: events NATS could not take survive a restart (outbo
     // NATS goes away; a recorded call happens and ends meanwhile.
     await nats.stop();
     const uid = '1796000000.1';
-    const frame = (event: string, extra: Record<string, string> = {}) =>
-      amiFrame({
-        Event: event,
-        Privilege: 'call,all',
-        Channel: `PJSIP/${USER}-00000009`,
-        ChannelState: '6',
-        ChannelStateDesc: 'Up',
-        CallerIDNum: '401',
-        CallerIDName: '79101234567',
-        ConnectedLineNum: '79101234567',
-        ConnectedLineName: '<unknown>',
-        Language: 'en',
-        AccountCode: '1001',
-        Context: 'acct-1001',
-        Exten: '79101234567',
-        Priority: '1',
-        Uniqueid: uid,
-        Linkedid: uid,
-        ...extra,
-      });
+    const frame = (event: string, extra: Record<string, string> = {}) => userChannelFrame(USER, event, uid, extra);
     server.send(frame('Newchannel', { ChannelStateDesc: 'Ring', ChannelState: '4' }));
     server.send(frame('VarSet', { Variable: 'RC_CALL_ID', Value: 'c6d1e2f3-0000-4000-8000-000000000001' }));
     server.send(frame('Newstate'));

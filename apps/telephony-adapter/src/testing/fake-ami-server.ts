@@ -10,6 +10,32 @@ export function amiFrame(headers: Headers): string {
   return entries.map(([k, v]) => `${k}: ${v}`).join('\r\n') + '\r\n\r\n';
 }
 
+/**
+ * An event of a click-to-call's first channel — `user`'s phone (account 1001, extension 401)
+ * calling 79101234567 — as Asterisk writes it; `extra` adds or overrides headers.
+ */
+export function userChannelFrame(user: string, event: string, uniqueid: string, extra: Record<string, string> = {}): string {
+  return amiFrame({
+    Event: event,
+    Privilege: 'call,all',
+    Channel: `PJSIP/${user}-00000007`,
+    ChannelState: '6',
+    ChannelStateDesc: 'Up',
+    CallerIDNum: '401',
+    CallerIDName: '79101234567',
+    ConnectedLineNum: '79101234567',
+    ConnectedLineName: '<unknown>',
+    Language: 'en',
+    AccountCode: '1001',
+    Context: 'acct-1001',
+    Exten: '79101234567',
+    Priority: '1',
+    Uniqueid: uniqueid,
+    Linkedid: uniqueid,
+    ...extra,
+  });
+}
+
 export interface CoreShowChannelItem {
   Channel: string;
   Uniqueid: string;
