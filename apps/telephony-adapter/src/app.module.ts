@@ -38,6 +38,8 @@ import { UserRegistrations } from './users/user-registrations';
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 /** How often the relay looks for spilled events NATS did not take yet (they are rare: NATS was away). */
 const OUTBOX_SWEEP_MS = 5000;
+/** originate_requests are kept this long (OriginateRepository.prune), pruned at start and hourly. */
+const KEEP_ORIGINATES_MS = 7 * 86_400_000;
 
 /**
  * Start and stop order: streams and bucket first, then the PBX session and the provisioning
@@ -47,6 +49,7 @@ const OUTBOX_SWEEP_MS = 5000;
 @Injectable()
 export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('telephony-adapter');
+  private pruneTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -57,6 +60,7 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly provisioning: ProvisioningConsumer,
     private readonly recordings: RecordingsService,
     private readonly publisher: TelephonyEventPublisher,
+    private readonly originates: OriginateRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -67,10 +71,23 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     this.pipeline.start();
     this.recordings.startRetrying();
     await this.provisioning.start();
+    this.pruneTimer = setInterval(() => void this.pruneOriginates(), 3_600_000);
+    this.pruneTimer.unref();
+    void this.pruneOriginates();
+  }
+
+  private async pruneOriginates(): Promise<void> {
+    try {
+      const pruned = await this.originates.prune(new Date(Date.now() - KEEP_ORIGINATES_MS));
+      if (pruned) this.logger.log(`deleted ${pruned} originate requests older than 7 days`);
+    } catch (err) {
+      this.logger.warn(`pruning originate requests failed (next try in an hour): ${(err as Error).message}`);
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.directory.stop();
+    clearInterval(this.pruneTimer);
     this.recordings.stopRetrying();
     await this.provisioning.stop();
     await this.pipeline.stop();

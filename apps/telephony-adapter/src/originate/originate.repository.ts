@@ -38,6 +38,22 @@ export class OriginateRepository implements OriginateLedger {
     return { actionId: row.actionId, callId: row.callId, accountId: row.accountId, user: row.user, num: row.num, src: row.src, at: row.createdAt.getTime() };
   }
 
+  /**
+   * Deletes this node's requests made before `before`, in chunks. A row is needed while a late
+   * OriginateResponse or a retried originate of its call can still come (minutes; a v1 retry with
+   * the same Idempotency-Key within the gateway's 24 h): kept a week, the table stays small.
+   */
+  async prune(before: Date, chunk = 10_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.prisma.$executeRaw`
+        DELETE FROM originate_requests WHERE action_id IN (
+          SELECT action_id FROM originate_requests WHERE node = ${this.node} AND created_at < ${before} LIMIT ${chunk})`;
+      total += deleted;
+      if (deleted < chunk) return total;
+    }
+  }
+
   async recordOutcome(actionId: string, response: string, reason: number | null): Promise<void> {
     await this.prisma.originateRequest.updateMany({
       where: { actionId, finishedAt: null },
