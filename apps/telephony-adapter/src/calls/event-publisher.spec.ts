@@ -55,6 +55,7 @@ describe('TelephonyEventPublisher', () => {
     const publisher = new TelephonyEventPublisher(jetstream(env.nc), logs, { spill });
     publisher.publish(ended(1));
     expect(await publisher.publishConfirmed(ended(2))).toBe(true);
+    expect(publisher.failing).toBe(false);
     expect((await env.streamMessages(TELEPHONY_EVENTS_STREAM.name)).slice(-2).map((m) => [m.msgId, m.data.event_id])).toEqual([
       [ended(1).payload.event_id, ended(1).payload.event_id],
       [ended(2).payload.event_id, ended(2).payload.event_id],
@@ -70,6 +71,7 @@ describe('TelephonyEventPublisher', () => {
     publisher.publish(ended(4));
     const confirmed = publisher.publishConfirmed(ended(5));
     await eventually(() => logs.lines.some((l) => l.startsWith('warn publishing telephony events failed')));
+    expect(publisher.failing).toBe(true);
     await publisher.stop();
     expect(await confirmed).toBe(true);
     expect(spill.ids()).toEqual([3, 4, 5].map((n) => ended(n).payload.event_id));

@@ -52,6 +52,11 @@ export class TelephonyEventPublisher {
     return this.queue.length;
   }
 
+  /** The last attempt to publish failed (NATS away): waiting for the queue to drain is likely vain. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   publish(event: TelephonyDomainEvent): void {
     this.enqueue(event);
   }
