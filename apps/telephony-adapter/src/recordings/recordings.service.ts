@@ -51,11 +51,6 @@ export interface RetryPolicy {
 export const RECORDING_RETRY: RetryPolicy = { firstMs: 30_000, maxMs: 600_000, forMs: 86_400_000, leaseMs: 120_000 };
 
 /**
- * The seq of a recording published after its call was forgotten (a retry minutes or a restart
- * later): above the calls' own seqs (and FORGOTTEN_SEQ's), one per file, so it cannot take the seq
- * another event of the call has — calls-service would skip it as a reused seq.
- */
-/**
  * A recording's seq once its call is forgotten: a forgotten call's own (FORGOTTEN_SEQ + 1); else
  * the envelope's is the seq the call's next event took — a late one instead.
  */
@@ -63,6 +58,11 @@ function seqOfForgotten(job: RecordingJob): number {
   return job.envelope.seq >= FORGOTTEN_SEQ ? job.envelope.seq : lateRecordingSeq(job.fileName);
 }
 
+/**
+ * The seq of a recording published after its call was forgotten (a retry minutes or a restart
+ * later): above the calls' own seqs (and FORGOTTEN_SEQ's), one per file, so it cannot take the seq
+ * another event of the call has — calls-service would skip it as a reused seq.
+ */
 export function lateRecordingSeq(fileName: string): number {
   let hash = 0x811c9dc5;
   for (const ch of fileName) hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
