@@ -97,6 +97,8 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     // What NATS did not take goes to the outbox (logged there); recordings waiting on it then finish.
     await this.publisher.stop();
     await this.recordings.drain(2000);
+    const handedBack = await this.recordings.releaseUnfinished();
+    if (handedBack) this.logger.warn(`${handedBack} recordings not stored yet: the next process takes them up`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -16,6 +16,8 @@ export interface RecordingJobStore {
   done(job: RecordingJob): Promise<void>;
   /** The job failed: tried again at `nextAt`. False when it is not kept (never was, or done elsewhere). */
   failed(job: RecordingJob, attempts: number, nextAt: Date, error: string): Promise<boolean>;
+  /** These jobs are due now: their process stops before finishing them (no wait for its lease to end). */
+  release(fileNames: readonly string[]): Promise<void>;
   /** Up to `limit` jobs that are due, each leased to the caller for `leaseMs` (no other process takes it meanwhile). */
   claimDue(limit: number, leaseMs: number): Promise<KeptRecordingJob[]>;
 }
@@ -45,6 +47,11 @@ export class RecordingJobsRepository implements RecordingJobStore {
       data: { attempts, nextAttemptAt: nextAt, lastError: error.slice(0, 1000) },
     });
     return updated.count > 0;
+  }
+
+  async release(fileNames: readonly string[]): Promise<void> {
+    if (!fileNames.length) return;
+    await this.prisma.recordingJob.updateMany({ where: { node: this.node, fileName: { in: [...fileNames] } }, data: { nextAttemptAt: new Date() } });
   }
 
   async claimDue(limit: number, leaseMs: number): Promise<KeptRecordingJob[]> {

@@ -112,6 +112,22 @@ describe('RecordingsService with its jobs kept in PostgreSQL', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('hands the jobs still running back at shutdown, so the next process need not wait for their lease', async () => {
+    wavFor('1796100000.6');
+    const hanging = { open: () => new Promise(() => undefined) } as unknown as RecordingStore; // NATS never answers
+    const stopping = new RecordingsService(hanging, publisher, { dir: env.recordingsDir, waitMs: 1000, stableMs: 100, jobs: repository, logger: logs });
+    stopping.submit(job('1796100000.6'));
+    await eventually(async () => (await rows()).length === 1 || undefined);
+    expect(await service().retryDue()).toBe(0); // leased to the process at work on it
+    await stopping.drain(1500);
+    expect(await stopping.releaseUnfinished()).toBe(1);
+    const next = service();
+    expect(await next.retryDue()).toBe(1);
+    await next.drain();
+    expect(await finishedOf('1796100000.6.wav')).toHaveLength(1);
+    expect(await rows()).toEqual([]);
+  });
+
   it('gives a job up once it has failed for `forMs`: said as an error, its file stays', async () => {
     const recordings = service({ forMs: 0 });
     const file = wavFor('1796100000.5');

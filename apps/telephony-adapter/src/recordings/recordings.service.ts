@@ -156,6 +156,17 @@ export class RecordingsService {
     this.retryTimer = undefined;
   }
 
+  /**
+   * At shutdown, after the last drain: the jobs still running here are handed back (due now), so the
+   * next process takes them up at once rather than when their lease ends. Resolves with how many.
+   */
+  async releaseUnfinished(): Promise<number> {
+    const unfinished = [...this.working];
+    if (!this.options.jobs || !unfinished.length) return 0;
+    await this.options.jobs.release(unfinished).catch((err: Error) => this.options.logger.warn(`recordings in progress not handed back (${err.message}): taken up when their lease ends`));
+    return unfinished.length;
+  }
+
   /** Starts the jobs that are due; resolves with how many. */
   async retryDue(): Promise<number> {
     if (!this.options.jobs) return 0;
