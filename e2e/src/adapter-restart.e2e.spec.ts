@@ -1,4 +1,5 @@
-import { waitFor } from '@ringcloud/testing';
+import { Client } from 'pg';
+import { startNatsServer, waitFor } from '@ringcloud/testing';
 import { expectSuccess, useStack } from './support';
 import { callHelpers } from './call-helpers';
 
@@ -23,11 +24,11 @@ async function clickToCallTalking(team: Parameters<typeof originateFrom>[0], num
   return originate.headers.get('x-call-id');
 }
 
-/** Stops the running telephony adapter. */
-async function stopAdapter(): Promise<void> {
+/** Stops the running telephony adapter (SIGTERM, then SIGKILL after `graceMs`: Kubernetes gives 30 s). */
+async function stopAdapter(graceMs?: number): Promise<void> {
   // The one running (a process stopped by a signal has no exit code either).
   const adapter = world.stack.processes.find((p) => p.name === 'telephony-adapter' && p.child.exitCode === null && p.child.signalCode === null)!;
-  await adapter.stop();
+  expect(await adapter.stop('SIGTERM', graceMs)).toBe(0);
 }
 
 /** Stops the running telephony adapter and starts a new one once it is gone. */
@@ -141,5 +142,34 @@ describe('the telephony adapter restarts while a call is up', () => {
     expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(25);
     const theirs = expectSuccess(await reader.get(`/v1/users/${team.b}/records`)) as Array<[string, string]>;
     expect(theirs.map(([f]) => f)).toEqual([call.rec_file.split('/').pop()]);
+  });
+
+  it('a call that ended while NATS was down, the adapter redeployed meanwhile: listed with its recording once NATS is back', async () => {
+    const team = await colleagues('751', '752');
+    const reader = await team.client();
+    const callId = await clickToCallTalking(team, '79101234751');
+    const natsPort = Number(new URL(world.stack.nats.url).port);
+    const storeDir = world.stack.nats.storeDir!;
+    await world.stack.nats.process!.stop('SIGKILL');
+    const db = new Client({ connectionString: world.stack.databaseUrl });
+    await db.connect();
+    try {
+      // The PSTN hangs up (15 s of talk) while NATS is away; then the adapter is redeployed, still without NATS.
+      await waitFor('the call ended', async () => (await db.query(`SELECT 1 FROM telephony.recording_jobs WHERE job->'envelope'->>'call_id' = $1`, [callId])).rowCount === 1, 40_000);
+      await stopAdapter(30_000);
+      const kept = await db.query(`SELECT subject FROM telephony.outbox_events WHERE payload->>'call_id' = $1 AND published_at IS NULL`, [callId]);
+      expect(kept.rows.map((r) => r.subject)).toContain('telephony.call.ended');
+
+      // NATS comes back with its streams; a new adapter publishes what the old one kept, and stores the recording.
+      const revived = await startNatsServer(natsPort, storeDir);
+      world.stack.nats.stop = async () => revived.stop();
+      world.stack.addApp('telephony-adapter');
+      const call = await completed(reader, (c) => c.call_id === callId && c.rec_file, 90_000);
+      expect(call).toMatchObject({ direction: 'outgoing', src: '751', dst: '79101234751', disposition: 'ANSWERED', rec_file: expect.stringContaining(`/v1/users/${team.a}/records/`) });
+      expect(await recordingSeconds(reader, call.rec_file)).toBeGreaterThanOrEqual(25);
+      expect((await db.query(`SELECT 1 FROM telephony.recording_jobs`)).rowCount).toBe(0);
+    } finally {
+      await db.end();
+    }
   });
 });

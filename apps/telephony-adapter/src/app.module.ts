@@ -91,12 +91,12 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     this.recordings.stopRetrying();
     await this.provisioning.stop();
     await this.pipeline.stop();
-    await this.recordings.drain(10_000);
-    // Within Kubernetes' 30 s grace: no wait for a NATS that is away, the outbox keeps what is left.
+    // Events first, within Kubernetes' 30 s grace: no wait for a NATS that is away; what it did not
+    // take goes to the outbox (logged there), and so do the events of recordings finishing after.
     await this.publisher.flush(this.publisher.failing ? 0 : 5000);
-    // What NATS did not take goes to the outbox (logged there); recordings waiting on it then finish.
     await this.publisher.stop();
-    await this.recordings.drain(2000);
+    // Recordings being stored get a while; those still running are handed back to the next process.
+    await this.recordings.drain(5000);
     const handedBack = await this.recordings.releaseUnfinished();
     if (handedBack) this.logger.warn(`${handedBack} recordings not stored yet: the next process takes them up`);
   }

@@ -67,6 +67,8 @@ export function withSchema(databaseUrl: string, schema: string): string {
 export interface TestNats {
   url: string;
   process?: RunningProcess;
+  /** Its JetStream store: a server started again on it (same port) has the streams and consumers back. */
+  storeDir?: string;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startNatsServer(port?: number, storeDir?: string): Promise
   return {
     url: `nats://127.0.0.1:${p}`,
     process: proc,
+    storeDir: dir,
     async stop() {
       await proc.stop('SIGTERM', 5000);
       if (!storeDir) rmSync(dir, { recursive: true, force: true });

@@ -73,7 +73,13 @@ export class DrainingNatsServer extends ServerNats {
     const nc = internals.natsClient;
     if (!nc) return;
     this.closing = true;
-    // Draining a subscription waits for the server: while NATS is away, stop waiting after a while.
+    if (!this.connected) {
+      // NATS is away: nothing can be drained or answered.
+      await nc.close().catch(() => undefined);
+      internals.natsClient = null;
+      return;
+    }
+    // Draining a subscription waits for the server: if NATS goes away meanwhile, stop waiting after a while.
     await settledWithin(Promise.all(internals.subscriptions.map((sub) => sub.drain().catch(() => undefined))), 5000);
     if (this.inFlight.size > 0) {
       const finished = new Promise<void>((resolve) => (this.idle = resolve));
