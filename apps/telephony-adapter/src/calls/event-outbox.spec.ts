@@ -99,7 +99,9 @@ describe('telephony-adapter: events NATS could not take survive a restart (outbo
     writeFileSync(path.join(recordingsDir, `${uid}.wav`), wav);
     server.send(frame('Hangup', { Cause: '16', 'Cause-txt': 'Normal Clearing' }));
 
-    // A redeploy while NATS is still away: the call's events go to the outbox.
+    // The adapter has seen the hang-up (the recording's job is kept): a redeploy while NATS is still
+    // away, and the call's events go to the outbox.
+    await eventually(async () => (await prisma.recordingJob.count()) === 1, 15_000);
     await app!.close();
     app = undefined;
     const kept = await prisma.outboxEvent.findMany({ orderBy: { createdAt: 'asc' } });
