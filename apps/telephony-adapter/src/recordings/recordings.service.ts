@@ -98,6 +98,8 @@ export class RecordingsService {
   private readonly removalWarned = new Set<string>();
   private readonly retry: RetryPolicy;
   private retryTimer?: NodeJS.Timeout;
+  /** Set by releaseUnfinished (shutdown): the jobs still running write nothing more. */
+  private stopped = false;
 
   constructor(
     private readonly store: RecordingStore,
@@ -161,6 +163,7 @@ export class RecordingsService {
    * next process takes them up at once rather than when their lease ends. Resolves with how many.
    */
   async releaseUnfinished(): Promise<number> {
+    this.stopped = true;
     const unfinished = [...this.working];
     if (!this.options.jobs || !unfinished.length) return 0;
     await this.options.jobs.release(unfinished).catch((err: Error) => this.options.logger.warn(`recordings in progress not handed back (${err.message}): taken up when their lease ends`));
@@ -194,10 +197,13 @@ export class RecordingsService {
     try {
       await this.process(job);
     } catch (err) {
+      // Handed back at shutdown: the next process has it (and the database may be closed).
+      if (this.stopped) return;
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return this.retryLater(job, attempts + 1, since, err as Error);
       // Gone while it was read: another process stored it (a retry racing a slow first attempt).
       logger.warn(`${what}: its file went away while it was stored (${(err as Error).message}); nothing more to do`);
     }
+    if (this.stopped) return; // finished after it was handed back: the next process finds nothing to do
     await jobs?.done(job).catch((err: Error) => logger.warn(`${what} done, but its job stays (${err.message}): it may be stored and told again, the same`));
   }
 
@@ -350,7 +356,7 @@ export class RecordingsService {
         if (stored.digest !== digest) throw new Error(`stored digest ${stored.digest} is not the file's ${digest}`);
         return;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        if (attempt >= 5 || this.stopped) throw err;
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       }
     }
