@@ -91,13 +91,17 @@ export function replay(
       reject(new Error(`replay: the session could not log in: ${JSON.stringify(raw.slice(0, 300))}`));
     };
     const play = () => {
-      let last = (open?.until ?? 0) * scale * 1000;
-      for (const m of client) {
-        if (taken.has(m)) continue;
-        const at = (m.t ?? 0) * scale * 1000;
-        last = Math.max(last, at);
-        timers.push(setTimeout(() => socket.write(m.wire), at));
-      }
+      const started = performance.now();
+      const timed = client.filter((m) => !taken.has(m)).map((m) => ({ wire: m.wire, at: (m.t ?? 0) * scale * 1000 }));
+      // One timer at a time, each message written after the one before: a timer per message fires
+      // out of order now and then on a loaded machine (38: the Originate 0.8 ms after the Getvar was
+      // written first), and the server then rightly answers in the order it was asked.
+      const sendFrom = (i: number) => {
+        for (; i < timed.length && timed[i].at <= performance.now() - started; i++) socket.write(timed[i].wire);
+        if (i < timed.length) timers.push(setTimeout(() => sendFrom(i), timed[i].at - (performance.now() - started)));
+      };
+      sendFrom(0);
+      const last = Math.max((open?.until ?? 0) * scale * 1000, ...timed.map((m) => m.at));
       for (const a of side) timers.push(setTimeout(() => void Promise.resolve(a.run()).catch((err) => reject(err)), a.t * scale * 1000));
       timers.push(setTimeout(finish, last + settleMs));
     };
