@@ -24,15 +24,10 @@ export async function connectNats(servers: string, name: string): Promise<NatsCo
  */
 export async function drainOrClose(nc: NatsConnection, timeoutMs = 5000): Promise<boolean> {
   if (nc.isClosed()) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-  try {
-    const drained = await Promise.race([nc.drain().then(() => true, () => false), timedOut]);
-    if (!drained) await nc.close().catch(() => undefined);
-    return drained;
-  } finally {
-    clearTimeout(timer);
-  }
+  let drained = false;
+  await settledWithin(nc.drain().then(() => (drained = true)), timeoutMs);
+  if (!drained) await nc.close().catch(() => undefined);
+  return drained;
 }
 
 /** Resolves when `work` settles or after `timeoutMs`, whichever comes first: whether it settled. */
