@@ -4,7 +4,7 @@ import { Payload } from '@nestjs/microservices';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { command } from '@ringcloud/contracts-common';
-import { connectNats, drainOrClose, settledWithin } from './jetstream';
+import { connectNats, drainOrClose, isAway, settledWithin } from './jetstream';
 import { createNatsMicroservice } from './microservice';
 import { Command } from './rpc-server';
 import { RpcClient } from './rpc-client';
@@ -39,7 +39,7 @@ class PausableRelay {
     readonly url: string,
   ) {}
 
-  static async start(natsUrl: string): Promise<PausableRelay> {
+  static async start(natsUrl: string, port = 0): Promise<PausableRelay> {
     const target = new URL(natsUrl);
     const server = createServer((service) => {
       const upstream = tcpConnect(Number(target.port), target.hostname);
@@ -50,7 +50,7 @@ class PausableRelay {
       upstream.on('error', end).on('close', end);
       service.on('error', end).on('close', end);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     const relay = new PausableRelay(server, `nats://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return relay;
   }
@@ -70,6 +70,10 @@ class PausableRelay {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !check(); await sleep(20)) if (Date.now() > end) throw new Error('condition not met in time');
+}
 
 describe('DrainingNatsServer: request deadlines', () => {
   let relay: PausableRelay;
@@ -149,6 +153,27 @@ describe('stopping while NATS is away', () => {
 
     const up = await connectNats(NATS_URL, 'up-spec');
     expect(await drainOrClose(up, 1000)).toBe(true);
+  });
+
+  it('isAway: true while the server is gone, false again once the connection is back', async () => {
+    const relay = await PausableRelay.start(NATS_URL);
+    const nc = await connectNats(relay.url, 'away-status-spec');
+    try {
+      expect(isAway(nc)).toBe(false);
+      const port = Number(new URL(relay.url).port);
+      await relay.close();
+      await until(() => isAway(nc));
+      const back = await PausableRelay.start(NATS_URL, port);
+      try {
+        await until(() => !isAway(nc));
+        await nc.flush();
+      } finally {
+        await nc.close();
+        await back.close();
+      }
+    } finally {
+      if (!nc.isClosed()) await nc.close();
+    }
   });
 
   it('a microservice closes its connection although NATS went away (left reconnecting, the process never exited)', async () => {

@@ -14,7 +14,26 @@ import {
 
 /** A plain NATS connection (for JetStream and broadcast subscriptions the Nest transport lacks). */
 export async function connectNats(servers: string, name: string): Promise<NatsConnection> {
-  return connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  followStatus(nc);
+  return nc;
+}
+
+/** Connections of connectNats whose server is away right now (disconnected, not yet reconnected). */
+const away = new WeakSet<NatsConnection>();
+
+function followStatus(nc: NatsConnection): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') away.add(nc);
+      else if (status.type === 'reconnect') away.delete(nc);
+    }
+  })().catch(() => undefined);
+}
+
+/** Whether a connection made by connectNats has lost its server and not found it again yet. */
+export function isAway(nc: NatsConnection): boolean {
+  return away.has(nc);
 }
 
 /**
