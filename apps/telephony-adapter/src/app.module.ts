@@ -12,7 +12,7 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
 import { CallsOpenOnNode } from '@ringcloud/contracts-calls';
-import { RpcClient, connectNats, drainOrClose, ensureStream, jetstream } from '@ringcloud/nest-nats';
+import { RpcClient, connectNats, drainOrClose, ensureStream, isAway, jetstream } from '@ringcloud/nest-nats';
 import { OutboxRelay, OutboxStore } from '@ringcloud/nest-outbox';
 import { AmiSession } from './ami/ami-session';
 import { CallNormaliser } from './calls/call-normaliser';
@@ -50,6 +50,8 @@ const KEEP_ORIGINATES_MS = 7 * 86_400_000;
 export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('telephony-adapter');
   private pruneTimer?: NodeJS.Timeout;
+  /** Whether NATS was away when the shutdown began (the last publish had failed): nothing waits for it. */
+  private natsAway = false;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -61,6 +63,7 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly recordings: RecordingsService,
     private readonly publisher: TelephonyEventPublisher,
     private readonly originates: OriginateRepository,
+    private readonly relay: OutboxRelay,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -93,16 +96,21 @@ export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplica
     await this.pipeline.stop();
     // Events first, within Kubernetes' 30 s grace: no wait for a NATS that is away; what it did not
     // take goes to the outbox (logged there), and so do the events of recordings finishing after.
-    await this.publisher.flush(this.publisher.failing ? 0 : 5000);
-    await this.publisher.stop();
-    // Recordings being stored get a while; those still running are handed back to the next process.
-    await this.recordings.drain(5000);
+    this.natsAway = isAway(this.nc) || this.publisher.failing;
+    await this.publisher.flush(this.natsAway ? 0 : 5000);
+    // The relay stops before the spill: woken by it, it would try to publish with NATS away and the
+    // shutdown would wait for that try (5 s); the next process publishes what is spilled.
+    await this.relay.stop();
+    await this.publisher.stop({ natsAway: this.natsAway });
+    // Recordings being stored get a while — none while NATS (their object store) is away; those
+    // still running are handed back to the next process.
+    await this.recordings.drain(this.natsAway ? 0 : 5000);
     const handedBack = await this.recordings.releaseUnfinished();
     if (handedBack) this.logger.warn(`${handedBack} recordings not stored yet: the next process takes them up`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (!(await drainOrClose(this.nc))) this.logger.warn('NATS did not drain (the server is away?): connection closed');
+    if (!(await drainOrClose(this.nc, this.natsAway ? 0 : 5000))) this.logger.warn('NATS did not drain (the server is away?): connection closed');
     await this.prisma.$disconnect();
   }
 }

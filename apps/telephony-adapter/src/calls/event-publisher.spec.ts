@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
 import { ensureStream } from '@ringcloud/nest-nats';
 import { TestEnv, eventually } from '../testing/test-env';
-import { TelephonyDomainEvent } from './domain-events';
+import { EVENT_CONTRACTS, TelephonyDomainEvent } from './domain-events';
 import { EventSpill, TelephonyEventPublisher } from './event-publisher';
 import { Logs } from '../testing/logs';
 
@@ -21,6 +21,8 @@ const ended = (n: number): TelephonyDomainEvent => ({
     reconciled: false,
   },
 });
+
+const EVENT_SUBJECT = EVENT_CONTRACTS.ended.subject;
 
 class KeptEvents implements EventSpill {
   kept: TelephonyDomainEvent[][] = [];
@@ -91,6 +93,49 @@ describe('TelephonyEventPublisher', () => {
     expect(stopped).toBe('stopped');
     expect(spill.ids()).toEqual([ended(7).payload.event_id]);
   });
+
+  it('with NATS away, stops without waiting for the attempt in flight (it would only time out), and spills its event too', async () => {
+    await withoutStream();
+    // A responder that never answers: the publish waits its whole 5 s timeout, as with NATS gone.
+    const silent = env.nc.subscribe(EVENT_SUBJECT);
+    const received = (async () => {
+      for await (const _ of silent) return true;
+      return false;
+    })();
+    try {
+      const publisher = new TelephonyEventPublisher(jetstream(env.nc), logs, { spill });
+      publisher.publish(ended(11));
+      publisher.publish(ended(12));
+      expect(await received).toBe(true); // the attempt is in flight
+      const started = Date.now();
+      await publisher.stop({ natsAway: true });
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(spill.ids()).toEqual([11, 12].map((n) => ended(n).payload.event_id));
+    } finally {
+      silent.unsubscribe();
+    }
+  });
+
+  it('a stop that waits for the attempt in flight does not then wait out a backoff', async () => {
+    await withoutStream();
+    const silent = env.nc.subscribe(EVENT_SUBJECT);
+    const received = (async () => {
+      for await (const _ of silent) return true;
+      return false;
+    })();
+    try {
+      const publisher = new TelephonyEventPublisher(jetstream(env.nc), logs, { spill, retryMinMs: 30_000, retryMaxMs: 30_000 });
+      publisher.publish(ended(13));
+      expect(await received).toBe(true);
+      const started = Date.now();
+      await publisher.stop();
+      // The attempt's 5 s timeout, not the 30 s backoff after it.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(spill.ids()).toEqual([ended(13).payload.event_id]);
+    } finally {
+      silent.unsubscribe();
+    }
+  }, 20_000);
 
   it('sends what overflows its queue to the spill instead of dropping it, and queues again once there is room', async () => {
     await withoutStream();

@@ -122,13 +122,15 @@ export class TelephonyEventPublisher {
   }
 
   /**
-   * Stops publishing (the attempt in flight ends first) and hands what is still queued to the spill,
-   * in order; whoever waits on one of those events learns whether it was kept.
+   * Stops publishing and hands what is still queued to the spill, in order; whoever waits on one of
+   * those events learns whether it was kept. The attempt in flight ends first — unless NATS is known
+   * to be away (`natsAway`): then it would only time out (5 s), and its event is spilled with the rest
+   * (should it reach JetStream all the same, the outbox's copy is a duplicate consumers skip).
    */
-  async stop(): Promise<void> {
+  async stop(options: { natsAway?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.wakeRetry?.();
-    await this.running;
+    if (!options.natsAway) await this.running;
     const left = this.queue.splice(0);
     if (left.length) {
       const kept = await this.keepAside(left, 'not published before shutdown');
@@ -145,12 +147,14 @@ export class TelephonyEventPublisher {
       const subject = EVENT_CONTRACTS[event.kind].subject;
       try {
         await this.js.publish(subject, JSON.stringify(event.payload), { msgID: event.payload.event_id, timeout: 5000 });
-        this.queue.shift();
+        // (stop() may have taken the queue meanwhile: NATS was away, the attempt not waited for.)
+        if (this.queue[0] === event) this.queue.shift();
         this.confirmations.get(event)?.(true);
         this.confirmations.delete(event);
         if (this.failures > 0) this.logger.log(`telephony events flow again after ${this.failures} failed attempts`);
         this.failures = 0;
       } catch (err) {
+        if (this.stopped) break;
         if (this.failures === 0) this.logger.warn(`publishing telephony events failed (will retry, ${this.queue.length} queued): ${(err as Error).message}`);
         this.failures++;
         const min = this.options.retryMinMs ?? 200;
