@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Consumer, ConsumerMessages, JetStreamManager, JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TELEPHONY_EVENTS_STREAM } from '@ringcloud/contracts-telephony';
-import { ensureDurableConsumer, ensureStream } from '@ringcloud/nest-nats';
+import { ensureDurableConsumer, ensureStream, PullInProgress } from '@ringcloud/nest-nats';
 import { CALLS_CONFIG, CallsConfig } from '../config/calls-config';
 import { NATS_CONNECTION, Resources } from '../infra/resources';
 import { EventBatchProcessor, RETRY_DELAYS_MS } from './event-batch.processor';
@@ -29,6 +29,7 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
   private stopping = false;
   private databaseDown = false;
   private loop?: Promise<void>;
+  private readonly pull = new PullInProgress();
   private chain: Promise<unknown> = Promise.resolve();
   /** Aborted at shutdown: cuts any back-off or poll short. */
   private readonly shutdown = new AbortController();
@@ -51,7 +52,8 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.shutdown.abort();
-    await this.loop;
+    // The pull in progress ends by itself within FETCH_EXPIRES_MS, unless NATS is away: then it is ended.
+    await this.pull.stop(this.loop, this.nc, FETCH_EXPIRES_MS + 2000);
     this.pruner.stop();
     this.markReady();
   }
@@ -66,9 +68,9 @@ export class TelephonyEventsConsumer implements OnApplicationBootstrap, BeforeAp
           continue;
         }
         consumer ??= await this.setUp();
-        // One pull at a time, never cancelled: a pull ends when it is full or after FETCH_EXPIRES_MS,
+        // One pull at a time, not cancelled (but at a shutdown with NATS away): a pull ends when it is full or after FETCH_EXPIRES_MS,
         // so stopping means "do not pull again" and nothing already sent to us is dropped.
-        const messages = await consumer.fetch({ max_messages: this.config.consumer.batch, expires: FETCH_EXPIRES_MS });
+        const messages = this.pull.track(await consumer.fetch({ max_messages: this.config.consumer.batch, expires: FETCH_EXPIRES_MS }));
         this.markReady();
         if (failures) this.logger.log('consuming telephony events again');
         failures = 0;

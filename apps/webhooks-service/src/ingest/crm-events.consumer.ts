@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Consumer, JsMsg, jetstream } from '@nats-io/jetstream';
 import { CRM_EVENTS_STREAM, CrmEvent } from '@ringcloud/contracts-events';
-import { ensureDurableConsumer, ensureStream } from '@ringcloud/nest-nats';
+import { ensureDurableConsumer, ensureStream, PullInProgress } from '@ringcloud/nest-nats';
 import { WEBHOOKS_CONFIG, WebhooksConfig } from '../config/webhooks-config';
 import { Dispatcher } from '../delivery/dispatcher';
 import { NATS_CONNECTION } from '../infra/resources';
@@ -36,6 +36,7 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
   private readonly logger = new Logger('CrmEvents');
   private stopping = false;
   private loop?: Promise<void>;
+  private readonly pull = new PullInProgress();
   /** Aborted at shutdown: cuts any back-off or poll short. */
   private readonly shutdown = new AbortController();
   private markReady!: () => void;
@@ -59,7 +60,8 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.shutdown.abort();
-    await this.loop;
+    // The pull in progress ends by itself within FETCH_EXPIRES_MS, unless NATS is away: then it is ended.
+    await this.pull.stop(this.loop, this.nc, FETCH_EXPIRES_MS + 2000);
     await this.lock.release();
     this.markReady();
   }
@@ -83,8 +85,8 @@ export class CrmEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
           continue;
         }
         if (!heldBefore) await this.takeOver(consumer);
-        // One pull at a time, never cancelled: stopping means "do not pull again".
-        const messages = await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS });
+        // One pull at a time, not cancelled (but at a shutdown with NATS away): stopping means "do not pull again".
+        const messages = this.pull.track(await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS }));
         this.markReady();
         if (failures) this.logger.log('consuming CRM events again');
         failures = 0;

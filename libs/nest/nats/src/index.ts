@@ -6,3 +6,4 @@ export * from './nats.module';
 export * from './draining-server';
 export * from './service-main';
 export * from './deadline';
+export * from './pull-in-progress';
