@@ -51,6 +51,15 @@ describe('TelephonyEventPublisher', () => {
 
   /** NATS without the stream: every publish fails and is retried, as while JetStream is away. */
   const withoutStream = async () => (await jetstreamManager(env.nc)).streams.delete(TELEPHONY_EVENTS_STREAM.name);
+  /** A responder that never answers the event's subject: a publish waits its whole 5 s timeout, as with NATS gone. */
+  const silentResponder = () => {
+    const sub = env.nc.subscribe(EVENT_SUBJECT);
+    const received = (async () => {
+      for await (const _ of sub) return true;
+      return false;
+    })();
+    return { received, unsubscribe: () => sub.unsubscribe() };
+  };
   const streamed = async () => (await env.streamMessages(TELEPHONY_EVENTS_STREAM.name)).map((m) => m.data.event_id);
 
   it('publishes in order with msgID = event_id, and confirms what JetStream stored', async () => {
@@ -96,17 +105,12 @@ describe('TelephonyEventPublisher', () => {
 
   it('with NATS away, stops without waiting for the attempt in flight (it would only time out), and spills its event too', async () => {
     await withoutStream();
-    // A responder that never answers: the publish waits its whole 5 s timeout, as with NATS gone.
-    const silent = env.nc.subscribe(EVENT_SUBJECT);
-    const received = (async () => {
-      for await (const _ of silent) return true;
-      return false;
-    })();
+    const silent = silentResponder();
     try {
       const publisher = new TelephonyEventPublisher(jetstream(env.nc), logs, { spill });
       publisher.publish(ended(11));
       publisher.publish(ended(12));
-      expect(await received).toBe(true); // the attempt is in flight
+      expect(await silent.received).toBe(true); // the attempt is in flight
       const started = Date.now();
       await publisher.stop({ natsAway: true });
       expect(Date.now() - started).toBeLessThan(2500);
@@ -118,15 +122,11 @@ describe('TelephonyEventPublisher', () => {
 
   it('a stop that waits for the attempt in flight does not then wait out a backoff', async () => {
     await withoutStream();
-    const silent = env.nc.subscribe(EVENT_SUBJECT);
-    const received = (async () => {
-      for await (const _ of silent) return true;
-      return false;
-    })();
+    const silent = silentResponder();
     try {
       const publisher = new TelephonyEventPublisher(jetstream(env.nc), logs, { spill, retryMinMs: 30_000, retryMaxMs: 30_000 });
       publisher.publish(ended(13));
-      expect(await received).toBe(true);
+      expect(await silent.received).toBe(true);
       const started = Date.now();
       await publisher.stop();
       // The attempt's 5 s timeout, not the 30 s backoff after it.
