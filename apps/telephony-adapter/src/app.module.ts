@@ -50,7 +50,7 @@ const KEEP_ORIGINATES_MS = 7 * 86_400_000;
 export class TelephonyLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('telephony-adapter');
   private pruneTimer?: NodeJS.Timeout;
-  /** Whether NATS was away when the shutdown began (the last publish had failed): nothing waits for it. */
+  /** Whether NATS was away when the shutdown began (connection without its server, or the last publish failed): nothing waits for it. */
   private natsAway = false;
 
   constructor(
