@@ -1,5 +1,6 @@
+import { Client } from 'pg';
 import { waitFor } from '@ringcloud/testing';
-import { expectSuccess, newAccountId, useStack } from './support';
+import { expectError, expectSuccess, newAccountId, sleep, useStack } from './support';
 
 const world = useStack({ telephony: true });
 
@@ -132,5 +133,42 @@ describe('an originate while calls-service is down', () => {
     // Followed by its events, and the gateway recorded the request (external_id) once calls-service was back.
     expect(call).toMatchObject({ direction: 'outgoing', src: '503', dst: '79105550000' });
     await waitFor('the request recorded', async () => (await completedList(reader)).find((c) => c.call_id === callId)?.external_id === 'lead-503', 30_000);
+  });
+});
+
+describe('an originate the database held until the gateway gave up', () => {
+  it('answers 503 and rings nothing afterwards; the retry places the call, once', async () => {
+    const { account, user, reader } = await provisionedEmployee('504');
+    await waitFor('first call recorded', async () => (await completedList(reader)).length === 1, 20_000);
+
+    // Another session holds the adapter's table of originates for longer than the gateway waits (3 s).
+    const db = new Client({ connectionString: world.stack.databaseUrl });
+    await db.connect();
+    let released!: Promise<void>;
+    try {
+      await db.query('BEGIN');
+      await db.query('LOCK TABLE telephony.originate_requests IN ACCESS EXCLUSIVE MODE');
+      released = sleep(4500).then(async () => void (await db.query('COMMIT')));
+      const res = await reader.post('/v1/calls', { user, num: '79105550404' });
+      expectError(res, 503);
+      await released;
+    } finally {
+      await released?.catch(() => undefined);
+      await db.end();
+    }
+
+    // The adapter reads its rows now, after the client was told the call failed: nothing may ring.
+    await sleep(6000); // a call placed now would ring 0.3 s, talk 2.5 s and be listed by then
+    expect(expectSuccess(await (await world.client(account, 'RO')).get('/v1/calls/active'))).toEqual([]);
+    expect((await completedList(reader)).filter((c) => c.dst === '79105550404')).toEqual([]);
+
+    // The client's retry (a new key: the first attempt counted against the 1-per-5-s limit) rings, once.
+    const retry = await (await world.client(account, 'RW')).post('/v1/calls', { user, num: '79105550404' });
+    expectSuccess(retry);
+    const listed = await waitFor('the retried call listed', async () => {
+      const mine = (await completedList(reader)).filter((c) => c.dst === '79105550404');
+      return mine.length > 0 && mine;
+    }, 30_000);
+    expect(listed).toEqual([expect.objectContaining({ call_id: retry.headers.get('x-call-id'), direction: 'outgoing', src: '504' })]);
   });
 });

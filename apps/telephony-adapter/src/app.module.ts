@@ -213,6 +213,7 @@ export class AppModule {
             context,
             timeoutMs: config.originate.timeoutMs,
             syncWaitMs: config.ami.actionTimeoutMs,
+            logger: new Logger('Originate'),
           }),
         inject: [AmiSession, Registrations, CallNormaliser, OriginateRepository, UserDirectory],
       },

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
+import { Ctx, NatsContext, Payload } from '@nestjs/microservices';
 import { DomainError } from '@ringcloud/contracts-common';
-import { Command } from '@ringcloud/nest-nats';
+import { Command, requesterDeadline } from '@ringcloud/nest-nats';
 import { Metrics } from '@ringcloud/nest-observability';
 import { TelephonyChannelGet, TelephonyChannelList, TelephonyOriginate, TelephonyRegistrationList } from '@ringcloud/contracts-telephony';
 import { ChannelsService } from '../channels/channels.service';
@@ -18,9 +18,9 @@ export class TelephonyHandler {
   ) {}
 
   @Command(TelephonyOriginate.contract)
-  originate(@Payload() req: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
+  originate(@Payload() req: TelephonyOriginate.Request, @Ctx() ctx: NatsContext): Promise<TelephonyOriginate.Response> {
     const outcomes = Metrics.originateOutcomes();
-    return this.originates.originate(req).then(
+    return this.originates.originate(req, { deadline: requesterDeadline(ctx.getHeaders()) }).then(
       (answer) => {
         outcomes.inc({ outcome: 'sent' });
         return answer;

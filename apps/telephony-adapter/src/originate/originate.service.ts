@@ -26,9 +26,22 @@ export interface OriginateDeps {
   /** How long to wait for the contact list of a fresh connection. */
   syncWaitMs: number;
   now?: () => number;
+  logger?: { warn(message: string): void };
 }
 
 export const NO_DEVICE = TelephonyOriginate.NO_DEVICE;
+
+/**
+ * An originate is written to the PBX only while its requester still waits this much longer: time
+ * for the PBX's "queued" and the reply to travel back. Past that, the client has been (or is about
+ * to be) told that the call failed, and may already be trying again.
+ */
+export const ANSWER_MARGIN_MS = 100;
+
+export interface OriginateOptions {
+  /** When the requester stops waiting (epoch ms; `requesterDeadline`), if it said. */
+  deadline?: number;
+}
 
 /**
  * Click-to-call: rings the employee's device (leg A) with an async Originate into the account's
@@ -38,7 +51,7 @@ export const NO_DEVICE = TelephonyOriginate.NO_DEVICE;
 export class OriginateService {
   constructor(private readonly deps: OriginateDeps) {}
 
-  async originate(request: TelephonyOriginate.Request): Promise<TelephonyOriginate.Response> {
+  async originate(request: TelephonyOriginate.Request, options: OriginateOptions = {}): Promise<TelephonyOriginate.Response> {
     const { session, normaliser, requests, directory } = this.deps;
     // Validated by the contract already; checked again because these values go into AMI headers.
     if (!AccountId.safeParse(request.account_id).success || !UserName.safeParse(request.user).success) throw DomainError.badRequest('Unknown user');
@@ -82,10 +95,12 @@ export class OriginateService {
       user: request.user,
       num: num.data,
       src,
-      at: (this.deps.now ?? Date.now)(),
+      at: this.now(),
     };
     await this.db(() => requests.save(intent));
     normaliser.registerIntent(intent);
+    // Last moment before the phone rings: the database may have kept us past the requester's patience.
+    await this.refuseIfAbandoned(options.deadline, intent);
 
     let response;
     try {
@@ -117,6 +132,23 @@ export class OriginateService {
       throw DomainError.unavailable('the PBX state is not known yet; try again');
     }
     if (!registrations.isRegistered(endpoint)) throw DomainError.badRequest(NO_DEVICE);
+  }
+
+  /**
+   * A requester that gave up answered its client 503 already: ringing the phone now would place a
+   * call the client was told failed — and its retry a second one. Nothing has reached the PBX yet.
+   */
+  private async refuseIfAbandoned(deadline: number | undefined, intent: OriginateIntent): Promise<void> {
+    if (deadline === undefined) return;
+    const left = deadline - this.now();
+    if (left >= ANSWER_MARGIN_MS) return;
+    await this.undo(intent.actionId);
+    this.deps.logger?.warn(`originate ${intent.callId} not sent to the PBX: its requester ${left < 0 ? `gave up ${-left} ms ago` : `gives up in ${left} ms`}`);
+    throw DomainError.unavailable('the request ran out of time before the PBX was asked; nothing was dialled');
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   private async undo(actionId: string): Promise<void> {

@@ -18,7 +18,21 @@ export function deadlineAfter(timeoutMs: number, now = Date.now()): string {
  * no deadline (older senders, tests, the bench) or one that does not parse: those are handled as before.
  */
 export function msPastDeadline(header: string | undefined, now = Date.now()): number | undefined {
-  if (!header || !/^\d{1,16}$/.test(header)) return undefined;
-  const late = now - Number(header);
+  const deadline = parseDeadline(header);
+  if (deadline === undefined) return undefined;
+  const late = now - deadline;
   return late > 0 ? late : undefined;
+}
+
+/**
+ * The requester's deadline (epoch ms) of a request being handled — from Nest's `@Ctx() NatsContext`
+ * headers — for a handler whose effect must not happen once nobody waits for its answer (an
+ * originate: the client was told it failed, and may try again). Undefined without the header.
+ */
+export function requesterDeadline(headers: { get(name: string): string } | undefined): number | undefined {
+  return parseDeadline(headers?.get(DEADLINE_HEADER) || undefined);
+}
+
+function parseDeadline(header: string | undefined): number | undefined {
+  return header && /^\d{1,16}$/.test(header) ? Number(header) : undefined;
 }

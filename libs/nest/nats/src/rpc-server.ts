@@ -7,7 +7,7 @@ import {
   UsePipes,
   applyDecorators,
 } from '@nestjs/common';
-import { MessagePattern } from '@nestjs/microservices';
+import { BaseRpcContext, MessagePattern } from '@nestjs/microservices';
 import { Observable, throwError } from 'rxjs';
 import { z } from 'zod';
 import { CommandContract, DomainError, ErrorCode, ErrorData, firstIssueMessage } from '@ringcloud/contracts-common';
@@ -16,6 +16,8 @@ import { CommandContract, DomainError, ErrorCode, ErrorData, firstIssueMessage }
 export class ContractPipe implements PipeTransform {
   constructor(private readonly schema: z.ZodType) {}
   transform(value: unknown) {
+    // Nest runs a handler's pipes on each of its arguments: an `@Ctx()` is not the payload.
+    if (value instanceof BaseRpcContext) return value;
     const result = this.schema.safeParse(value);
     if (!result.success) throw DomainError.badRequest(firstIssueMessage(result.error));
     return result.data;
