@@ -17,6 +17,7 @@ import { RpcClient, createNatsMicroservice, jetstream } from '@ringcloud/nest-na
 import { AppModule } from './app.module';
 import { dialData } from './provisioning/provisioning.service';
 import { pcmWav } from './recordings/wav';
+import { holdTable } from '@ringcloud/testing';
 import { FakeAmiServer, amiFrame, userChannelFrame } from './testing/fake-ami-server';
 import { TestEnv, eventually, testConfig } from './testing/test-env';
 
@@ -171,37 +172,20 @@ describe('telephony-adapter over NATS (end to end)', () => {
     server.register(USER);
     const originates = () => server.actions.filter((a) => a.action === 'Originate');
     const before = originates().length;
-    const impatient = new RpcClient({ servers: env.nats.url, requestTimeoutMs: 400, name: 'test-impatient-gateway' });
-    await impatient.connect();
     const callId = randomUUID();
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
     // Another session holds the table the adapter reads first: its originate waits for the database.
-    const holder = env.prisma!.$transaction(
-      async (tx) => {
-        await tx.$executeRawUnsafe('LOCK TABLE originate_requests IN ACCESS EXCLUSIVE MODE');
-        locked();
-        await new Promise((r) => setTimeout(r, 900));
-      },
-      { timeout: 10_000 },
-    );
-    try {
-      await lockTaken;
-      await expect(impatient.send(TelephonyOriginate.contract, { call_id: callId, account_id: 1001, user: USER, num: '79101234567' })).rejects.toMatchObject({
-        code: 'UNAVAILABLE',
-      });
-      await holder;
-      // The adapter got its rows after the requester had answered its client: it must not ring now.
-      await new Promise((r) => setTimeout(r, 500));
-      expect(originates().length).toBe(before);
-      expect(await env.prisma!.originateRequest.findUnique({ where: { callId } })).toBeNull();
-      // The client's retry (same call id, as an Idempotency-Key gives) places the call, once.
-      const retried = await originate({ call_id: callId });
-      expect(originates().slice(before)).toEqual([expect.objectContaining({ actionid: retried.action_id })]);
-    } finally {
-      await holder.catch(() => undefined);
-      await impatient.onApplicationShutdown();
-    }
+    const { released } = await holdTable(env.prisma!, 'originate_requests', 900);
+    await expect(rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: 1001, user: USER, num: '79101234567' }, 400)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+    await released;
+    // The adapter got its rows after the requester had answered its client: it must not ring now.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(originates().length).toBe(before);
+    expect(await env.prisma!.originateRequest.findUnique({ where: { callId } })).toBeNull();
+    // The client's retry (same call id, as an Idempotency-Key gives) places the call, once.
+    const retried = await originate({ call_id: callId });
+    expect(originates().slice(before)).toEqual([expect.objectContaining({ actionid: retried.action_id })]);
   });
 
   it("refuses unknown users, another account's user and CR/LF smuggled into any value", async () => {

@@ -29,7 +29,7 @@ import {
 import { RpcClient, createNatsMicroservice } from '@ringcloud/nest-nats';
 import { AppModule } from './app.module';
 import { ApiKeySecrets } from './secrets/api-key-secrets';
-import { TestNats, startNatsServer } from '@ringcloud/testing';
+import { TestNats, holdTable, startNatsServer } from '@ringcloud/testing';
 import { TEST_PEPPER, TEST_SIP_KEY, TestEnv, eventually } from './testing/fixture';
 import { UsersConfig } from './config/users-config';
 
@@ -167,6 +167,30 @@ describe('users-service over NATS (end to end)', () => {
     await expect(rpc.send(UsersUserCreate.contract, { ...params, request_id: undefined })).rejects.toEqual(taken);
     await expect(rpc.send(UsersUserCreate.contract, { ...params, request_id: 'b'.repeat(64) })).rejects.toEqual(taken);
     await expect(rpc.send(UsersUserCreate.contract, { ...params, request_id: 'not a digest' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('leaves nothing behind for a requester that gave up while the database held its create or new password (the client was told it failed)', async () => {
+    const { account_id } = await rpc.send(UsersAccountCreate.contract, { name: 'Patience' });
+    const key = await rpc.send(UsersApiKeyCreate.contract, { account_id, access: 'RW' });
+    const hash = ApiKeySecrets.v1Hash(key.api_key, key.password);
+    const afterHolding = async (table: string, request: () => Promise<unknown>) => {
+      const { released } = await holdTable(env.prisma, table, 900);
+      await expect(request()).rejects.toMatchObject({ code: 'UNAVAILABLE' }); // the requester's 400 ms are over
+      await released;
+      await new Promise((r) => setTimeout(r, 300)); // the service has its rows now
+    };
+
+    const user = { account_id, password: 'Str0ngPass', num: '480', mail: 'late@example.com' };
+    await afterHolding('users', () => rpc.send(UsersUserCreate.contract, user, 400));
+    expect(await rpc.send(UsersUserList.contract, { account_id, include_password: false })).toEqual([]);
+    // Its retry creates the user (not "extension 480 is already used").
+    await expect(rpc.send(UsersUserCreate.contract, user)).resolves.toMatch(/^\d{10}$/);
+
+    // A key or a password nobody receives would be lost: none is made.
+    await afterHolding('api_keys', () => rpc.send(UsersApiKeyCreate.contract, { account_id, access: 'RO' }, 400));
+    expect(await rpc.send(UsersApiKeyList.contract, { account_id })).toHaveLength(1);
+    await afterHolding('api_keys', () => rpc.send(UsersApiKeyRegenerate.contract, { api_key: key.api_key }, 400));
+    expect(await rpc.send(UsersApiKeyVerify.contract, { api_key: key.api_key, hash })).toEqual({ ok: true, account_id, access: 'RW' });
   });
 
   it('answers BAD_REQUEST with a clear message for invalid parameters', async () => {

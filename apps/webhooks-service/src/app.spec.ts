@@ -1,7 +1,7 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DomainError, ErrorCode } from '@ringcloud/contracts-common';
 import { WebhooksCreate, WebhooksDelete, WebhooksDeliveryList, WebhooksEventList, WebhooksGet, WebhooksList, WebhooksRotateSecret, WebhooksUpdate } from '@ringcloud/contracts-webhooks';
-import { WebhookReceiver, eventually } from '@ringcloud/testing';
+import { WebhookReceiver, eventually, holdTable } from '@ringcloud/testing';
 import { DeliveriesRepository } from './delivery/deliveries.repository';
 import { Client } from 'pg';
 import { parseDatabaseUrl, quoteIdent } from '@ringcloud/nest-prisma';
@@ -36,6 +36,20 @@ describe('webhooks-service', () => {
     await expect(env.rpc.send(WebhooksGet.contract, { account_id: account + 1000, webhook_id: hook.id })).rejects.toMatchObject({
       code: ErrorCode.NotFound,
     });
+  });
+
+  it('creates no webhook for a requester that gave up while the database held the create (its retry would make a second one)', async () => {
+    if (!env.replicas.length) await env.startApp();
+    const accountId = ++account;
+    const { released } = await holdTable(env.prisma, 'subscriptions', 900);
+    await expect(env.rpc.send(WebhooksCreate.contract, { account_id: accountId, url: receiver.url('/late'), events: ['*'] }, 400)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+    await released;
+    await new Promise((r) => setTimeout(r, 300)); // the service has its rows now
+    expect(await env.prisma.subscription.count({ where: { accountId } })).toBe(0);
+    await create(accountId, '/late');
+    expect(await env.prisma.subscription.count({ where: { accountId } })).toBe(1);
   });
 
   it('two replicas deliver every event exactly once to a healthy receiver, in stream order per subscription', async () => {

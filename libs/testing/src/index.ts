@@ -6,3 +6,4 @@ export * from './test-schema';
 export * from './webhook-receiver';
 export * from './crm-event-feed';
 export * from './service-env';
+export * from './table-hold';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccountId, DialNumber, DomainError, UserName } from '@ringcloud/contracts-common';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
+import { requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
 import { AmiActionFields, checkedAction } from '../ami/ami-headers';
 import { field } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
@@ -30,13 +31,6 @@ export interface OriginateDeps {
 }
 
 export const NO_DEVICE = TelephonyOriginate.NO_DEVICE;
-
-/**
- * An originate is written to the PBX only while its requester still waits this much longer: time
- * for the PBX's "queued" and the reply to travel back. Past that, the client has been (or is about
- * to be) told that the call failed, and may already be trying again.
- */
-export const ANSWER_MARGIN_MS = 100;
 
 export interface OriginateOptions {
   /** When the requester stops waiting (epoch ms; `requesterDeadline`), if it said. */
@@ -139,12 +133,12 @@ export class OriginateService {
    * call the client was told failed — and its retry a second one. Nothing has reached the PBX yet.
    */
   private async refuseIfAbandoned(deadline: number | undefined, intent: OriginateIntent): Promise<void> {
-    if (deadline === undefined) return;
-    const left = deadline - this.now();
-    if (left >= ANSWER_MARGIN_MS) return;
+    const now = this.now();
+    if (requesterWaits(deadline, undefined, now)) return;
     await this.undo(intent.actionId);
+    const left = deadline! - now;
     this.deps.logger?.warn(`originate ${intent.callId} not sent to the PBX: its requester ${left < 0 ? `gave up ${-left} ms ago` : `gives up in ${left} ms`}`);
-    throw DomainError.unavailable('the request ran out of time before the PBX was asked; nothing was dialled');
+    throw requesterGaveUp('the PBX was asked (nothing was dialled)');
   }
 
   private now(): number {

@@ -17,8 +17,8 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export class ApiKeysRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  find(key: string): Promise<ApiKeyRow | null> {
-    return this.prisma.apiKey.findUnique({ where: { key } });
+  find(key: string, db: Db = this.prisma): Promise<ApiKeyRow | null> {
+    return db.apiKey.findUnique({ where: { key } });
   }
 
   listForAccount(accountId: number): Promise<ApiKeyRow[]> {
@@ -36,9 +36,9 @@ export class ApiKeysRepository {
     return count ? db.apiKey.findUnique({ where: { key } }) : null;
   }
 
-  async replaceSecret(key: string, secret: StoredSecret, accountId?: number): Promise<ApiKeyRow | null> {
-    const { count } = await this.prisma.apiKey.updateMany({ where: { key, accountId }, data: { ...secret, passwordChangedAt: new Date() } });
-    return count ? this.find(key) : null;
+  async replaceSecret(key: string, secret: StoredSecret, accountId?: number, db: Db = this.prisma): Promise<ApiKeyRow | null> {
+    const { count } = await db.apiKey.updateMany({ where: { key, accountId }, data: { ...secret, passwordChangedAt: new Date() } });
+    return count ? this.find(key, db) : null;
   }
 
   async delete(key: string, db: Db = this.prisma, accountId?: number): Promise<boolean> {

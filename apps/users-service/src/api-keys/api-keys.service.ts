@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
+import { requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
 import {
   ApiKeyInfo,
   ApiKeyString,
@@ -47,7 +48,7 @@ export class ApiKeysService {
    * A new key and its password (shown this once). `create_account` creates a missing account. Any
    * creator (the owner's `max_keys` is lower) stops at MAX_API_KEYS_PER_ACCOUNT.
    */
-  async create(req: UsersApiKeyCreate.Request): Promise<ApiKeyWithPassword> {
+  async create(req: UsersApiKeyCreate.Request, deadline?: number): Promise<ApiKeyWithPassword> {
     const key = this.secrets.newApiKey(req.account_id);
     const password = this.secrets.newPassword();
     await this.keys.transaction(async (tx) => {
@@ -60,6 +61,8 @@ export class ApiKeysService {
         throw DomainError.badRequest(`An account may have at most ${cap} API keys`);
       }
       await this.keys.insert({ key, accountId: req.account_id, access: req.access, ...this.secrets.protect(key, password) }, tx);
+      // A key created for a requester that gave up would never be shown: its password is lost.
+      if (!requesterWaits(deadline)) throw requesterGaveUp('the key was created');
     });
     return { api_key: key, password, access: req.access };
   }
@@ -91,9 +94,14 @@ export class ApiKeysService {
   }
 
   /** A new password for the key: the old one stops working at once. */
-  async regenerate(apiKey: string, accountId?: number): Promise<ApiKeyWithPassword> {
+  async regenerate(apiKey: string, accountId?: number, deadline?: number): Promise<ApiKeyWithPassword> {
     const password = this.secrets.newPassword();
-    const row = await this.keys.replaceSecret(apiKey, this.secrets.protect(apiKey, password), accountId);
+    const row = await this.keys.transaction(async (tx) => {
+      const replaced = await this.keys.replaceSecret(apiKey, this.secrets.protect(apiKey, password), accountId, tx);
+      // A new password its requester never receives would lock the key's user out (the old one stops working).
+      if (replaced && !requesterWaits(deadline)) throw requesterGaveUp('the password was replaced');
+      return replaced;
+    });
     if (!row) throw keyNotFound();
     await this.notifier.keyChanged(apiKey);
     return { api_key: row.key, password, access: row.access };

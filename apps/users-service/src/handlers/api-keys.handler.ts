@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
-import { Command } from '@ringcloud/nest-nats';
+import { Ctx, NatsContext, Payload } from '@nestjs/microservices';
+import { Command, requesterDeadline } from '@ringcloud/nest-nats';
 import {
   UsersApiKeyCreate,
   UsersApiKeyDelete,
@@ -21,8 +21,8 @@ export class ApiKeysHandler {
   }
 
   @Command(UsersApiKeyCreate.contract)
-  create(@Payload() req: UsersApiKeyCreate.Request): Promise<UsersApiKeyCreate.Response> {
-    return this.keys.create(req);
+  create(@Payload() req: UsersApiKeyCreate.Request, @Ctx() ctx: NatsContext): Promise<UsersApiKeyCreate.Response> {
+    return this.keys.create(req, requesterDeadline(ctx.getHeaders()));
   }
 
   @Command(UsersApiKeyList.contract)
@@ -41,7 +41,7 @@ export class ApiKeysHandler {
   }
 
   @Command(UsersApiKeyRegenerate.contract)
-  regenerate(@Payload() req: UsersApiKeyRegenerate.Request): Promise<UsersApiKeyRegenerate.Response> {
-    return this.keys.regenerate(req.api_key, req.account_id);
+  regenerate(@Payload() req: UsersApiKeyRegenerate.Request, @Ctx() ctx: NatsContext): Promise<UsersApiKeyRegenerate.Response> {
+    return this.keys.regenerate(req.api_key, req.account_id, requesterDeadline(ctx.getHeaders()));
   }
 }

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
-import { Command } from '@ringcloud/nest-nats';
+import { Ctx, NatsContext, Payload } from '@nestjs/microservices';
+import { Command, requesterDeadline } from '@ringcloud/nest-nats';
 import {
   UsersUserCreate,
   UsersUserDelete,
@@ -35,8 +35,8 @@ export class UsersHandler {
   }
 
   @Command(UsersUserCreate.contract)
-  create(@Payload() req: UsersUserCreate.Request): Promise<UsersUserCreate.Response> {
-    return this.users.create(req);
+  create(@Payload() req: UsersUserCreate.Request, @Ctx() ctx: NatsContext): Promise<UsersUserCreate.Response> {
+    return this.users.create(req, requesterDeadline(ctx.getHeaders()));
   }
 
   @Command(UsersUserDelete.contract)

@@ -4,6 +4,7 @@ import { UsersUserCreate, V1User } from '@ringcloud/contracts-users';
 import { crmUser, crmUserEvent } from './crm-events';
 import { isForeignKeyViolation, isUniqueViolationOn, uniqueViolation } from '../infra/prisma-errors';
 import { NumbersService } from '../numbers/numbers.service';
+import { requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
 import { OutboxSignal, OutboxStore } from '@ringcloud/nest-outbox';
 import { randomUserName } from '../secrets/random';
 import { SipPasswordCipher } from '../secrets/sip-password-cipher';
@@ -75,7 +76,8 @@ export class UsersService {
    * Creates a user under a fresh random user name; returns the name. A request with a `request_id`
    * (an Idempotency-Key) that already created its user answers that user again.
    */
-  async create(req: UsersUserCreate.Request): Promise<string> {
+  /** `deadline`: the requester's; a create it no longer waits for is rolled back (its retry would find the extension taken). */
+  async create(req: UsersUserCreate.Request, deadline?: number): Promise<string> {
     const earlier = await this.createdBefore(req);
     if (earlier) return earlier;
     for (let attempt = 0; attempt < USER_NAME_ATTEMPTS; attempt++) {
@@ -94,6 +96,7 @@ export class UsersService {
           }, req.request_id ?? null);
           await this.outbox.append(tx, provisioningEvent('created', row, req.password, this.realm, ALL_FIELDS));
           await this.outbox.append(tx, crmUserEvent('user.created', row.accountId, crmUser(this.toV1(row, false))));
+          if (!requesterWaits(deadline)) throw requesterGaveUp('the user was created');
           return true;
         });
         if (!created) continue;

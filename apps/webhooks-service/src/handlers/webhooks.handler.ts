@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
-import { Command } from '@ringcloud/nest-nats';
+import { Ctx, NatsContext, Payload } from '@nestjs/microservices';
+import { Command, requesterDeadline } from '@ringcloud/nest-nats';
 import {
   WebhooksCreate,
   WebhooksDelete,
@@ -26,8 +26,8 @@ export class WebhooksHandler {
   ) {}
 
   @Command(WebhooksCreate.contract)
-  create(@Payload() req: WebhooksCreate.Request): Promise<WebhooksCreate.Response> {
-    return this.subscriptions.create(req);
+  create(@Payload() req: WebhooksCreate.Request, @Ctx() ctx: NatsContext): Promise<WebhooksCreate.Response> {
+    return this.subscriptions.create(req, requesterDeadline(ctx.getHeaders()));
   }
 
   @Command(WebhooksList.contract)

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@ringcloud/contracts-common';
 import { Webhook, WebhookWithSecret, WebhooksCreate, WebhooksUpdate } from '@ringcloud/contracts-webhooks';
 import { isRecordNotFound, lockByName } from '@ringcloud/nest-prisma';
+import { requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
 import { SecretCipher } from '@ringcloud/secret-cipher';
 import { AddressGuard, DestinationRefused } from '../delivery/address-guard';
 import { PRISMA, Prisma, PrismaClient } from '../infra/database';
@@ -48,7 +49,8 @@ export class SubscriptionsService {
     private readonly guard: AddressGuard,
   ) {}
 
-  async create(req: WebhooksCreate.Request): Promise<WebhookWithSecret> {
+  /** `deadline`: the requester's; a create it no longer waits for is rolled back (its retry would make a second webhook). */
+  async create(req: WebhooksCreate.Request, deadline?: number): Promise<WebhookWithSecret> {
     this.checkUrl(req.url);
     const id = randomId('wh');
     const secret = newSigningSecret();
@@ -57,7 +59,7 @@ export class SubscriptionsService {
       await lockByName(tx, `webhooks-of-account:${req.account_id}`);
       const count = await tx.subscription.count({ where: { accountId: req.account_id } });
       if (count >= MAX_SUBSCRIPTIONS_PER_ACCOUNT) throw DomainError.badRequest(`an account may have at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhooks`);
-      return tx.subscription.create({
+      const created = await tx.subscription.create({
         data: {
           id,
           accountId: req.account_id,
@@ -67,6 +69,8 @@ export class SubscriptionsService {
           secret: this.cipher.encrypt(secret, id),
         },
       });
+      if (!requesterWaits(deadline)) throw requesterGaveUp('the webhook was created');
+      return created;
     });
     return { ...toWebhook(row), secret };
   }

@@ -1,3 +1,5 @@
+import { DomainError } from '@ringcloud/contracts-common';
+
 /**
  * The moment (epoch ms) after which the requester no longer waits for the reply: RpcClient sets it
  * to its send time + the request's timeout; DrainingNatsServer drops a request received later.
@@ -32,6 +34,24 @@ export function msPastDeadline(header: string | undefined, now = Date.now()): nu
 export function requesterDeadline(headers: { get(name: string): string } | undefined): number | undefined {
   return parseDeadline(headers?.get(DEADLINE_HEADER) || undefined);
 }
+
+/**
+ * How long before its requester's deadline a handler still carries out an effect the requester
+ * must hear about (a row committed, a call placed): time for that last step and the reply to travel back.
+ */
+export const REPLY_MARGIN_MS = 100;
+
+/**
+ * Whether the requester still waits at least `marginMs` (true without a deadline). Checked as the
+ * last step before a create commits or a call is placed: past it, the requester has answered its
+ * client 503 — who may be retrying already — and the effect would be one nobody was told of.
+ */
+export function requesterWaits(deadline: number | undefined, marginMs = REPLY_MARGIN_MS, now = Date.now()): boolean {
+  return deadline === undefined || deadline - now >= marginMs;
+}
+
+/** The answer of a request not carried out because its requester gave up (nobody may receive it). */
+export const requesterGaveUp = (what: string) => DomainError.unavailable(`the request ran out of time before ${what}; nothing was done`);
 
 function parseDeadline(header: string | undefined): number | undefined {
   return header && /^\d{1,16}$/.test(header) ? Number(header) : undefined;
