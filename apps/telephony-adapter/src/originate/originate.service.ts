@@ -138,7 +138,7 @@ export class OriginateService {
     await this.undo(intent.actionId);
     const left = deadline! - now;
     this.deps.logger?.warn(`originate ${intent.callId} not sent to the PBX: its requester ${left < 0 ? `gave up ${-left} ms ago` : `gives up in ${left} ms`}`);
-    throw requesterGaveUp('the PBX was asked (nothing was dialled)');
+    throw requesterGaveUp('the PBX was asked');
   }
 
   private now(): number {
