@@ -180,6 +180,10 @@ describe('users-service over NATS (end to end)', () => {
       await new Promise((r) => setTimeout(r, 300)); // the service has its rows now
     };
 
+    // An account made for an admin that gave up would stay for good (accounts are never deleted).
+    await afterHolding('accounts', () => rpc.send(UsersAccountCreate.contract, { name: 'Late tenant' }, 400));
+    expect((await rpc.send(UsersAccountList.contract, {})).filter((a) => a.name === 'Late tenant')).toEqual([]);
+
     const user = { account_id, password: 'Str0ngPass', num: '480', mail: 'late@example.com' };
     await afterHolding('users', () => rpc.send(UsersUserCreate.contract, user, 400));
     expect(await rpc.send(UsersUserList.contract, { account_id, include_password: false })).toEqual([]);

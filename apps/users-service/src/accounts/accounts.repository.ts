@@ -38,15 +38,19 @@ export class AccountsRepository {
    * transaction-scoped advisory lock): concurrent creators queue instead of clashing and retrying.
    * When the highest is `max` (an operator gave an account that id), the lowest id from `first` no
    * account has: accounts are never deleted, so a free id never named a tenant. Null when none is
-   * left. Throws P2002 only if an explicit id was inserted meanwhile.
+   * left. Throws P2002 only if an explicit id was inserted meanwhile. `beforeCommit` may throw to
+   * take the insert back.
    */
-  insertNext(name: string, first: number, max: number): Promise<AccountRow | null> {
+  insertNext(name: string, first: number, max: number, beforeCommit?: () => void): Promise<AccountRow | null> {
     return this.prisma.$transaction(async (tx) => {
       await lockByName(tx, 'users-account-id');
       const { _max } = await tx.account.aggregate({ _max: { id: true } });
       const next = Math.max(first, (_max.id ?? 0) + 1);
       const id = next <= max ? next : await this.lowestFree(first, max, tx);
-      return id === null ? null : this.insert(id, name, tx);
+      if (id === null) return null;
+      const row = await this.insert(id, name, tx);
+      beforeCommit?.();
+      return row;
     });
   }
 

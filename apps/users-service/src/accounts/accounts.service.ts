@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, Page, PageRequest, cursorAfter, pageFrom } from '@ringcloud/contracts-common';
 import { Account, UsersAccountCreate } from '@ringcloud/contracts-users';
+import { requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
 import { uniqueViolation } from '../infra/prisma-errors';
 import { AccountRow, AccountsRepository } from './accounts.repository';
 
@@ -15,9 +16,10 @@ export class AccountsService {
   /**
    * Creates an account with the given id, or with the next id after the highest one (≥ 1001) —
    * the lowest free one once an operator gave an account the top id. Ids are never reused (accounts
-   * are never deleted): an old key prefix must never name a new tenant.
+   * are never deleted): an old key prefix must never name a new tenant — nor one its requester gave
+   * up on (`deadline`), which its retry would make a second, for good.
    */
-  async create(req: UsersAccountCreate.Request): Promise<Account> {
+  async create(req: UsersAccountCreate.Request, deadline?: number): Promise<Account> {
     const name = req.name.trim();
     if (!name) throw DomainError.badRequest('name is required');
     if (req.account_id !== undefined) {
@@ -31,7 +33,9 @@ export class AccountsService {
     // Creators without an id take turns; an explicit id inserted meanwhile is the one clash left.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const row = await this.accounts.insertNext(name, FIRST_ACCOUNT_ID, MAX_ACCOUNT_ID);
+        const row = await this.accounts.insertNext(name, FIRST_ACCOUNT_ID, MAX_ACCOUNT_ID, () => {
+          if (!requesterWaits(deadline)) throw requesterGaveUp('the account was created');
+        });
         if (!row) throw DomainError.badRequest('no account id left');
         return toAccount(row);
       } catch (err) {

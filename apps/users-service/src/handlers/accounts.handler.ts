@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
-import { Command } from '@ringcloud/nest-nats';
+import { Ctx, NatsContext, Payload } from '@nestjs/microservices';
+import { Command, requesterDeadline } from '@ringcloud/nest-nats';
 import { UsersAccountCreate, UsersAccountList, UsersAccountListPage } from '@ringcloud/contracts-users';
 import { AccountsService } from '../accounts/accounts.service';
 
@@ -9,8 +9,8 @@ export class AccountsHandler {
   constructor(private readonly accounts: AccountsService) {}
 
   @Command(UsersAccountCreate.contract)
-  create(@Payload() req: UsersAccountCreate.Request): Promise<UsersAccountCreate.Response> {
-    return this.accounts.create(req);
+  create(@Payload() req: UsersAccountCreate.Request, @Ctx() ctx: NatsContext): Promise<UsersAccountCreate.Response> {
+    return this.accounts.create(req, requesterDeadline(ctx.getHeaders()));
   }
 
   @Command(UsersAccountList.contract)
