@@ -1,5 +1,4 @@
-import { Client } from 'pg';
-import { waitFor } from '@ringcloud/testing';
+import { holdTable, waitFor } from '@ringcloud/testing';
 import { expectError, expectSuccess, newAccountId, sleep, useStack } from './support';
 
 const world = useStack({ telephony: true });
@@ -142,19 +141,11 @@ describe('an originate the database held until the gateway gave up', () => {
     await waitFor('first call recorded', async () => (await completedList(reader)).length === 1, 20_000);
 
     // Another session holds the adapter's table of originates for longer than the gateway waits (3 s).
-    const db = new Client({ connectionString: world.stack.databaseUrl });
-    await db.connect();
-    let released!: Promise<void>;
+    const { released } = await holdTable(world.stack.databaseUrl, 'telephony.originate_requests', 4500);
     try {
-      await db.query('BEGIN');
-      await db.query('LOCK TABLE telephony.originate_requests IN ACCESS EXCLUSIVE MODE');
-      released = sleep(4500).then(async () => void (await db.query('COMMIT')));
-      const res = await reader.post('/v1/calls', { user, num: '79105550404' });
-      expectError(res, 503);
-      await released;
+      expectError(await reader.post('/v1/calls', { user, num: '79105550404' }), 503);
     } finally {
-      await released?.catch(() => undefined);
-      await db.end();
+      await released;
     }
 
     // The adapter reads its rows now, after the client was told the call failed: nothing may ring.

@@ -174,7 +174,7 @@ describe('telephony-adapter over NATS (end to end)', () => {
     const before = originates().length;
     const callId = randomUUID();
     // Another session holds the table the adapter reads first: its originate waits for the database.
-    const { released } = await holdTable(env.prisma!, 'originate_requests', 1500);
+    const { released } = await holdTable(env.schema!.databaseUrl, 'originate_requests', 1500);
     await expect(rpc.send(TelephonyOriginate.contract, { call_id: callId, account_id: 1001, user: USER, num: '79101234567' }, 400)).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });

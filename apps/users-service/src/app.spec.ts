@@ -174,7 +174,7 @@ describe('users-service over NATS (end to end)', () => {
     const key = await rpc.send(UsersApiKeyCreate.contract, { account_id, access: 'RW' });
     const hash = ApiKeySecrets.v1Hash(key.api_key, key.password);
     const afterHolding = async (table: string, request: () => Promise<unknown>) => {
-      const { released } = await holdTable(env.prisma, table, 1500);
+      const { released } = await holdTable(env.schema.databaseUrl, table, 1500);
       await expect(request()).rejects.toMatchObject({ code: 'UNAVAILABLE' }); // the requester's 400 ms are over
       await released;
       await new Promise((r) => setTimeout(r, 300)); // the service has its rows now

@@ -41,7 +41,7 @@ describe('webhooks-service', () => {
   it('creates no webhook for a requester that gave up while the database held the create (its retry would make a second one)', async () => {
     if (!env.replicas.length) await env.startApp();
     const accountId = ++account;
-    const { released } = await holdTable(env.prisma, 'subscriptions', 1500);
+    const { released } = await holdTable(env.schema.databaseUrl, 'subscriptions', 1500);
     await expect(env.rpc.send(WebhooksCreate.contract, { account_id: accountId, url: receiver.url('/late'), events: ['*'] }, 400)).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });

@@ -1,25 +1,29 @@
-/** What `holdTable` needs of a Prisma client (any service's). */
-interface Transactional {
-  $transaction<T>(work: (tx: { $executeRawUnsafe(sql: string): Promise<number> }) => Promise<T>, options?: { timeout?: number }): Promise<T>;
-}
+import { Client } from 'pg';
 
 /**
- * Another session locks `table` (of the client's schema) for `ms`: what a slow migration or a stuck
- * transaction does to a service, whose statements on it wait meanwhile. Resolves once the lock is
- * taken; `released` settles when it is let go.
+ * Another session locks `table` for `ms`: what a slow migration or a stuck transaction does to a
+ * service, whose statements on it wait meanwhile. `databaseUrl` may carry Prisma's `?schema=` (a
+ * service's test schema): the table is looked up there. Resolves once the lock is taken; `released`
+ * settles when it is let go.
  */
-export async function holdTable(db: Transactional, table: string, ms: number): Promise<{ released: Promise<void> }> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`holdTable: not a plain table name: ${table}`);
-  let taken!: () => void;
-  const locked = new Promise<void>((resolve) => (taken = resolve));
-  const released = db.$transaction(
-    async (tx) => {
-      await tx.$executeRawUnsafe(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
-      taken();
-      await new Promise((resolve) => setTimeout(resolve, ms));
-    },
-    { timeout: ms + 10_000 },
-  );
-  await Promise.race([locked, released]);
+export async function holdTable(databaseUrl: string, table: string, ms: number): Promise<{ released: Promise<void> }> {
+  if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(table)) throw new Error(`holdTable: not a plain table name: ${table}`);
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema');
+  url.searchParams.delete('schema');
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    if (schema) await client.query(`SET LOCAL search_path TO "${schema.replace(/"/g, '""')}"`);
+    await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  } catch (err) {
+    await client.end();
+    throw err;
+  }
+  const released = new Promise((resolve) => setTimeout(resolve, ms))
+    .then(() => client.query('COMMIT'))
+    .then(() => undefined)
+    .finally(() => client.end());
   return { released };
 }

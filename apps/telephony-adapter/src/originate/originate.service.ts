@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccountId, DialNumber, DomainError, UserName } from '@ringcloud/contracts-common';
 import { TelephonyOriginate } from '@ringcloud/contracts-telephony';
-import { requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
+import { REPLY_MARGIN_MS, requesterGaveUp, requesterWaits } from '@ringcloud/nest-nats';
 import { AmiActionFields, checkedAction } from '../ami/ami-headers';
 import { field } from '../ami/ami-message';
 import { AmiSession } from '../ami/ami-session';
@@ -134,7 +134,7 @@ export class OriginateService {
    */
   private async refuseIfAbandoned(deadline: number | undefined, intent: OriginateIntent): Promise<void> {
     const now = this.now();
-    if (requesterWaits(deadline, undefined, now)) return;
+    if (requesterWaits(deadline, REPLY_MARGIN_MS, now)) return;
     await this.undo(intent.actionId);
     const left = deadline! - now;
     this.deps.logger?.warn(`originate ${intent.callId} not sent to the PBX: its requester ${left < 0 ? `gave up ${-left} ms ago` : `gives up in ${left} ms`}`);
